@@ -1,0 +1,1 @@
+"""Models of calibration arrive with its issue."""

@@ -1,0 +1,1 @@
+"""Models of coaching arrive with its issue."""

@@ -1,0 +1,23 @@
+"""The ASGI application: `config.asgi:application` (HTTP and websockets)."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from learning.routing import websocket_urlpatterns  # noqa: E402
+from learning.tenancy.websocket import TenantWebsocketMiddleware  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            TenantWebsocketMiddleware(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

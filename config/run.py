@@ -1,0 +1,138 @@
+"""`make run`: prepare the database and demo data, then run web, worker and beat.
+
+Runs under config.embedded, which provides DATABASE_URL and REDIS_URL. Ctrl-C stops all
+three processes cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import sql
+
+PYTHON = sys.executable
+HOST = os.environ.get("HOST", "127.0.0.1")
+PORT = os.environ.get("PORT", "8000")
+
+
+def step(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def manage(*args: str, capture: bool = False) -> str:
+    result = subprocess.run(
+        [PYTHON, "manage.py", *args],
+        check=True,
+        text=True,
+        stdout=subprocess.PIPE if capture else None,
+    )
+    return result.stdout or ""
+
+
+def ensure_database(url: str) -> None:
+    """Create the database named in DATABASE_URL if the server lacks it."""
+    name = urlsplit(url).path.lstrip("/")
+    admin_url = url.replace(f"/{name}", "/postgres", 1)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def main() -> int:
+    os.environ.setdefault("PORT", PORT)
+    step("database")
+    ensure_database(os.environ["DATABASE_URL"])
+    step("migrations (public schema and every tenant)")
+    manage("migrate_schemas", "--noinput", "-v", "0")
+    manage("collectstatic", "--noinput", "-v", "0")
+    step("periodic jobs")
+    manage("setup_periodic_tasks")
+    step("demo tenant")
+    demo = json.loads(manage("seed_demo", "--json", capture=True))
+
+    step("starting web (ASGI + websockets), Celery worker, Celery beat")
+    processes = {
+        "web": subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "uvicorn",
+                "config.asgi:application",
+                "--host",
+                HOST,
+                "--port",
+                PORT,
+                "--no-access-log",
+            ]
+        ),
+        "worker": subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "celery",
+                "-A",
+                "config.celery:app",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+            ]
+        ),
+        "beat": subprocess.Popen(
+            [PYTHON, "-m", "celery", "-A", "config.celery:app", "beat", "--loglevel", "INFO"]
+        ),
+    }
+    time.sleep(3)
+    web = demo["web_url"]
+    print(
+        "\n"
+        f"  Learning Loop is running.\n\n"
+        f"  Demo workspace   {web}\n"
+        f"  API root         {demo['api_url']}   (docs: {web}api/v1/docs/)\n"
+        f"  Ops admin        http://{HOST}:{PORT}/admin/   (ops / {demo['password']})\n\n"
+        f"  Sign in at {web}login/ with password {demo['password']!r} as:\n"
+        + "".join(f"    {u['username']:<8} {u['role']}\n" for u in demo["users"])
+        + f"\n  Agent key        {demo['agent_key']}\n"
+        f"  Try: curl -H 'Authorization: Bearer {demo['agent_key']}' {demo['api_url']}me/\n\n"
+        "  Ctrl-C stops everything.\n",
+        flush=True,
+    )
+
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                print(f"{name} exited with {process.returncode}; stopping.", flush=True)
+                stopping, code = True, 1
+                break
+        time.sleep(0.5)
+    step("stopping")
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

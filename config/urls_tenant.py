@@ -1,0 +1,25 @@
+"""URLs of one tenant, served under /t/<slug>/ (or on the tenant's own host name)."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from learning import health, views
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="learning/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("rep/", views.rep_home, name="rep-home"),
+    path("manager/", views.manager_home, name="manager-home"),
+    path("executive/", views.executive_home, name="executive-home"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("config.urls_api")),
+    path("healthz", health.healthz),
+]

@@ -1,0 +1,1 @@
+"""Models of feedback arrive with its issue."""

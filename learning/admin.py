@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from learning.models import AgentKey, ApiToken, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "role", "manager", "email", "is_active", "last_login")
+    list_filter = ("role", "is_active")
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets,
+        ("Learning Loop", {"fields": ("role", "manager")}),
+    )
+
+
+@admin.action(description="Revoke the selected credentials")
+def revoke(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    modeladmin.message_user(request, f"Revoked {count}.", messages.SUCCESS)
+
+
+class CredentialAdmin(admin.ModelAdmin):
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    exclude = ("digest", "secret_salt")
+    actions = [revoke]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # keys are shown once at creation: create them with the commands
+
+
+@admin.register(AgentKey)
+class AgentKeyAdmin(CredentialAdmin):
+    list_display = ("name", "prefix", "created_at", "last_used_at", "revoked_at")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(CredentialAdmin):
+    list_display = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("user", *CredentialAdmin.readonly_fields)

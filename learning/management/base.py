@@ -1,0 +1,65 @@
+"""Shared plumbing for ops commands: tenant lookup, JSON output, domain errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django_tenants.utils import tenant_context
+
+from learning.errors import DomainError
+from learning.tenancy import selectors
+from learning.tenancy.middleware import tenant_prefix
+from learning.tenancy.models import Tenant
+
+
+def base_url() -> str:
+    return str(getattr(settings, "LL_BASE_URL", None) or _env_base_url()).rstrip("/")
+
+
+def _env_base_url() -> str:
+    import os
+
+    return os.environ.get("LL_BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+
+
+def tenant_urls(tenant: Tenant) -> dict[str, Any]:
+    web_url = base_url() + tenant_prefix(tenant)
+    return {"web_url": web_url, "api_url": web_url + "api/v1/", "headers": {}}
+
+
+def tenant_or_error(slug: str) -> Tenant:
+    tenant = selectors.ready_tenant_by_slug(slug=slug)
+    if tenant is None:
+        raise CommandError(f"No tenant {slug!r}. Create it with: manage.py create_tenant {slug}")
+    return tenant
+
+
+class TenantCommand(BaseCommand):
+    """A command that acts inside one tenant, named by its first argument."""
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("slug", help="The tenant's slug.")
+        parser.add_argument("--json", action="store_true", help="Print one JSON object.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenant = tenant_or_error(options["slug"])
+        try:
+            with tenant_context(tenant):
+                result = self.handle_in_tenant(tenant, **options)
+        except DomainError as exc:
+            field = f"{exc.field}: " if exc.field else ""
+            raise CommandError(f"{field}{exc.message}") from exc
+        self.emit(result, as_json=options["json"])
+
+    def handle_in_tenant(self, tenant: Tenant, **options: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def emit(self, result: dict[str, Any], *, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(result))
+        else:
+            for key, value in result.items():
+                self.stdout.write(f"{key}: {value}")

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from learning import credentials
+from learning.models import AgentKey, ApiToken, Role, User
+
+# last_used_at is written at most this often per credential, so a busy agent does not turn
+# every read into a write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def credential_for_bearer(*, raw: str) -> AgentKey | ApiToken | None:
+    """The active key or token of the current tenant matching `raw`, or None."""
+    if raw.startswith(credentials.AGENT_KEY_PREFIX):
+        model: type[AgentKey] | type[ApiToken] = AgentKey
+        queryset = AgentKey.objects.all()
+    elif raw.startswith(credentials.USER_TOKEN_PREFIX):
+        model = ApiToken
+        queryset = ApiToken.objects.select_related("user")
+    else:
+        return None
+    credential = queryset.filter(digest=credentials.digest(raw), revoked_at__isnull=True).first()
+    if credential is not None:
+        now = timezone.now()
+        model.objects.filter(pk=credential.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+        ).update(last_used_at=now)
+    return credential
+
+
+def visible_users(*, user: User) -> QuerySet[User]:
+    """The users whose data `user` may see: a rep themselves, a manager their team and
+    themselves, an executive or admin everyone in the tenant."""
+    if user.role in (Role.EXECUTIVE, Role.ADMIN):
+        return User.objects.all()
+    if user.role == Role.MANAGER:
+        return User.objects.filter(Q(pk=user.pk) | Q(manager=user))
+    return User.objects.filter(pk=user.pk)

@@ -1,0 +1,1 @@
+"""Tenants (one PostgreSQL schema each) and how a request finds its tenant."""

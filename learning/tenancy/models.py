@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django_tenants.models import DomainMixin, TenantMixin
+
+SLUG_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
+slug_validator = RegexValidator(
+    SLUG_PATTERN,
+    "Use 1-40 lowercase letters, digits or hyphens, starting with a letter.",
+)
+
+
+class Tenant(TenantMixin):
+    """A customer. Its data lives in its own PostgreSQL schema, `schema_name`."""
+
+    slug = models.CharField(max_length=40, unique=True, validators=[slug_validator])
+    name = models.CharField(max_length=200)
+    # False until the schema is created and migrated: sweeps and routing skip such tenants,
+    # so beat never works against a schema that is still migrating.
+    ready = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    auto_create_schema = True
+    auto_drop_schema = False
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Domain(DomainMixin):
+    """A host name that reaches a tenant without the /t/<slug>/ prefix (production use)."""

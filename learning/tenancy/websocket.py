@@ -1,0 +1,87 @@
+"""Tenant and user for websocket connections.
+
+Django middleware does not run for websockets, so this ASGI middleware does the same job
+as TenantPathMiddleware + session auth: it finds the tenant from the `/t/<slug>/` path and
+the user from that tenant's session cookie. Every database call names its schema
+explicitly (`schema_context`), because all consumers of a process share the thread that
+runs `database_sync_to_async`, and a schema set for one would leak to another.
+"""
+
+from __future__ import annotations
+
+import re
+from http.cookies import SimpleCookie
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
+from django.contrib.auth.models import AnonymousUser
+from django.utils.crypto import constant_time_compare
+from django_tenants.utils import schema_context
+
+from learning.tenancy import selectors
+
+WS_PATH = re.compile(rf"^/{settings.TENANT_PATH_PREFIX}/(?P<slug>[^/]+)(?P<rest>/ws/.*)$")
+
+
+@database_sync_to_async
+def _tenant_for(slug: str) -> tuple[str, str] | None:
+    with schema_context(settings.PUBLIC_SCHEMA_NAME):
+        tenant = selectors.ready_tenant_by_slug(slug=slug)
+        return (tenant.slug, tenant.schema_name) if tenant else None
+
+
+@database_sync_to_async
+def _user_for(schema_name: str, session_key: str | None) -> Any:
+    if not session_key:
+        return AnonymousUser()
+    from importlib import import_module
+
+    engine = import_module(settings.SESSION_ENGINE)
+    with schema_context(schema_name):
+        session = engine.SessionStore(session_key)
+        try:
+            user_id = session[SESSION_KEY]
+            backend_path = session[BACKEND_SESSION_KEY]
+        except KeyError:
+            return AnonymousUser()
+        if backend_path not in settings.AUTHENTICATION_BACKENDS:
+            return AnonymousUser()
+        user = load_backend(backend_path).get_user(user_id)
+        if user is None:
+            return AnonymousUser()
+        # As django.contrib.auth.get_user: a password change ends old sessions.
+        session_hash = session.get(HASH_SESSION_KEY)
+        if not session_hash or not constant_time_compare(
+            session_hash, user.get_session_auth_hash()
+        ):
+            return AnonymousUser()
+        return user
+
+
+class TenantWebsocketMiddleware:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        match = WS_PATH.match(scope.get("path", ""))
+        found = await _tenant_for(match["slug"]) if match else None
+        if found is None:
+            return await WebsocketDenier()(scope, receive, send)
+        slug, schema_name = found
+        cookies = SimpleCookie()
+        for name, value in scope.get("headers", []):
+            if name == b"cookie":
+                cookies.load(value.decode("latin-1"))
+        morsel = cookies.get(f"{settings.SESSION_COOKIE_NAME}_{slug}")
+        user = await _user_for(schema_name, morsel.value if morsel else None)
+        scope = {
+            **scope,
+            "tenant_slug": slug,
+            "schema_name": schema_name,
+            "user": user,
+            "path_remaining": match["rest"],
+        }
+        return await self.inner(scope, receive, send)

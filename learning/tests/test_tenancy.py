@@ -1,0 +1,112 @@
+"""Tenants never see each other: routing, credentials, sessions, data, admin."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import tenant_context
+
+from learning import services
+from learning.models import User
+
+
+def test_path_prefix_selects_the_tenant_schema(alpha, beta, client: Client) -> None:
+    for world in (alpha, beta):
+        response = client.get(world.url("api/v1/me/"), **world.bearer("agent"))
+        assert response.status_code == 200
+        assert response.json()["tenant"] == {
+            "slug": world.slug,
+            "name": world.tenant.name,
+            "schema": world.tenant.schema_name,
+        }
+    assert connection.schema_name == "public"  # restored after each request
+
+
+def test_unknown_tenant_is_404_and_bare_prefix_redirects(alpha, client: Client) -> None:
+    assert client.get("/t/nobody/login/").status_code == 404
+    response = client.get("/t/alpha?x=1")
+    assert response.status_code == 302
+    assert response["Location"] == "/t/alpha/?x=1"
+
+
+def test_urls_built_inside_a_tenant_carry_its_prefix(alpha, client: Client) -> None:
+    response = client.get(alpha.url("manager/"))
+    assert response.status_code == 302
+    assert response["Location"] == "/t/alpha/login/?next=/t/alpha/manager/"
+
+
+@pytest.mark.parametrize("role", ["agent", "rep", "manager", "executive", "admin"])
+def test_credentials_of_one_tenant_are_worthless_in_another(alpha, beta, client, role) -> None:
+    assert client.get(alpha.url("api/v1/me/"), **alpha.bearer(role)).status_code == 200
+    assert client.get(beta.url("api/v1/me/"), **alpha.bearer(role)).status_code == 401
+    assert client.get(alpha.url("api/v1/me/"), **beta.bearer(role)).status_code == 401
+
+
+def test_session_of_one_tenant_does_not_sign_in_to_another(alpha, beta, client) -> None:
+    alpha.login(client, "manager")
+    assert client.get(alpha.url("manager/")).status_code == 200
+    # Even a session id presented under the other tenant's cookie name is unknown there.
+    client.cookies["sessionid_beta"] = alpha.sessions["manager"]
+    response = client.get(beta.url("manager/"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/t/beta/login/")
+
+
+def test_login_sets_cookies_scoped_to_the_tenant(alpha, client) -> None:
+    client.get(alpha.url("login/"))
+    response = client.post(
+        alpha.url("login/"),
+        {
+            "username": "alpha-rep",
+            "password": "correct-horse-battery",
+            "csrfmiddlewaretoken": client.cookies["csrftoken_alpha"].value,
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/t/alpha/"
+    session = response.cookies["sessionid_alpha"]
+    assert session["path"] == "/t/alpha/"
+    assert session["httponly"]
+    assert "sessionid" not in response.cookies
+    assert client.get(alpha.url("")).headers["Location"] == "/t/alpha/rep/"
+
+
+def test_tenant_data_is_invisible_from_the_other_schema(alpha, beta) -> None:
+    with tenant_context(alpha.tenant):
+        services.create_user(username="only-in-alpha", role="rep")
+        assert User.objects.filter(username="only-in-alpha").exists()
+        alpha_users = set(User.objects.values_list("username", flat=True))
+    with tenant_context(beta.tenant):
+        assert not User.objects.filter(username="only-in-alpha").exists()
+        beta_users = set(User.objects.values_list("username", flat=True))
+    assert alpha_users.isdisjoint(beta_users)
+
+
+def test_admin_changelist_shows_only_own_tenant(alpha, beta, client) -> None:
+    alpha.login(client, "admin")
+    page = client.get(alpha.url("admin/learning/user/")).content.decode()
+    assert "alpha-rep" in page
+    assert "beta-rep" not in page
+    # The shared tables (tenants, beat schedules) are not in a tenant's admin at all.
+    assert client.get(alpha.url("admin/tenancy/tenant/")).status_code == 404
+    assert client.get(alpha.url("admin/django_celery_beat/periodictask/")).status_code == 404
+
+
+def test_revoked_agent_key_stops_working(alpha, client) -> None:
+    with tenant_context(alpha.tenant):
+        _key, raw = services.create_agent_key(name="temporary")
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+        assert client.get(alpha.url("api/v1/me/"), **headers).status_code == 200
+        assert services.revoke_agent_keys(name="temporary") == 1
+    assert client.get(alpha.url("api/v1/me/"), **headers).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer", "Bearer a b", "Bearer llk_not-a-key", "Bearer llu_forged", "Bearer \u00e9"],
+)
+def test_malformed_or_unknown_bearer_is_401(alpha, client, header) -> None:
+    response = client.get(alpha.url("api/v1/me/"), HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'

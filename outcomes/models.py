@@ -1,0 +1,1 @@
+"""Outcome records of the agent's actions (see the Outcomes issue)."""
