@@ -65,15 +65,13 @@ def _build_tenant(slug: str) -> TenantWorld:
     world = TenantWorld(tenant=tenant)
     engine = import_module(settings.SESSION_ENGINE)
     with tenant_context(tenant):
-        manager, _ = services.create_user(
-            username=f"{slug}-manager", role=Role.MANAGER, password=PASSWORD
-        )
-        for role in ROLES:
+        # The manager first: the rep reports to them.
+        for role in sorted(ROLES, key=lambda role: role != Role.MANAGER):
             user, _ = services.create_user(
                 username=f"{slug}-{role}",
                 role=role,
                 password=PASSWORD,
-                manager_username=manager.username if role == Role.REP else None,
+                manager_username=f"{slug}-manager" if role == Role.REP else None,
             )
             world.users[role] = user
             world.tokens[role] = services.issue_user_token(user=user).raw
@@ -134,7 +132,7 @@ def live_server_url(world: dict[str, TenantWorld], django_db_blocker: Any) -> It
             port=port,
             log_level="warning",
             lifespan="off",
-            ws="websockets",
+            ws="websockets-sansio",
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

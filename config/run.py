@@ -70,6 +70,8 @@ def main() -> int:
                 "--port",
                 PORT,
                 "--no-access-log",
+                "--ws",
+                "websockets-sansio",
             ]
         ),
         "worker": subprocess.Popen(

@@ -155,7 +155,7 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": f"{REDIS_PREFIX}:cache",
-        # Cache keys are always built by learning.tenancy.cache_key(), which adds the
+        # Cache keys are always built by learning.tenancy.cache.tenant_key(), which adds the
         # tenant schema: no cache entry is ever shared between tenants.
     }
 }

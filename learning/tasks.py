@@ -22,6 +22,7 @@ from django_tenants.utils import tenant_context
 from config.celery import app
 from learning.models import User
 from learning.tenancy import selectors as tenancy_selectors
+from learning.tenancy.cache import tenant_key
 
 logger = structlog.get_logger(__name__)
 
@@ -65,7 +66,9 @@ def clear_expired_sessions() -> int:
 
 @app.task(name="learning.ping")
 def ping() -> dict[str, Any]:
-    """Which schema a worker runs this in, and what it sees there (diagnostics)."""
+    """Which schema a worker runs this in and what it sees there; also leaves the time of
+    the last ping in the tenant's cache (diagnostics for ops)."""
+    cache.set(tenant_key("last-ping"), timezone.now().isoformat(), timeout=24 * 3600)
     return {"schema": connection.schema_name, "users": User.objects.count()}
 
 

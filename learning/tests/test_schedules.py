@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import json
+
+from django_celery_beat.models import PeriodicTask
+
+from learning import scheduling
+from learning.schedules import SCHEDULES, Schedule
+
+
+def test_register_is_idempotent_and_fans_out(db) -> None:
+    first = scheduling.register_periodic_tasks()
+    assert set(first.values()) == {"created"}
+    assert len(first) == len(SCHEDULES)
+    assert set(scheduling.register_periodic_tasks().values()) == {"unchanged"}
+    task = PeriodicTask.objects.get(name="[ll] sessions: clear expired")
+    assert task.task == "learning.fan_out"
+    assert json.loads(task.kwargs)["task_name"] == "learning.clear_expired_sessions"
+    assert (task.crontab.minute, task.crontab.hour) == ("10", "3")
+
+
+def test_changed_and_removed_schedules(db, monkeypatch) -> None:
+    scheduling.register_periodic_tasks()
+    retimed = [
+        Schedule(
+            name="sessions: clear expired",
+            task="learning.clear_expired_sessions",
+            why="test",
+            every_seconds=900,
+        )
+    ]
+    monkeypatch.setattr(scheduling, "SCHEDULES", retimed)
+    assert scheduling.register_periodic_tasks() == {"[ll] sessions: clear expired": "updated"}
+    task = PeriodicTask.objects.get(name="[ll] sessions: clear expired")
+    assert (task.interval.every, task.crontab) == (900, None)
+    monkeypatch.setattr(scheduling, "SCHEDULES", [])
+    assert scheduling.register_periodic_tasks() == {"[ll] sessions: clear expired": "disabled"}
+    assert not PeriodicTask.objects.get(name="[ll] sessions: clear expired").enabled
