@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -8,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from learning.authentication import AgentPrincipal
+from learning.tenancy.context import current_schema_name
 
 
 class MeApi(APIView):
@@ -59,7 +59,7 @@ class MeApi(APIView):
                 "tenant": {
                     "slug": tenant.slug,
                     "name": tenant.name,
-                    "schema": connection.schema_name,
+                    "schema": current_schema_name(),
                 },
             }
         )

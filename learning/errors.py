@@ -16,8 +16,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class DomainError(Exception):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "invalid"
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    default_code: str = "invalid"
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
         super().__init__(message)

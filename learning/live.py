@@ -10,7 +10,9 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import connection, transaction
+from django.db import transaction
+
+from learning.tenancy.context import current_schema_name
 
 
 def tenant_group(schema_name: str) -> str:
@@ -24,7 +26,7 @@ def user_group(schema_name: str, user_id: int) -> str:
 def publish(event: str, payload: dict[str, Any], *, user_id: int | None = None) -> None:
     """Push `event` to the current tenant's live dashboards once the transaction commits
     (at once when there is no transaction)."""
-    schema_name = connection.schema_name
+    schema_name = current_schema_name()
     group = user_group(schema_name, user_id) if user_id else tenant_group(schema_name)
     message = {"type": "live.event", "event": event, "payload": payload}
     transaction.on_commit(lambda: _send(group, message))

@@ -15,18 +15,17 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 def credential_for_bearer(*, raw: str) -> AgentKey | ApiToken | None:
     """The active key or token of the current tenant matching `raw`, or None."""
+    credential: AgentKey | ApiToken | None
+    active = {"digest": credentials.digest(raw), "revoked_at__isnull": True}
     if raw.startswith(credentials.AGENT_KEY_PREFIX):
-        model: type[AgentKey] | type[ApiToken] = AgentKey
-        queryset = AgentKey.objects.all()
+        credential = AgentKey.objects.filter(**active).first()
     elif raw.startswith(credentials.USER_TOKEN_PREFIX):
-        model = ApiToken
-        queryset = ApiToken.objects.select_related("user")
+        credential = ApiToken.objects.select_related("user").filter(**active).first()
     else:
         return None
-    credential = queryset.filter(digest=credentials.digest(raw), revoked_at__isnull=True).first()
     if credential is not None:
         now = timezone.now()
-        model.objects.filter(pk=credential.pk).filter(
+        type(credential).objects.filter(pk=credential.pk).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
         ).update(last_used_at=now)
     return credential

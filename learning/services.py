@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from learning import credentials
 from learning.errors import InvalidInput, NotFound
 from learning.models import STAFF_ROLES, AgentKey, ApiToken, Role, User
+from learning.tenancy.context import current_schema_name
 from learning.tenancy.models import Tenant, slug_validator
 
 
@@ -132,7 +133,7 @@ def issue_user_token(*, user: User, name: str = "default") -> IssuedToken:
 
 def _derive(salt: str) -> str:
     return credentials.derive_user_token(
-        secret_key=settings.SECRET_KEY, schema_name=connection.schema_name, salt=salt
+        secret_key=settings.SECRET_KEY, schema_name=current_schema_name(), salt=salt
     )
 
 
@@ -159,5 +160,5 @@ def revoke_agent_keys(*, name: str | None = None, prefix: str | None = None) -> 
     if not name and not prefix:
         raise InvalidInput("Name the key or give its prefix.", field="name")
     keys = AgentKey.objects.filter(revoked_at__isnull=True)
-    keys = keys.filter(name=name) if name else keys.filter(prefix__startswith=prefix)
+    keys = keys.filter(name=name) if name else keys.filter(prefix__startswith=prefix or "")
     return keys.update(revoked_at=timezone.now())

@@ -15,7 +15,6 @@ from typing import Any
 import structlog
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
-from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
@@ -23,6 +22,7 @@ from config.celery import app
 from learning.models import User
 from learning.tenancy import selectors as tenancy_selectors
 from learning.tenancy.cache import tenant_key
+from learning.tenancy.context import current_schema_name
 
 logger = structlog.get_logger(__name__)
 
@@ -69,7 +69,7 @@ def ping() -> dict[str, Any]:
     """Which schema a worker runs this in and what it sees there; also leaves the time of
     the last ping in the tenant's cache (diagnostics for ops)."""
     cache.set(tenant_key("last-ping"), timezone.now().isoformat(), timeout=24 * 3600)
-    return {"schema": connection.schema_name, "users": User.objects.count()}
+    return {"schema": current_schema_name(), "users": User.objects.count()}
 
 
 def for_each_tenant(task_name: str, **kwargs: Any) -> int:

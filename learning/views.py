@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from learning.access import PAGE_ROLES, role_required
 from learning.models import Role
+from learning.tenancy.context import current_schema_name
 
 ROLE_HOME = {
     Role.REP: "rep-home",
@@ -25,7 +25,7 @@ def _role_page(request: HttpRequest, page: str, title: str) -> HttpResponse:
     return render(
         request,
         "learning/role_home.html",
-        {"page": page, "title": title, "schema": connection.schema_name},
+        {"page": page, "title": title, "schema": current_schema_name()},
     )
 
 

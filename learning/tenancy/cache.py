@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from learning.tenancy.context import current_schema_name
 
 
 def tenant_key(*parts: object) -> str:
-    return ":".join([connection.schema_name, *map(str, parts)])
+    return ":".join([current_schema_name(), *map(str, parts)])
