@@ -29,6 +29,12 @@ def say(message: str) -> None:
 
 
 def start_postgres() -> tuple[str, object]:
+    # pgserver keeps its lock file in the user's runtime dir; give it one inside .data
+    # where the machine has none (containers, CI), instead of a warning and /tmp.
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        runtime = DATA_DIR / "run"
+        runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(runtime)
     import pgserver
 
     pgdata = DATA_DIR / "postgres"
