@@ -25,6 +25,11 @@ from learning.tenancy.models import Tenant
 TENANT_PATH = re.compile(rf"^/{settings.TENANT_PATH_PREFIX}/(?P<slug>[^/]+)(?P<rest>/.*)?$")
 
 
+def is_tenant_request(request: HttpRequest) -> bool:
+    """True when the request was routed to a tenant (not the public site)."""
+    return isinstance(getattr(request, "tenant", None), Tenant)
+
+
 def tenant_prefix(tenant: Tenant) -> str:
     """The path every URL of this tenant starts with, e.g. `/t/demo/`."""
     return f"/{settings.TENANT_PATH_PREFIX}/{tenant.slug}/"
@@ -57,7 +62,9 @@ class TenantPathMiddleware:
             structlog.contextvars.unbind_contextvars("tenant")
 
     def _route(self, request: HttpRequest, script_prefix: str) -> HttpResponse:
-        request.tenant = None  # type: ignore[attr-defined]
+        # As with django-tenants' own middleware, request.tenant is always set; outside any
+        # tenant it is the public schema's stand-in (see is_tenant_request).
+        request.tenant = connection.tenant  # type: ignore[attr-defined]
         match = TENANT_PATH.match(request.path_info)
         if match:
             tenant = selectors.ready_tenant_by_slug(slug=match["slug"])
@@ -100,9 +107,9 @@ class TenantCookieMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        tenant = getattr(request, "tenant", None)
-        if tenant is None:
+        if not is_tenant_request(request):
             return self.get_response(request)
+        tenant = request.tenant  # type: ignore[attr-defined]
         names = [getattr(settings, setting) for setting in self.COOKIES]
         for name in names:
             scoped = request.COOKIES.pop(f"{name}_{tenant.slug}", None)

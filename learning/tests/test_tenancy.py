@@ -110,3 +110,17 @@ def test_malformed_or_unknown_bearer_is_401(alpha, client, header) -> None:
     response = client.get(alpha.url("api/v1/me/"), HTTP_AUTHORIZATION=header)
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_ops_admin_lives_outside_tenants(alpha, client) -> None:
+    from django_tenants.utils import schema_context
+
+    with schema_context("public"):
+        services.create_user(username="ops-test", role="admin", password="ops-pass-123")
+    assert client.get("/admin/").status_code == 302
+    assert client.login(username="ops-test", password="ops-pass-123")
+    page = client.get("/admin/tenancy/tenant/").content.decode()
+    assert "alpha" in page and "beta" in page
+    assert client.get("/admin/django_celery_beat/periodictask/").status_code == 200
+    # The public session means nothing inside a tenant.
+    assert client.get(alpha.url("admin/")).status_code == 302
