@@ -34,6 +34,38 @@ class Schedule:
 
 SCHEDULES: list[Schedule] = [
     Schedule(
+        name="outcomes: immediate signals",
+        task="outcomes.sweep",
+        kwargs={"window": "immediate"},
+        why="Every 15 min: signals of the last 24 h that arrived before their action.",
+        every_seconds=15 * 60,
+        jitter_seconds=60,
+    ),
+    Schedule(
+        name="outcomes: engagement signals",
+        task="outcomes.sweep",
+        kwargs={"window": "engagement"},
+        why="Every 6 h: the 7-day engagement window (actions 24 h to 7 days old).",
+        every_seconds=6 * 3600,
+        jitter_seconds=300,
+    ),
+    Schedule(
+        name="outcomes: deal progression",
+        task="outcomes.sweep",
+        kwargs={"window": "deal"},
+        why="Daily at 02:30 UTC: the 30-day deal-progression window.",
+        crontab={"minute": "30", "hour": "2"},
+        jitter_seconds=600,
+    ),
+    Schedule(
+        name="outcomes: expiry",
+        task="outcomes.sweep",
+        kwargs={"window": "expiry"},
+        why="Hourly: outcomes past their window become expired, or ambiguous (to label).",
+        every_seconds=3600,
+        jitter_seconds=120,
+    ),
+    Schedule(
         name="sessions: clear expired",
         task="learning.clear_expired_sessions",
         why="Daily at 03:10 UTC: expired web sessions pile up in every tenant schema.",

@@ -1,1 +1,163 @@
-"""Outcome records of the agent's actions (see the Outcomes issue)."""
+"""What the agent did, what happened afterwards, and how each action turned out."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class OutcomeType(models.TextChoices):
+    EMAIL_ENGAGEMENT = "email_engagement", "Email engagement"
+    DEAL_PROGRESSION = "deal_progression", "Deal progression"
+    MEETING_OUTCOME = "meeting_outcome", "Meeting outcome"
+    ESCALATION_RESULT = "escalation_result", "Escalation result"
+
+
+class OutcomeStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    POSITIVE = "positive", "Positive"
+    NEGATIVE = "negative", "Negative"
+    AMBIGUOUS = "ambiguous", "Ambiguous (needs a human label)"
+    EXPIRED = "expired", "Expired (no signal in the window)"
+
+
+# Statuses an outcome never leaves: calibration counts an outcome when it reaches one.
+FINAL_STATUSES = (OutcomeStatus.POSITIVE, OutcomeStatus.NEGATIVE, OutcomeStatus.EXPIRED)
+
+
+class SignalSource(models.TextChoices):
+    AUTOMATIC = "automatic", "Automatic (time-window check)"
+    EVENT = "event", "Event (signal received)"
+    HUMAN_LABEL = "human_label", "Human label"
+
+
+class Conversation(models.Model):
+    """The agent's conversation with a prospect, mirrored from the agent's own store."""
+
+    external_id = models.CharField(max_length=200, unique=True)
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+    )
+    deal_stage = models.CharField(max_length=64, blank=True)
+    last_interaction_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-last_interaction_at"]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class OutcomeRecord(models.Model):
+    """One agent action, the confidence the agent had in it, and how it turned out."""
+
+    action_id = models.CharField(max_length=200, unique=True, help_text="The agent's id.")
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.PROTECT, related_name="outcomes"
+    )
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="outcomes",
+    )
+    action_type = models.CharField(max_length=64)
+    predicted_confidence = models.FloatField()
+    outcome_type = models.CharField(max_length=32, choices=OutcomeType.choices)
+    status = models.CharField(
+        max_length=16, choices=OutcomeStatus.choices, default=OutcomeStatus.PENDING
+    )
+    score = models.FloatField(
+        null=True, blank=True, help_text="On the outcome type's scale, normalised to [0, 1]."
+    )
+    signal_source = models.CharField(max_length=16, choices=SignalSource.choices, blank=True)
+    resolution_reason = models.CharField(max_length=200, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    label_comment = models.TextField(blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField()
+    window_expires_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [
+            # Sweeps: pending outcomes by window; the expiry sweep walks this index.
+            models.Index(fields=["status", "window_expires_at"], name="outcome_status_window"),
+            models.Index(fields=["action_type", "created_at"], name="outcome_type_created"),
+            models.Index(
+                fields=["conversation", "outcome_type", "status"], name="outcome_conversation"
+            ),
+            models.Index(fields=["rep", "occurred_at"], name="outcome_rep_occurred"),
+            models.Index(
+                fields=["occurred_at"],
+                name="outcome_pending_occurred",
+                condition=Q(status="pending"),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(predicted_confidence__gte=0) & Q(predicted_confidence__lte=1),
+                name="outcome_confidence_in_unit_interval",
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=1)),
+                name="outcome_score_in_unit_interval",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_type} {self.action_id} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class Signal(models.Model):
+    """Something that happened after an action: a reply, a bounce, a stage change, …"""
+
+    signal_id = models.CharField(
+        max_length=200,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Optional client id: a retried signal is stored once.",
+    )
+    conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="signals")
+    action_id = models.CharField(
+        max_length=200, blank=True, help_text="The action it answers, when the agent knows it."
+    )
+    kind = models.CharField(max_length=32)
+    occurred_at = models.DateTimeField()
+    data = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [
+            models.Index(fields=["conversation", "occurred_at"], name="signal_conversation"),
+            models.Index(fields=["action_id"], name="signal_action", condition=~Q(action_id="")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.conversation_id}"
+
+
+class AmbiguousOutcome(OutcomeRecord):
+    """The labelling queue: outcomes the signals could not decide (admin only)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "outcome to label"
+        verbose_name_plural = "labelling queue"

@@ -1,0 +1,45 @@
+"""Tenant admin pages for reviewers: managers see their team, admins everything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from learning.models import Role
+
+REVIEWER_ROLES = (Role.MANAGER, Role.EXECUTIVE, Role.ADMIN)
+
+
+def is_reviewer(request: HttpRequest) -> bool:
+    user = request.user
+    return bool(user.is_active and user.is_staff and getattr(user, "role", None) in REVIEWER_ROLES)
+
+
+class ReviewAdmin(admin.ModelAdmin):
+    """Read-only review pages. Changes go through services (custom views and actions),
+    never through the admin's generic forms."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_reviewer(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_reviewer(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        """Restrict `queryset` to what the reviewer may see; override per model."""
+        return queryset
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return self.scope(request, super().get_queryset(request))

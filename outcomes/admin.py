@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from learning.admin_access import ReviewAdmin
+from learning.errors import DomainError
+from learning.selectors import visible_users
+from outcomes import services
+from outcomes.models import AmbiguousOutcome, Conversation, OutcomeRecord, OutcomeStatus, Signal
+
+OUTCOME_FIELDS = (
+    "action_id",
+    "action_type",
+    "predicted_confidence",
+    "outcome_type",
+    "status",
+    "score",
+    "signal_source",
+    "resolution_reason",
+    "occurred_at",
+    "resolved_at",
+)
+
+
+def scoped_to_team(request: HttpRequest, queryset: QuerySet, rep_field: str) -> QuerySet:
+    if request.user.role == "manager":  # type: ignore[union-attr]
+        return queryset.filter(**{f"{rep_field}__in": visible_users(user=request.user)})  # type: ignore[arg-type]
+    return queryset
+
+
+class OutcomeInline(admin.TabularInline):
+    model = OutcomeRecord
+    fields = OUTCOME_FIELDS
+    readonly_fields = OUTCOME_FIELDS
+    ordering = ("occurred_at",)
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class SignalInline(admin.TabularInline):
+    model = Signal
+    fields = ("occurred_at", "kind", "action_id", "data", "received_at")
+    readonly_fields = fields
+    ordering = ("occurred_at",)
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReviewAdmin):
+    list_display = ("external_id", "rep", "deal_stage", "last_interaction_at")
+    list_filter = ("deal_stage", "rep")
+    search_fields = ("external_id",)
+    inlines = [OutcomeInline, SignalInline]
+
+    def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return scoped_to_team(request, queryset, "rep")
+
+
+@admin.register(OutcomeRecord)
+class OutcomeAdmin(ReviewAdmin):
+    list_display = (
+        "action_id",
+        "conversation",
+        "rep",
+        "action_type",
+        "predicted_confidence",
+        "outcome_type",
+        "status",
+        "signal_source",
+        "occurred_at",
+    )
+    list_filter = ("status", "outcome_type", "action_type", "signal_source", "rep")
+    search_fields = ("action_id", "conversation__external_id")
+    date_hierarchy = "occurred_at"
+    list_select_related = ("conversation", "rep")
+
+    def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return scoped_to_team(request, queryset, "rep")
+
+
+@admin.register(AmbiguousOutcome)
+class LabellingQueueAdmin(ReviewAdmin):
+    """Ambiguous outcomes, oldest first; one click labels a row positive or negative (with
+    the comment typed beside it, if any)."""
+
+    list_display = (
+        "occurred_at",
+        "conversation",
+        "rep",
+        "action_type",
+        "predicted_confidence",
+        "resolution_reason",
+        "label",
+    )
+    list_filter = ("outcome_type", "action_type", "rep")
+    list_select_related = ("conversation", "rep")
+    ordering = ("occurred_at", "id")
+
+    def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return scoped_to_team(request, queryset.filter(status=OutcomeStatus.AMBIGUOUS), "rep")
+
+    @admin.display(description="Label")
+    def label(self, obj: OutcomeRecord) -> str:
+        # The buttons submit the changelist form (it carries the CSRF token) to the
+        # label view, with this row's comment box.
+        base = reverse("admin:outcomes_ambiguousoutcome_label", args=[obj.pk, "x"])[:-2]
+        return format_html(
+            '<input name="comment-{}" placeholder="comment (optional)" aria-label="Comment"> '
+            '<button type="submit" formaction="{}positive/" class="button">👍 Positive</button> '
+            '<button type="submit" formaction="{}negative/" class="button">👎 Negative</button>',
+            obj.pk,
+            base,
+            base,
+        )
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<int:pk>/label/<str:status>/",
+                self.admin_site.admin_view(self.label_view),
+                name="outcomes_ambiguousoutcome_label",
+            ),
+            *super().get_urls(),
+        ]
+
+    def label_view(self, request: HttpRequest, pk: int, status: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        try:
+            outcome = services.label_outcome(
+                outcome_id=pk,
+                status=status,
+                user=request.user,
+                comment=request.POST.get(f"comment-{pk}", "")[:2000],
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(
+                request, f"{outcome.action_id} labelled {outcome.status}.", messages.SUCCESS
+            )
+        return HttpResponseRedirect(reverse("admin:outcomes_ambiguousoutcome_changelist"))

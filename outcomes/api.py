@@ -1,0 +1,328 @@
+"""The agent's API for actions and signals, and the humans' API for labels."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import django_filters
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from learning.permissions import IsAgent, IsHuman
+from outcomes import rules, selectors, services
+from outcomes.models import OutcomeRecord, OutcomeStatus, OutcomeType
+
+MAX_BULK_ITEMS = 10_000
+MAX_JSON_OBJECT_BYTES = 16_384
+IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,199}$"
+
+
+class FiniteFloatField(serializers.FloatField):
+    default_error_messages = {"finite": "Must be a finite number."}
+
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("finite")
+        return value
+
+
+class SmallJSONObjectField(serializers.JSONField):
+    default_error_messages = {
+        "not_object": "Must be a JSON object.",
+        "too_big": f"Must be at most {MAX_JSON_OBJECT_BYTES} bytes as JSON.",
+    }
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            self.fail("not_object")
+        import json
+
+        if len(json.dumps(data)) > MAX_JSON_OBJECT_BYTES:
+            self.fail("too_big")
+        return super().to_internal_value(data)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601; a time without zone is UTC. Not more than a day in the future."""
+
+    default_error_messages = {"future": "Must not be more than a day in the future."}
+
+    def to_internal_value(self, value: Any) -> Any:
+        parsed = super().to_internal_value(value)
+        if parsed > timezone.now() + timezone.timedelta(days=1):
+            self.fail("future")
+        return parsed
+
+
+class OutcomeInSerializer(serializers.Serializer):
+    action_id = serializers.RegexField(
+        IDENTIFIER, max_length=200, help_text="The agent's id of the action (idempotency key)."
+    )
+    conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)
+    rep = serializers.CharField(
+        max_length=150,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Username of the rep whose agent acted.",
+    )
+    action_type = serializers.RegexField(
+        r"^[a-z][a-z0-9_.-]{0,63}$", help_text="e.g. send_email, schedule_meeting, escalate."
+    )
+    predicted_confidence = FiniteFloatField(min_value=0.0, max_value=1.0)
+    outcome_type = serializers.ChoiceField(choices=OutcomeType.choices)
+    attributes = SmallJSONObjectField(
+        required=False, default=dict, help_text="For coaching: channel, persona, deal_stage, …"
+    )
+    occurred_at = AwareDateTimeField(
+        required=False, default=None, help_text="ISO 8601; default now."
+    )
+
+
+def outcome_input(validated: dict[str, Any]) -> services.OutcomeInput:
+    data = dict(validated)
+    data["occurred_at"] = data["occurred_at"] or timezone.now()
+    return services.OutcomeInput(**data)
+
+
+class OutcomeSerializer(serializers.ModelSerializer):
+    conversation_id = serializers.CharField(source="conversation.external_id")
+    rep = serializers.CharField(source="rep.username", allow_null=True, default=None)
+
+    class Meta:
+        model = OutcomeRecord
+        fields = [
+            "id",
+            "action_id",
+            "conversation_id",
+            "rep",
+            "action_type",
+            "predicted_confidence",
+            "outcome_type",
+            "attributes",
+            "occurred_at",
+            "status",
+            "score",
+            "signal_source",
+            "resolution_reason",
+            "window_expires_at",
+            "resolved_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class OutcomeFilter(django_filters.FilterSet):
+    conversation = django_filters.CharFilter(field_name="conversation__external_id")
+    rep = django_filters.CharFilter(field_name="rep__username")
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = OutcomeRecord
+        fields = [
+            "action_id",
+            "conversation",
+            "rep",
+            "action_type",
+            "outcome_type",
+            "status",
+            "occurred_after",
+            "occurred_before",
+        ]
+
+
+class ScopedOutcomes:
+    """Every outcome view's queryset starts from what the caller may see."""
+
+    def get_queryset(self) -> Any:
+        return selectors.visible_outcomes(principal=self.request.user).order_by(
+            "-occurred_at", "-id"
+        )  # type: ignore[attr-defined]
+
+
+class OutcomeListCreateApi(ScopedOutcomes, generics.ListAPIView):
+    serializer_class = OutcomeSerializer
+    filterset_class = OutcomeFilter
+
+    def get_permissions(self) -> list[Any]:
+        return [IsAgent()] if self.request.method == "POST" else [(IsAgent | IsHuman)()]
+
+    @extend_schema(
+        request=OutcomeInSerializer,
+        responses={201: OutcomeSerializer, 200: OutcomeSerializer},
+        description="Record an agent action. Idempotent on action_id: posting an "
+        "existing action_id returns the stored record with 200 and changes nothing.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = OutcomeInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        recorded = services.record_outcome(item=outcome_input(serializer.validated_data))
+        return Response(
+            OutcomeSerializer(recorded.outcome).data,
+            status=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
+        )
+
+
+class OutcomeDetailApi(ScopedOutcomes, generics.RetrieveAPIView):
+    serializer_class = OutcomeSerializer
+    permission_classes = [IsAgent | IsHuman]
+
+
+class OutcomeBulkApi(APIView):
+    permission_classes = [IsAgent]
+
+    @extend_schema(
+        request=OutcomeInSerializer(many=True),
+        responses={
+            200: inline_serializer(
+                "BulkResult",
+                {
+                    "created": serializers.IntegerField(),
+                    "existing": serializers.IntegerField(),
+                    "results": inline_serializer(
+                        "BulkItem",
+                        {
+                            "action_id": serializers.CharField(),
+                            "id": serializers.IntegerField(),
+                            "status": serializers.CharField(),
+                            "created": serializers.BooleanField(),
+                        },
+                        many=True,
+                    ),
+                },
+            )
+        },
+        description=f"Record up to {MAX_BULK_ITEMS} actions at once. All or nothing: if any "
+        "item is invalid, nothing is stored and the errors are listed by item index. "
+        "Idempotent per item on action_id.",
+    )
+    def post(self, request: Request) -> Response:
+        body = request.data
+        if not isinstance(body, list):
+            return Response({"non_field_errors": ["Send a JSON list of outcomes."]}, status=400)
+        if not body:
+            return Response({"non_field_errors": ["The list is empty."]}, status=400)
+        if len(body) > MAX_BULK_ITEMS:
+            return Response(
+                {"non_field_errors": [f"At most {MAX_BULK_ITEMS} items per request."]}, status=400
+            )
+        serializer = OutcomeInSerializer(data=body, many=True)
+        if not serializer.is_valid():
+            errors = serializer.errors
+            indexed = errors.items() if isinstance(errors, dict) else enumerate(errors)
+            errors = {str(i): e for i, e in indexed if e}
+            return Response({"items": errors}, status=400)
+        recorded = services.record_outcomes(
+            items=[outcome_input(item) for item in serializer.validated_data]
+        )
+        created = sum(r.created for r in recorded)
+        return Response(
+            {
+                "created": created,
+                "existing": len(recorded) - created,
+                "results": [
+                    {
+                        "action_id": r.outcome.action_id,
+                        "id": r.outcome.pk,
+                        "status": r.outcome.status,
+                        "created": r.created,
+                    }
+                    for r in recorded
+                ],
+            }
+        )
+
+
+class LabelInSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[OutcomeStatus.POSITIVE, OutcomeStatus.NEGATIVE])
+    score = FiniteFloatField(
+        min_value=0.0, max_value=1.0, required=False, allow_null=True, default=None
+    )
+    comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class OutcomeLabelApi(APIView):
+    permission_classes = [IsHuman]
+
+    @extend_schema(
+        request=LabelInSerializer,
+        responses=OutcomeSerializer,
+        description="A human verdict on a pending or ambiguous outcome (managers "
+        "and up for their scope, a rep for their own). 409 if already final.",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        serializer = LabelInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        outcome = services.label_outcome(
+            outcome_id=pk, user=request.user, **serializer.validated_data
+        )
+        return Response(OutcomeSerializer(outcome).data)
+
+
+class SignalInSerializer(serializers.Serializer):
+    conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)
+    action_id = serializers.RegexField(IDENTIFIER, max_length=200, required=False, default="")
+    kind = serializers.CharField(max_length=32, help_text=", ".join(sorted(rules.KNOWN_KINDS)))
+    occurred_at = AwareDateTimeField(required=False, default=None)
+    data = SmallJSONObjectField(required=False, default=dict)
+    signal_id = serializers.RegexField(
+        IDENTIFIER,
+        max_length=200,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Optional: a retried signal is stored once.",
+    )
+
+
+class SignalApi(APIView):
+    permission_classes = [IsAgent]
+
+    @extend_schema(
+        request=SignalInSerializer,
+        responses={
+            201: inline_serializer(
+                "SignalResult",
+                {
+                    "id": serializers.IntegerField(),
+                    "created": serializers.BooleanField(),
+                    "resolved": inline_serializer(
+                        "ResolvedItem",
+                        {
+                            "id": serializers.IntegerField(),
+                            "status": serializers.CharField(),
+                            "score": serializers.FloatField(allow_null=True),
+                        },
+                        many=True,
+                    ),
+                },
+            )
+        },
+        description="Report what happened. Decisive signals (reply, bounce, stage change, "
+        "meeting attended, …) resolve the matching pending outcomes at once.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = SignalInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        data["occurred_at"] = data["occurred_at"] or timezone.now()
+        result = services.record_signal(**data)
+        return Response(
+            {
+                "id": result.signal.pk,
+                "created": result.created,
+                "resolved": [
+                    {"id": o.id, "status": o.status, "score": o.score} for o in result.resolved
+                ],
+            },
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from outcomes import api
+
+urlpatterns = [
+    path("outcomes/", api.OutcomeListCreateApi.as_view(), name="api-outcomes"),
+    path("outcomes/bulk/", api.OutcomeBulkApi.as_view(), name="api-outcomes-bulk"),
+    path("outcomes/<int:pk>/", api.OutcomeDetailApi.as_view(), name="api-outcome"),
+    path("outcomes/<int:pk>/label/", api.OutcomeLabelApi.as_view(), name="api-outcome-label"),
+    path("signals/", api.SignalApi.as_view(), name="api-signals"),
+]

@@ -1,0 +1,182 @@
+"""How signals decide outcomes: one table, per outcome type. Pure data, no Django.
+
+Every outcome type has a window (how long after the action a signal still counts), a scale
+(2 levels = binary, 3 or 5 levels; scores are normalised to [0, 1] as (level - 1) /
+(levels - 1)) and a verdict per signal kind:
+
+- decisive verdicts (positive / negative, with a level) resolve the outcome at once;
+- weak signals (`opened`, `meeting_scheduled`) resolve nothing by themselves: an outcome
+  that reaches the end of its window with only weak signals becomes **ambiguous** and
+  goes to the labelling queue; with no signal at all it becomes **expired**.
+
+For calibration, an expired outcome counts as a failure where silence means failure
+(`silence_is_failure`, email engagement) and is left out elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+POSITIVE = "positive"
+NEGATIVE = "negative"
+WEAK = "weak"
+
+# Deal stages in order. Won and lost are terminal and handled by their own verdicts.
+DEFAULT_STAGES: tuple[str, ...] = (
+    "prospecting",
+    "qualification",
+    "discovery",
+    "demo",
+    "proposal",
+    "negotiation",
+)
+WON_STAGES = frozenset({"closed_won", "won"})
+LOST_STAGES = frozenset({"closed_lost", "lost"})
+
+
+class SignalDataError(ValueError):
+    """The signal's data cannot be judged; `field` names the offending key."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str  # POSITIVE, NEGATIVE or WEAK
+    level: int | None = None
+    reason: str = ""
+
+
+Judge = Callable[[Mapping[str, Any], str], Verdict | None]
+
+
+def fixed(status: str, level: int | None = None) -> Judge:
+    def judge(data: Mapping[str, Any], current_stage: str) -> Verdict:
+        return Verdict(status, level)
+
+    return judge
+
+
+def judge_stage_change(data: Mapping[str, Any], current_stage: str) -> Verdict | None:
+    """5 levels: 5 won, 4 advanced two or more stages, 3 advanced one stage,
+    2 moved backwards, 1 lost. No movement is no verdict."""
+    to = data.get("to")
+    if not isinstance(to, str) or not to:
+        raise SignalDataError("data.to", "stage_changed needs data.to, the new stage.")
+    origin = data.get("from", current_stage)
+    if to in WON_STAGES:
+        return Verdict(POSITIVE, 5, f"stage {origin or '?'} -> {to}")
+    if to in LOST_STAGES:
+        return Verdict(NEGATIVE, 1, f"stage {origin or '?'} -> {to}")
+    stages = list(DEFAULT_STAGES)
+    if to not in stages:
+        raise SignalDataError("data.to", f"Unknown stage {to!r}; known: {', '.join(stages)}.")
+    if not origin:
+        # First stage we hear of: the deal is alive and moving.
+        return Verdict(POSITIVE, 3, f"stage -> {to}")
+    if not isinstance(origin, str) or origin not in stages:
+        raise SignalDataError("data.from", f"Unknown stage {origin!r}; known: {', '.join(stages)}.")
+    distance = stages.index(to) - stages.index(origin)
+    reason = f"stage {origin} -> {to}"
+    if distance >= 2:
+        return Verdict(POSITIVE, 4, reason)
+    if distance == 1:
+        return Verdict(POSITIVE, 3, reason)
+    if distance < 0:
+        return Verdict(NEGATIVE, 2, reason)
+    return None
+
+
+def judge_meeting_attended(data: Mapping[str, Any], current_stage: str) -> Verdict:
+    """3 levels: 3 attended with positive feedback, 2 attended, 1 no-show."""
+    if data.get("sentiment") == "positive" or data.get("positive_feedback") is True:
+        return Verdict(POSITIVE, 3, "attended, positive feedback")
+    return Verdict(POSITIVE, 2, "attended")
+
+
+@dataclass(frozen=True)
+class OutcomeRule:
+    outcome_type: str
+    window: timedelta
+    levels: int
+    silence_is_failure: bool
+    signals: Mapping[str, Judge] = field(default_factory=dict)
+
+    def score(self, level: int) -> float:
+        return (level - 1) / (self.levels - 1)
+
+    def judge(self, kind: str, data: Mapping[str, Any], current_stage: str = "") -> Verdict | None:
+        judge = self.signals.get(kind)
+        return judge(data, current_stage) if judge else None
+
+
+RULES: dict[str, OutcomeRule] = {
+    rule.outcome_type: rule
+    for rule in (
+        OutcomeRule(
+            outcome_type="email_engagement",
+            window=timedelta(days=7),
+            levels=2,
+            silence_is_failure=True,
+            signals={
+                "replied": fixed(POSITIVE, 2),
+                "clicked": fixed(POSITIVE, 2),
+                "bounced": fixed(NEGATIVE, 1),
+                "unsubscribed": fixed(NEGATIVE, 1),
+                "spam_reported": fixed(NEGATIVE, 1),
+                "opened": fixed(WEAK),
+            },
+        ),
+        OutcomeRule(
+            outcome_type="deal_progression",
+            window=timedelta(days=30),
+            levels=5,
+            silence_is_failure=False,
+            signals={
+                "stage_changed": judge_stage_change,
+                "opportunity_created": fixed(POSITIVE, 3),
+                "deal_won": fixed(POSITIVE, 5),
+                "deal_lost": fixed(NEGATIVE, 1),
+            },
+        ),
+        OutcomeRule(
+            outcome_type="meeting_outcome",
+            window=timedelta(days=14),
+            levels=3,
+            silence_is_failure=False,
+            signals={
+                "meeting_attended": judge_meeting_attended,
+                "meeting_no_show": fixed(NEGATIVE, 1),
+                "meeting_cancelled": fixed(NEGATIVE, 1),
+                "meeting_scheduled": fixed(WEAK),
+            },
+        ),
+        OutcomeRule(
+            outcome_type="escalation_result",
+            window=timedelta(days=7),
+            levels=2,
+            silence_is_failure=False,
+            signals={
+                "escalation_resolved": fixed(POSITIVE, 2),
+                "escalation_unneeded": fixed(NEGATIVE, 1),
+                "escalation_acknowledged": fixed(WEAK),
+            },
+        ),
+    )
+}
+
+SIGNAL_KINDS: frozenset[str] = frozenset(kind for rule in RULES.values() for kind in rule.signals)
+
+# Kinds that only describe the conversation (no outcome judged by them, but they are valid).
+INFORMATIONAL_KINDS = frozenset({"meeting_rescheduled"})
+KNOWN_KINDS = SIGNAL_KINDS | INFORMATIONAL_KINDS
+
+
+def outcome_types_for(kind: str) -> list[str]:
+    return [name for name, rule in RULES.items() if kind in rule.signals]

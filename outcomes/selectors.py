@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from learning.authentication import AgentPrincipal
+from learning.models import Role
+from learning.selectors import visible_users
+from outcomes.models import Conversation, OutcomeRecord, OutcomeStatus
+
+
+def visible_outcomes(*, principal: Any) -> QuerySet[OutcomeRecord]:
+    """Every outcome query of a view starts here: the agent and executives see the whole
+    tenant, a manager their team's outcomes, a rep their own."""
+    queryset = OutcomeRecord.objects.select_related("rep", "conversation")
+    if isinstance(principal, AgentPrincipal) or principal.role in (Role.EXECUTIVE, Role.ADMIN):
+        return queryset
+    return queryset.filter(rep__in=visible_users(user=principal))
+
+
+def labelling_queue(*, principal: Any) -> QuerySet[OutcomeRecord]:
+    """Ambiguous outcomes waiting for a human, oldest first."""
+    return (
+        visible_outcomes(principal=principal)
+        .filter(status=OutcomeStatus.AMBIGUOUS)
+        .order_by("occurred_at", "id")
+    )
+
+
+def conversation_by_external_id(*, external_id: str) -> Conversation | None:
+    return Conversation.objects.filter(external_id=external_id).first()

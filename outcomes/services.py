@@ -1,0 +1,350 @@
+"""Recording actions and signals, and resolving outcomes: every write of `outcomes` is here.
+
+`transition_outcomes` is the only place an outcome changes status. It is one
+`UPDATE … WHERE status = ANY(allowed) RETURNING …`: PostgreSQL re-checks the WHERE clause
+after waiting for any concurrent writer of the same row, so whatever runs twice (two sweeps,
+a sweep and a label, a retried request), each outcome makes each transition exactly once
+and the "outcome resolved" event carries only the rows that really changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from learning.errors import Conflict, Forbidden, InvalidInput, NotFound
+from learning.models import Role
+from outcomes import events, rules
+from outcomes.models import (
+    FINAL_STATUSES,
+    Conversation,
+    OutcomeRecord,
+    OutcomeStatus,
+    SignalSource,
+)
+from outcomes.models import Signal as SignalRecord
+
+User = get_user_model()
+
+
+@dataclass(frozen=True)
+class OutcomeInput:
+    action_id: str
+    conversation_id: str
+    action_type: str
+    predicted_confidence: float
+    outcome_type: str
+    occurred_at: datetime
+    rep: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    outcome: OutcomeRecord
+    created: bool
+
+
+# --- the one place an outcome changes status ---------------------------------------------
+
+_RETURNING = (
+    "id, action_type, outcome_type, status, score, predicted_confidence, rep_id, signal_source"
+)
+
+
+def transition_outcomes(
+    *,
+    ids: Iterable[int],
+    status: str,
+    score: float | None,
+    source: str,
+    reason: str,
+    from_statuses: Sequence[str] = (OutcomeStatus.PENDING,),
+    resolver_id: int | None = None,
+    comment: str = "",
+    now: datetime | None = None,
+) -> list[events.ResolvedOutcome]:
+    """Move the outcomes `ids` that are still in `from_statuses` to `status`; returns the
+    ones that moved. Reaching a final status emits "outcome resolved" for them."""
+    id_list = list(ids)
+    if not id_list:
+        return []
+    now = now or timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE outcomes_outcomerecord
+               SET status = %s, score = %s, signal_source = %s, resolution_reason = %s,
+                   resolved_by_id = %s, label_comment = %s,
+                   resolved_at = CASE WHEN %s THEN %s ELSE NULL END
+             WHERE id = ANY(%s) AND status = ANY(%s)
+         RETURNING {_RETURNING}
+            """,  # noqa: S608 - only constant SQL is formatted in
+            [
+                status,
+                score,
+                source,
+                reason[:200],
+                resolver_id,
+                comment,
+                status in FINAL_STATUSES,
+                now,
+                id_list,
+                list(from_statuses),
+            ],
+        )
+        moved = [events.ResolvedOutcome(*row) for row in cursor.fetchall()]
+        if status in FINAL_STATUSES:
+            events.outcomes_resolved(moved)
+    return moved
+
+
+# --- actions --------------------------------------------------------------------------------
+
+
+def _users_by_username(usernames: set[str]) -> dict[str, Any]:
+    found = {u.username: u for u in User.objects.filter(username__in=usernames)}
+    missing = sorted(usernames - set(found))
+    if missing:
+        raise InvalidInput(f"No user {missing[0]!r} in this tenant.", field="rep")
+    return found
+
+
+def _conversations(
+    external_ids: set[str], reps: dict[str, Any], when: datetime
+) -> dict[str, Conversation]:
+    """Get or create the conversation mirrors, race-free (INSERT … ON CONFLICT DO NOTHING)."""
+    Conversation.objects.bulk_create(
+        [
+            Conversation(external_id=eid, rep=reps.get(eid), last_interaction_at=when)
+            for eid in sorted(external_ids)
+        ],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    conversations = {
+        c.external_id: c for c in Conversation.objects.filter(external_id__in=external_ids)
+    }
+    Conversation.objects.filter(external_id__in=external_ids).filter(
+        Q(last_interaction_at__isnull=True) | Q(last_interaction_at__lt=when)
+    ).update(last_interaction_at=Greatest("last_interaction_at", when))
+    for external_id, conversation in conversations.items():
+        rep = reps.get(external_id)
+        if conversation.rep_id is None and rep is not None:
+            # An existing conversation learns its rep from the first action that names one.
+            Conversation.objects.filter(pk=conversation.pk, rep__isnull=True).update(rep=rep)
+            conversation.rep = rep
+    return conversations
+
+
+def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
+    """Record agent actions, idempotent on `action_id`: an action already stored is
+    returned as stored and nothing about it changes. All or nothing."""
+    if not items:
+        return []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if item.action_id in seen:
+            raise InvalidInput(
+                f"action_id {item.action_id!r} appears twice in this request "
+                f"(items {seen[item.action_id]} and {index}).",
+                field="action_id",
+            )
+        seen[item.action_id] = index
+    with transaction.atomic():
+        action_ids = [item.action_id for item in items]
+        existing = set(
+            OutcomeRecord.objects.filter(action_id__in=action_ids).values_list(
+                "action_id", flat=True
+            )
+        )
+        fresh = [item for item in items if item.action_id not in existing]
+        if fresh:
+            users = _users_by_username({item.rep for item in fresh if item.rep})
+            latest = max(item.occurred_at for item in fresh)
+            conversation_reps = {
+                item.conversation_id: users[item.rep] for item in fresh if item.rep
+            }
+            conversations = _conversations(
+                {item.conversation_id for item in fresh}, conversation_reps, latest
+            )
+            OutcomeRecord.objects.bulk_create(
+                [
+                    OutcomeRecord(
+                        action_id=item.action_id,
+                        conversation=conversations[item.conversation_id],
+                        rep=users[item.rep]
+                        if item.rep
+                        else conversations[item.conversation_id].rep,
+                        action_type=item.action_type,
+                        predicted_confidence=item.predicted_confidence,
+                        outcome_type=item.outcome_type,
+                        attributes=item.attributes,
+                        occurred_at=item.occurred_at,
+                        window_expires_at=item.occurred_at + rules.RULES[item.outcome_type].window,
+                    )
+                    for item in fresh
+                ],
+                ignore_conflicts=True,  # a concurrent replay inserted it first: fine
+                batch_size=2000,
+            )
+        stored = OutcomeRecord.objects.select_related("rep", "conversation").in_bulk(
+            action_ids, field_name="action_id"
+        )
+    return [
+        Recorded(outcome=stored[item.action_id], created=item.action_id not in existing)
+        for item in items
+    ]
+
+
+def record_outcome(*, item: OutcomeInput) -> Recorded:
+    return record_outcomes(items=[item])[0]
+
+
+# --- signals --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignalResult:
+    signal: SignalRecord
+    created: bool
+    resolved: list[events.ResolvedOutcome]
+
+
+def judge_signal(
+    *, kind: str, data: dict[str, Any], current_stage: str
+) -> dict[str, rules.Verdict]:
+    """The verdict of this signal for each outcome type it concerns. Raises InvalidInput for
+    an unknown kind or data the rules cannot judge."""
+    if kind not in rules.KNOWN_KINDS:
+        raise InvalidInput(
+            f"Unknown signal kind {kind!r}; known: {', '.join(sorted(rules.KNOWN_KINDS))}.",
+            field="kind",
+        )
+    verdicts = {}
+    for outcome_type in rules.outcome_types_for(kind):
+        try:
+            verdict = rules.RULES[outcome_type].judge(kind, data, current_stage)
+        except rules.SignalDataError as exc:
+            raise InvalidInput(exc.message, field=exc.field) from exc
+        if verdict is not None:
+            verdicts[outcome_type] = verdict
+    return verdicts
+
+
+def record_signal(
+    *,
+    conversation_id: str,
+    kind: str,
+    occurred_at: datetime,
+    data: dict[str, Any],
+    action_id: str = "",
+    signal_id: str | None = None,
+) -> SignalResult:
+    """Store a signal and resolve at once the pending outcomes it decides.
+
+    Attribution: a signal naming an `action_id` concerns that action only. Without one it
+    concerns every pending action of its conversation whose outcome type the signal kind
+    decides and whose window contains the signal's time (multi-touch: when a deal
+    advances, every pending deal-progression action in the window gets the credit).
+    """
+    with transaction.atomic():
+        if signal_id:
+            existing = SignalRecord.objects.filter(signal_id=signal_id).first()
+            if existing is not None:
+                return SignalResult(signal=existing, created=False, resolved=[])
+        conversation = _conversations({conversation_id}, {}, occurred_at)[conversation_id]
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        data = dict(data)
+        if kind == "stage_changed" and not data.get("from") and conversation.deal_stage:
+            data["from"] = conversation.deal_stage
+        verdicts = judge_signal(kind=kind, data=data, current_stage=conversation.deal_stage)
+        try:
+            with transaction.atomic():
+                signal = SignalRecord.objects.create(
+                    signal_id=signal_id or None,
+                    conversation=conversation,
+                    action_id=action_id,
+                    kind=kind,
+                    occurred_at=occurred_at,
+                    data=data,
+                )
+        except IntegrityError:  # the same signal_id, stored by a concurrent retry
+            return SignalResult(
+                signal=SignalRecord.objects.get(signal_id=signal_id), created=False, resolved=[]
+            )
+        if kind == "stage_changed":
+            Conversation.objects.filter(pk=conversation.pk).update(deal_stage=data["to"])
+        resolved: list[events.ResolvedOutcome] = []
+        for outcome_type, verdict in verdicts.items():
+            if verdict.status == rules.WEAK:
+                continue
+            rule = rules.RULES[outcome_type]
+            targets = OutcomeRecord.objects.filter(
+                outcome_type=outcome_type, status=OutcomeStatus.PENDING
+            )
+            if action_id:
+                targets = targets.filter(action_id=action_id)
+            else:
+                targets = targets.filter(
+                    conversation=conversation,
+                    occurred_at__lte=occurred_at,
+                    window_expires_at__gte=occurred_at,
+                )
+            resolved += transition_outcomes(
+                ids=targets.values_list("id", flat=True),
+                status=verdict.status,
+                score=rule.score(verdict.level or 1),
+                source=SignalSource.EVENT,
+                reason=f"signal {kind}" + (f": {verdict.reason}" if verdict.reason else ""),
+            )
+    return SignalResult(signal=signal, created=True, resolved=resolved)
+
+
+# --- human labels ---------------------------------------------------------------------------
+
+
+def label_outcome(
+    *, outcome_id: int, status: str, user: Any, score: float | None = None, comment: str = ""
+) -> OutcomeRecord:
+    """A human's verdict on a pending or ambiguous outcome. Managers and above may label
+    their scope; a rep their own outcomes."""
+    if status not in (OutcomeStatus.POSITIVE, OutcomeStatus.NEGATIVE):
+        raise InvalidInput("Label an outcome positive or negative.", field="status")
+    from outcomes.selectors import visible_outcomes
+
+    outcome = visible_outcomes(principal=user).filter(pk=outcome_id).first()
+    if outcome is None:
+        raise NotFound("No such outcome.")
+    if user.role not in (Role.REP, Role.MANAGER, Role.EXECUTIVE, Role.ADMIN):
+        raise Forbidden("Only people may label outcomes.")
+    if score is None:
+        score = 1.0 if status == OutcomeStatus.POSITIVE else 0.0
+    elif not 0 <= score <= 1:
+        raise InvalidInput("The score is on [0, 1].", field="score")
+    moved = transition_outcomes(
+        ids=[outcome.pk],
+        status=status,
+        score=score,
+        source=SignalSource.HUMAN_LABEL,
+        reason=f"labelled by {user.username}",
+        from_statuses=(OutcomeStatus.PENDING, OutcomeStatus.AMBIGUOUS),
+        resolver_id=user.pk,
+        comment=comment,
+    )
+    outcome.refresh_from_db()
+    if not moved:
+        raise Conflict(
+            f"This outcome is already {outcome.status}; labels change only "
+            "pending or ambiguous outcomes.",
+            field="status",
+        )
+    return outcome

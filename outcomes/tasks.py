@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from config.celery import app
+from outcomes import sweeps
+
+logger = structlog.get_logger(__name__)
+
+
+@app.task(name="outcomes.sweep", acks_late=True)
+def sweep(window: str) -> dict[str, Any]:
+    """One time-window check in the current tenant (queued per tenant by fan_out).
+    Safe to run twice or concurrently: each outcome is claimed and resolved once."""
+    result = sweeps.run_sweep(window=window)
+    logger.info("outcomes.sweep", window=window, examined=result.examined, resolved=result.resolved)
+    return {"window": window, "examined": result.examined, "resolved": result.resolved}

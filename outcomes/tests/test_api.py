@@ -1,0 +1,303 @@
+"""The agent's and the humans' outcome API, over HTTP, with bad input of every kind."""
+
+from __future__ import annotations
+
+import json
+import pytest
+from django_tenants.utils import tenant_context
+
+from outcomes.models import Conversation, OutcomeRecord, Signal
+
+
+def outcome_body(**overrides):
+    body = {
+        "action_id": "act-1",
+        "conversation_id": "conv-1",
+        "rep": "alpha-rep",
+        "action_type": "send_email",
+        "predicted_confidence": 0.7,
+        "outcome_type": "email_engagement",
+        "attributes": {"channel": "email", "persona": "cfo"},
+        "occurred_at": "2026-11-20T10:00:00Z",
+    }
+    body.update(overrides)
+    return body
+
+
+def post(client, world, path, body, role="agent"):
+    return client.post(
+        world.url(f"api/v1/{path}"),
+        data=json.dumps(body),
+        content_type="application/json",
+        **world.bearer(role),
+    )
+
+
+def test_post_outcome_then_replay_returns_the_stored_record(alpha, client) -> None:
+    first = post(client, alpha, "outcomes/", outcome_body())
+    assert first.status_code == 201
+    body = first.json()
+    assert (body["status"], body["score"], body["rep"], body["conversation_id"]) == (
+        "pending",
+        None,
+        "alpha-rep",
+        "conv-1",
+    )
+    assert body["window_expires_at"] == "2026-11-27T10:00:00Z"  # email engagement: 7 days
+    replay = post(client, alpha, "outcomes/", outcome_body(predicted_confidence=0.1))
+    assert replay.status_code == 200
+    assert replay.json() == body  # unchanged, though the replay said 0.1
+    with tenant_context(alpha.tenant):
+        assert OutcomeRecord.objects.count() == 1
+        assert Conversation.objects.get().rep.username == "alpha-rep"
+
+
+def test_get_outcome_and_list_with_filters(alpha, client) -> None:
+    for i, action_type in enumerate(["send_email", "send_email", "escalate"]):
+        post(client, alpha, "outcomes/", outcome_body(action_id=f"a{i}", action_type=action_type))
+    listing = client.get(
+        alpha.url("api/v1/outcomes/?action_type=send_email"), **alpha.bearer("agent")
+    ).json()
+    assert listing["count"] == 2
+    one = listing["results"][0]
+    detail = client.get(alpha.url(f"api/v1/outcomes/{one['id']}/"), **alpha.bearer("manager"))
+    assert detail.json() == one
+
+
+@pytest.mark.parametrize(
+    "overrides,field",
+    [
+        ({"predicted_confidence": 1.5}, "predicted_confidence"),
+        ({"predicted_confidence": -0.01}, "predicted_confidence"),
+        ({"predicted_confidence": "high"}, "predicted_confidence"),
+        ({"predicted_confidence": True}, "predicted_confidence"),
+        ({"predicted_confidence": None}, "predicted_confidence"),
+        ({"outcome_type": "vibes"}, "outcome_type"),
+        ({"occurred_at": "yesterday"}, "occurred_at"),
+        ({"occurred_at": "2099-01-01T00:00:00Z"}, "occurred_at"),
+        ({"action_id": ""}, "action_id"),
+        ({"action_id": "x" * 201}, "action_id"),
+        ({"action_type": "Send Email!"}, "action_type"),
+        ({"attributes": [1, 2]}, "attributes"),
+        ({"attributes": {"blob": "x" * 20000}}, "attributes"),
+        ({"rep": "nobody"}, "rep"),
+        ({"conversation_id": {"a": 1}}, "conversation_id"),
+    ],
+)
+def test_bad_outcomes_get_a_field_message_and_store_nothing(alpha, client, overrides, field):
+    response = post(client, alpha, "outcomes/", outcome_body(**overrides))
+    assert response.status_code == 400
+    assert field in response.json()
+    with tenant_context(alpha.tenant):
+        assert not OutcomeRecord.objects.exists() and not Conversation.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf"])
+def test_non_finite_confidence_is_rejected(alpha, client, value) -> None:
+    as_string = post(client, alpha, "outcomes/", outcome_body(predicted_confidence=value))
+    assert as_string.status_code == 400
+    assert "predicted_confidence" in as_string.json()
+    raw = json.dumps(outcome_body()).replace("0.7", "NaN")  # a bare NaN token: not JSON
+    response = client.post(
+        alpha.url("api/v1/outcomes/"),
+        data=raw,
+        content_type="application/json",
+        **alpha.bearer("agent"),
+    )
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("body", ["not json", "[1, 2]", '"text"', "null"])
+def test_malformed_bodies_are_4xx(alpha, client, body) -> None:
+    response = client.post(
+        alpha.url("api/v1/outcomes/"),
+        data=body,
+        content_type="application/json",
+        **alpha.bearer("agent"),
+    )
+    assert 400 <= response.status_code < 500
+
+
+def test_bulk_is_all_or_nothing_with_per_item_errors(alpha, client) -> None:
+    post(client, alpha, "outcomes/", outcome_body(action_id="kept", predicted_confidence=0.9))
+    items = [outcome_body(action_id=f"b{i}") for i in range(5)]
+    items[3]["predicted_confidence"] = 7
+    items.append(outcome_body(action_id="kept", predicted_confidence=0.1))
+    response = post(client, alpha, "outcomes/bulk/", items)
+    assert response.status_code == 400
+    assert list(response.json()["items"]) == ["3"], response.json()
+    assert "predicted_confidence" in response.json()["items"]["3"]
+    with tenant_context(alpha.tenant):
+        assert list(OutcomeRecord.objects.values_list("action_id", "predicted_confidence")) == [
+            ("kept", 0.9)
+        ]
+
+
+def test_bulk_is_idempotent_per_item(alpha, client) -> None:
+    post(client, alpha, "outcomes/", outcome_body(action_id="old", predicted_confidence=0.9))
+    items = [outcome_body(action_id=f"n{i}", conversation_id=f"c{i % 3}") for i in range(50)]
+    items.append(outcome_body(action_id="old", predicted_confidence=0.2))
+    response = post(client, alpha, "outcomes/bulk/", items)
+    assert response.status_code == 200
+    assert (response.json()["created"], response.json()["existing"]) == (50, 1)
+    again = post(client, alpha, "outcomes/bulk/", items).json()
+    assert (again["created"], again["existing"]) == (0, 51)
+    assert [r["id"] for r in again["results"]] == [r["id"] for r in response.json()["results"]]
+    with tenant_context(alpha.tenant):
+        assert OutcomeRecord.objects.count() == 51
+        assert OutcomeRecord.objects.get(action_id="old").predicted_confidence == 0.9
+        assert Conversation.objects.count() == 4
+
+
+@pytest.mark.parametrize(
+    "body,key",
+    [
+        ({"not": "a list"}, "non_field_errors"),
+        ([], "non_field_errors"),
+        ([outcome_body(), outcome_body()], "action_id"),
+    ],
+)
+def test_bulk_bad_shapes(alpha, client, body, key) -> None:
+    response = post(client, alpha, "outcomes/bulk/", body)
+    assert response.status_code == 400
+    assert key in json.dumps(response.json())
+
+
+def test_bulk_over_the_item_limit(alpha, client) -> None:
+    response = post(client, alpha, "outcomes/bulk/", [{}] * 10_001)
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("role", ["rep", "manager", "executive", "admin"])
+def test_only_the_agent_records_outcomes_and_signals(alpha, client, role) -> None:
+    assert post(client, alpha, "outcomes/", outcome_body(), role=role).status_code == 403
+    assert post(client, alpha, "outcomes/bulk/", [outcome_body()], role=role).status_code == 403
+    signal = {"conversation_id": "conv-1", "kind": "replied"}
+    assert post(client, alpha, "signals/", signal, role=role).status_code == 403
+
+
+def test_outcomes_are_scoped_by_role_and_tenant(alpha, beta, client) -> None:
+    post(client, alpha, "outcomes/", outcome_body(action_id="mine", rep="alpha-rep"))
+    post(
+        client,
+        alpha,
+        "outcomes/",
+        outcome_body(action_id="theirs", rep="alpha-executive", conversation_id="conv-2"),
+    )
+
+    def ids(role):
+        r = client.get(alpha.url("api/v1/outcomes/"), **alpha.bearer(role))
+        return sorted(o["action_id"] for o in r.json()["results"])
+
+    assert ids("rep") == ["mine"]
+    assert ids("manager") == ["mine"]  # alpha-rep is in alpha-manager's team
+    assert ids("executive") == ["mine", "theirs"]
+    assert ids("agent") == ["mine", "theirs"]
+    with tenant_context(alpha.tenant):
+        theirs = OutcomeRecord.objects.get(action_id="theirs").pk
+    assert (
+        client.get(alpha.url(f"api/v1/outcomes/{theirs}/"), **alpha.bearer("rep")).status_code
+        == 404
+    )
+    assert (
+        client.get(beta.url(f"api/v1/outcomes/{theirs}/"), **beta.bearer("agent")).status_code
+        == 404
+    )
+    assert client.get(beta.url("api/v1/outcomes/"), **beta.bearer("agent")).json()["count"] == 0
+
+
+def test_signal_resolves_at_once(alpha, client) -> None:
+    created = post(client, alpha, "outcomes/", outcome_body()).json()
+    response = post(
+        client,
+        alpha,
+        "signals/",
+        {"conversation_id": "conv-1", "kind": "replied", "occurred_at": "2026-11-20T12:00:00Z"},
+    )
+    assert response.status_code == 201
+    assert response.json()["resolved"] == [
+        {"id": created["id"], "status": "positive", "score": 1.0}
+    ]
+    stored = client.get(
+        alpha.url(f"api/v1/outcomes/{created['id']}/"), **alpha.bearer("agent")
+    ).json()
+    assert (stored["status"], stored["signal_source"]) == ("positive", "event")
+    assert stored["resolved_at"] is not None
+
+
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"conversation_id": "c", "kind": "telepathy"}, "kind"),
+        ({"conversation_id": "c", "kind": "stage_changed", "data": {}}, "data.to"),
+        ({"conversation_id": "c", "kind": "stage_changed", "data": {"to": "heaven"}}, "data.to"),
+        ({"conversation_id": "c", "kind": "replied", "occurred_at": "soon"}, "occurred_at"),
+        ({"conversation_id": "c", "kind": "replied", "data": "x"}, "data"),
+        ({"kind": "replied"}, "conversation_id"),
+    ],
+)
+def test_bad_signals_are_400_and_store_nothing(alpha, client, body, field) -> None:
+    response = post(client, alpha, "signals/", body)
+    assert response.status_code == 400
+    assert field in response.json()
+    with tenant_context(alpha.tenant):
+        assert not Signal.objects.exists() and not Conversation.objects.exists()
+
+
+def test_retried_signal_with_an_id_is_stored_once(alpha, client) -> None:
+    body = {"conversation_id": "c", "kind": "opened", "signal_id": "sig-1"}
+    assert post(client, alpha, "signals/", body).status_code == 201
+    again = post(client, alpha, "signals/", body)
+    assert again.status_code == 200 and again.json()["created"] is False
+    with tenant_context(alpha.tenant):
+        assert Signal.objects.count() == 1
+
+
+def test_label_permissions(alpha, client) -> None:
+    ids = {}
+    for rep in ("alpha-rep", "alpha-executive"):
+        ids[rep] = post(
+            client,
+            alpha,
+            "outcomes/",
+            outcome_body(action_id=f"l-{rep}", rep=rep, conversation_id=f"c-{rep}"),
+        ).json()["id"]
+
+    def label(role, outcome_id, **body):
+        return post(
+            client,
+            alpha,
+            f"outcomes/{outcome_id}/label/",
+            {"status": "negative", **body},
+            role=role,
+        )
+
+    assert label("agent", ids["alpha-rep"]).status_code == 403
+    assert label("rep", ids["alpha-executive"]).status_code == 404  # not theirs
+    assert label("manager", ids["alpha-executive"]).status_code == 404  # not their team
+    assert label("rep", ids["alpha-rep"], status="maybe").status_code == 400
+    ok = label("rep", ids["alpha-rep"], comment="no reply, wrong persona")
+    assert ok.status_code == 200
+    assert (ok.json()["status"], ok.json()["signal_source"], ok.json()["score"]) == (
+        "negative",
+        "human_label",
+        0.0,
+    )
+    again = label("manager", ids["alpha-rep"], status="positive")
+    assert again.status_code == 409 and "status" in again.json()
+    assert (
+        label("executive", ids["alpha-executive"], status="positive", score=0.8).json()["score"]
+        == 0.8
+    )
+
+
+def test_schema_documents_the_outcome_operations(alpha, client) -> None:
+    schema = client.get(alpha.url("api/v1/schema/?format=json")).json()
+    for path in [
+        "/api/v1/outcomes/",
+        "/api/v1/outcomes/bulk/",
+        "/api/v1/outcomes/{id}/",
+        "/api/v1/outcomes/{id}/label/",
+        "/api/v1/signals/",
+    ]:
+        assert path in schema["paths"], path
