@@ -9,6 +9,7 @@ and the "outcome resolved" event carries only the rows that really changed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -147,7 +148,9 @@ def _conversations(
 
 def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
     """Record agent actions, idempotent on `action_id`: an action already stored is
-    returned as stored and nothing about it changes. All or nothing."""
+    returned as stored and nothing about it changes, even when replays race (the insert
+    is one `INSERT … ON CONFLICT DO NOTHING RETURNING`, so exactly one caller creates).
+    All or nothing."""
     if not items:
         return []
     seen: dict[str, int] = {}
@@ -159,50 +162,86 @@ def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
                 field="action_id",
             )
         seen[item.action_id] = index
+    action_ids = [item.action_id for item in items]
     with transaction.atomic():
-        action_ids = [item.action_id for item in items]
         existing = set(
             OutcomeRecord.objects.filter(action_id__in=action_ids).values_list(
                 "action_id", flat=True
             )
         )
         fresh = [item for item in items if item.action_id not in existing]
+        created: set[str] = set()
         if fresh:
             users = _users_by_username({item.rep for item in fresh if item.rep})
-            latest = max(item.occurred_at for item in fresh)
             conversation_reps = {
                 item.conversation_id: users[item.rep] for item in fresh if item.rep
             }
             conversations = _conversations(
-                {item.conversation_id for item in fresh}, conversation_reps, latest
+                {item.conversation_id for item in fresh},
+                conversation_reps,
+                max(item.occurred_at for item in fresh),
             )
-            OutcomeRecord.objects.bulk_create(
-                [
-                    OutcomeRecord(
-                        action_id=item.action_id,
-                        conversation=conversations[item.conversation_id],
-                        rep=users[item.rep]
-                        if item.rep
-                        else conversations[item.conversation_id].rep,
-                        action_type=item.action_type,
-                        predicted_confidence=item.predicted_confidence,
-                        outcome_type=item.outcome_type,
-                        attributes=item.attributes,
-                        occurred_at=item.occurred_at,
-                        window_expires_at=item.occurred_at + rules.RULES[item.outcome_type].window,
-                    )
-                    for item in fresh
-                ],
-                ignore_conflicts=True,  # a concurrent replay inserted it first: fine
-                batch_size=2000,
-            )
+            created = _insert_outcomes(fresh, users, conversations)
         stored = OutcomeRecord.objects.select_related("rep", "conversation").in_bulk(
             action_ids, field_name="action_id"
         )
     return [
-        Recorded(outcome=stored[item.action_id], created=item.action_id not in existing)
+        Recorded(outcome=stored[item.action_id], created=item.action_id in created)
         for item in items
     ]
+
+
+def _insert_outcomes(
+    items: Sequence[OutcomeInput], users: dict[str, Any], conversations: dict[str, Conversation]
+) -> set[str]:
+    """One set-based insert of new outcomes; returns the action_ids this call inserted."""
+    now = timezone.now()
+    columns: dict[str, list[Any]] = {
+        name: []
+        for name in (
+            "action_id",
+            "conversation_id",
+            "rep_id",
+            "action_type",
+            "predicted_confidence",
+            "outcome_type",
+            "attributes",
+            "occurred_at",
+            "window_expires_at",
+        )
+    }
+    for item in items:
+        conversation = conversations[item.conversation_id]
+        rep = users[item.rep] if item.rep else conversation.rep
+        columns["action_id"].append(item.action_id)
+        columns["conversation_id"].append(conversation.pk)
+        columns["rep_id"].append(rep.pk if rep else None)
+        columns["action_type"].append(item.action_type)
+        columns["predicted_confidence"].append(item.predicted_confidence)
+        columns["outcome_type"].append(item.outcome_type)
+        columns["attributes"].append(json.dumps(item.attributes))
+        columns["occurred_at"].append(item.occurred_at)
+        columns["window_expires_at"].append(
+            item.occurred_at + rules.RULES[item.outcome_type].window
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO outcomes_outcomerecord
+                   (action_id, conversation_id, rep_id, action_type, predicted_confidence,
+                    outcome_type, attributes, occurred_at, window_expires_at, status, score,
+                    signal_source, resolution_reason, resolved_by_id, label_comment,
+                    resolved_at, created_at)
+            SELECT a, c, r, t, p, o, j::jsonb, oa, we, 'pending', NULL, '', '', NULL, '', NULL, %s
+              FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[],
+                          %s::float8[], %s::text[], %s::text[], %s::timestamptz[],
+                          %s::timestamptz[]) AS v(a, c, r, t, p, o, j, oa, we)
+            ON CONFLICT (action_id) DO NOTHING
+            RETURNING action_id
+            """,
+            [now, *columns.values()],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def record_outcome(*, item: OutcomeInput) -> Recorded:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import pytest
 from django_tenants.utils import tenant_context
 
