@@ -17,6 +17,14 @@ def test_register_is_idempotent_and_fans_out(db) -> None:
     assert task.task == "learning.fan_out"
     assert json.loads(task.kwargs)["task_name"] == "learning.clear_expired_sessions"
     assert (task.crontab.minute, task.crontab.hour) == ("10", "3")
+    sweeps = {t.name: (t.interval.every if t.interval else None, json.loads(t.kwargs)["kwargs"])
+              for t in PeriodicTask.objects.filter(name__startswith="[ll] outcomes")}
+    assert sweeps == {
+        "[ll] outcomes: immediate signals": (900, {"window": "immediate"}),
+        "[ll] outcomes: engagement signals": (21600, {"window": "engagement"}),
+        "[ll] outcomes: deal progression": (None, {"window": "deal"}),
+        "[ll] outcomes: expiry": (3600, {"window": "expiry"}),
+    }
 
 
 def test_changed_and_removed_schedules(db, monkeypatch) -> None:
@@ -30,9 +38,11 @@ def test_changed_and_removed_schedules(db, monkeypatch) -> None:
         )
     ]
     monkeypatch.setattr(scheduling, "SCHEDULES", retimed)
-    assert scheduling.register_periodic_tasks() == {"[ll] sessions: clear expired": "updated"}
+    result = scheduling.register_periodic_tasks()
+    assert result["[ll] sessions: clear expired"] == "updated"
+    assert set(result.values()) == {"updated", "disabled"}  # the others are no longer declared
     task = PeriodicTask.objects.get(name="[ll] sessions: clear expired")
     assert (task.interval.every, task.crontab) == (900, None)
     monkeypatch.setattr(scheduling, "SCHEDULES", [])
-    assert scheduling.register_periodic_tasks() == {"[ll] sessions: clear expired": "disabled"}
+    assert set(scheduling.register_periodic_tasks().values()) == {"disabled"}
     assert not PeriodicTask.objects.get(name="[ll] sessions: clear expired").enabled
