@@ -17,8 +17,10 @@ def test_register_is_idempotent_and_fans_out(db) -> None:
     assert task.task == "learning.fan_out"
     assert json.loads(task.kwargs)["task_name"] == "learning.clear_expired_sessions"
     assert (task.crontab.minute, task.crontab.hour) == ("10", "3")
-    sweeps = {t.name: (t.interval.every if t.interval else None, json.loads(t.kwargs)["kwargs"])
-              for t in PeriodicTask.objects.filter(name__startswith="[ll] outcomes")}
+    sweeps = {
+        t.name: (t.interval.every if t.interval else None, json.loads(t.kwargs)["kwargs"])
+        for t in PeriodicTask.objects.filter(name__startswith="[ll] outcomes")
+    }
     assert sweeps == {
         "[ll] outcomes: immediate signals": (900, {"window": "immediate"}),
         "[ll] outcomes: engagement signals": (21600, {"window": "engagement"}),
