@@ -45,6 +45,19 @@ def ensure_database(url: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def wait_for_web(url: str, timeout: float = 30) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback URL
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"the web server did not answer at {url}")
+
+
 def main() -> int:
     os.environ.setdefault("PORT", PORT)
     step("database")
@@ -92,8 +105,12 @@ def main() -> int:
             [PYTHON, "-m", "celery", "-A", "config.celery:app", "beat", "--loglevel", "INFO"]
         ),
     }
-    time.sleep(3)
     web = demo["web_url"]
+    wait_for_web(f"http://{HOST}:{PORT}/healthz")
+    if not demo["has_history"]:
+        step("simulated agent history (posted through the API, as the agent would)")
+        manage("simulate_agent", "--api-url", demo["api_url"], "--key", demo["agent_key"])
+        manage("check_signals", "--tenant", demo["tenant"], "--window", "all")
     print(
         "\n"
         f"  Learning Loop is running.\n\n"

@@ -30,3 +30,7 @@ def labelling_queue(*, principal: Any) -> QuerySet[OutcomeRecord]:
 
 def conversation_by_external_id(*, external_id: str) -> Conversation | None:
     return Conversation.objects.filter(external_id=external_id).first()
+
+
+def has_outcomes() -> bool:
+    return OutcomeRecord.objects.exists()

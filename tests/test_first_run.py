@@ -40,5 +40,6 @@ def test_demo_seed_is_idempotent_and_its_agent_key_works(db, client, tmp_path, s
     first = seed(tmp_path, settings)
     second = seed(tmp_path, settings)
     assert first == second
+    assert first["has_history"] is False
     response = client.get("/t/demo/api/v1/me/", HTTP_AUTHORIZATION=f"Bearer {first['agent_key']}")
     assert response.json()["agent_key"] == "demo-agent"

@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context, tenant_context
 from learning import services
 from learning.management.base import tenant_urls
 from learning.models import AgentKey, Role
+from outcomes import selectors as outcome_selectors
 
 DEMO_USERS = [
     # username, role, manager
@@ -47,6 +48,7 @@ class Command(BaseCommand):
                 )
                 users.append({"username": username, "role": str(role)})
             agent_key = self._demo_agent_key()
+            has_history = outcome_selectors.has_outcomes()
         with schema_context(settings.PUBLIC_SCHEMA_NAME):
             services.create_user(username="ops", role=Role.ADMIN, password=options["password"])
         result = {
@@ -55,6 +57,7 @@ class Command(BaseCommand):
             "password": options["password"],
             "users": users,
             "agent_key": agent_key,
+            "has_history": has_history,
         }
         self.stdout.write(json.dumps(result) if options["json"] else json.dumps(result, indent=2))
 

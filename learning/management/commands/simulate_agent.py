@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from rich.console import Console
+from rich.progress import Progress
+
+from learning.simulation import history
+
+
+class Command(BaseCommand):
+    help = (
+        "Play a simulated sales agent against a tenant's public API: a history of "
+        "actions and signals, posted as the real agent would (idempotent)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--api-url", required=True, help="The tenant's API root (…/api/v1/).")
+        parser.add_argument("--key", required=True, help="An agent key of that tenant.")
+        parser.add_argument("--days", type=int, default=30)
+        parser.add_argument("--actions", type=int, default=1500)
+        parser.add_argument("--seed", type=int, default=7)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        api = options["api_url"].rstrip("/") + "/"
+        steps = list(
+            history(
+                now=timezone.now(),
+                days=options["days"],
+                actions=options["actions"],
+                seed=options["seed"],
+            )
+        )
+        outcomes = [s.body for s in steps if s.kind == "outcome"]
+        signals = [s.body for s in steps if s.kind == "signal"]
+        console = Console(file=self.stdout)
+        with Progress(console=console) as progress:
+            bar = progress.add_task("actions", total=len(outcomes))
+            for start in range(0, len(outcomes), 1000):
+                chunk = outcomes[start : start + 1000]
+                self._post(api + "outcomes/bulk/", chunk, options["key"])
+                progress.advance(bar, len(chunk))
+            bar = progress.add_task("signals", total=len(signals))
+            for body in signals:
+                self._post(api + "signals/", body, options["key"])
+                progress.advance(bar)
+        console.print(f"Posted {len(outcomes)} actions and {len(signals)} signals to {api}")
+
+    def _post(self, url: str, body: Any, key: str) -> Any:
+        request = urllib.request.Request(  # noqa: S310 - the operator's own API URL
+            url,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise CommandError(f"{url}: {exc.code} {exc.read()[:500]!r}") from exc

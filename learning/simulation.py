@@ -1,0 +1,158 @@
+"""A simulated sales agent: a realistic history of actions and what followed them.
+
+The agent here is overconfident on emails and underconfident on meetings, replies come
+more often from some personas and hours than others, and a share of emails get only an
+"opened" (they end up ambiguous, for the labelling queue). Everything is generated from a
+seed, with stable ids, so posting the same history twice stores it once.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+REPS = ("alice", "bob")
+PERSONAS = ("cfo", "cto", "vp_sales", "ops_manager")
+CHANNELS = {
+    "send_email": "email",
+    "send_chat": "chat",
+    "schedule_meeting": "calendar",
+    "escalate": "handoff",
+    "advance_stage": "crm",
+}
+ACTIONS = [
+    # action type, outcome type, weight
+    ("send_email", "email_engagement", 50),
+    ("send_chat", "email_engagement", 15),
+    ("schedule_meeting", "meeting_outcome", 15),
+    ("advance_stage", "deal_progression", 12),
+    ("escalate", "escalation_result", 8),
+]
+STAGES = ("prospecting", "qualification", "discovery", "demo", "proposal", "negotiation")
+PERSONA_LIFT = {"cfo": -0.08, "cto": 0.05, "vp_sales": 0.10, "ops_manager": 0.0}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One API call of the agent: an outcome, or a signal, at a point in time."""
+
+    at: datetime
+    kind: str  # "outcome" or "signal"
+    body: dict[str, Any]
+
+
+def true_success(action_type: str, confidence: float, persona: str, hour: int) -> float:
+    """How often the action really works, given what the agent believed."""
+    if action_type in ("send_email", "send_chat"):
+        base = 0.15 + 0.55 * confidence  # overconfident: 0.9 works 65 % of the time
+    elif action_type == "schedule_meeting":
+        base = 0.35 + 0.6 * confidence  # underconfident
+    else:
+        base = confidence
+    if 9 <= hour <= 11:
+        base += 0.07  # mornings reply more
+    return min(max(base + PERSONA_LIFT[persona], 0.02), 0.98)
+
+
+def history(*, now: datetime, days: int, actions: int, seed: int = 7) -> Iterator[Step]:
+    rng = random.Random(seed)
+    weights = [w for *_, w in ACTIONS]
+    conversations = [f"sim-conv-{i:04d}" for i in range(max(actions // 6, 1))]
+    stage_of = {c: rng.randrange(len(STAGES) - 2) for c in conversations}
+    steps: list[Step] = []
+    for n in range(actions):
+        action_type, outcome_type, _ = rng.choices(ACTIONS, weights)[0]
+        conversation = rng.choice(conversations)
+        at = now - timedelta(days=rng.uniform(0, days))
+        hour = rng.choice([8, 9, 10, 11, 13, 14, 15, 16, 17])
+        at = at.replace(hour=hour, minute=rng.randrange(60))
+        if at > now:
+            at -= timedelta(days=1)
+        persona = rng.choice(PERSONAS)
+        confidence = round(min(max(rng.betavariate(5, 2.2), 0.05), 0.99), 2)
+        action_id = f"sim-{n:06d}"
+        steps.append(
+            Step(
+                at,
+                "outcome",
+                {
+                    "action_id": action_id,
+                    "conversation_id": conversation,
+                    "rep": REPS[int(conversation[-4:]) % len(REPS)],
+                    "action_type": action_type,
+                    "predicted_confidence": confidence,
+                    "outcome_type": outcome_type,
+                    "occurred_at": at.isoformat(),
+                    "attributes": {
+                        "channel": CHANNELS[action_type],
+                        "persona": persona,
+                        "deal_stage": STAGES[stage_of[conversation]],
+                        "hour_of_day": hour,
+                    },
+                },
+            )
+        )
+        success = rng.random() < true_success(action_type, confidence, persona, hour)
+        signal = _signal_for(rng, outcome_type, success, conversation, stage_of)
+        if signal is None:
+            continue  # silence: expires when its window closes
+        kind, data, delay = signal
+        when = at + delay
+        if when < now:
+            steps.append(
+                Step(
+                    when,
+                    "signal",
+                    {
+                        "signal_id": f"sim-sig-{n:06d}",
+                        "conversation_id": conversation,
+                        "action_id": action_id,
+                        "kind": kind,
+                        "occurred_at": when.isoformat(),
+                        "data": data,
+                    },
+                )
+            )
+    yield from sorted(steps, key=lambda step: (step.at, step.kind != "outcome"))
+
+
+def _signal_for(
+    rng: random.Random,
+    outcome_type: str,
+    success: bool,
+    conversation: str,
+    stage_of: dict[str, int],
+) -> tuple[str, dict[str, Any], timedelta] | None:
+    hours = timedelta(hours=rng.uniform(0.5, 60))
+    if outcome_type == "email_engagement":
+        if success:
+            return rng.choice(["replied", "replied", "clicked"]), {}, hours
+        roll = rng.random()
+        if roll < 0.15:
+            return "bounced", {}, timedelta(minutes=5)
+        if roll < 0.3:
+            return "opened", {}, hours
+        return None
+    if outcome_type == "meeting_outcome":
+        if success:
+            data = {"sentiment": "positive"} if rng.random() < 0.4 else {}
+            return "meeting_attended", data, timedelta(days=rng.uniform(1, 6))
+        return rng.choice(["meeting_no_show", "meeting_cancelled"]), {}, timedelta(days=2)
+    if outcome_type == "escalation_result":
+        kind = "escalation_resolved" if success else "escalation_unneeded"
+        return kind, {}, hours
+    stage = stage_of[conversation]
+    if success and stage < len(STAGES) - 1:
+        step = 2 if rng.random() < 0.25 and stage < len(STAGES) - 2 else 1
+        stage_of[conversation] = stage + step
+        return (
+            "stage_changed",
+            {"from": STAGES[stage], "to": STAGES[stage + step]},
+            timedelta(days=rng.uniform(1, 20)),
+        )
+    if not success and rng.random() < 0.3:
+        return "deal_lost", {}, timedelta(days=rng.uniform(2, 25))
+    return None
