@@ -297,7 +297,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
-        "django_structlog": {"level": LOG_LEVEL},
+        # One line per request start and finish: on in production, quiet in development.
+        "django_structlog": {"level": env("REQUEST_LOG_LEVEL", "WARNING" if DEBUG else "INFO")},
         "uvicorn.access": {"level": "WARNING"},
     },
 }

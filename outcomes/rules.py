@@ -178,5 +178,14 @@ INFORMATIONAL_KINDS = frozenset({"meeting_rescheduled"})
 KNOWN_KINDS = SIGNAL_KINDS | INFORMATIONAL_KINDS
 
 
+def is_weak(outcome_type: str, kind: str) -> bool:
+    """Kinds that can never decide an outcome of this type by themselves."""
+    try:
+        verdict = RULES[outcome_type].judge(kind, {}, "")
+    except SignalDataError:
+        return False
+    return verdict is not None and verdict.status == WEAK
+
+
 def outcome_types_for(kind: str) -> list[str]:
     return [name for name, rule in RULES.items() if kind in rule.signals]

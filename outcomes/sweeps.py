@@ -44,9 +44,13 @@ class SweepResult:
         return sum(self.resolved.values())
 
 
-def _decisive_pairs() -> list[tuple[str, str]]:
+def _pairs(*, decisive_only: bool) -> list[str]:
+    """`outcome_type:kind` for the signal kinds that concern each outcome type."""
     return [
-        (outcome_type, kind) for outcome_type, rule in rules.RULES.items() for kind in rule.signals
+        f"{outcome_type}:{kind}"
+        for outcome_type, rule in rules.RULES.items()
+        for kind in rule.signals
+        if not (decisive_only and rules.is_weak(outcome_type, kind))
     ]
 
 
@@ -96,7 +100,9 @@ def run_sweep(
         raise ValueError(f"unknown window {window!r}")
     now = now or timezone.now()
     since, until = _window_bounds(window, now)
-    pairs = [f"{t}:{k}" for t, k in _decisive_pairs()]
+    # Before a window closes only decisive signals can settle an outcome; at expiry weak
+    # ones matter too (they make it ambiguous rather than expired).
+    pairs = _pairs(decisive_only=window != "expiry")
     params: dict[str, Any] = {
         "now": now,
         "since": since,
@@ -135,7 +141,7 @@ def _settle(ids: list[int], *, window_closed: bool, now: datetime) -> Counter[st
             """,  # noqa: S608 - only constant SQL is formatted in
             {
                 "ids": ids,
-                "pairs": [f"{t}:{k}" for t, k in _decisive_pairs()],
+                "pairs": _pairs(decisive_only=False),
                 "kinds": sorted(rules.SIGNAL_KINDS),
             },
         )

@@ -48,3 +48,13 @@ def test_changed_and_removed_schedules(db, monkeypatch) -> None:
     monkeypatch.setattr(scheduling, "SCHEDULES", [])
     assert set(scheduling.register_periodic_tasks().values()) == {"disabled"}
     assert not PeriodicTask.objects.get(name="[ll] sessions: clear expired").enabled
+
+
+def test_speedup_for_demos_scales_intervals_and_claims(db, monkeypatch) -> None:
+    monkeypatch.setenv("LL_SCHEDULE_SPEEDUP", "60")
+    scheduling.register_periodic_tasks()
+    task = PeriodicTask.objects.get(name="[ll] outcomes: immediate signals")
+    assert task.interval.every == 15
+    assert json.loads(task.kwargs)["period_seconds"] == 15  # fan-out claims follow
+    daily = PeriodicTask.objects.get(name="[ll] sessions: clear expired")
+    assert daily.crontab is not None  # cron jobs keep their time of day

@@ -293,3 +293,13 @@ def _commit(fn):
     thread.start()
     thread.join(60)
     return results[0] if results else None
+
+
+def test_weak_signals_do_not_make_open_windows_candidates(in_alpha) -> None:
+    now = T0 + timedelta(hours=5)
+    outcome = record("weak")
+    Signal.objects.create(
+        conversation=outcome.conversation, kind="opened", occurred_at=T0 + timedelta(hours=1)
+    )
+    assert sweeps.run_sweep(window="immediate", now=now).examined == 0
+    assert status_of("weak") == "pending"
