@@ -28,6 +28,9 @@ _test:
 	$(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+bench: install
+	$(PY) -m config.embedded -- $(PY) -m bench
+
 lint: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .

@@ -92,6 +92,9 @@ TENANT_APPS = [
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
 TENANT_MODEL = "tenancy.Tenant"
+# Issue SET search_path only when the tenant changes (django-tenants resets it on
+# set_tenant, close and rollback), not before every query.
+TENANT_LIMIT_SET_CALLS = True
 TENANT_DOMAIN_MODEL = "tenancy.Domain"
 PUBLIC_SCHEMA_NAME = "public"
 PUBLIC_SCHEMA_URLCONF = "config.urls_public"
@@ -138,6 +141,12 @@ WSGI_APPLICATION = None
 _database_url = required("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/learning_loop")
 _db = dj_database_url.parse(_database_url, conn_max_age=int(env("DB_CONN_MAX_AGE", "0") or 0))
 _db["ENGINE"] = "django_tenants.postgresql_backend"
+# A pool of connections per process (psycopg_pool), the setup Django recommends under ASGI.
+# django-tenants re-issues SET search_path on every connection it takes from the pool.
+_pool_size = int(env("DB_POOL_MAX_SIZE", "0") or 0)
+if _pool_size:
+    _db["CONN_MAX_AGE"] = 0
+    _db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": _pool_size, "timeout": 10}
 _db.setdefault("TEST", {})
 if env("TEST_DATABASE_NAME"):
     _db["TEST"]["NAME"] = env("TEST_DATABASE_NAME")

@@ -55,13 +55,16 @@ def _pairs(*, decisive_only: bool) -> list[str]:
 
 
 # A signal concerns an outcome when it names its action, or names no action and falls in
-# the outcome's window in the same conversation (see services.record_signal).
-_MATCH = """
-    s.kind = ANY(%(kinds)s)
+# the outcome's window in the same conversation (see services.record_signal). Written as
+# two conditions, each served by its own index (signal_action, signal_conversation).
+_BY_ACTION = """
+    s.action_id = o.action_id AND s.action_id <> ''
     AND (o.outcome_type || ':' || s.kind) = ANY(%(pairs)s)
-    AND (s.action_id = o.action_id
-         OR (s.action_id = '' AND s.conversation_id = o.conversation_id
-             AND s.occurred_at >= o.occurred_at AND s.occurred_at <= o.window_expires_at))
+"""
+_BY_CONVERSATION = """
+    s.action_id = '' AND s.conversation_id = o.conversation_id
+    AND s.occurred_at >= o.occurred_at AND s.occurred_at <= o.window_expires_at
+    AND (o.outcome_type || ':' || s.kind) = ANY(%(pairs)s)
 """
 
 
@@ -70,7 +73,8 @@ def _candidates_sql(window: str) -> str:
         where = "o.window_expires_at <= %(now)s"
     else:
         where = f"""o.occurred_at > %(since)s AND o.occurred_at <= %(until)s
-                    AND EXISTS (SELECT 1 FROM outcomes_signal s WHERE {_MATCH})"""  # noqa: S608
+            AND (EXISTS (SELECT 1 FROM outcomes_signal s WHERE {_BY_ACTION})
+                 OR EXISTS (SELECT 1 FROM outcomes_signal s WHERE {_BY_CONVERSATION}))"""  # noqa: S608
         if window == "deal":
             where += " AND o.outcome_type = 'deal_progression'"
     return f"""
@@ -79,6 +83,18 @@ def _candidates_sql(window: str) -> str:
          ORDER BY o.id LIMIT %(limit)s
            FOR UPDATE OF o SKIP LOCKED
     """  # noqa: S608 - only constant SQL is formatted in
+
+
+_SIGNALS_OF_BATCH = f"""
+    SELECT o.id, o.outcome_type, s.kind, s.data, s.occurred_at, s.id
+      FROM outcomes_outcomerecord o JOIN outcomes_signal s ON {_BY_ACTION}
+     WHERE o.id = ANY(%(ids)s)
+    UNION ALL
+    SELECT o.id, o.outcome_type, s.kind, s.data, s.occurred_at, s.id
+      FROM outcomes_outcomerecord o JOIN outcomes_signal s ON {_BY_CONVERSATION}
+     WHERE o.id = ANY(%(ids)s)
+    ORDER BY 1, 5, 6
+"""  # noqa: S608 - only constant SQL is formatted in
 
 
 def _window_bounds(window: str, now: datetime) -> tuple[datetime, datetime]:
@@ -108,7 +124,6 @@ def run_sweep(
         "since": since,
         "until": until,
         "pairs": pairs,
-        "kinds": sorted(rules.SIGNAL_KINDS),
         "limit": batch_size,
     }
     sql = _candidates_sql(window)
@@ -131,23 +146,10 @@ def run_sweep(
 def _settle(ids: list[int], *, window_closed: bool, now: datetime) -> Counter[str]:
     """Decide the locked outcomes `ids` from their signals; one UPDATE per verdict."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT o.id, o.outcome_type, s.kind, s.data, s.occurred_at
-              FROM outcomes_outcomerecord o
-              JOIN outcomes_signal s ON {_MATCH}
-             WHERE o.id = ANY(%(ids)s)
-             ORDER BY o.id, s.occurred_at, s.id
-            """,  # noqa: S608 - only constant SQL is formatted in
-            {
-                "ids": ids,
-                "pairs": _pairs(decisive_only=False),
-                "kinds": sorted(rules.SIGNAL_KINDS),
-            },
-        )
+        cursor.execute(_SIGNALS_OF_BATCH, {"ids": ids, "pairs": _pairs(decisive_only=False)})
         rows = cursor.fetchall()
     signals: dict[int, list[tuple[str, str, Any]]] = defaultdict(list)
-    for outcome_id, outcome_type, kind, data, _ in rows:
+    for outcome_id, outcome_type, kind, data, _, _ in rows:
         signals[outcome_id].append((outcome_type, kind, data))
 
     groups: dict[tuple[str, float | None, str, str], list[int]] = defaultdict(list)

@@ -1,0 +1,142 @@
+"""A separate benchmark database with one tenant, and the ASGI server under test."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_SLUG = "bench"
+
+
+@dataclass
+class BenchEnv:
+    database_url: str  # the benchmark database (psycopg URL)
+    schema: str  # the bench tenant's schema
+    agent_key: str
+    env: dict[str, str]  # environment for processes that use the product's settings
+
+
+def _bench_database_url(url: str) -> str:
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") + "_bench"
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def prepare() -> BenchEnv:
+    """Create (or reuse) the benchmark database, migrate it, create the bench tenant."""
+    url = _bench_database_url(os.environ["DATABASE_URL"])
+    name = urlsplit(url).path.lstrip("/")
+    admin = url.replace(f"/{name}", "/postgres", 1)
+    with psycopg.connect(_psycopg(admin), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LL_REDIS_PREFIX": "llbench",
+        "SESSION_COOKIE_SECURE": "false",
+    }
+    manage = [sys.executable, "manage.py"]
+    subprocess.run(
+        [*manage, "migrate_schemas", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    subprocess.run(
+        [*manage, "create_tenant", BENCH_SLUG, "--json"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    key = subprocess.run(
+        [*manage, "create_agent_key", BENCH_SLUG, "bench", "--json"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    import json
+
+    return BenchEnv(
+        database_url=_psycopg(url), schema="t_bench", agent_key=json.loads(key)["key"], env=env
+    )
+
+
+def _psycopg(url: str) -> str:
+    """dj-database-url accepts a %2F-quoted socket path as host; psycopg wants ?host=."""
+    parts = urlsplit(url)
+    if parts.hostname and parts.hostname.startswith("%2f"):
+        from urllib.parse import unquote
+
+        host = unquote(parts.netloc.split("@")[-1])
+        user = parts.netloc.split("@")[0] if "@" in parts.netloc else "postgres"
+        return f"postgresql://{user}@/{parts.path.lstrip('/')}?host={host}"
+    return url
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    """The product's ASGI server (uvicorn, one process), as `make run` starts it."""
+
+    def __init__(self, bench: BenchEnv) -> None:
+        self.port = free_port()
+        log = open(ROOT / ".data" / "bench" / "server.log", "w")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=bench.env,
+            stdout=log,
+            stderr=log,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the server did not start; see .data/bench/server.log")
+
+    @property
+    def api(self) -> str:
+        return f"/t/{BENCH_SLUG}/api/v1/"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)

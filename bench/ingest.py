@@ -1,0 +1,250 @@
+"""Outcome ingest through the real ASGI server vs raw psycopg into an identical table."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from bench.environment import BenchEnv, Server
+
+RAW_TABLE = "bench_raw.outcomes"
+COLUMNS = (
+    "action_id",
+    "conversation_id",
+    "rep_id",
+    "action_type",
+    "predicted_confidence",
+    "outcome_type",
+    "attributes",
+    "occurred_at",
+    "window_expires_at",
+    "status",
+    "score",
+    "signal_source",
+    "resolution_reason",
+    "resolved_by_id",
+    "label_comment",
+    "resolved_at",
+    "created_at",
+)
+
+
+def items(n: int, run: str) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
+    return [
+        {
+            "action_id": f"{run}-{i}",
+            "conversation_id": f"{run}-conv-{i % 200}",
+            "action_type": "send_email",
+            "predicted_confidence": round((i % 97) / 97, 3),
+            "outcome_type": "email_engagement",
+            "attributes": {"channel": "email", "persona": "cfo", "hour_of_day": i % 24},
+            "occurred_at": (now - timedelta(minutes=i % 600)).isoformat(),
+        }
+        for i in range(n)
+    ]
+
+
+def raw_row(item: dict[str, Any]) -> tuple[Any, ...]:
+    occurred = datetime.fromisoformat(item["occurred_at"])
+    return (
+        item["action_id"],
+        1,
+        None,
+        item["action_type"],
+        item["predicted_confidence"],
+        item["outcome_type"],
+        json.dumps(item["attributes"]),
+        occurred,
+        occurred + timedelta(days=7),
+        "pending",
+        None,
+        "",
+        "",
+        None,
+        "",
+        None,
+        datetime.now(UTC),
+    )
+
+
+def prepare_raw_table(bench: BenchEnv) -> None:
+    with psycopg.connect(bench.database_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS bench_raw")
+        conn.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        conn.execute(
+            f"CREATE TABLE {RAW_TABLE} (LIKE {bench.schema}.outcomes_outcomerecord "
+            "INCLUDING DEFAULTS INCLUDING IDENTITY INCLUDING CONSTRAINTS INCLUDING INDEXES)"
+        )
+
+
+def _connection(port: int, timeout: float) -> http.client.HTTPConnection:
+    """A keep-alive client connection with Nagle off, as real HTTP clients have: without it
+    every POST waits for a delayed ACK between its header and body segments."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn.connect()
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return conn
+
+
+def _threads(
+    concurrency: int,
+    work: list[Any],
+    fn: Callable[[Any, list[Any]], None],
+    setup: Callable[[], Any],
+) -> float:
+    chunks = [work[i::concurrency] for i in range(concurrency)]
+    barrier = threading.Barrier(concurrency + 1)
+    errors: list[BaseException] = []
+
+    def worker(chunk: list[Any]) -> None:
+        state = setup()
+        barrier.wait()
+        try:
+            fn(state, chunk)
+        except BaseException as exc:  # reported after the run
+            errors.append(exc)
+        finally:
+            barrier.wait()
+            close = getattr(state, "close", None)
+            if close:
+                close()
+
+    threads = [threading.Thread(target=worker, args=(chunk,)) for chunk in chunks]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    barrier.wait()
+    elapsed = time.perf_counter() - start
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return elapsed
+
+
+def api_single(server: Server, key: str, concurrency: int, n: int) -> float:
+    work = items(n, f"single{concurrency}-{uuid.uuid4().hex[:6]}")
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+    def post_all(conn: http.client.HTTPConnection, chunk: list[Any]) -> None:
+        for item in chunk:
+            conn.request("POST", server.api + "outcomes/", json.dumps(item).encode(), headers)
+            response = conn.getresponse()
+            response.read()
+            if response.status != 201:
+                raise RuntimeError(f"POST outcomes/: {response.status}")
+
+    return _threads(
+        concurrency,
+        work,
+        post_all,
+        lambda: _connection(server.port, 60),
+    )
+
+
+def raw_single(bench: BenchEnv, concurrency: int, n: int) -> float:
+    work = [raw_row(i) for i in items(n, f"rawsingle{concurrency}-{uuid.uuid4().hex[:6]}")]
+    statement = (
+        f"INSERT INTO {RAW_TABLE} ({', '.join(COLUMNS)}) "
+        f"VALUES ({', '.join(['%s'] * len(COLUMNS))})"
+    )
+
+    def insert_all(conn: psycopg.Connection, chunk: list[Any]) -> None:
+        for row in chunk:
+            conn.execute(statement, row)
+
+    return _threads(
+        concurrency, work, insert_all, lambda: psycopg.connect(bench.database_url, autocommit=True)
+    )
+
+
+def api_bulk(server: Server, key: str, size: int, requests: int) -> float:
+    bodies = [
+        json.dumps(items(size, f"bulk{size}-{uuid.uuid4().hex[:6]}")) for _ in range(requests)
+    ]
+    conn = _connection(server.port, 300)
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    start = time.perf_counter()
+    for body in bodies:
+        conn.request("POST", server.api + "outcomes/bulk/", body.encode(), headers)
+        response = conn.getresponse()
+        payload = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"POST outcomes/bulk/: {response.status} {payload[:300]!r}")
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed
+
+
+def raw_copy(bench: BenchEnv, size: int, requests: int) -> float:
+    batches = [
+        [raw_row(i) for i in items(size, f"rawcopy{size}-{uuid.uuid4().hex[:6]}")]
+        for _ in range(requests)
+    ]
+    with psycopg.connect(bench.database_url) as conn:
+        start = time.perf_counter()
+        for batch in batches:
+            with (
+                conn.cursor() as cursor,
+                cursor.copy(f"COPY {RAW_TABLE} ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+            ):
+                for row in batch:
+                    copy.write_row(row)
+            conn.commit()
+        return time.perf_counter() - start
+
+
+def run(bench: BenchEnv, server: Server, quick: bool) -> list[dict[str, Any]]:
+    prepare_raw_table(bench)
+    scale = 0.2 if quick else 1.0
+    results = []
+    for concurrency, n in ((1, int(1000 * scale)), (16, int(3000 * scale))):
+        api_single(server, bench.agent_key, concurrency, 50)  # warm-up
+        api = api_single(server, bench.agent_key, concurrency, n)
+        raw = raw_single(bench, concurrency, n)
+        results.append(
+            _row(
+                f"ingest single, concurrency {concurrency}",
+                n,
+                api,
+                raw,
+                "single-row INSERT",
+                target=0.40,
+            )
+        )
+    for size, requests in ((1000, max(int(10 * scale), 2)), (10_000, max(int(3 * scale), 1))):
+        api_bulk(server, bench.agent_key, size, 1)  # warm-up
+        api = api_bulk(server, bench.agent_key, size, requests)
+        raw = raw_copy(bench, size, requests)
+        results.append(
+            _row(f"ingest bulk of {size:,}", size * requests, api, raw, "COPY", target=0.50)
+        )
+    return results
+
+
+def _row(
+    name: str, rows: int, api: float, raw: float, baseline: str, target: float
+) -> dict[str, Any]:
+    return {
+        "benchmark": name,
+        "rows": rows,
+        "product_seconds": round(api, 3),
+        "baseline_seconds": round(raw, 3),
+        "product_rows_per_s": round(rows / api),
+        "baseline_rows_per_s": round(rows / raw),
+        "ratio": round(raw / api, 3),
+        "baseline": baseline,
+        "target": f">= {target:.0%} of baseline",
+        "meets_target": raw / api >= target,
+    }
