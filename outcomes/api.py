@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from learning.permissions import IsAgent, IsHuman
-from outcomes import rules, selectors, services
+from outcomes import rules, schemas, selectors, services
 from outcomes.models import OutcomeRecord, OutcomeStatus, OutcomeType
 
 MAX_BULK_ITEMS = 10_000
@@ -63,6 +63,8 @@ class AwareDateTimeField(serializers.DateTimeField):
 
 
 class OutcomeInSerializer(serializers.Serializer):
+    """The outcome body, for the OpenAPI schema; schemas.OutcomeBody validates it."""
+
     action_id = serializers.RegexField(
         IDENTIFIER, max_length=200, help_text="The agent's id of the action (idempotency key)."
     )
@@ -85,12 +87,6 @@ class OutcomeInSerializer(serializers.Serializer):
     occurred_at = AwareDateTimeField(
         required=False, default=None, help_text="ISO 8601; default now."
     )
-
-
-def outcome_input(validated: dict[str, Any]) -> services.OutcomeInput:
-    data = dict(validated)
-    data["occurred_at"] = data["occurred_at"] or timezone.now()
-    return services.OutcomeInput(**data)
 
 
 class OutcomeSerializer(serializers.ModelSerializer):
@@ -163,9 +159,7 @@ class OutcomeListCreateApi(ScopedOutcomes, generics.ListAPIView):
         "existing action_id returns the stored record with 200 and changes nothing.",
     )
     def post(self, request: Request) -> Response:
-        serializer = OutcomeInSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        recorded = services.record_outcome(item=outcome_input(serializer.validated_data))
+        recorded = services.record_outcome(item=schemas.parse_outcome(request.data))
         return Response(
             OutcomeSerializer(recorded.outcome).data,
             status=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
@@ -215,15 +209,10 @@ class OutcomeBulkApi(APIView):
             return Response(
                 {"non_field_errors": [f"At most {MAX_BULK_ITEMS} items per request."]}, status=400
             )
-        serializer = OutcomeInSerializer(data=body, many=True)
-        if not serializer.is_valid():
-            errors = serializer.errors
-            indexed = errors.items() if isinstance(errors, dict) else enumerate(errors)
-            errors = {str(i): e for i, e in indexed if e}
+        items, errors = schemas.parse_outcomes(body)
+        if errors:
             return Response({"items": errors}, status=400)
-        recorded = services.record_outcomes(
-            items=[outcome_input(item) for item in serializer.validated_data]
-        )
+        recorded = services.record_outcomes(items=items)
         created = sum(r.created for r in recorded)
         return Response(
             {
@@ -231,9 +220,9 @@ class OutcomeBulkApi(APIView):
                 "existing": len(recorded) - created,
                 "results": [
                     {
-                        "action_id": r.outcome.action_id,
-                        "id": r.outcome.pk,
-                        "status": r.outcome.status,
+                        "action_id": r.action_id,
+                        "id": r.id,
+                        "status": r.status,
                         "created": r.created,
                     }
                     for r in recorded

@@ -50,8 +50,14 @@ class OutcomeInput:
 
 @dataclass(frozen=True)
 class Recorded:
-    outcome: OutcomeRecord
+    id: int
+    action_id: str
+    status: str
     created: bool
+
+    @property
+    def outcome(self) -> OutcomeRecord:
+        return OutcomeRecord.objects.select_related("rep", "conversation").get(pk=self.id)
 
 
 # --- the one place an outcome changes status ---------------------------------------------
@@ -182,11 +188,19 @@ def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
                 max(item.occurred_at for item in fresh),
             )
             created = _insert_outcomes(fresh, users, conversations)
-        stored = OutcomeRecord.objects.select_related("rep", "conversation").in_bulk(
-            action_ids, field_name="action_id"
-        )
+        stored = {
+            action_id: (pk, status)
+            for action_id, pk, status in OutcomeRecord.objects.filter(
+                action_id__in=action_ids
+            ).values_list("action_id", "id", "status")
+        }
     return [
-        Recorded(outcome=stored[item.action_id], created=item.action_id in created)
+        Recorded(
+            id=stored[item.action_id][0],
+            action_id=item.action_id,
+            status=stored[item.action_id][1],
+            created=item.action_id in created,
+        )
         for item in items
     ]
 

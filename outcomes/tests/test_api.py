@@ -302,3 +302,10 @@ def test_schema_documents_the_outcome_operations(alpha, client) -> None:
         "/api/v1/signals/",
     ]:
         assert path in schema["paths"], path
+
+
+def test_schema_serializer_and_validator_describe_the_same_body() -> None:
+    from outcomes.api import OutcomeInSerializer
+    from outcomes.schemas import OutcomeBody
+
+    assert set(OutcomeInSerializer().fields) == set(OutcomeBody.__struct_fields__)
