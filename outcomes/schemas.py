@@ -7,7 +7,6 @@ api.py describes the same body for the OpenAPI schema (a test keeps the two in s
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -67,7 +66,7 @@ def parse_outcome(data: Any, *, now: datetime | None = None) -> OutcomeInput:
         occurred_at = occurred_at.replace(tzinfo=UTC)
     if occurred_at > now + timedelta(days=1):
         raise InvalidInput("Must not be more than a day in the future.", field="occurred_at")
-    if body.attributes and len(json.dumps(body.attributes)) > MAX_JSON_OBJECT_BYTES:
+    if body.attributes and len(msgspec.json.encode(body.attributes)) > MAX_JSON_OBJECT_BYTES:
         raise InvalidInput(
             f"Must be at most {MAX_JSON_OBJECT_BYTES} bytes as JSON.", field="attributes"
         )

@@ -9,20 +9,22 @@ and the "outcome resolved" event carries only the rows that really changed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
+import msgspec
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from learning.errors import Conflict, Forbidden, InvalidInput, NotFound
 from learning.models import Role
+from learning.tenancy.db import binary_cursor
 from outcomes import events, rules
 from outcomes.models import (
     FINAL_STATUSES,
@@ -48,8 +50,7 @@ class OutcomeInput:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(NamedTuple):
     id: int
     action_id: str
     status: str
@@ -170,11 +171,12 @@ def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
         seen[item.action_id] = index
     action_ids = [item.action_id for item in items]
     with transaction.atomic():
-        existing = set(
-            OutcomeRecord.objects.filter(action_id__in=action_ids).values_list(
-                "action_id", flat=True
+        with binary_cursor() as cursor:
+            cursor.execute(
+                "SELECT action_id FROM outcomes_outcomerecord WHERE action_id = ANY(%b)",
+                [action_ids],
             )
-        )
+            existing = {row[0] for row in cursor.fetchall()}
         fresh = [item for item in items if item.action_id not in existing]
         created: set[str] = set()
         if fresh:
@@ -188,12 +190,13 @@ def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
                 max(item.occurred_at for item in fresh),
             )
             created = _insert_outcomes(fresh, users, conversations)
-        stored = {
-            action_id: (pk, status)
-            for action_id, pk, status in OutcomeRecord.objects.filter(
-                action_id__in=action_ids
-            ).values_list("action_id", "id", "status")
-        }
+        with binary_cursor() as cursor:
+            cursor.execute(
+                "SELECT action_id, id, status FROM outcomes_outcomerecord "
+                "WHERE action_id = ANY(%b)",
+                [action_ids],
+            )
+            stored = {action_id: (pk, status) for action_id, pk, status in cursor.fetchall()}
     return [
         Recorded(
             id=stored[item.action_id][0],
@@ -203,6 +206,10 @@ def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
         )
         for item in items
     ]
+
+
+def _dumps(value: Any) -> bytes:
+    return msgspec.json.encode(value)
 
 
 def _insert_outcomes(
@@ -233,12 +240,12 @@ def _insert_outcomes(
         columns["action_type"].append(item.action_type)
         columns["predicted_confidence"].append(item.predicted_confidence)
         columns["outcome_type"].append(item.outcome_type)
-        columns["attributes"].append(json.dumps(item.attributes))
+        columns["attributes"].append(Jsonb(item.attributes, dumps=_dumps))
         columns["occurred_at"].append(item.occurred_at)
         columns["window_expires_at"].append(
             item.occurred_at + rules.RULES[item.outcome_type].window
         )
-    with connection.cursor() as cursor:
+    with binary_cursor() as cursor:
         cursor.execute(
             """
             INSERT INTO outcomes_outcomerecord
@@ -246,10 +253,10 @@ def _insert_outcomes(
                     outcome_type, attributes, occurred_at, window_expires_at, status, score,
                     signal_source, resolution_reason, resolved_by_id, label_comment,
                     resolved_at, created_at)
-            SELECT a, c, r, t, p, o, j::jsonb, oa, we, 'pending', NULL, '', '', NULL, '', NULL, %s
-              FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[],
-                          %s::float8[], %s::text[], %s::text[], %s::timestamptz[],
-                          %s::timestamptz[]) AS v(a, c, r, t, p, o, j, oa, we)
+            SELECT a, c, r, t, p, o, j, oa, we, 'pending', NULL, '', '', NULL, '', NULL, %b
+              FROM unnest(%b::text[], %b::bigint[], %b::bigint[], %b::text[],
+                          %b::float8[], %b::text[], %b::jsonb[], %b::timestamptz[],
+                          %b::timestamptz[]) AS v(a, c, r, t, p, o, j, oa, we)
             ON CONFLICT (action_id) DO NOTHING
             RETURNING action_id
             """,
