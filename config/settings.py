@@ -196,6 +196,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the structured logging configured below
 
 # --- Auth and sessions ------------------------------------------------------------------
+# Flash messages live in the session, which is per tenant (the default cookie storage
+# would use one cookie for every tenant on the host).
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "landing"
 LOGOUT_REDIRECT_URL = "login"

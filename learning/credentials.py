@@ -26,7 +26,9 @@ def new_salt() -> str:
 
 
 def derive_user_token(*, secret_key: str, schema_name: str, salt: str) -> str:
-    mac = hmac.new(secret_key.encode(), f"{schema_name}:{salt}".encode(), hashlib.sha256)
+    # A key of its own for this purpose, derived from SECRET_KEY (as Django's salted_hmac).
+    key = hashlib.sha256(b"learning-loop.user-token" + secret_key.encode()).digest()
+    mac = hmac.new(key, f"{schema_name}:{salt}".encode(), hashlib.sha256)
     return USER_TOKEN_PREFIX + base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
 

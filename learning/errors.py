@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -62,6 +62,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         if hasattr(exc, "error_dict"):
             return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
         return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DataError):
+        # A value PostgreSQL cannot store or compare (out-of-range date, NUL byte, …) that
+        # validation let through: the caller's input, so a 400; the transaction rolled back.
+        return Response(
+            {"detail": "A value in the request is out of range or malformed."},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, DatabaseError) and _is_transient(exc):
         # The client may retry: nothing was committed.
         return Response(

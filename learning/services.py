@@ -159,6 +159,15 @@ def revoke_agent_keys(*, name: str | None = None, prefix: str | None = None) -> 
     """Revoke the active keys with this name or display prefix; returns how many."""
     if not name and not prefix:
         raise InvalidInput("Name the key or give its prefix.", field="name")
+    if prefix is not None and len(prefix) != len(
+        credentials.display_prefix(credentials.new_agent_key())
+    ):
+        raise InvalidInput(
+            "Give the key's whole prefix, as shown in admin (e.g. llk_AbCdEf).", field="prefix"
+        )
     keys = AgentKey.objects.filter(revoked_at__isnull=True)
-    keys = keys.filter(name=name) if name else keys.filter(prefix__startswith=prefix or "")
+    if name:
+        keys = keys.filter(name=name)
+    if prefix:
+        keys = keys.filter(prefix=prefix)
     return keys.update(revoked_at=timezone.now())

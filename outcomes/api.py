@@ -13,13 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from learning.errors import DomainError
 from learning.permissions import IsAgent, IsHuman
 from outcomes import rules, schemas, selectors, services
 from outcomes.models import OutcomeRecord, OutcomeStatus, OutcomeType
+from outcomes.schemas import IDENTIFIER, MAX_JSON_OBJECT_BYTES
 
 MAX_BULK_ITEMS = 10_000
-MAX_JSON_OBJECT_BYTES = 16_384
-IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,199}$"
 
 
 class FiniteFloatField(serializers.FloatField):
@@ -43,22 +43,28 @@ class SmallJSONObjectField(serializers.JSONField):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
             self.fail("not_object")
-        import json
 
-        if len(json.dumps(data)) > MAX_JSON_OBJECT_BYTES:
-            self.fail("too_big")
+        try:
+            schemas.check_json_object(data, field=self.field_name or "data")
+        except DomainError as exc:
+            raise serializers.ValidationError(exc.message) from exc
         return super().to_internal_value(data)
 
 
 class AwareDateTimeField(serializers.DateTimeField):
     """ISO 8601; a time without zone is UTC. Not more than a day in the future."""
 
-    default_error_messages = {"future": "Must not be more than a day in the future."}
+    default_error_messages = {
+        "future": "Must not be more than a day in the future.",
+        "too_early": "Must be in the year 2000 or later.",
+    }
 
     def to_internal_value(self, value: Any) -> Any:
         parsed = super().to_internal_value(value)
         if parsed > timezone.now() + timezone.timedelta(days=1):
             self.fail("future")
+        if parsed < schemas.EARLIEST:
+            self.fail("too_early")
         return parsed
 
 

@@ -17,8 +17,10 @@ from django.utils import timezone
 from learning.errors import InvalidInput
 from outcomes.services import OutcomeInput
 
-IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,199}$"
-ACTION_TYPE = r"^[a-z][a-z0-9_.-]{0,63}$"
+IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,199}\Z"
+ACTION_TYPE = r"^[a-z][a-z0-9_.-]{0,63}\Z"
+USERNAME = r"^[\w.@+-]{1,150}\Z"
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_JSON_OBJECT_BYTES = 16_384
 
 Identifier = Annotated[str, msgspec.Meta(pattern=IDENTIFIER, max_length=200)]
@@ -32,7 +34,7 @@ class OutcomeBody(msgspec.Struct):
     outcome_type: Literal[
         "email_engagement", "deal_progression", "meeting_outcome", "escalation_result"
     ]
-    rep: Annotated[str, msgspec.Meta(min_length=1, max_length=150)] | None = None
+    rep: Annotated[str, msgspec.Meta(pattern=USERNAME)] | None = None
     attributes: dict[str, Any] = msgspec.field(default_factory=dict)
     occurred_at: datetime | None = None
 
@@ -66,10 +68,9 @@ def parse_outcome(data: Any, *, now: datetime | None = None) -> OutcomeInput:
         occurred_at = occurred_at.replace(tzinfo=UTC)
     if occurred_at > now + timedelta(days=1):
         raise InvalidInput("Must not be more than a day in the future.", field="occurred_at")
-    if body.attributes and len(msgspec.json.encode(body.attributes)) > MAX_JSON_OBJECT_BYTES:
-        raise InvalidInput(
-            f"Must be at most {MAX_JSON_OBJECT_BYTES} bytes as JSON.", field="attributes"
-        )
+    if occurred_at < EARLIEST:
+        raise InvalidInput("Must be in the year 2000 or later.", field="occurred_at")
+    check_json_object(body.attributes, field="attributes")
     return OutcomeInput(
         action_id=body.action_id,
         conversation_id=body.conversation_id,
@@ -80,6 +81,20 @@ def parse_outcome(data: Any, *, now: datetime | None = None) -> OutcomeInput:
         attributes=body.attributes,
         occurred_at=occurred_at,
     )
+
+
+def check_json_object(value: dict[str, Any], *, field: str) -> None:
+    """A JSON object PostgreSQL can store as jsonb, of bounded size."""
+    if not value:
+        return
+    try:
+        encoded = msgspec.json.encode(value)
+    except UnicodeEncodeError as exc:  # an unpaired surrogate
+        raise InvalidInput("Must be valid Unicode text.", field=field) from exc
+    if len(encoded) > MAX_JSON_OBJECT_BYTES:
+        raise InvalidInput(f"Must be at most {MAX_JSON_OBJECT_BYTES} bytes as JSON.", field=field)
+    if b"\\u0000" in encoded:
+        raise InvalidInput("Must not contain NUL characters.", field=field)
 
 
 def parse_outcomes(items: list[Any]) -> tuple[list[OutcomeInput], dict[str, dict[str, list[str]]]]:

@@ -11,18 +11,23 @@ Anything else is the public site: the product's front page, health checks, ops a
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 import structlog
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, HttpResponseRedirect
 from django.urls import get_script_prefix, set_script_prefix
+from django_tenants.utils import tenant_context
 
 from learning.tenancy import selectors
 from learning.tenancy.models import Tenant
 
-TENANT_PATH = re.compile(rf"^/{settings.TENANT_PATH_PREFIX}/(?P<slug>[^/]+)(?P<rest>/.*)?$")
+# Only well-formed slugs reach the database; anything else is simply not a tenant path.
+TENANT_PATH = re.compile(
+    rf"^/{settings.TENANT_PATH_PREFIX}/(?P<slug>[a-z][a-z0-9-]{{0,39}})(?P<rest>/.*)?\Z",
+    re.DOTALL,
+)
 
 
 def is_tenant_request(request: HttpRequest) -> bool:
@@ -76,6 +81,8 @@ class TenantPathMiddleware:
             set_script_prefix(script_prefix.rstrip("/") + tenant_prefix(tenant))
             request.path_info = match["rest"]
             return self._serve_tenant(request, tenant)
+        if request.path_info.startswith(f"/{settings.TENANT_PATH_PREFIX}/"):
+            return HttpResponseNotFound("No such workspace.", content_type="text/plain")
 
         tenant = selectors.ready_tenant_by_host(host=request.get_host().split(":")[0])
         if tenant is not None:
@@ -89,7 +96,16 @@ class TenantPathMiddleware:
         request.urlconf = settings.ROOT_URLCONF  # type: ignore[attr-defined]
         connection.set_tenant(tenant)
         structlog.contextvars.bind_contextvars(tenant=tenant.slug)
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.streaming and not response.is_async:
+            # The body is produced after this middleware returns: produce it in the tenant.
+            response.streaming_content = _in_tenant(tenant, response.streaming_content)
+        return response
+
+
+def _in_tenant(tenant: Tenant, content: Iterable[bytes]) -> Iterator[bytes]:
+    with tenant_context(tenant):
+        yield from content
 
 
 class TenantCookieMiddleware:
@@ -126,5 +142,6 @@ class TenantCookieMiddleware:
             for attribute, value in morsel.items():
                 if value:
                     response.cookies[scoped_name][attribute] = value
-            response.cookies[scoped_name]["path"] = tenant_prefix(tenant)
+            # The tenant's own path (/t/<slug>/), or / on the tenant's own host name.
+            response.cookies[scoped_name]["path"] = get_script_prefix()
         return response

@@ -10,7 +10,6 @@ runs `database_sync_to_async`, and a schema set for one would leak to another.
 from __future__ import annotations
 
 import re
-from http.cookies import SimpleCookie
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -18,18 +17,26 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, load_backend
 from django.contrib.auth.models import AnonymousUser
+from django.http.cookie import parse_cookie
 from django.utils.crypto import constant_time_compare
 from django_tenants.utils import schema_context
 
 from learning.tenancy import selectors
 
-WS_PATH = re.compile(rf"^/{settings.TENANT_PATH_PREFIX}/(?P<slug>[^/]+)(?P<rest>/ws/.*)$")
+WS_PATH = re.compile(
+    rf"^/{settings.TENANT_PATH_PREFIX}/(?P<slug>[a-z][a-z0-9-]{{0,39}})(?P<rest>/ws/.*)\Z",
+    re.DOTALL,
+)
 
 
 @database_sync_to_async
-def _tenant_for(slug: str) -> tuple[str, str] | None:
+def _tenant_for(slug: str | None, host: str) -> tuple[str, str] | None:
+    """By the /t/<slug>/ prefix, else by the tenant's own host name (a Domain)."""
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
-        tenant = selectors.ready_tenant_by_slug(slug=slug)
+        if slug:
+            tenant = selectors.ready_tenant_by_slug(slug=slug)
+        else:
+            tenant = selectors.ready_tenant_by_host(host=host)
         return (tenant.slug, tenant.schema_name) if tenant else None
 
 
@@ -66,22 +73,25 @@ class TenantWebsocketMiddleware:
         self.inner = inner
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        match = WS_PATH.match(scope.get("path", ""))
-        found = await _tenant_for(match["slug"]) if match else None
+        path = scope.get("path", "")
+        headers = dict(scope.get("headers", []))
+        found, rest = None, path
+        match = WS_PATH.match(path)
+        if match:
+            found, rest = await _tenant_for(match["slug"], ""), match["rest"]
+        elif path.startswith("/ws/"):
+            host = headers.get(b"host", b"").decode("latin-1").split(":")[0]
+            found = await _tenant_for(None, host)
         if found is None:
             return await WebsocketDenier()(scope, receive, send)
         slug, schema_name = found
-        cookies = SimpleCookie()
-        for name, value in scope.get("headers", []):
-            if name == b"cookie":
-                cookies.load(value.decode("latin-1"))
-        morsel = cookies.get(f"{settings.SESSION_COOKIE_NAME}_{slug}")
-        user = await _user_for(schema_name, morsel.value if morsel else None)
+        cookies = parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
+        user = await _user_for(schema_name, cookies.get(f"{settings.SESSION_COOKIE_NAME}_{slug}"))
         scope = {
             **scope,
             "tenant_slug": slug,
             "schema_name": schema_name,
             "user": user,
-            "path_remaining": match["rest"],
+            "path_remaining": rest,
         }
         return await self.inner(scope, receive, send)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django_tenants.utils import tenant_context
 
 from learning import services
@@ -124,3 +124,61 @@ def test_ops_admin_lives_outside_tenants(alpha, client) -> None:
     assert client.get("/admin/django_celery_beat/periodictask/").status_code == 200
     # The public session means nothing inside a tenant.
     assert client.get(alpha.url("admin/")).status_code == 302
+
+
+def test_flash_messages_stay_in_their_tenant(alpha, beta, client) -> None:
+    with tenant_context(alpha.tenant):
+        key, _ = services.create_agent_key(name="to-revoke")
+    alpha.login(client, "admin")
+    response = client.post(
+        alpha.url("admin/learning/agentkey/"), {"action": "revoke", "_selected_action": [key.pk]}
+    )
+    assert response.status_code == 302
+    assert "messages" not in response.cookies  # kept in the tenant's session instead
+    beta.login(client, "admin")
+    assert "Revoked" not in client.get(beta.url("admin/")).content.decode()
+    assert "Revoked 1." in client.get(alpha.url("admin/")).content.decode()
+
+
+def test_tenant_on_its_own_host_name(alpha, client) -> None:
+    from learning.tenancy.models import Domain
+
+    Domain.objects.create(domain="alpha.example.test", tenant=alpha.tenant)
+    host = {"HTTP_HOST": "alpha.example.test"}
+    with override_settings(ALLOWED_HOSTS=["alpha.example.test"]):
+        client.get("/login/", **host)
+        cookie = client.cookies["csrftoken_alpha"]
+        assert cookie["path"] == "/"
+        response = client.post(
+            "/login/",
+            {
+                "username": "alpha-rep",
+                "password": "correct-horse-battery",
+                "csrfmiddlewaretoken": cookie.value,
+            },
+            **host,
+        )
+        assert response.status_code == 302 and response["Location"] == "/"
+        assert response.cookies["sessionid_alpha"]["path"] == "/"
+        assert (
+            client.get("/api/v1/me/", **host, **alpha.bearer("agent")).json()["tenant"]["slug"]
+            == "alpha"
+        )
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/t/%00/", "/t/alpha%00/", "/t/Alpha/", "/t/a_b/", "/t/" + "x" * 60 + "/", "/t/alpha/rep/%0A"],
+)
+def test_malformed_tenant_paths_are_404(alpha, client, path) -> None:
+    assert client.get(path).status_code == 404
+
+
+def test_revoking_by_prefix_needs_the_whole_prefix(alpha) -> None:
+    from learning.errors import InvalidInput
+
+    with tenant_context(alpha.tenant):
+        key, _ = services.create_agent_key(name="by-prefix")
+        with pytest.raises(InvalidInput):
+            services.revoke_agent_keys(prefix="llk_")
+        assert services.revoke_agent_keys(prefix=key.prefix) == 1

@@ -134,3 +134,16 @@ def test_group_names_start_with_the_schema() -> None:
     assert live.tenant_group("t_alpha") == "live.t_alpha"
     assert live.user_group("t_alpha", 7) == "live.t_alpha.user.7"
     assert async_to_sync is not None
+
+
+def test_a_malformed_unrelated_cookie_does_not_drop_the_session(alpha, live_server_url) -> None:
+    async def scenario() -> dict:
+        cookie = f'pref={{"a":1}}; sessionid_alpha={alpha.sessions["rep"]}'
+        async with await _connect(live_server_url, "/t/alpha/ws/live/", cookie) as socket:
+            return json.loads(await asyncio.wait_for(socket.recv(), 5))
+
+    assert asyncio.run(scenario())["payload"]["username"] == "alpha-rep"
+
+
+def test_nul_in_the_websocket_path_is_refused(alpha, live_server_url) -> None:
+    assert _refused(live_server_url, "/t/%00/ws/live/") == 403

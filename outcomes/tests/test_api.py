@@ -309,3 +309,38 @@ def test_schema_serializer_and_validator_describe_the_same_body() -> None:
     from outcomes.schemas import OutcomeBody
 
     assert set(OutcomeInSerializer().fields) == set(OutcomeBody.__struct_fields__)
+
+
+@pytest.mark.parametrize(
+    "overrides,field",
+    [
+        ({"rep": "x\u0000"}, "rep"),
+        ({"attributes": {"k": "a\u0000b"}}, "attributes"),
+        ({"attributes": {"k": "\ud800"}}, "attributes"),
+        ({"occurred_at": "0001-01-01T00:00:00+01:00"}, "occurred_at"),
+        ({"action_id": "b5\n"}, "action_id"),
+    ],
+)
+def test_hostile_values_are_400_not_500(alpha, client, overrides, field) -> None:
+    response = post(client, alpha, "outcomes/", outcome_body(**overrides))
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"conversation_id": "c", "kind": "clicked", "data": {"k": "\u0000"}},
+        {"conversation_id": "c", "kind": "clicked", "occurred_at": "0001-01-01T00:00:00+01:00"},
+    ],
+)
+def test_hostile_signals_are_400(alpha, client, body) -> None:
+    assert post(client, alpha, "signals/", body).status_code == 400
+
+
+def test_out_of_range_filter_dates_are_400(alpha, client) -> None:
+    response = client.get(
+        alpha.url("api/v1/outcomes/?occurred_after=0001-01-01T00:00:00%2B01:00"),
+        **alpha.bearer("agent"),
+    )
+    assert response.status_code == 400
