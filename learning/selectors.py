@@ -23,8 +23,13 @@ def credential_for_bearer(*, raw: str) -> AgentKey | ApiToken | None:
         credential = ApiToken.objects.select_related("user").filter(**active).first()
     else:
         return None
-    if credential is not None:
-        now = timezone.now()
+    now = timezone.now()
+    recent = (
+        credential is not None
+        and credential.last_used_at is not None
+        and (credential.last_used_at >= now - LAST_USED_RESOLUTION)
+    )
+    if credential is not None and not recent:
         type(credential).objects.filter(pk=credential.pk).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
         ).update(last_used_at=now)

@@ -17,8 +17,6 @@ from typing import Any, NamedTuple
 import msgspec
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
-from django.db.models.functions import Greatest
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -128,29 +126,26 @@ def _users_by_username(usernames: set[str]) -> dict[str, Any]:
 
 def _conversations(
     external_ids: set[str], reps: dict[str, Any], when: datetime
-) -> dict[str, Conversation]:
-    """Get or create the conversation mirrors, race-free (INSERT … ON CONFLICT DO NOTHING)."""
-    Conversation.objects.bulk_create(
-        [
-            Conversation(external_id=eid, rep=reps.get(eid), last_interaction_at=when)
-            for eid in sorted(external_ids)
-        ],
-        ignore_conflicts=True,
-        batch_size=2000,
-    )
-    conversations = {
-        c.external_id: c for c in Conversation.objects.filter(external_id__in=external_ids)
-    }
-    Conversation.objects.filter(external_id__in=external_ids).filter(
-        Q(last_interaction_at__isnull=True) | Q(last_interaction_at__lt=when)
-    ).update(last_interaction_at=Greatest("last_interaction_at", when))
-    for external_id, conversation in conversations.items():
-        rep = reps.get(external_id)
-        if conversation.rep_id is None and rep is not None:
-            # An existing conversation learns its rep from the first action that names one.
-            Conversation.objects.filter(pk=conversation.pk, rep__isnull=True).update(rep=rep)
-            conversation.rep = rep
-    return conversations
+) -> dict[str, tuple[int, int | None]]:
+    """Create or touch the conversation mirrors in one race-free upsert; returns
+    {external id: (id, rep id)}. An existing conversation keeps its rep, or learns one
+    from the first action that names it; its last interaction only moves forward."""
+    ordered = sorted(external_ids)  # one lock order for concurrent upserts
+    with binary_cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO outcomes_conversation
+                   (external_id, rep_id, deal_stage, last_interaction_at, created_at)
+            SELECT e, r, '', %b, now() FROM unnest(%b::text[], %b::bigint[]) AS v(e, r)
+            ON CONFLICT (external_id) DO UPDATE SET
+               last_interaction_at = GREATEST(outcomes_conversation.last_interaction_at,
+                                              EXCLUDED.last_interaction_at),
+               rep_id = COALESCE(outcomes_conversation.rep_id, EXCLUDED.rep_id)
+            RETURNING external_id, id, rep_id
+            """,
+            [when, ordered, [reps[e].pk if e in reps else None for e in ordered]],
+        )
+        return {external_id: (pk, rep_id) for external_id, pk, rep_id in cursor.fetchall()}
 
 
 def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
@@ -213,7 +208,9 @@ def _dumps(value: Any) -> bytes:
 
 
 def _insert_outcomes(
-    items: Sequence[OutcomeInput], users: dict[str, Any], conversations: dict[str, Conversation]
+    items: Sequence[OutcomeInput],
+    users: dict[str, Any],
+    conversations: dict[str, tuple[int, int | None]],
 ) -> set[str]:
     """One set-based insert of new outcomes; returns the action_ids this call inserted."""
     now = timezone.now()
@@ -232,11 +229,10 @@ def _insert_outcomes(
         )
     }
     for item in items:
-        conversation = conversations[item.conversation_id]
-        rep = users[item.rep] if item.rep else conversation.rep
+        conversation_pk, conversation_rep = conversations[item.conversation_id]
         columns["action_id"].append(item.action_id)
-        columns["conversation_id"].append(conversation.pk)
-        columns["rep_id"].append(rep.pk if rep else None)
+        columns["conversation_id"].append(conversation_pk)
+        columns["rep_id"].append(users[item.rep].pk if item.rep else conversation_rep)
         columns["action_type"].append(item.action_type)
         columns["predicted_confidence"].append(item.predicted_confidence)
         columns["outcome_type"].append(item.outcome_type)
@@ -321,8 +317,8 @@ def record_signal(
             existing = SignalRecord.objects.filter(signal_id=signal_id).first()
             if existing is not None:
                 return SignalResult(signal=existing, created=False, resolved=[])
-        conversation = _conversations({conversation_id}, {}, occurred_at)[conversation_id]
-        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        conversation_pk, _ = _conversations({conversation_id}, {}, occurred_at)[conversation_id]
+        conversation = Conversation.objects.select_for_update().get(pk=conversation_pk)
         data = dict(data)
         if kind == "stage_changed" and not data.get("from") and conversation.deal_stage:
             data["from"] = conversation.deal_stage
