@@ -78,7 +78,13 @@ def raw_row(item: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def prepare_raw_table(bench: BenchEnv) -> None:
+    """Both sides start from empty tables of the same shape and indexes."""
     with psycopg.connect(bench.database_url, autocommit=True) as conn:
+        conn.execute(
+            f"TRUNCATE {bench.schema}.outcomes_signal, "
+            f"{bench.schema}.outcomes_outcomerecord, "
+            f"{bench.schema}.outcomes_conversation CASCADE"
+        )
         conn.execute("CREATE SCHEMA IF NOT EXISTS bench_raw")
         conn.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
         conn.execute(
