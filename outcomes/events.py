@@ -8,13 +8,12 @@ counted twice and nothing is lost. Live dashboards hear about it only after the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from learning import live
 
 
-@dataclass(frozen=True)
-class ResolvedOutcome:
+class ResolvedOutcome(NamedTuple):  # a tuple: sweeps build a million of them
     id: int
     action_type: str
     outcome_type: str

@@ -154,7 +154,11 @@ def _settle(ids: list[int], *, window_closed: bool, now: datetime) -> Counter[st
 
     groups: dict[tuple[str, float | None, str, str], list[int]] = defaultdict(list)
     for outcome_id in ids:
-        verdict = _verdict(signals.get(outcome_id, []), window_closed=window_closed)
+        found = signals.get(outcome_id)
+        if found is None and window_closed:
+            groups[_EXPIRED].append(outcome_id)  # the common case, decided without rules
+            continue
+        verdict = _verdict(found or [], window_closed=window_closed)
         if verdict is not None:
             groups[verdict].append(outcome_id)
     counts: Counter[str] = Counter()
@@ -164,6 +168,9 @@ def _settle(ids: list[int], *, window_closed: bool, now: datetime) -> Counter[st
         )
         counts[status] += len(moved)
     return counts
+
+
+_EXPIRED = (OutcomeStatus.EXPIRED, None, SignalSource.AUTOMATIC, "window closed without a signal")
 
 
 def _verdict(
@@ -194,4 +201,4 @@ def _verdict(
             SignalSource.AUTOMATIC,
             "window closed, weak signals only",
         )
-    return OutcomeStatus.EXPIRED, None, SignalSource.AUTOMATIC, "window closed without a signal"
+    return _EXPIRED
