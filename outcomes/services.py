@@ -166,14 +166,9 @@ def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
         seen[item.action_id] = index
     action_ids = [item.action_id for item in items]
     with transaction.atomic():
-        with binary_cursor() as cursor:
-            cursor.execute(
-                "SELECT action_id FROM outcomes_outcomerecord WHERE action_id = ANY(%b)",
-                [action_ids],
-            )
-            existing = {row[0] for row in cursor.fetchall()}
+        existing = _stored(action_ids)
         fresh = [item for item in items if item.action_id not in existing]
-        created: set[str] = set()
+        created: dict[str, tuple[int, str]] = {}
         if fresh:
             users = _users_by_username({item.rep for item in fresh if item.rep})
             conversation_reps = {
@@ -185,13 +180,9 @@ def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
                 max(item.occurred_at for item in fresh),
             )
             created = _insert_outcomes(fresh, users, conversations)
-        with binary_cursor() as cursor:
-            cursor.execute(
-                "SELECT action_id, id, status FROM outcomes_outcomerecord "
-                "WHERE action_id = ANY(%b)",
-                [action_ids],
-            )
-            stored = {action_id: (pk, status) for action_id, pk, status in cursor.fetchall()}
+        stored = {**existing, **created}
+        if len(stored) < len(action_ids):  # inserted meanwhile by a concurrent replay
+            stored.update(_stored([a for a in action_ids if a not in stored]))
     return [
         Recorded(
             id=stored[item.action_id][0],
@@ -203,6 +194,16 @@ def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
     ]
 
 
+def _stored(action_ids: list[str]) -> dict[str, tuple[int, str]]:
+    """{action_id: (id, status)} of the stored outcomes among `action_ids`."""
+    with binary_cursor() as cursor:
+        cursor.execute(
+            "SELECT action_id, id, status FROM outcomes_outcomerecord WHERE action_id = ANY(%b)",
+            [action_ids],
+        )
+        return {action_id: (pk, status) for action_id, pk, status in cursor.fetchall()}
+
+
 def _dumps(value: Any) -> bytes:
     return msgspec.json.encode(value)
 
@@ -211,8 +212,9 @@ def _insert_outcomes(
     items: Sequence[OutcomeInput],
     users: dict[str, Any],
     conversations: dict[str, tuple[int, int | None]],
-) -> set[str]:
-    """One set-based insert of new outcomes; returns the action_ids this call inserted."""
+) -> dict[str, tuple[int, str]]:
+    """One set-based insert of new outcomes; returns {action_id: (id, status)} of those
+    this call inserted (a concurrent replay's are skipped by ON CONFLICT)."""
     now = timezone.now()
     columns: dict[str, list[Any]] = {
         name: []
@@ -254,11 +256,11 @@ def _insert_outcomes(
                           %b::float8[], %b::text[], %b::jsonb[], %b::timestamptz[],
                           %b::timestamptz[]) AS v(a, c, r, t, p, o, j, oa, we)
             ON CONFLICT (action_id) DO NOTHING
-            RETURNING action_id
+            RETURNING action_id, id, status
             """,
             [now, *columns.values()],
         )
-        return {row[0] for row in cursor.fetchall()}
+        return {action_id: (pk, status) for action_id, pk, status in cursor.fetchall()}
 
 
 def record_outcome(*, item: OutcomeInput) -> Recorded:
