@@ -1,0 +1,130 @@
+"""The statistics against scikit-learn and scipy, on random and on round-number data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import binomtest
+from sklearn.calibration import calibration_curve as sk_curve
+from sklearn.metrics import brier_score_loss
+
+from calibration import stats
+
+TOL = 1e-9
+
+
+def random_data(seed: int, n: int = 5000):
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0, 1, n)
+    y = (rng.uniform(0, 1, n) < 0.6 * p + 0.1).astype(float)
+    return p, y
+
+
+def round_data(seed: int, n: int = 3000):
+    """Agents send round confidences: every edge value appears, 0 and 1 included."""
+    rng = np.random.default_rng(seed)
+    p = rng.choice(np.round(np.linspace(0, 1, 21), 2), n)
+    y = (rng.uniform(0, 1, n) < p).astype(float)
+    return p, y
+
+
+DATASETS = [random_data(1), random_data(2, 50), round_data(3), round_data(4, 40)]
+
+
+@pytest.mark.parametrize("p,y", DATASETS)
+def test_curve_matches_scikit_learn(p, y) -> None:
+    sums = stats.BinSums.from_samples(p, y)
+    prob_true, prob_pred = sk_curve(y, p, n_bins=10, strategy="uniform")
+    curve = [b for b in stats.calibration_curve(sums) if b.count]
+    assert len(curve) == len(prob_true)
+    np.testing.assert_allclose([b.actual_rate for b in curve], prob_true, rtol=0, atol=TOL)
+    np.testing.assert_allclose([b.mean_predicted for b in curve], prob_pred, rtol=0, atol=TOL)
+    assert sum(b.count for b in stats.calibration_curve(sums)) == len(p)
+
+
+@pytest.mark.parametrize("p,y", DATASETS)
+def test_brier_matches_scikit_learn(p, y) -> None:
+    sums = stats.BinSums.from_samples(p, y)
+    assert stats.brier_score(sums) == pytest.approx(brier_score_loss(y, p), abs=TOL)
+
+
+@pytest.mark.parametrize("p,y", DATASETS)
+def test_decomposition_is_exact(p, y) -> None:
+    sums = stats.BinSums.from_samples(p, y)
+    d = stats.decomposition(sums)
+    rebuilt = (
+        d.reliability
+        - d.resolution
+        + d.uncertainty
+        + d.within_bin_variance
+        - 2 * d.within_bin_covariance
+    )
+    assert rebuilt == pytest.approx(brier_score_loss(y, p), abs=TOL)
+    # Against the raw-sample definitions.
+    bins = stats.bin_index(p)
+    base = y.mean()
+    rel = res = wbv = wbc = 0.0
+    for k in np.unique(bins):
+        pk, yk = p[bins == k], y[bins == k]
+        rel += len(pk) * (pk.mean() - yk.mean()) ** 2
+        res += len(pk) * (yk.mean() - base) ** 2
+        wbv += np.sum((pk - pk.mean()) ** 2)
+        wbc += np.sum((pk - pk.mean()) * (yk - yk.mean()))
+    n = len(p)
+    assert (d.reliability, d.resolution, d.within_bin_variance, d.within_bin_covariance) == (
+        pytest.approx(rel / n, abs=TOL),
+        pytest.approx(res / n, abs=TOL),
+        pytest.approx(wbv / n, abs=TOL),
+        pytest.approx(wbc / n, abs=TOL),
+    )
+    assert d.uncertainty == pytest.approx(base * (1 - base), abs=TOL)
+
+
+@pytest.mark.parametrize("p,y", DATASETS)
+def test_ece_and_mce(p, y) -> None:
+    sums = stats.BinSums.from_samples(p, y)
+    prob_true, prob_pred = sk_curve(y, p, n_bins=10, strategy="uniform")
+    counts = np.bincount(stats.bin_index(p), minlength=10)
+    weights = counts[counts > 0] / len(p)
+    assert stats.expected_calibration_error(sums) == pytest.approx(
+        np.sum(weights * np.abs(prob_true - prob_pred)), abs=TOL
+    )
+    assert stats.maximum_calibration_error(sums) == pytest.approx(
+        np.max(np.abs(prob_true - prob_pred)), abs=TOL
+    )
+
+
+@pytest.mark.parametrize(
+    "p,expected", [(0.0, 0), (0.1, 0), (0.10000001, 1), (0.7, 6), (0.8, 7), (0.95, 9), (1.0, 9)]
+)
+def test_bin_edges_follow_scikit_learn(p, expected) -> None:
+    assert int(stats.bin_index(p)) == expected
+
+
+@pytest.mark.parametrize("k,n", [(0, 1), (8, 10), (10, 10), (37, 120), (1, 1000)])
+def test_wilson_interval_matches_scipy(k, n) -> None:
+    low, high = stats.wilson_interval(k, n)
+    reference = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert (float(low), float(high)) == (
+        pytest.approx(reference.low, abs=1e-9),
+        pytest.approx(reference.high, abs=1e-9),
+    )
+
+
+def test_no_data() -> None:
+    empty = stats.BinSums.from_samples([], [])
+    assert stats.brier_score(empty) == 0.25
+    assert stats.expected_calibration_error(empty) == 0.0
+    assert stats.maximum_calibration_error(empty) == 0.0
+    curve = stats.calibration_curve(empty)
+    assert len(curve) == 10 and all(b.count == 0 and b.actual_rate is None for b in curve)
+    assert (curve[0].ci_low, curve[0].ci_high) == (0.0, 1.0)
+    assert [(b.lower, b.upper) for b in curve][:2] == [(0.0, 0.1), (0.1, 0.2)]
+
+
+def test_sums_from_database_rows_equal_sums_from_samples() -> None:
+    p, y = round_data(9, 500)
+    sums = stats.BinSums.from_samples(p, y)
+    rows = list(zip(sums.n, sums.sum_y, sums.sum_p, sums.sum_p2, sums.sum_py, strict=True))
+    again = stats.BinSums.from_rows(rows)
+    assert stats.brier_score(again) == stats.brier_score(sums)
