@@ -1,0 +1,90 @@
+"""Counting resolved outcomes into the calibration bins, exactly once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from calibration import stats
+from learning.tenancy.db import binary_cursor
+from outcomes import rules
+from outcomes.events import ResolvedOutcome
+
+
+def success_of(outcome: ResolvedOutcome) -> float | None:
+    """1 for positive, 0 for negative; expired is 0 where silence means failure for its
+    outcome type (email engagement) and not counted elsewhere."""
+    if outcome.status == "positive":
+        return 1.0
+    if outcome.status == "negative":
+        return 0.0
+    if outcome.status == "expired":
+        rule = rules.RULES.get(outcome.outcome_type)
+        return 0.0 if rule is not None and rule.silence_is_failure else None
+    return None
+
+
+def count_resolved_outcomes(resolved: Iterable[ResolvedOutcome]) -> int:
+    """Add newly resolved outcomes to their bins; returns how many were counted.
+
+    Runs inside the transaction that resolved them (an outcomes.events subscriber). The
+    outcomes are first claimed in CountedOutcome with INSERT … ON CONFLICT DO NOTHING:
+    only those claimed now are added, so a repeated delivery adds nothing.
+    """
+    samples = {o.id: (o, y) for o in resolved if (y := success_of(o)) is not None}
+    if not samples:
+        return 0
+    with transaction.atomic(), binary_cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO calibration_countedoutcome (outcome_id, counted_at) "
+            "SELECT unnest(%b::bigint[]), now() ON CONFLICT DO NOTHING RETURNING outcome_id",
+            [list(samples)],
+        )
+        fresh = [samples[row[0]] for row in cursor.fetchall()]
+        if not fresh:
+            return 0
+        sums: dict[tuple[str, int], list[float]] = defaultdict(lambda: [0.0] * 5)
+        for outcome, y in fresh:
+            p = outcome.predicted_confidence
+            row = sums[(outcome.action_type, int(stats.bin_index(p)))]
+            row[0] += 1
+            row[1] += y
+            row[2] += p
+            row[3] += p * p
+            row[4] += p * y
+        keys = sorted(sums)  # one lock order for concurrent writers
+        _ensure_bins({action_type for action_type, _ in keys})
+        cursor.execute(
+            """
+            UPDATE calibration_calibrationbin b
+               SET n = b.n + v.n, sum_y = b.sum_y + v.y, sum_p = b.sum_p + v.p,
+                   sum_p2 = b.sum_p2 + v.p2, sum_py = b.sum_py + v.py, updated_at = now()
+              FROM unnest(%b::text[], %b::int[], %b::bigint[], %b::float8[], %b::float8[],
+                          %b::float8[], %b::float8[]) AS v(t, k, n, y, p, p2, py)
+             WHERE b.action_type = v.t AND b.bin_index = v.k
+            """,
+            [
+                [t for t, _ in keys],
+                [k for _, k in keys],
+                [int(sums[key][0]) for key in keys],
+                *([sums[key][i] for key in keys] for i in range(1, 5)),
+            ],
+        )
+    return len(fresh)
+
+
+def _ensure_bins(action_types: set[str]) -> None:
+    """The 10 bins of each action type exist (idempotent)."""
+    with binary_cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO calibration_calibrationbin
+                   (action_type, bin_index, n, sum_y, sum_p, sum_p2, sum_py, updated_at)
+            SELECT t, k, 0, 0, 0, 0, 0, now()
+              FROM unnest(%b::text[]) AS t CROSS JOIN generate_series(0, 9) AS k
+            ON CONFLICT (action_type, bin_index) DO NOTHING
+            """,
+            [sorted(action_types)],
+        )

@@ -1,0 +1,185 @@
+"""Every final resolution reaches the bins exactly once, whatever delivers it."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from django.db import connections
+from django_tenants.utils import tenant_context
+from sklearn.metrics import brier_score_loss
+
+from calibration import selectors, services, stats
+from calibration.models import CalibrationBin, CountedOutcome
+from outcomes import services as outcome_services
+from outcomes import sweeps
+from outcomes.events import ResolvedOutcome
+from outcomes.models import OutcomeRecord, Signal
+
+T0 = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+
+
+def record(action_id, confidence, *, outcome_type="email_engagement", action_type="send_email"):
+    return outcome_services.record_outcome(
+        item=outcome_services.OutcomeInput(
+            action_id=action_id,
+            conversation_id=f"c-{action_id}",
+            action_type=action_type,
+            predicted_confidence=confidence,
+            outcome_type=outcome_type,
+            occurred_at=T0,
+        )
+    )
+
+
+@pytest.fixture
+def in_alpha(alpha):
+    with tenant_context(alpha.tenant):
+        yield alpha
+
+
+def test_signals_labels_and_expiry_fill_the_bins(in_alpha) -> None:
+    record("r1", 0.7)
+    record("r2", 0.7)
+    record("r3", 0.15)
+    record("m1", 0.9, outcome_type="meeting_outcome", action_type="schedule_meeting")
+    outcome_services.record_signal(
+        conversation_id="c-r1", kind="replied", occurred_at=T0 + timedelta(hours=2), data={}
+    )
+    outcome_services.label_outcome(
+        outcome_id=OutcomeRecord.objects.get(action_id="r3").pk,
+        status="positive",
+        user=in_alpha.users["admin"],
+    )
+    sweeps.run_sweep(window="expiry", now=T0 + timedelta(days=30))  # r2 and m1 expire
+    emails = selectors.bin_sums(action_type="send_email")
+    assert emails.n.tolist() == [0, 1, 0, 0, 0, 0, 2, 0, 0, 0]  # 0.15 -> bin 1, 0.7 -> bin 6
+    assert emails.sum_y.tolist() == [0, 1, 0, 0, 0, 0, 1, 0, 0, 0]  # expired email = failure
+    # A meeting nobody reported on is not a failure of the agent's confidence.
+    assert selectors.bin_sums(action_type="schedule_meeting").total == 0
+    assert CalibrationBin.objects.filter(action_type="send_email").count() == 10
+
+
+def test_ambiguous_waits_for_its_label(in_alpha) -> None:
+    record("a1", 0.55)
+    Signal.objects.create(
+        conversation=OutcomeRecord.objects.get().conversation,
+        kind="opened",
+        occurred_at=T0 + timedelta(hours=1),
+    )
+    sweeps.run_sweep(window="expiry", now=T0 + timedelta(days=8))
+    assert selectors.bin_sums(action_type="send_email").total == 0
+    outcome_services.label_outcome(
+        outcome_id=OutcomeRecord.objects.get().pk, status="negative", user=in_alpha.users["admin"]
+    )
+    assert selectors.bin_sums(action_type="send_email").n[5] == 1
+
+
+def test_a_repeated_delivery_counts_once(in_alpha) -> None:
+    event = ResolvedOutcome(
+        id=987654,
+        action_type="send_email",
+        outcome_type="email_engagement",
+        status="positive",
+        score=1.0,
+        predicted_confidence=0.8,
+        rep_id=None,
+        signal_source="event",
+    )
+    assert services.count_resolved_outcomes([event]) == 1
+    assert services.count_resolved_outcomes([event, event]) == 0
+    assert selectors.bin_sums(action_type="send_email").n.sum() == 1
+    assert CountedOutcome.objects.filter(outcome_id=987654).count() == 1
+
+
+def test_bins_agree_with_scikit_learn_on_the_resolved_outcomes(in_alpha) -> None:
+    rng = np.random.default_rng(5)
+    confidences = np.round(rng.uniform(0, 1, 120), 2)
+    successes = rng.uniform(0, 1, 120) < confidences * 0.7
+    for i, (p, _) in enumerate(zip(confidences, successes, strict=True)):
+        record(f"s{i}", float(p))
+    for i, ok in enumerate(successes):
+        outcome_services.label_outcome(
+            outcome_id=OutcomeRecord.objects.get(action_id=f"s{i}").pk,
+            status="positive" if ok else "negative",
+            user=in_alpha.users["admin"],
+        )
+    sums = selectors.bin_sums(action_type="send_email")
+    assert stats.brier_score(sums) == pytest.approx(
+        brier_score_loss(successes.astype(float), confidences), abs=1e-9
+    )
+    assert sums.n.tolist() == np.bincount(stats.bin_index(confidences), minlength=10).tolist()
+
+
+def _in_thread(tenant, fn, barrier, errors):
+    try:
+        with tenant_context(tenant):
+            barrier.wait()
+            fn()
+    except BaseException as exc:
+        errors.append(exc)
+    finally:
+        connections.close_all()
+
+
+def test_concurrent_resolutions_lose_no_update(world, django_db_blocker, db) -> None:
+    """16 threads on their own connections resolve 20 outcomes each into the same bins."""
+    tenant = world["beta"].tenant
+    threads_n, per_thread = 16, 20
+    action_type = "race_send"
+    with django_db_blocker.unblock():
+        ids: list[int] = []
+
+        def setup() -> None:
+            for i in range(threads_n * per_thread):
+                ids.append(record(f"cal-race-{i}", 0.75, action_type=action_type).id)
+
+        errors: list[BaseException] = []
+        t = threading.Thread(target=_in_thread, args=(tenant, setup, threading.Barrier(1), errors))
+        t.start()
+        t.join()
+        barrier = threading.Barrier(threads_n)
+        chunks = [ids[i::threads_n] for i in range(threads_n)]
+        workers = [
+            threading.Thread(
+                target=_in_thread,
+                args=(
+                    tenant,
+                    lambda chunk=chunk: [
+                        outcome_services.transition_outcomes(
+                            ids=[pk], status="positive", score=1.0, source="event", reason="race"
+                        )
+                        for pk in chunk
+                    ],
+                    barrier,
+                    errors,
+                ),
+            )
+            for chunk in chunks
+        ]
+        try:
+            [w.start() for w in workers]
+            [w.join(60) for w in workers]
+            assert not errors
+            with tenant_context(tenant):
+                sums = selectors.bin_sums(action_type=action_type)
+                assert sums.n[7] == threads_n * per_thread
+                assert sums.sum_y[7] == threads_n * per_thread
+                assert sums.sum_p[7] == pytest.approx(0.75 * threads_n * per_thread)
+        finally:
+
+            def cleanup() -> None:
+                OutcomeRecord.objects.filter(action_id__startswith="cal-race-").delete()
+                CalibrationBin.objects.filter(action_type=action_type).delete()
+                CountedOutcome.objects.filter(outcome_id__in=ids).delete()
+                from outcomes.models import Conversation
+
+                Conversation.objects.filter(external_id__startswith="c-cal-race-").delete()
+
+            t = threading.Thread(
+                target=_in_thread, args=(tenant, cleanup, threading.Barrier(1), errors)
+            )
+            t.start()
+            t.join()
