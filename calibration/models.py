@@ -43,3 +43,36 @@ class CountedOutcome(models.Model):
 
     def __str__(self) -> str:
         return f"outcome {self.outcome_id}"
+
+
+DEFAULT_CONFIDENCE_SCALE = 1.0
+DEFAULT_ESCALATION_THRESHOLD = 0.6
+
+
+class BehaviorPolicy(models.Model):
+    """How the agent should treat its own confidence for one action type: scale it, and
+    hand over to a human when the calibrated confidence is below the threshold."""
+
+    action_type = models.CharField(max_length=64, unique=True)
+    confidence_scale = models.FloatField(default=DEFAULT_CONFIDENCE_SCALE)
+    escalation_threshold = models.FloatField(default=DEFAULT_ESCALATION_THRESHOLD)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["action_type"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(confidence_scale__gte=0.5, confidence_scale__lte=1.5),
+                name="policy_scale_in_bounds",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(escalation_threshold__gte=0.3, escalation_threshold__lte=0.9),
+                name="policy_threshold_in_bounds",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.action_type}: x{self.confidence_scale:.2f}, "
+            f"escalate below {self.escalation_threshold:.2f}"
+        )

@@ -8,6 +8,7 @@ from learning.api_schema import TenantSchemaView
 urlpatterns = [
     path("", include("learning.api_urls")),
     path("", include("outcomes.api_urls")),
+    path("", include("calibration.api_urls")),
     path("schema/", TenantSchemaView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

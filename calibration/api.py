@@ -1,0 +1,162 @@
+"""Calibration curves and the policy the agent reads back."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from calibration import selectors, stats
+from learning.permissions import IsAgent, IsHuman
+from outcomes.schemas import ACTION_TYPE
+
+ActionType = serializers.RegexField(ACTION_TYPE, max_length=64)
+
+BIN = inline_serializer(
+    "CalibrationBin",
+    {
+        "lower": serializers.FloatField(),
+        "upper": serializers.FloatField(),
+        "count": serializers.IntegerField(),
+        "mean_predicted": serializers.FloatField(allow_null=True),
+        "actual_rate": serializers.FloatField(allow_null=True),
+        "ci_low": serializers.FloatField(),
+        "ci_high": serializers.FloatField(),
+    },
+    many=True,
+)
+POLICY = inline_serializer(
+    "Policy",
+    {
+        "confidence_scale": serializers.FloatField(),
+        "escalation_threshold": serializers.FloatField(),
+    },
+)
+
+
+def curve_schema(*, many: bool = False) -> Any:
+    return inline_serializer(
+        "CalibrationCurve",
+        fields={
+            "action_type": serializers.CharField(),
+            "sample_count": serializers.IntegerField(),
+            "brier_score": serializers.FloatField(),
+            "ece": serializers.FloatField(),
+            "mce": serializers.FloatField(),
+            "reliability": serializers.FloatField(),
+            "resolution": serializers.FloatField(),
+            "uncertainty": serializers.FloatField(),
+            "within_bin_variance": serializers.FloatField(),
+            "within_bin_covariance": serializers.FloatField(),
+            "bins": BIN,
+            "policy": POLICY,
+        },
+        many=many,
+    )
+
+
+CURVE = curve_schema()
+
+
+def curve_body(action_type: str) -> dict[str, Any]:
+    sums = selectors.bin_sums(action_type=action_type)
+    decomposition = stats.decomposition(sums)
+    policy = selectors.policy_for(action_type=action_type)
+    return {
+        "action_type": action_type,
+        "sample_count": int(sums.total),
+        "brier_score": stats.brier_score(sums),
+        "ece": stats.expected_calibration_error(sums),
+        "mce": stats.maximum_calibration_error(sums),
+        **asdict(decomposition),
+        "bins": [asdict(b) for b in stats.calibration_curve(sums)],
+        "policy": {
+            "confidence_scale": policy.confidence_scale,
+            "escalation_threshold": policy.escalation_threshold,
+        },
+    }
+
+
+class CalibrationListApi(APIView):
+    permission_classes = [IsAgent | IsHuman]
+
+    @extend_schema(
+        responses=curve_schema(many=True),
+        description="The calibration of every action type seen so far.",
+    )
+    def get(self, request: Request) -> Response:
+        return Response([curve_body(t) for t in selectors.action_types()])
+
+
+class CalibrationCurveApi(APIView):
+    permission_classes = [IsAgent | IsHuman]
+
+    @extend_schema(
+        responses=CURVE,
+        description="10 bins always (empty ones with count 0); Brier score 0.25 with no data.",
+    )
+    def get(self, request: Request, action_type: str) -> Response:
+        ActionType.run_validation(action_type)
+        return Response(curve_body(action_type))
+
+
+class PolicyApi(APIView):
+    permission_classes = [IsAgent | IsHuman]
+
+    @extend_schema(
+        responses=inline_serializer(
+            "Policies",
+            {
+                "policies": inline_serializer(
+                    "PolicyItem",
+                    {
+                        "action_type": serializers.CharField(),
+                        "confidence_scale": serializers.FloatField(),
+                        "escalation_threshold": serializers.FloatField(),
+                    },
+                    many=True,
+                )
+            },
+        )
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"policies": [asdict(p) for p in selectors.policies()]})
+
+
+class CalibrateInSerializer(serializers.Serializer):
+    action_type = serializers.RegexField(ACTION_TYPE, max_length=64)
+    confidence = serializers.FloatField(min_value=0.0, max_value=1.0)
+
+    def validate_confidence(self, value: float) -> float:
+        if value != value:  # NaN
+            raise serializers.ValidationError("Must be a finite number.")
+        return value
+
+
+class CalibrateApi(APIView):
+    permission_classes = [IsAgent | IsHuman]
+
+    @extend_schema(
+        request=CalibrateInSerializer,
+        responses=inline_serializer(
+            "Calibrated",
+            {
+                "action_type": serializers.CharField(),
+                "confidence": serializers.FloatField(),
+                "calibrated_confidence": serializers.FloatField(),
+                "escalation_threshold": serializers.FloatField(),
+                "escalate": serializers.BooleanField(),
+            },
+        ),
+        description="Turn a raw confidence into the calibrated one, and say whether to "
+        "hand over to a human.",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = CalibrateInSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return Response(asdict(selectors.calibrate(**serializer.validated_data)))
