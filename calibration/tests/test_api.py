@@ -118,8 +118,16 @@ def test_policy_and_calibrate(alpha, client) -> None:
 
 
 def test_tenants_have_their_own_bins(alpha, beta, client) -> None:
-    resolve_many(alpha, [0.9, 0.9], [True, False])
-    body = client.get(beta.url("api/v1/calibration/send_email/"), **beta.bearer("agent")).json()
+    resolve_many(alpha, [0.9, 0.9], [True, False], action_type="isolation_check")
+    assert (
+        client.get(
+            alpha.url("api/v1/calibration/isolation_check/"), **alpha.bearer("agent")
+        ).json()["sample_count"]
+        == 2
+    )
+    body = client.get(
+        beta.url("api/v1/calibration/isolation_check/"), **beta.bearer("agent")
+    ).json()
     assert body["sample_count"] == 0
     with tenant_context(beta.tenant):
         assert not OutcomeRecord.objects.exists()

@@ -235,7 +235,7 @@ def test_two_concurrent_sweeps_resolve_each_outcome_once(world, django_db_blocke
                 services.OutcomeInput(
                     action_id=f"sweep-race-{i}",
                     conversation_id=f"sweep-race-{i % 20}",
-                    action_type="send_email",
+                    action_type="sweep_race",
                     predicted_confidence=0.5,
                     outcome_type="email_engagement",
                     occurred_at=T0,
@@ -283,6 +283,11 @@ def test_two_concurrent_sweeps_resolve_each_outcome_once(world, django_db_blocke
                         external_id__startswith="sweep-race-"
                     ).delete()
                 )
+                # The expiries were counted into calibration's bins: leave none behind.
+                from calibration.models import CalibrationBin, CountedOutcome
+
+                _commit(lambda: CalibrationBin.objects.filter(action_type="sweep_race").delete())
+                _commit(lambda: CountedOutcome.objects.filter(outcome_id__in=seen).delete())
 
 
 def _commit(fn):
