@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -75,4 +76,34 @@ class BehaviorPolicy(models.Model):
         return (
             f"{self.action_type}: x{self.confidence_scale:.2f}, "
             f"escalate below {self.escalation_threshold:.2f}"
+        )
+
+
+class CalibrationAdjustment(models.Model):
+    """One change of a policy by the miscalibration check, with why, and its revert."""
+
+    action_type = models.CharField(max_length=64)
+    before_scale = models.FloatField()
+    after_scale = models.FloatField()
+    before_threshold = models.FloatField()
+    after_threshold = models.FloatField()
+    mean_gap = models.FloatField()
+    reason = models.TextField()
+    triggered_bins = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    reverted_at = models.DateTimeField(null=True, blank=True)
+    reverted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["action_type", "created_at"], name="adjustment_type_created")
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.action_type}: scale {self.before_scale:.2f} -> {self.after_scale:.2f}, "
+            f"threshold {self.before_threshold:.2f} -> {self.after_threshold:.2f}"
         )

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import asdict
+from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from calibration import stats
+from calibration import adjust, selectors, stats
+from calibration.adjust import AdjustmentSettings, Proposal
+from calibration.models import BehaviorPolicy, CalibrationAdjustment
+from learning.errors import Conflict, NotFound
 from learning.tenancy.db import binary_cursor
 from outcomes import rules
 from outcomes.events import ResolvedOutcome
@@ -88,3 +94,66 @@ def _ensure_bins(action_types: set[str]) -> None:
             """,
             [sorted(action_types)],
         )
+
+
+def recalibrate(
+    *, action_type: str, settings: AdjustmentSettings | None = None, dry_run: bool = False
+) -> Proposal | None:
+    """Check the action type's bins and move its policy one damped step if they are
+    miscalibrated; writes a CalibrationAdjustment. With dry_run, only says what it would do."""
+    settings = settings or AdjustmentSettings()
+    with transaction.atomic():
+        if dry_run:
+            policy = selectors.policy_for(action_type=action_type)
+            scale, threshold = policy.confidence_scale, policy.escalation_threshold
+        else:
+            stored, _ = BehaviorPolicy.objects.select_for_update().get_or_create(
+                action_type=action_type
+            )
+            scale, threshold = stored.confidence_scale, stored.escalation_threshold
+        flagged = adjust.flagged_bins(selectors.bin_sums(action_type=action_type), settings)
+        proposal = adjust.propose(
+            scale=scale, threshold=threshold, flagged=flagged, settings=settings
+        )
+        if proposal is None or dry_run:
+            return proposal
+        stored.confidence_scale = proposal.scale
+        stored.escalation_threshold = proposal.threshold
+        stored.save(update_fields=["confidence_scale", "escalation_threshold", "updated_at"])
+        CalibrationAdjustment.objects.create(
+            action_type=action_type,
+            before_scale=scale,
+            after_scale=proposal.scale,
+            before_threshold=threshold,
+            after_threshold=proposal.threshold,
+            mean_gap=proposal.mean_gap,
+            reason=proposal.reason,
+            triggered_bins=[asdict(b) for b in flagged],
+        )
+    return proposal
+
+
+def revert_adjustment(*, adjustment_id: int, user: Any) -> CalibrationAdjustment:
+    """Put the policy back as it was before this adjustment; only the latest adjustment of
+    an action type can be reverted, and only once."""
+    with transaction.atomic():
+        adjustment = (
+            CalibrationAdjustment.objects.select_for_update().filter(pk=adjustment_id).first()
+        )
+        if adjustment is None:
+            raise NotFound("No such adjustment.")
+        if adjustment.reverted_at is not None:
+            raise Conflict("This adjustment was already reverted.")
+        policy = BehaviorPolicy.objects.select_for_update().get(action_type=adjustment.action_type)
+        if (policy.confidence_scale, policy.escalation_threshold) != (
+            adjustment.after_scale,
+            adjustment.after_threshold,
+        ):
+            raise Conflict("The policy changed since; revert the later adjustment first.")
+        policy.confidence_scale = adjustment.before_scale
+        policy.escalation_threshold = adjustment.before_threshold
+        policy.save(update_fields=["confidence_scale", "escalation_threshold", "updated_at"])
+        adjustment.reverted_at = timezone.now()
+        adjustment.reverted_by = user
+        adjustment.save(update_fields=["reverted_at", "reverted_by"])
+    return adjustment

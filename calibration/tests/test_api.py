@@ -131,3 +131,25 @@ def test_tenants_have_their_own_bins(alpha, beta, client) -> None:
     assert body["sample_count"] == 0
     with tenant_context(beta.tenant):
         assert not OutcomeRecord.objects.exists()
+
+
+def test_admin_reverts_an_adjustment_and_managers_only_read(alpha, client) -> None:
+    from calibration import services
+    from calibration.models import CalibrationAdjustment
+
+    with tenant_context(alpha.tenant):
+        resolve_many(alpha, [0.85] * 60, [True] * 20 + [False] * 40, action_type="adm_type")
+        services.recalibrate(action_type="adm_type")
+        adjustment = CalibrationAdjustment.objects.get(action_type="adm_type")
+    alpha.login(client, "manager")
+    url = alpha.url("admin/calibration/calibrationadjustment/")
+    assert "adm_type" in client.get(url).content.decode()
+    client.post(url, {"action": "revert", "_selected_action": [adjustment.pk]})
+    with tenant_context(alpha.tenant):
+        adjustment.refresh_from_db()
+        assert adjustment.reverted_at is None  # a manager cannot revert
+    alpha.login(client, "admin")
+    client.post(url, {"action": "revert", "_selected_action": [adjustment.pk]})
+    with tenant_context(alpha.tenant):
+        adjustment.refresh_from_db()
+        assert adjustment.reverted_by.username == "alpha-admin"

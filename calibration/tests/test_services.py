@@ -183,3 +183,63 @@ def test_concurrent_resolutions_lose_no_update(world, django_db_blocker, db) -> 
             )
             t.start()
             t.join()
+
+
+def _fill(action_type: str, p: float, n: int, successes: int) -> None:
+    events = [
+        ResolvedOutcome(
+            id=500_000 + i + hash(action_type) % 1000 * 1000,
+            action_type=action_type,
+            outcome_type="email_engagement",
+            status="positive" if i < successes else "negative",
+            score=None,
+            predicted_confidence=p,
+            rep_id=None,
+            signal_source="event",
+        )
+        for i in range(n)
+    ]
+    assert services.count_resolved_outcomes(events) == n
+
+
+def test_recalibrate_moves_an_overconfident_policy_and_logs_it(in_alpha) -> None:
+    from calibration.models import BehaviorPolicy, CalibrationAdjustment
+
+    _fill("pitch", 0.85, 60, 20)
+    dry = services.recalibrate(action_type="pitch", dry_run=True)
+    assert (dry.scale, dry.threshold) == (0.9, 0.7)
+    assert not CalibrationAdjustment.objects.exists()  # a dry run changes nothing
+    assert not BehaviorPolicy.objects.filter(action_type="pitch").exists()
+    services.recalibrate(action_type="pitch")
+    services.recalibrate(action_type="pitch")
+    policy = selectors.policy_for(action_type="pitch")
+    assert (policy.confidence_scale, policy.escalation_threshold) == (0.8, 0.8)
+    log = list(CalibrationAdjustment.objects.filter(action_type="pitch").order_by("id"))
+    assert [(a.before_scale, a.after_scale) for a in log] == [(1.0, 0.9), (0.9, 0.8)]
+    assert log[0].triggered_bins[0]["index"] == 8
+    answer = selectors.calibrate(action_type="pitch", confidence=0.85)
+    assert answer.calibrated_confidence == pytest.approx(0.68) and answer.escalate
+
+
+def test_cold_start_changes_nothing(in_alpha) -> None:
+    _fill("quiet", 0.95, 9, 0)
+    assert services.recalibrate(action_type="quiet") is None
+    assert selectors.policy_for(action_type="quiet").confidence_scale == 1.0
+
+
+def test_revert_restores_the_previous_policy(in_alpha) -> None:
+    from calibration.models import CalibrationAdjustment
+    from learning.errors import Conflict
+
+    _fill("revert_me", 0.85, 60, 20)
+    services.recalibrate(action_type="revert_me")
+    services.recalibrate(action_type="revert_me")
+    first, second = CalibrationAdjustment.objects.filter(action_type="revert_me").order_by("id")
+    with pytest.raises(Conflict):
+        services.revert_adjustment(adjustment_id=first.pk, user=in_alpha.users["admin"])
+    services.revert_adjustment(adjustment_id=second.pk, user=in_alpha.users["admin"])
+    services.revert_adjustment(adjustment_id=first.pk, user=in_alpha.users["admin"])
+    policy = selectors.policy_for(action_type="revert_me")
+    assert (policy.confidence_scale, policy.escalation_threshold) == (1.0, 0.6)
+    with pytest.raises(Conflict):
+        services.revert_adjustment(adjustment_id=first.pk, user=in_alpha.users["admin"])

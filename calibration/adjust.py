@@ -1,0 +1,86 @@
+"""When the agent's confidence is off, and how far to move its policy. Pure, no Django.
+
+A bin is miscalibrated when it has at least `min_samples` outcomes, its gap between mean
+predicted confidence and actual success rate exceeds `gap_threshold`, and its Wilson
+interval excludes the mean predicted value (so sampling noise alone never moves the
+policy). The policy moves by the count-weighted mean gap of the flagged bins, but never by
+more than `max_step` per cycle, and stays inside its bounds: an overconfident agent gets a
+lower confidence scale and a higher escalation threshold (more caution); an
+underconfident one the reverse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from calibration import stats
+
+
+@dataclass(frozen=True)
+class AdjustmentSettings:
+    min_samples: int = 10
+    gap_threshold: float = 0.15
+    max_step: float = 0.10
+    scale_bounds: tuple[float, float] = (0.5, 1.5)
+    threshold_bounds: tuple[float, float] = (0.3, 0.9)
+
+
+@dataclass(frozen=True)
+class FlaggedBin:
+    index: int
+    count: int
+    mean_predicted: float
+    actual_rate: float
+    gap: float  # mean predicted - actual rate: > 0 overconfident
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class Proposal:
+    scale: float
+    threshold: float
+    mean_gap: float
+    reason: str
+
+
+def flagged_bins(sums: stats.BinSums, settings: AdjustmentSettings) -> list[FlaggedBin]:
+    flagged = []
+    for k, b in enumerate(stats.calibration_curve(sums)):
+        if b.count < settings.min_samples or b.mean_predicted is None or b.actual_rate is None:
+            continue
+        gap = b.mean_predicted - b.actual_rate
+        if abs(gap) > settings.gap_threshold and not b.ci_low <= b.mean_predicted <= b.ci_high:
+            flagged.append(
+                FlaggedBin(k, b.count, b.mean_predicted, b.actual_rate, gap, b.ci_low, b.ci_high)
+            )
+    return flagged
+
+
+def propose(
+    *, scale: float, threshold: float, flagged: list[FlaggedBin], settings: AdjustmentSettings
+) -> Proposal | None:
+    """The next policy, or None when nothing is flagged or the bounds allow no move."""
+    if not flagged:
+        return None
+    counts = np.array([b.count for b in flagged], dtype=float)
+    mean_gap = float(np.average([b.gap for b in flagged], weights=counts))
+    step = min(abs(mean_gap), settings.max_step)
+    direction = -1.0 if mean_gap > 0 else 1.0  # overconfident: scale down
+    new_scale = float(np.clip(scale + direction * step, *settings.scale_bounds))
+    new_threshold = float(np.clip(threshold - direction * step, *settings.threshold_bounds))
+    if np.isclose(new_scale, scale) and np.isclose(new_threshold, threshold):
+        return None
+    kind = "overconfident" if mean_gap > 0 else "underconfident"
+    bins = ", ".join(
+        f"bin {b.index} ({b.mean_predicted:.2f} predicted, {b.actual_rate:.2f} actual, n={b.count})"
+        for b in flagged
+    )
+    return Proposal(
+        round(new_scale, 6),
+        round(new_threshold, 6),
+        mean_gap,
+        f"{kind} by {abs(mean_gap):.3f} on average: {bins}",
+    )

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from calibration import services
+from calibration.models import BehaviorPolicy, CalibrationAdjustment, CalibrationBin
+from learning.admin_access import ReviewAdmin
+from learning.errors import DomainError
+
+
+@admin.register(CalibrationBin)
+class CalibrationBinAdmin(ReviewAdmin):
+    list_display = ("action_type", "bin_index", "n", "sum_y", "sum_p", "updated_at")
+    list_filter = ("action_type",)
+
+
+@admin.register(BehaviorPolicy)
+class BehaviorPolicyAdmin(ReviewAdmin):
+    list_display = ("action_type", "confidence_scale", "escalation_threshold", "updated_at")
+
+
+@admin.action(description="Revert the selected adjustments (latest first)", permissions=["change"])
+def revert(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
+    for adjustment in queryset.order_by("-id"):
+        try:
+            services.revert_adjustment(adjustment_id=adjustment.pk, user=request.user)
+        except DomainError as exc:
+            modeladmin.message_user(request, f"{adjustment}: {exc.message}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"Reverted {adjustment}.", messages.SUCCESS)
+
+
+@admin.register(CalibrationAdjustment)
+class CalibrationAdjustmentAdmin(ReviewAdmin):
+    list_display = (
+        "created_at",
+        "action_type",
+        "before_scale",
+        "after_scale",
+        "before_threshold",
+        "after_threshold",
+        "reason",
+        "reverted_at",
+    )
+    list_filter = ("action_type",)
+    actions = [revert]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Reverting is an admin's decision; managers read the log.
+        return getattr(request.user, "role", None) == "admin"
