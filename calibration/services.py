@@ -157,3 +157,55 @@ def revert_adjustment(*, adjustment_id: int, user: Any) -> CalibrationAdjustment
         adjustment.reverted_by = user
         adjustment.save(update_fields=["reverted_at", "reverted_by"])
     return adjustment
+
+
+def rebuild_bins(*, action_type: str | None = None) -> int:
+    """Recompute the bins (of one action type, or all) from the outcome history in
+    set-based SQL; returns how many outcomes they now count. Bin assignment uses the same
+    edges as stats.bin_index (an outcome is in the bin of the inner edges below it)."""
+    silence_types = [t for t, rule in rules.RULES.items() if rule.silence_is_failure]
+    inner_edges = [float(e) for e in stats.EDGES[1:-1]]
+    only = "AND o.action_type = %(action_type)s" if action_type else ""
+    type_filter = " WHERE action_type = %(action_type)s" if action_type else ""
+    with transaction.atomic(), binary_cursor() as cursor:
+        params = {"action_type": action_type}
+        cursor.execute(
+            "DELETE FROM calibration_countedoutcome c USING outcomes_outcomerecord o "  # noqa: S608
+            f"WHERE c.outcome_id = o.id {only}",
+            params,
+        )
+        cursor.execute(
+            "DELETE FROM calibration_calibrationbin" + type_filter,  # noqa: S608
+            params,
+        )
+        cursor.execute(
+            f"""
+            WITH samples AS (
+                SELECT o.id, o.action_type, o.predicted_confidence AS p,
+                       CASE WHEN o.status = 'positive' THEN 1.0 ELSE 0.0 END AS y,
+                       (SELECT count(*) FROM unnest(%(edges)s::float8[]) e
+                         WHERE e < o.predicted_confidence)::int AS k
+                  FROM outcomes_outcomerecord o
+                 WHERE (o.status IN ('positive', 'negative')
+                        OR (o.status = 'expired' AND o.outcome_type = ANY(%(silence)s)))
+                   {only}
+            ), counted AS (
+                INSERT INTO calibration_countedoutcome (outcome_id, counted_at)
+                SELECT id, now() FROM samples ON CONFLICT DO NOTHING RETURNING outcome_id
+            )
+            INSERT INTO calibration_calibrationbin
+                   (action_type, bin_index, n, sum_y, sum_p, sum_p2, sum_py, updated_at)
+            SELECT action_type, k, count(*), sum(y), sum(p), sum(p * p), sum(p * y), now()
+              FROM samples GROUP BY action_type, k
+            """,  # noqa: S608 - only constant SQL is formatted in
+            {**params, "edges": inner_edges, "silence": silence_types},
+        )
+        cursor.execute(
+            "SELECT coalesce(sum(n), 0) FROM calibration_calibrationbin" + type_filter,  # noqa: S608
+            params,
+        )
+        counted = int(cursor.fetchone()[0])
+        types = [action_type] if action_type else selectors.action_types()
+        if types:
+            _ensure_bins(set(types))
+    return counted

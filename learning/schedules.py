@@ -66,6 +66,13 @@ SCHEDULES: list[Schedule] = [
         jitter_seconds=120,
     ),
     Schedule(
+        name="calibration: recalibrate",
+        task="calibration.recalibrate",
+        why="Every 6 h: move miscalibrated policies one damped step (logged, revertible).",
+        every_seconds=6 * 3600,
+        jitter_seconds=300,
+    ),
+    Schedule(
         name="sessions: clear expired",
         task="learning.clear_expired_sessions",
         why="Daily at 03:10 UTC: expired web sessions pile up in every tenant schema.",

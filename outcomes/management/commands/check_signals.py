@@ -27,7 +27,7 @@ class Command(BaseCommand):
             else list(tenancy_selectors.ready_tenants())
         )
         windows = sweeps.WINDOWS if options["window"] == "all" else (options["window"],)
-        console = Console(file=self.stdout, stderr=False)
+        console = Console(file=self.stdout, width=None if self.stdout.isatty() else 200)
         table = Table(
             "tenant",
             "window",
