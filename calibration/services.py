@@ -204,7 +204,8 @@ def rebuild_bins(*, action_type: str | None = None) -> int:
             "SELECT coalesce(sum(n), 0) FROM calibration_calibrationbin" + type_filter,  # noqa: S608
             params,
         )
-        counted = int(cursor.fetchone()[0])
+        row = cursor.fetchone()
+        counted = int(row[0]) if row else 0
         types = [action_type] if action_type else selectors.action_types()
         if types:
             _ensure_bins(set(types))
