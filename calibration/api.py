@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from calibration import selectors, stats
+from learning.api_fields import FiniteFloatField
 from learning.permissions import IsAgent, IsHuman
 from outcomes.schemas import ACTION_TYPE
 
@@ -130,12 +131,7 @@ class PolicyApi(APIView):
 
 class CalibrateInSerializer(serializers.Serializer):
     action_type = serializers.RegexField(ACTION_TYPE, max_length=64)
-    confidence = serializers.FloatField(min_value=0.0, max_value=1.0)
-
-    def validate_confidence(self, value: float) -> float:
-        if value != value:  # NaN
-            raise serializers.ValidationError("Must be a finite number.")
-        return value
+    confidence = FiniteFloatField(min_value=0.0, max_value=1.0)
 
 
 class CalibrateApi(APIView):

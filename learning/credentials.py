@@ -32,5 +32,8 @@ def derive_user_token(*, secret_key: str, schema_name: str, salt: str) -> str:
     return USER_TOKEN_PREFIX + base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
 
+DISPLAY_PREFIX_LENGTH = 10
+
+
 def display_prefix(raw: str) -> str:
-    return raw[:10]
+    return raw[:DISPLAY_PREFIX_LENGTH]

@@ -159,9 +159,7 @@ def revoke_agent_keys(*, name: str | None = None, prefix: str | None = None) -> 
     """Revoke the active keys with this name or display prefix; returns how many."""
     if not name and not prefix:
         raise InvalidInput("Name the key or give its prefix.", field="name")
-    if prefix is not None and len(prefix) != len(
-        credentials.display_prefix(credentials.new_agent_key())
-    ):
+    if prefix is not None and len(prefix) != credentials.DISPLAY_PREFIX_LENGTH:
         raise InvalidInput(
             "Give the key's whole prefix, as shown in admin (e.g. llk_AbCdEf).", field="prefix"
         )

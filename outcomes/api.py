@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import django_filters
@@ -13,31 +12,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from learning.api_fields import FiniteFloatField
 from learning.errors import DomainError
 from learning.permissions import IsAgent, IsHuman
 from outcomes import rules, schemas, selectors, services
 from outcomes.models import OutcomeRecord, OutcomeStatus, OutcomeType
-from outcomes.schemas import IDENTIFIER, MAX_JSON_OBJECT_BYTES
+from outcomes.schemas import IDENTIFIER
 
 MAX_BULK_ITEMS = 10_000
-
-
-class FiniteFloatField(serializers.FloatField):
-    default_error_messages = {"finite": "Must be a finite number."}
-
-    def to_internal_value(self, data: Any) -> float:
-        if isinstance(data, bool):
-            self.fail("invalid")
-        value = super().to_internal_value(data)
-        if not math.isfinite(value):
-            self.fail("finite")
-        return value
 
 
 class SmallJSONObjectField(serializers.JSONField):
     default_error_messages = {
         "not_object": "Must be a JSON object.",
-        "too_big": f"Must be at most {MAX_JSON_OBJECT_BYTES} bytes as JSON.",
     }
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
