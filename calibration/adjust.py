@@ -1,9 +1,13 @@
 """When the agent's confidence is off, and how far to move its policy. Pure, no Django.
 
-A bin is miscalibrated when it has at least `min_samples` outcomes, its gap between mean
-predicted confidence and actual success rate exceeds `gap_threshold`, and its Wilson
-interval excludes the mean predicted value (so sampling noise alone never moves the
-policy). The policy moves by the count-weighted mean gap of the flagged bins, but never by
+A bin is miscalibrated when it has at least `min_samples` outcomes, its gap between the
+confidence the policy makes of it (the mean predicted value times the current scale) and
+the actual success rate exceeds `gap_threshold`, and its Wilson interval excludes that
+confidence (so sampling noise alone never moves the policy). Judging the scaled confidence,
+not the raw one, is what lets the policy settle: once the scale has absorbed a bias the
+bins stop triggering, instead of pushing the scale on to its bound.
+
+The policy moves by the count-weighted mean gap of the flagged bins, but never by
 more than `max_step` per cycle, and stays inside its bounds: an overconfident agent gets a
 lower confidence scale and a higher escalation threshold (more caution); an
 underconfident one the reverse.
@@ -25,15 +29,19 @@ class AdjustmentSettings:
     max_step: float = 0.10
     scale_bounds: tuple[float, float] = (0.5, 1.5)
     threshold_bounds: tuple[float, float] = (0.3, 0.9)
+    # Pseudo-outcomes per bin at the scaled confidence when fitting the monotone map:
+    # a bin with this many real outcomes counts half data, half policy.
+    prior_weight: float = 20.0
 
 
 @dataclass(frozen=True)
 class FlaggedBin:
     index: int
     count: int
-    mean_predicted: float
+    mean_predicted: float  # the agent's raw confidence
+    scaled_predicted: float  # what the current policy makes of it: min(1, scale * raw)
     actual_rate: float
-    gap: float  # mean predicted - actual rate: > 0 overconfident
+    gap: float  # scaled predicted - actual rate: > 0 overconfident
     ci_low: float
     ci_high: float
 
@@ -46,15 +54,20 @@ class Proposal:
     reason: str
 
 
-def flagged_bins(sums: stats.BinSums, settings: AdjustmentSettings) -> list[FlaggedBin]:
+def flagged_bins(
+    sums: stats.BinSums, settings: AdjustmentSettings, *, scale: float = 1.0
+) -> list[FlaggedBin]:
     flagged = []
     for k, b in enumerate(stats.calibration_curve(sums)):
         if b.count < settings.min_samples or b.mean_predicted is None or b.actual_rate is None:
             continue
-        gap = b.mean_predicted - b.actual_rate
-        if abs(gap) > settings.gap_threshold and not b.ci_low <= b.mean_predicted <= b.ci_high:
+        scaled = min(1.0, scale * b.mean_predicted)
+        gap = scaled - b.actual_rate
+        if abs(gap) > settings.gap_threshold and not b.ci_low <= scaled <= b.ci_high:
             flagged.append(
-                FlaggedBin(k, b.count, b.mean_predicted, b.actual_rate, gap, b.ci_low, b.ci_high)
+                FlaggedBin(
+                    k, b.count, b.mean_predicted, scaled, b.actual_rate, gap, b.ci_low, b.ci_high
+                )
             )
     return flagged
 
@@ -75,7 +88,8 @@ def propose(
         return None
     kind = "overconfident" if mean_gap > 0 else "underconfident"
     bins = ", ".join(
-        f"bin {b.index} ({b.mean_predicted:.2f} predicted, {b.actual_rate:.2f} actual, n={b.count})"
+        f"bin {b.index} ({b.scaled_predicted:.2f} predicted, {b.actual_rate:.2f} actual, "
+        f"n={b.count})"
         for b in flagged
     )
     return Proposal(

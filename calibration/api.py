@@ -147,6 +147,8 @@ class CalibrateApi(APIView):
                 "calibrated_confidence": serializers.FloatField(),
                 "escalation_threshold": serializers.FloatField(),
                 "escalate": serializers.BooleanField(),
+                "method": serializers.ChoiceField(choices=["scale", "bins"]),
+                "sample_count": serializers.IntegerField(),
             },
         ),
         description="Turn a raw confidence into the calibrated one, and say whether to "

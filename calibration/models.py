@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -48,6 +52,72 @@ class CountedOutcome(models.Model):
 
 DEFAULT_CONFIDENCE_SCALE = 1.0
 DEFAULT_ESCALATION_THRESHOLD = 0.6
+SCALE_LIMITS = (0.1, 3.0)
+THRESHOLD_LIMITS = (0.0, 1.0)
+
+
+def _between(low: float, high: float) -> list[Any]:
+    return [MinValueValidator(low), MaxValueValidator(high)]
+
+
+class CalibrationSettings(models.Model):
+    """The tenant's constants for the miscalibration check and the calibrated confidence
+    (one row; the seeds' values are the defaults). Edited by admins in the tenant admin."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    min_samples = models.PositiveIntegerField(
+        default=10,
+        validators=[MinValueValidator(1)],
+        help_text="A bin needs this many resolved outcomes before it can trigger a change.",
+    )
+    gap_threshold = models.FloatField(
+        default=0.15,
+        validators=_between(0.01, 0.5),
+        help_text="A bin triggers when predicted and actual differ by more than this.",
+    )
+    max_step = models.FloatField(
+        default=0.10,
+        validators=_between(0.01, 0.5),
+        help_text="The most the scale and the threshold move in one cycle.",
+    )
+    scale_min = models.FloatField(default=0.5, validators=_between(*SCALE_LIMITS))
+    scale_max = models.FloatField(default=1.5, validators=_between(*SCALE_LIMITS))
+    threshold_min = models.FloatField(default=0.3, validators=_between(*THRESHOLD_LIMITS))
+    threshold_max = models.FloatField(default=0.9, validators=_between(*THRESHOLD_LIMITS))
+    prior_weight = models.FloatField(
+        default=20.0,
+        validators=_between(1.0, 10_000.0),
+        help_text="Pseudo-outcomes per bin at the scaled confidence: a bin with this many "
+        "real outcomes counts half data, half policy in the calibrated confidence.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "calibration settings"
+        verbose_name_plural = "calibration settings"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="one_settings_row"),
+            models.CheckConstraint(
+                condition=models.Q(scale_min__lte=models.F("scale_max")),
+                name="settings_scale_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(threshold_min__lte=models.F("threshold_max")),
+                name="settings_threshold_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Calibration settings"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.scale_min > self.scale_max:
+            errors["scale_max"] = "Must be at least the minimum scale."
+        if self.threshold_min > self.threshold_max:
+            errors["threshold_max"] = "Must be at least the minimum threshold."
+        if errors:
+            raise ValidationError(errors)
 
 
 class BehaviorPolicy(models.Model):
@@ -62,13 +132,19 @@ class BehaviorPolicy(models.Model):
     class Meta:
         ordering = ["action_type"]
         constraints = [
+            # The outer limits; each tenant's CalibrationSettings narrows them.
             models.CheckConstraint(
-                condition=models.Q(confidence_scale__gte=0.5, confidence_scale__lte=1.5),
-                name="policy_scale_in_bounds",
+                condition=models.Q(
+                    confidence_scale__gte=SCALE_LIMITS[0], confidence_scale__lte=SCALE_LIMITS[1]
+                ),
+                name="policy_scale_in_limits",
             ),
             models.CheckConstraint(
-                condition=models.Q(escalation_threshold__gte=0.3, escalation_threshold__lte=0.9),
-                name="policy_threshold_in_bounds",
+                condition=models.Q(
+                    escalation_threshold__gte=THRESHOLD_LIMITS[0],
+                    escalation_threshold__lte=THRESHOLD_LIMITS[1],
+                ),
+                name="policy_threshold_in_limits",
             ),
         ]
 

@@ -3,12 +3,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from calibration import stats
+from calibration.adjust import AdjustmentSettings
 from calibration.models import (
     DEFAULT_CONFIDENCE_SCALE,
     DEFAULT_ESCALATION_THRESHOLD,
     BehaviorPolicy,
     CalibrationBin,
+    CalibrationSettings,
 )
+
+
+def adjustment_settings() -> AdjustmentSettings:
+    """The tenant's settings, or the seeds' defaults when none were saved."""
+    row = CalibrationSettings.objects.filter(pk=1).first()
+    if row is None:
+        return AdjustmentSettings()
+    return AdjustmentSettings(
+        min_samples=row.min_samples,
+        gap_threshold=row.gap_threshold,
+        max_step=row.max_step,
+        scale_bounds=(row.scale_min, row.scale_max),
+        threshold_bounds=(row.threshold_min, row.threshold_max),
+        prior_weight=row.prior_weight,
+    )
 
 
 def bin_sums(*, action_type: str) -> stats.BinSums:
@@ -55,17 +72,38 @@ class Calibrated:
     calibrated_confidence: float
     escalation_threshold: float
     escalate: bool
+    method: str  # "scale" before the bins hold min_samples outcomes, then "bins"
+    sample_count: int
 
 
 def calibrate(*, action_type: str, confidence: float) -> Calibrated:
-    """The agent's raw confidence, scaled by its policy (clipped to [0, 1]), and whether
-    that is below the escalation threshold."""
+    """The agent's raw confidence made calibrated, and whether that is below the
+    escalation threshold.
+
+    Until the action type has `min_samples` resolved outcomes this is the policy's damped
+    scale, `min(1, scale * p)`. After that it is the monotone map of `stats.monotone_map`:
+    isotonic regression over the 10 bins' success rates, each bin shrunk towards the
+    scaled confidence by `prior_weight` pseudo-outcomes, so sparse bins lean on the policy
+    and full ones on what actually happened.
+    """
+    settings = adjustment_settings()
     policy = policy_for(action_type=action_type)
-    calibrated = min(1.0, max(0.0, confidence * policy.confidence_scale))
+    sums = bin_sums(action_type=action_type)
+    if sums.total < settings.min_samples:
+        method = "scale"
+        calibrated = min(1.0, max(0.0, confidence * policy.confidence_scale))
+    else:
+        method = "bins"
+        fitted = stats.monotone_map(
+            sums, scale=policy.confidence_scale, prior_weight=settings.prior_weight
+        )
+        calibrated = float(fitted(confidence))
     return Calibrated(
         action_type,
         confidence,
         calibrated,
         policy.escalation_threshold,
         calibrated < policy.escalation_threshold,
+        method,
+        int(sums.total),
     )

@@ -101,7 +101,7 @@ def recalibrate(
 ) -> Proposal | None:
     """Check the action type's bins and move its policy one damped step if they are
     miscalibrated; writes a CalibrationAdjustment. With dry_run, only says what it would do."""
-    settings = settings or AdjustmentSettings()
+    settings = settings or selectors.adjustment_settings()
     with transaction.atomic():
         if dry_run:
             policy = selectors.policy_for(action_type=action_type)
@@ -111,7 +111,9 @@ def recalibrate(
                 action_type=action_type
             )
             scale, threshold = stored.confidence_scale, stored.escalation_threshold
-        flagged = adjust.flagged_bins(selectors.bin_sums(action_type=action_type), settings)
+        flagged = adjust.flagged_bins(
+            selectors.bin_sums(action_type=action_type), settings, scale=scale
+        )
         proposal = adjust.propose(
             scale=scale, threshold=threshold, flagged=flagged, settings=settings
         )

@@ -168,3 +168,78 @@ def decomposition(sums: BinSums) -> Decomposition:
         within_bin_variance=float(wbv.sum() / total),
         within_bin_covariance=float(wbc.sum() / total),
     )
+
+
+def isotonic_fit(
+    x: ArrayLike, y: ArrayLike, w: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Weighted isotonic (non-decreasing) regression by pool-adjacent-violators.
+
+    `x` must be sorted ascending and distinct. Returns (x, fitted); predict with
+    `np.interp(p, x, fitted)`, which is what scikit-learn's IsotonicRegression does with
+    out_of_bounds="clip" (linear between the points, flat outside).
+    """
+    xs = np.asarray(x, dtype=float)
+    values: list[float] = []
+    weights: list[float] = []
+    sizes: list[int] = []
+    for yi, wi in zip(np.asarray(y, dtype=float), np.asarray(w, dtype=float), strict=True):
+        values.append(float(yi))
+        weights.append(float(wi))
+        sizes.append(1)
+        while len(values) > 1 and values[-2] > values[-1]:
+            total = weights[-2] + weights[-1]
+            merged = (values[-2] * weights[-2] + values[-1] * weights[-1]) / total
+            size = sizes[-2] + sizes[-1]
+            del values[-1], weights[-1], sizes[-1]
+            values[-1], weights[-1], sizes[-1] = merged, total, size
+    fitted = np.repeat(np.asarray(values), sizes)
+    return xs, fitted
+
+
+@dataclass(frozen=True)
+class MonotoneMap:
+    """Raw confidence -> calibrated confidence, fitted to the bins (see `monotone_map`)."""
+
+    x: NDArray[np.float64]
+    fitted: NDArray[np.float64]
+
+    def __call__(self, p: ArrayLike) -> NDArray[np.float64]:
+        return np.interp(np.asarray(p, dtype=float), self.x, self.fitted)
+
+
+def anchor_points(
+    sums: BinSums, *, scale: float, prior_weight: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """The points the monotone map is fitted to: each bin's success rate shrunk towards
+    the scaled confidence by `prior_weight` pseudo-outcomes, at the bin's mean predicted
+    value (its centre when empty), plus the two ends 0 and 1 at the scaled confidence.
+    Weights are the bin counts plus the prior."""
+    mean_p, _, nonempty = _rates(sums)
+    centres = (EDGES[:-1] + EDGES[1:]) / 2
+    x = np.where(nonempty, mean_p, centres)
+    prior = np.minimum(1.0, scale * x)
+    rate = (sums.sum_y + prior_weight * prior) / (sums.n + prior_weight)
+    xs = np.concatenate([[0.0], x, [1.0]])
+    ys = np.concatenate([[0.0], rate, [min(1.0, scale)]])
+    ws = np.concatenate([[prior_weight], sums.n + prior_weight, [prior_weight]])
+    return xs, ys, ws
+
+
+def monotone_map(sums: BinSums, *, scale: float, prior_weight: float) -> MonotoneMap:
+    """Isotonic regression over the 10 bins, blended with the scaled raw confidence by
+    sample count: a bin with n outcomes weighs its observed rate n : prior_weight against
+    the policy's `min(1, scale * p)`. With no data the map is the scaled confidence at the
+    anchor points; as bins fill it becomes the isotonic fit of the observed rates.
+
+    Bins are disjoint and ordered, so their mean predicted values are ascending; a bin
+    whose mean sits exactly on a neighbour's (impossible for non-empty bins, possible only
+    at the 0/1 anchors) is nudged so the points stay distinct.
+    """
+    xs, ys, ws = anchor_points(sums, scale=scale, prior_weight=prior_weight)
+    xs = np.maximum.accumulate(xs)
+    for k in range(1, len(xs)):
+        if xs[k] <= xs[k - 1]:
+            xs[k] = np.nextafter(xs[k - 1], np.inf)
+    x, fitted = isotonic_fit(xs, ys, ws)
+    return MonotoneMap(x, fitted)

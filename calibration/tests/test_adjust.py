@@ -55,3 +55,22 @@ def test_gap_is_weighted_by_count() -> None:
     flagged = adjust.flagged_bins(stats.BinSums.from_samples(p, y), SETTINGS)
     proposal = adjust.propose(scale=1.0, threshold=0.6, flagged=flagged, settings=SETTINGS)
     assert proposal.mean_gap == pytest.approx(np.average([0.45, -0.25], weights=[300, 100]))
+
+
+def test_bins_are_judged_after_the_current_scale() -> None:
+    """Once the scale has absorbed the bias, the same bins stop triggering: the policy
+    settles instead of drifting to its bound."""
+    sums = sums_for(0.85, 400, 204)  # actual 0.51: overconfident by 0.34 at scale 1
+    assert [b.index for b in adjust.flagged_bins(sums, SETTINGS)] == [8]
+    assert adjust.flagged_bins(sums, SETTINGS, scale=0.6) == []  # 0.51 predicted: settled
+    (still,) = adjust.flagged_bins(sums, SETTINGS, scale=0.8)  # 0.68 vs 0.51
+    assert still.scaled_predicted == pytest.approx(0.68) and still.gap == pytest.approx(0.17)
+
+
+def test_tenant_settings_change_the_step_and_bounds() -> None:
+    narrow = adjust.AdjustmentSettings(max_step=0.05, scale_bounds=(0.9, 1.2))
+    flagged = adjust.flagged_bins(sums_for(0.85, 100, 40), narrow)
+    proposal = adjust.propose(scale=1.0, threshold=0.6, flagged=flagged, settings=narrow)
+    assert (proposal.scale, proposal.threshold) == (0.95, 0.65)
+    proposal = adjust.propose(scale=0.92, threshold=0.6, flagged=flagged, settings=narrow)
+    assert proposal.scale == 0.9

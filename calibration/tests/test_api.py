@@ -105,6 +105,8 @@ def test_policy_and_calibrate(alpha, client) -> None:
         "calibrated_confidence": 0.5,
         "escalation_threshold": 0.6,
         "escalate": True,
+        "method": "scale",
+        "sample_count": 0,
     }
     for bad in (
         {"action_type": "send_email", "confidence": 1.2},
@@ -153,3 +155,42 @@ def test_admin_reverts_an_adjustment_and_managers_only_read(alpha, client) -> No
     with tenant_context(alpha.tenant):
         adjustment.refresh_from_db()
         assert adjustment.reverted_by.username == "alpha-admin"
+
+
+def test_admins_edit_the_settings_managers_only_read_them(alpha, client) -> None:
+    from calibration.models import CalibrationSettings
+
+    url = alpha.url("admin/calibration/calibrationsettings/1/change/")
+    form = {
+        "min_samples": 25,
+        "gap_threshold": 0.1,
+        "max_step": 0.05,
+        "scale_min": 0.6,
+        "scale_max": 1.4,
+        "threshold_min": 0.35,
+        "threshold_max": 0.85,
+        "prior_weight": 30,
+    }
+    alpha.login(client, "manager")
+    client.get(alpha.url("admin/calibration/calibrationsettings/"))
+    with tenant_context(alpha.tenant):
+        assert not CalibrationSettings.objects.exists()  # a manager's visit creates nothing
+    alpha.login(client, "admin")
+    response = client.get(alpha.url("admin/calibration/calibrationsettings/"))
+    assert response.status_code == 302 and response["Location"].endswith("/1/change/")
+    assert client.post(url, {**form, "scale_min": 1.6}).status_code == 200  # form error
+    with tenant_context(alpha.tenant):
+        assert CalibrationSettings.objects.get().scale_min == 0.5  # unchanged
+    assert client.post(url, form).status_code == 302
+    alpha.login(client, "manager")
+    assert client.get(url).status_code == 200
+    assert client.post(url, {**form, "min_samples": 1}).status_code == 403
+    with tenant_context(alpha.tenant):
+        from calibration import selectors
+
+        settings = selectors.adjustment_settings()
+        assert (settings.min_samples, settings.scale_bounds, settings.prior_weight) == (
+            25,
+            (0.6, 1.4),
+            30,
+        )

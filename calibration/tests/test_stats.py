@@ -128,3 +128,52 @@ def test_sums_from_database_rows_equal_sums_from_samples() -> None:
     rows = list(zip(sums.n, sums.sum_y, sums.sum_p, sums.sum_p2, sums.sum_py, strict=True))
     again = stats.BinSums.from_rows(rows)
     assert stats.brier_score(again) == stats.brier_score(sums)
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_isotonic_fit_matches_scikit_learn(seed) -> None:
+    from sklearn.isotonic import IsotonicRegression
+
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(0, 1, 40))
+    y = rng.uniform(0, 1, 40)
+    w = rng.integers(1, 50, 40).astype(float)
+    xs, fitted = stats.isotonic_fit(x, y, w)
+    reference = IsotonicRegression(out_of_bounds="clip").fit(x, y, sample_weight=w)
+    probe = rng.uniform(-0.1, 1.1, 500)
+    np.testing.assert_allclose(fitted, reference.predict(x), rtol=0, atol=TOL)
+    np.testing.assert_allclose(
+        np.interp(probe, xs, fitted), reference.predict(probe), rtol=0, atol=TOL
+    )
+
+
+@pytest.mark.parametrize("p,y", DATASETS)
+def test_monotone_map_is_isotonic_over_the_anchored_bins(p, y) -> None:
+    from sklearn.isotonic import IsotonicRegression
+
+    sums = stats.BinSums.from_samples(p, y)
+    fitted = stats.monotone_map(sums, scale=0.8, prior_weight=20)
+    x, rate, weight = stats.anchor_points(sums, scale=0.8, prior_weight=20)
+    keep = np.r_[True, np.diff(x) > 0]  # round data puts bin 0's mean on the 0 anchor
+    reference = IsotonicRegression(out_of_bounds="clip").fit(
+        x[keep], rate[keep], sample_weight=weight[keep]
+    )
+    probe = np.linspace(0.01, 0.99, 99)
+    if keep.all():
+        np.testing.assert_allclose(fitted(probe), reference.predict(probe), rtol=0, atol=TOL)
+    assert np.all(np.diff(fitted(np.linspace(0, 1, 1001))) >= 0)  # monotone
+
+
+def test_monotone_map_follows_the_data_as_bins_fill() -> None:
+    rng = np.random.default_rng(9)
+    p = rng.uniform(0, 1, 20_000)
+    y = (rng.uniform(0, 1, 20_000) < 0.6 * p).astype(float)
+    sums = stats.BinSums.from_samples(p, y)
+    fitted = stats.monotone_map(sums, scale=1.0, prior_weight=20)
+    observed = sums.sum_y / sums.n  # increasing here, so isotonic keeps them
+    # ~2,000 outcomes per bin against 20 pseudo-outcomes: within 1 % of what happened.
+    np.testing.assert_allclose(fitted(sums.sum_p / sums.n), observed, atol=0.01)
+    probe = np.array([0.15, 0.45, 0.75])
+    np.testing.assert_allclose(fitted(probe), 0.6 * probe, atol=0.04)  # and of the truth
+    empty = stats.monotone_map(stats.BinSums.from_samples([], []), scale=0.7, prior_weight=20)
+    np.testing.assert_allclose(empty(probe), 0.7 * probe, atol=1e-12)  # no data: the scale
