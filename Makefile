@@ -6,7 +6,12 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: install run test lint bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed node_modules/.installed
+
+# Front-end libraries (chart.js), served by the app itself: never from a CDN.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
@@ -36,4 +41,4 @@ lint: install
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) .data
+	rm -rf $(VENV) .data node_modules

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calibration import selectors, stats
+from calibration import selectors
 from learning.api_fields import FiniteFloatField
 from learning.permissions import IsAgent, IsHuman
 from outcomes.schemas import ACTION_TYPE
@@ -64,25 +64,6 @@ def curve_schema(*, many: bool = False) -> Any:
 CURVE = curve_schema()
 
 
-def curve_body(action_type: str) -> dict[str, Any]:
-    sums = selectors.bin_sums(action_type=action_type)
-    decomposition = stats.decomposition(sums)
-    policy = selectors.policy_for(action_type=action_type)
-    return {
-        "action_type": action_type,
-        "sample_count": int(sums.total),
-        "brier_score": stats.brier_score(sums),
-        "ece": stats.expected_calibration_error(sums),
-        "mce": stats.maximum_calibration_error(sums),
-        **asdict(decomposition),
-        "bins": [asdict(b) for b in stats.calibration_curve(sums)],
-        "policy": {
-            "confidence_scale": policy.confidence_scale,
-            "escalation_threshold": policy.escalation_threshold,
-        },
-    }
-
-
 class CalibrationListApi(APIView):
     permission_classes = [IsAgent | IsHuman]
 
@@ -91,7 +72,7 @@ class CalibrationListApi(APIView):
         description="The calibration of every action type seen so far.",
     )
     def get(self, request: Request) -> Response:
-        return Response([curve_body(t) for t in selectors.action_types()])
+        return Response([selectors.curve(t) for t in selectors.action_types()])
 
 
 class CalibrationCurveApi(APIView):
@@ -103,7 +84,7 @@ class CalibrationCurveApi(APIView):
     )
     def get(self, request: Request, action_type: str) -> Response:
         ActionType.run_validation(action_type)
-        return Response(curve_body(action_type))
+        return Response(selectors.curve(action_type))
 
 
 class PolicyApi(APIView):

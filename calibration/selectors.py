@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from calibration import stats
 from calibration.adjust import AdjustmentSettings
@@ -8,6 +9,7 @@ from calibration.models import (
     DEFAULT_CONFIDENCE_SCALE,
     DEFAULT_ESCALATION_THRESHOLD,
     BehaviorPolicy,
+    CalibrationAdjustment,
     CalibrationBin,
     CalibrationSettings,
 )
@@ -107,3 +109,31 @@ def calibrate(*, action_type: str, confidence: float) -> Calibrated:
         method,
         int(sums.total),
     )
+
+
+def curve(action_type: str) -> dict[str, Any]:
+    """Everything the reliability diagram and `GET calibration/{action_type}/` show."""
+    sums = bin_sums(action_type=action_type)
+    decomposition = stats.decomposition(sums)
+    policy = policy_for(action_type=action_type)
+    return {
+        "action_type": action_type,
+        "sample_count": int(sums.total),
+        "brier_score": stats.brier_score(sums),
+        "ece": stats.expected_calibration_error(sums),
+        "mce": stats.maximum_calibration_error(sums),
+        **asdict(decomposition),
+        "bins": [asdict(b) for b in stats.calibration_curve(sums)],
+        "policy": {
+            "confidence_scale": policy.confidence_scale,
+            "escalation_threshold": policy.escalation_threshold,
+        },
+    }
+
+
+def curves() -> list[dict[str, Any]]:
+    return [curve(t) for t in action_types()]
+
+
+def adjustment_log(*, limit: int = 20) -> list[CalibrationAdjustment]:
+    return list(CalibrationAdjustment.objects.select_related("reverted_by")[:limit])

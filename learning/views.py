@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from calibration import selectors as calibration_selectors
 from learning.access import PAGE_ROLES, role_required
 from learning.models import Role
 from learning.tenancy.context import current_schema_name
@@ -21,11 +22,17 @@ def landing(request: HttpRequest) -> HttpResponse:
     return redirect(ROLE_HOME.get(request.user.role, "rep-home"))  # type: ignore[union-attr]
 
 
-def _role_page(request: HttpRequest, page: str, title: str) -> HttpResponse:
+def _role_page(
+    request: HttpRequest,
+    page: str,
+    title: str,
+    template: str = "learning/role_home.html",
+    **context: object,
+) -> HttpResponse:
     return render(
         request,
-        "learning/role_home.html",
-        {"page": page, "title": title, "schema": current_schema_name()},
+        template,
+        {"page": page, "title": title, "schema": current_schema_name(), **context},
     )
 
 
@@ -36,7 +43,14 @@ def rep_home(request: HttpRequest) -> HttpResponse:
 
 @role_required(*PAGE_ROLES[Role.MANAGER])
 def manager_home(request: HttpRequest) -> HttpResponse:
-    return _role_page(request, Role.MANAGER, "My team")
+    return _role_page(
+        request,
+        Role.MANAGER,
+        "My team",
+        "learning/manager_home.html",
+        curves=calibration_selectors.curves(),
+        adjustments=calibration_selectors.adjustment_log(limit=20),
+    )
 
 
 @role_required(*PAGE_ROLES[Role.EXECUTIVE])
