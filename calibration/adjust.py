@@ -72,10 +72,32 @@ def flagged_bins(
     return flagged
 
 
+def scaled_error(sums: stats.BinSums, settings: AdjustmentSettings, scale: float) -> float:
+    """Count-weighted mean |min(1, scale * p̄_k) - ō_k| over the bins with enough samples:
+    how far off the policy's confidence is. None of the bins qualify: 0."""
+    enough = sums.n >= settings.min_samples
+    if not enough.any():
+        return 0.0
+    n = sums.n[enough]
+    predicted = np.minimum(1.0, scale * sums.sum_p[enough] / n)
+    return float(np.sum(n * np.abs(predicted - sums.sum_y[enough] / n)) / n.sum())
+
+
 def propose(
-    *, scale: float, threshold: float, flagged: list[FlaggedBin], settings: AdjustmentSettings
+    *,
+    scale: float,
+    threshold: float,
+    flagged: list[FlaggedBin],
+    settings: AdjustmentSettings,
+    sums: stats.BinSums | None = None,
 ) -> Proposal | None:
-    """The next policy, or None when nothing is flagged or the bounds allow no move."""
+    """The next policy, or None when nothing is flagged or the bounds allow no move.
+
+    With the bins' `sums`, a move is also refused when it would not lower the
+    `scaled_error`: a distortion no single scale can fix (say overconfident low bins and
+    underconfident high ones) then leaves the scale alone, for the bin map to handle,
+    instead of swinging it back and forth every cycle.
+    """
     if not flagged:
         return None
     counts = np.array([b.count for b in flagged], dtype=float)
@@ -85,6 +107,10 @@ def propose(
     new_scale = float(np.clip(scale + direction * step, *settings.scale_bounds))
     new_threshold = float(np.clip(threshold - direction * step, *settings.threshold_bounds))
     if np.isclose(new_scale, scale) and np.isclose(new_threshold, threshold):
+        return None
+    if sums is not None and scaled_error(sums, settings, new_scale) >= scaled_error(
+        sums, settings, scale
+    ):
         return None
     kind = "overconfident" if mean_gap > 0 else "underconfident"
     bins = ", ".join(

@@ -111,11 +111,10 @@ def recalibrate(
                 action_type=action_type
             )
             scale, threshold = stored.confidence_scale, stored.escalation_threshold
-        flagged = adjust.flagged_bins(
-            selectors.bin_sums(action_type=action_type), settings, scale=scale
-        )
+        sums = selectors.bin_sums(action_type=action_type)
+        flagged = adjust.flagged_bins(sums, settings, scale=scale)
         proposal = adjust.propose(
-            scale=scale, threshold=threshold, flagged=flagged, settings=settings
+            scale=scale, threshold=threshold, flagged=flagged, settings=settings, sums=sums
         )
         if proposal is None or dry_run:
             return proposal

@@ -74,3 +74,21 @@ def test_tenant_settings_change_the_step_and_bounds() -> None:
     assert (proposal.scale, proposal.threshold) == (0.95, 0.65)
     proposal = adjust.propose(scale=0.92, threshold=0.6, flagged=flagged, settings=narrow)
     assert proposal.scale == 0.9
+
+
+def test_a_shape_no_scale_can_fix_leaves_the_scale_alone() -> None:
+    """Overconfident low bins and underconfident high ones: lowering the scale would help
+    the first and hurt the second more, so the check flags bins but proposes nothing
+    (the bin map corrects the shape) instead of swinging the scale every cycle."""
+    p = [0.25] * 200 + [0.85] * 400
+    y = [1.0] * 10 + [0.0] * 190 + [1.0] * 392 + [0.0] * 8  # 0.05 and 0.98 actual
+    sums = stats.BinSums.from_samples(p, y)
+    flagged = adjust.flagged_bins(sums, SETTINGS)
+    assert [b.index for b in flagged] == [2]  # only the overconfident low bin triggers
+    assert adjust.propose(scale=1.0, threshold=0.6, flagged=flagged, settings=SETTINGS) is not None
+    assert (
+        adjust.propose(scale=1.0, threshold=0.6, flagged=flagged, settings=SETTINGS, sums=sums)
+        is None
+    )
+    # 0.9 would give 0.765 against 0.98 at n=400: worse overall than the low bin's gain.
+    assert adjust.scaled_error(sums, SETTINGS, 0.9) > adjust.scaled_error(sums, SETTINGS, 1.0)
