@@ -8,50 +8,64 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import environment, ingest, sweep
+from bench import calibration, environment, ingest, sweep
 
 
 def main() -> int:
     quick = os.environ.get("QUICK") not in (None, "", "0")
-    console = Console()
+    console = Console(width=max(140, Console().width))
     out_dir = environment.ROOT / ".data" / "bench"
     out_dir.mkdir(parents=True, exist_ok=True)
     console.print("[bold]Preparing the benchmark database and tenant…")
     bench = environment.prepare()
+    only = {name for name in os.environ.get("ONLY", "").split(",") if name}
+
+    def wanted(group: str) -> bool:
+        return not only or group in only
+
     results = []
-    server = environment.Server(bench)
-    try:
-        console.print("[bold]Ingest through the ASGI server vs raw psycopg…")
-        results += ingest.run(bench, server, quick)
-    finally:
-        server.stop()
-    console.print("[bold]Sweep vs one SQL statement…")
-    results += sweep.run(bench, quick)
+    if wanted("ingest"):
+        server = environment.Server(bench)
+        try:
+            console.print("[bold]Ingest through the ASGI server vs raw psycopg…")
+            results += ingest.run(bench, server, quick)
+        finally:
+            server.stop()
+    if wanted("sweep"):
+        console.print("[bold]Sweep vs one SQL statement…")
+        results += sweep.run(bench, quick)
+    if wanted("calibration"):
+        console.print("[bold]Calibration: contention, statistics, learning efficacy…")
+        results += calibration.run(bench, quick)
 
     table = Table(
         "benchmark",
         "rows",
-        "product rows/s",
-        "baseline rows/s",
+        "product",
+        "baseline value",
         "baseline",
         "ratio",
         "target",
         "ok",
-        title="Learning Loop benchmarks (ratio = product / baseline throughput)",
+        title="Learning Loop benchmarks (ratio: higher is better for the product)",
     )
     for r in results:
         table.add_row(
             r["benchmark"],
             f"{r['rows']:,}",
-            f"{r['product_rows_per_s']:,}",
-            f"{r['baseline_rows_per_s']:,}",
+            r.get("product") or f"{r['product_rows_per_s']:,} rows/s",
+            r.get("baseline_value") or f"{r['baseline_rows_per_s']:,} rows/s",
             r["baseline"],
             f"{r['ratio']:.2f}",
             r["target"],
             "yes" if r["meets_target"] else "NO",
         )
     console.print(table)
-    path = Path(out_dir / "results.json")
+    for line in calibration.chart(results):
+        console.print(line, highlight=False)
+    path = Path(
+        out_dir / ("results.json" if not only else f"results-{'-'.join(sorted(only))}.json")
+    )
     path.write_text(json.dumps({"quick": quick, "results": results}, indent=2))
     console.print(f"Written to {path}")
     return 0

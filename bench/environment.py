@@ -49,6 +49,7 @@ def prepare() -> BenchEnv:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LL_REDIS_PREFIX": "llbench",
         "SESSION_COOKIE_SECURE": "false",
+        "REQUEST_LOG_LEVEL": "WARNING",
     }
     manage = [sys.executable, "manage.py"]
     subprocess.run(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
@@ -35,50 +34,61 @@ def success_of(outcome: ResolvedOutcome) -> float | None:
 def count_resolved_outcomes(resolved: Iterable[ResolvedOutcome]) -> int:
     """Add newly resolved outcomes to their bins; returns how many were counted.
 
-    Runs inside the transaction that resolved them (an outcomes.events subscriber). The
-    outcomes are first claimed in CountedOutcome with INSERT … ON CONFLICT DO NOTHING:
-    only those claimed now are added, so a repeated delivery adds nothing.
+    Runs inside the transaction that resolved them (an outcomes.events subscriber), as one
+    SQL statement: the outcomes are claimed in CountedOutcome with INSERT … ON CONFLICT DO
+    NOTHING, and only those claimed now are summed per bin and added with an upsert (in
+    bin order, one lock order for concurrent writers). A repeated delivery adds nothing,
+    and the bins' row locks are held no longer than the statement when nothing else is in
+    the transaction.
     """
     samples = {o.id: (o, y) for o in resolved if (y := success_of(o)) is not None}
     if not samples:
         return 0
-    with transaction.atomic(), binary_cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO calibration_countedoutcome (outcome_id, counted_at) "
-            "SELECT unnest(%b::bigint[]), now() ON CONFLICT DO NOTHING RETURNING outcome_id",
-            [list(samples)],
-        )
-        fresh = [samples[row[0]] for row in cursor.fetchall()]
-        if not fresh:
-            return 0
-        sums: dict[tuple[str, int], list[float]] = defaultdict(lambda: [0.0] * 5)
-        for outcome, y in fresh:
-            p = outcome.predicted_confidence
-            row = sums[(outcome.action_type, int(stats.bin_index(p)))]
-            row[0] += 1
-            row[1] += y
-            row[2] += p
-            row[3] += p * p
-            row[4] += p * y
-        keys = sorted(sums)  # one lock order for concurrent writers
-        _ensure_bins({action_type for action_type, _ in keys})
+    ordered = list(samples.values())
+    with binary_cursor() as cursor:
         cursor.execute(
             """
-            UPDATE calibration_calibrationbin b
-               SET n = b.n + v.n, sum_y = b.sum_y + v.y, sum_p = b.sum_p + v.p,
-                   sum_p2 = b.sum_p2 + v.p2, sum_py = b.sum_py + v.py, updated_at = now()
-              FROM unnest(%b::text[], %b::int[], %b::bigint[], %b::float8[], %b::float8[],
-                          %b::float8[], %b::float8[]) AS v(t, k, n, y, p, p2, py)
-             WHERE b.action_type = v.t AND b.bin_index = v.k
+            WITH v AS (
+                SELECT * FROM unnest(%b::bigint[], %b::text[], %b::int[], %b::float8[],
+                                     %b::float8[]) AS v(id, t, k, y, p)
+            ), claimed AS (
+                INSERT INTO calibration_countedoutcome (outcome_id, counted_at)
+                SELECT id, now() FROM v ON CONFLICT DO NOTHING RETURNING outcome_id
+            ), sums AS (
+                SELECT v.t, v.k, count(*) AS n, sum(v.y) AS y, sum(v.p) AS p,
+                       sum(v.p * v.p) AS p2, sum(v.p * v.y) AS py
+                  FROM v JOIN claimed c ON c.outcome_id = v.id
+                 GROUP BY v.t, v.k
+            ), added AS (
+                INSERT INTO calibration_calibrationbin AS b
+                       (action_type, bin_index, n, sum_y, sum_p, sum_p2, sum_py, updated_at)
+                SELECT t, k, n, y, p, p2, py, now() FROM sums ORDER BY t, k
+                ON CONFLICT (action_type, bin_index) DO UPDATE
+                   SET n = b.n + excluded.n, sum_y = b.sum_y + excluded.sum_y,
+                       sum_p = b.sum_p + excluded.sum_p, sum_p2 = b.sum_p2 + excluded.sum_p2,
+                       sum_py = b.sum_py + excluded.sum_py, updated_at = excluded.updated_at
+                RETURNING b.action_type, (b.xmax = 0) AS created
+            )
+            SELECT (SELECT count(*) FROM claimed),
+                   (SELECT coalesce(array_agg(DISTINCT action_type), '{}') FROM added
+                     WHERE created)
             """,
             [
-                [t for t, _ in keys],
-                [k for _, k in keys],
-                [int(sums[key][0]) for key in keys],
-                *([sums[key][i] for key in keys] for i in range(1, 5)),
+                [o.id for o, _ in ordered],
+                [o.action_type for o, _ in ordered],
+                [stats.bin_of(o.predicted_confidence) for o, _ in ordered],
+                [y for _, y in ordered],
+                [o.predicted_confidence for o, _ in ordered],
             ],
+            # Prepared once per connection (see DB_PREPARE_THRESHOLD): planning costs more
+            # than running it. PostgreSQL re-plans it when the search_path (tenant) changes.
+            prepare=True,
         )
-    return len(fresh)
+        row = cursor.fetchone()
+    counted, new_types = (int(row[0]), list(row[1])) if row else (0, [])
+    if new_types:  # a new action type: its other bins exist too, empty
+        _ensure_bins(set(new_types))
+    return counted
 
 
 def _ensure_bins(action_types: set[str]) -> None:

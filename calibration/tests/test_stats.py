@@ -177,3 +177,8 @@ def test_monotone_map_follows_the_data_as_bins_fill() -> None:
     np.testing.assert_allclose(fitted(probe), 0.6 * probe, atol=0.04)  # and of the truth
     empty = stats.monotone_map(stats.BinSums.from_samples([], []), scale=0.7, prior_weight=20)
     np.testing.assert_allclose(empty(probe), 0.7 * probe, atol=1e-12)  # no data: the scale
+
+
+def test_bin_of_one_value_agrees_with_bin_index() -> None:
+    values = [*np.round(np.linspace(0, 1, 101), 2), *np.random.default_rng(3).uniform(0, 1, 500)]
+    assert [stats.bin_of(float(v)) for v in values] == list(stats.bin_index(values))
