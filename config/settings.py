@@ -147,6 +147,12 @@ _pool_size = int(env("DB_POOL_MAX_SIZE", "0") or 0)
 if _pool_size:
     _db["CONN_MAX_AGE"] = 0
     _db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": _pool_size, "timeout": 10}
+# Prepared statements for the few statements bound on the server (learning.tenancy.db's
+# binary cursor; Django's own queries bind on the client and are never prepared). Django
+# turns them off for connection poolers; set DB_PREPARE_THRESHOLD to "off" behind a
+# PgBouncer older than 1.21 in transaction mode.
+_prepare = env("DB_PREPARE_THRESHOLD", "5") or "off"
+_db.setdefault("OPTIONS", {})["prepare_threshold"] = None if _prepare == "off" else int(_prepare)
 _db.setdefault("TEST", {})
 if env("TEST_DATABASE_NAME"):
     _db["TEST"]["NAME"] = env("TEST_DATABASE_NAME")
@@ -272,6 +278,11 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Email ------------------------------------------------------------------------------
+# --- Integrations ----------------------------------------------------------------------------
+# The signing secret of the Slack app whose buttons post to <tenant>/integrations/slack/.
+# Unset: the endpoint refuses every request.
+SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", "") or ""
+
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(env("EMAIL_PORT", "25") or 25)

@@ -1,1 +1,206 @@
-"""Models of feedback arrive with its issue."""
+"""What people think of the agent's work: ratings, their history, and draft edits."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+class TargetType(models.TextChoices):
+    MESSAGE = "message", "Message"
+    DECISION = "decision", "Decision"
+    CONVERSATION = "conversation", "Conversation"
+
+
+class Source(models.TextChoices):
+    INLINE = "inline", "Inline (Slack, Gmail, one click)"
+    DASHBOARD = "dashboard", "Dashboard review"
+    DRAFT_EDIT = "draft_edit", "Draft edit (implicit)"
+
+
+class FeedbackEntry(models.Model):
+    """One reviewer's current verdict on one target. Rating again updates this entry (so
+    nothing is counted twice) and keeps the earlier verdicts in FeedbackRevision.
+
+    `rating` is on the source's own scale (inline -1/0/1, dashboard 1-5, draft edit
+    1 - edit distance); `normalized_rating` puts every source on [0, 1]."""
+
+    target_type = models.CharField(max_length=16, choices=TargetType.choices)
+    target_id = models.CharField(max_length=200)
+    conversation = models.ForeignKey(
+        "outcomes.Conversation", on_delete=models.PROTECT, related_name="feedback"
+    )
+    outcome = models.ForeignKey(
+        "outcomes.OutcomeRecord",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="feedback",
+    )
+    source = models.CharField(max_length=16, choices=Source.choices)
+    rating = models.FloatField()
+    normalized_rating = models.FloatField(
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    comment = models.TextField(blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="feedback_given",
+        help_text="Empty for implicit feedback from a draft edit by an unknown sender.",
+    )
+    reviewer_role = models.CharField(max_length=16, blank=True)
+    revision = models.PositiveIntegerField(default=1)
+    rated_at = models.DateTimeField(help_text="When the current verdict was given.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-rated_at", "-id"]
+        verbose_name_plural = "feedback entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reviewer", "target_type", "target_id"],
+                name="one_entry_per_reviewer_and_target",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(normalized_rating__gte=0, normalized_rating__lte=1),
+                name="normalized_rating_0_to_1",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["rated_at"], name="feedback_rated"),
+            models.Index(fields=["conversation", "rated_at"], name="feedback_conv_rated"),
+            models.Index(fields=["reviewer", "rated_at"], name="feedback_reviewer_rated"),
+            models.Index(fields=["target_type", "target_id"], name="feedback_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_type} {self.target_id}: {self.rating:g} ({self.source})"
+
+
+class FeedbackRevision(models.Model):
+    """An earlier verdict of an entry, kept when the reviewer rated the target again."""
+
+    entry = models.ForeignKey(FeedbackEntry, on_delete=models.CASCADE, related_name="revisions")
+    revision = models.PositiveIntegerField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    rating = models.FloatField()
+    normalized_rating = models.FloatField()
+    comment = models.TextField(blank=True)
+    rated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["entry", "revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "revision"], name="one_row_per_revision")
+        ]
+
+    def __str__(self) -> str:
+        return f"revision {self.revision} of entry {self.entry_id}"
+
+
+class DraftFeedback(models.Model):
+    """The agent's draft and what was actually sent: edits are implicit feedback."""
+
+    action_id = models.CharField(max_length=200, unique=True)
+    conversation = models.ForeignKey(
+        "outcomes.Conversation", on_delete=models.PROTECT, related_name="draft_edits"
+    )
+    outcome = models.ForeignKey(
+        "outcomes.OutcomeRecord",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="draft_edits",
+    )
+    intent = models.CharField(
+        max_length=100, blank=True, help_text="The intent or playbook that produced the draft."
+    )
+    original_draft = models.TextField()
+    sent_version = models.TextField()
+    edit_distance = models.FloatField(help_text="Normalised Levenshtein distance, 0 to 1.")
+    significant = models.BooleanField(
+        help_text="Edited beyond the threshold: implicit negative feedback for batch learning."
+    )
+    analyzed = models.BooleanField(default=False, help_text="Seen by batch learning.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["significant", "analyzed", "created_at"], name="draft_learning_queue"
+            ),
+            models.Index(fields=["intent", "created_at"], name="draft_intent_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"draft {self.action_id} ({self.edit_distance:.2f})"
+
+    @property
+    def approved(self) -> bool:
+        """Sent as drafted: approval of the intent/playbook that produced it."""
+        return self.edit_distance == 0
+
+
+class FeedbackSettings(models.Model):
+    """The tenant's feedback constants (one row; defaults when absent)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    draft_edit_threshold = models.FloatField(
+        default=0.2,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="A draft edited by more than this is implicit negative feedback.",
+    )
+    fatigue_decline_ratio = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0.05), MaxValueValidator(1.0)],
+        help_text="Flag a reviewer whose last 7 days hold less than this share of the "
+        "feedback of the 7 days before.",
+    )
+    fatigue_min_previous = models.PositiveIntegerField(
+        default=5, help_text="…when the 7 days before held at least this many ratings."
+    )
+    extreme_share = models.FloatField(
+        default=0.9,
+        validators=[MinValueValidator(0.5), MaxValueValidator(1.0)],
+        help_text="Flag a reviewer when at least this share of their ratings are all top "
+        "or all bottom…",
+    )
+    extreme_min_ratings = models.PositiveIntegerField(
+        default=20, help_text="…over at least this many ratings (last 30 days)."
+    )
+    fatigued_prompts_per_day = models.PositiveIntegerField(
+        default=3, help_text="Review prompts shown per day to a reviewer flagged as fatigued."
+    )
+    prompts_per_day = models.PositiveIntegerField(
+        default=20, help_text="Review prompts shown per day to other reviewers."
+    )
+    link_max_age_days = models.PositiveIntegerField(
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text="One-click links expire after this many days.",
+    )
+
+    class Meta:
+        verbose_name = "feedback settings"
+        verbose_name_plural = "feedback settings"
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="one_feedback_row")]
+
+    def __str__(self) -> str:
+        return "Feedback settings"
+
+
+class UsedLink(models.Model):
+    """A one-click link that has recorded its rating: each link records once."""
+
+    nonce = models.CharField(max_length=32, primary_key=True)
+    entry = models.ForeignKey(FeedbackEntry, on_delete=models.CASCADE, related_name="+")
+    used_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.nonce

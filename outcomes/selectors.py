@@ -19,6 +19,15 @@ def visible_outcomes(*, principal: Any) -> QuerySet[OutcomeRecord]:
     return queryset.filter(rep__in=visible_users(user=principal))
 
 
+def visible_conversations(*, principal: Any) -> QuerySet[Conversation]:
+    """Conversations in the principal's scope, by the rep who owns them (the agent,
+    executives and admins: all; a manager: the team's; a rep: their own)."""
+    queryset = Conversation.objects.select_related("rep")
+    if isinstance(principal, AgentPrincipal) or principal.role in (Role.EXECUTIVE, Role.ADMIN):
+        return queryset
+    return queryset.filter(rep__in=visible_users(user=principal))
+
+
 def labelling_queue(*, principal: Any) -> QuerySet[OutcomeRecord]:
     """Ambiguous outcomes waiting for a human, oldest first."""
     return (

@@ -148,6 +148,13 @@ def _conversations(
         return {external_id: (pk, rep_id) for external_id, pk, rep_id in cursor.fetchall()}
 
 
+def ensure_conversation(*, external_id: str, when: datetime | None = None) -> Conversation:
+    """The conversation mirror of `external_id`, created if the agent never named it yet
+    (race-free; an existing one keeps its rep and stage)."""
+    ids = _conversations({external_id}, {}, when or timezone.now())
+    return Conversation.objects.select_related("rep").get(pk=ids[external_id][0])
+
+
 def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
     """Record agent actions, idempotent on `action_id`: an action already stored is
     returned as stored and nothing about it changes, even when replays race (the insert

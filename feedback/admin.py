@@ -1,0 +1,119 @@
+"""Feedback in the tenant admin: entries and draft edits for reviewers, settings for admins.
+
+The conversation page (outcomes' ConversationAdmin) also lists the conversation's feedback
+and draft edits: the inlines are added here, so outcomes does not depend on feedback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from feedback.models import DraftFeedback, FeedbackEntry, FeedbackRevision, FeedbackSettings
+from learning.admin_access import ReviewAdmin, is_reviewer
+from outcomes.admin import ConversationAdmin, scoped_to_team
+from outcomes.models import Conversation
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class FeedbackInline(_ReadOnlyInline):
+    model = FeedbackEntry
+    fields = ("rated_at", "target_type", "target_id", "source", "rating", "comment", "reviewer")
+    readonly_fields = fields
+    ordering = ("rated_at",)
+    show_change_link = True
+
+
+class DraftInline(_ReadOnlyInline):
+    model = DraftFeedback
+    fields = ("created_at", "action_id", "intent", "edit_distance", "significant", "sent_version")
+    readonly_fields = fields
+    ordering = ("created_at",)
+
+
+class RevisionInline(_ReadOnlyInline):
+    model = FeedbackRevision
+    fields = ("revision", "rated_at", "source", "rating", "comment")
+    readonly_fields = fields
+
+
+_conversation_admin = admin.site._registry.get(Conversation)  # registered by outcomes first
+if isinstance(_conversation_admin, ConversationAdmin):
+    _conversation_admin.inlines = [*_conversation_admin.inlines, FeedbackInline, DraftInline]
+
+
+@admin.register(FeedbackEntry)
+class FeedbackEntryAdmin(ReviewAdmin):
+    list_display = (
+        "rated_at",
+        "target_type",
+        "target_id",
+        "conversation",
+        "source",
+        "rating",
+        "normalized_rating",
+        "reviewer",
+        "reviewer_role",
+    )
+    list_filter = ("source", "target_type", "reviewer_role")
+    search_fields = ("conversation__external_id", "reviewer__username", "target_id", "comment")
+    date_hierarchy = "rated_at"
+    inlines = [RevisionInline]
+    list_select_related = ("conversation", "reviewer")
+
+    def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return scoped_to_team(request, queryset, "conversation__rep")
+
+
+@admin.register(DraftFeedback)
+class DraftFeedbackAdmin(ReviewAdmin):
+    list_display = (
+        "created_at",
+        "action_id",
+        "conversation",
+        "intent",
+        "edit_distance",
+        "significant",
+        "analyzed",
+    )
+    list_filter = ("significant", "analyzed", "intent")
+    search_fields = ("action_id", "conversation__external_id", "intent")
+    list_select_related = ("conversation",)
+
+    def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return scoped_to_team(request, queryset, "conversation__rep")
+
+
+@admin.register(FeedbackSettings)
+class FeedbackSettingsAdmin(admin.ModelAdmin):
+    """Reviewers read the tenant's feedback constants; admins change them."""
+
+    list_display = ("__str__", "draft_edit_threshold", "fatigue_decline_ratio", "extreme_share")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_reviewer(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return is_reviewer(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return is_reviewer(request) and getattr(request.user, "role", None) == "admin"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.has_change_permission(request) and not FeedbackSettings.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

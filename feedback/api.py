@@ -1,0 +1,280 @@
+"""Feedback API: ratings, their summary, fatigue flags, draft edits and one-click links."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import django_filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from feedback import links, selectors, services
+from feedback.models import FeedbackEntry, Source, TargetType
+from learning.errors import InvalidInput
+from learning.models import User
+from learning.permissions import IsAgent, IsHuman, IsManagerOrAbove, is_agent
+from learning.selectors import visible_users
+from outcomes.schemas import IDENTIFIER
+
+
+class FeedbackInSerializer(serializers.Serializer):
+    target_type = serializers.ChoiceField(choices=TargetType.choices)
+    target_id = serializers.RegexField(IDENTIFIER, max_length=200)
+    conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)
+    source = serializers.ChoiceField(
+        choices=[Source.INLINE, Source.DASHBOARD],
+        help_text="inline: rating -1, 0 or 1; dashboard: rating 1 to 5.",
+    )
+    rating = serializers.IntegerField(min_value=-1, max_value=5)
+    comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    outcome_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class FeedbackSerializer(serializers.ModelSerializer):
+    conversation_id = serializers.CharField(source="conversation.external_id")
+    reviewer = serializers.CharField(source="reviewer.username", default=None)
+
+    class Meta:
+        model = FeedbackEntry
+        fields = [
+            "id",
+            "target_type",
+            "target_id",
+            "conversation_id",
+            "outcome_id",
+            "source",
+            "rating",
+            "normalized_rating",
+            "comment",
+            "reviewer",
+            "reviewer_role",
+            "revision",
+            "rated_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class FeedbackFilter(django_filters.FilterSet):
+    conversation_id = django_filters.CharFilter(field_name="conversation__external_id")
+    reviewer = django_filters.CharFilter(field_name="reviewer__username")
+    rated_after = django_filters.IsoDateTimeFilter(field_name="rated_at", lookup_expr="gte")
+    rated_before = django_filters.IsoDateTimeFilter(field_name="rated_at", lookup_expr="lt")
+
+    class Meta:
+        model = FeedbackEntry
+        fields = [
+            "conversation_id",
+            "target_type",
+            "target_id",
+            "source",
+            "reviewer",
+            "reviewer_role",
+            "rated_after",
+            "rated_before",
+        ]
+
+
+class FeedbackListCreateApi(generics.ListAPIView):
+    serializer_class = FeedbackSerializer
+    filterset_class = FeedbackFilter
+    permission_classes = [IsHuman]
+
+    def get_queryset(self) -> Any:
+        return selectors.visible_feedback(principal=self.request.user).order_by("-rated_at", "-id")
+
+    @extend_schema(
+        request=FeedbackInSerializer,
+        responses={201: FeedbackSerializer, 200: FeedbackSerializer},
+        description="Rate a message, decision or conversation. The reviewer is the "
+        "authenticated user. Rating the same target again updates your entry (201 the "
+        "first time, 200 after) and keeps the earlier verdict in its history.",
+    )
+    def post(self, request: Request) -> Response:
+        body = FeedbackInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        recorded = services.record_feedback(reviewer=request.user, **body.validated_data)
+        return Response(
+            FeedbackSerializer(recorded.entry).data,
+            status=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
+        )
+
+
+def _counts(name: str) -> Any:
+    return inline_serializer(
+        name,
+        {"count": serializers.IntegerField(), "average_rating": serializers.FloatField()},
+    )
+
+
+class FeedbackSummaryApi(APIView):
+    permission_classes = [IsHuman]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("days", int, description="1 to 365, default 30.")],
+        responses=inline_serializer(
+            "FeedbackSummary",
+            {
+                "days": serializers.IntegerField(),
+                "total_feedback_count": serializers.IntegerField(),
+                "average_rating": serializers.FloatField(allow_null=True),
+                "rating_distribution": serializers.DictField(child=serializers.DictField()),
+                "by_target_type": serializers.DictField(child=_counts("TargetCounts")),
+                "by_source": serializers.DictField(child=_counts("SourceCounts")),
+                "by_reviewer_role": serializers.DictField(child=_counts("RoleCounts")),
+                "daily_trend": inline_serializer(
+                    "DailyFeedback",
+                    {
+                        "date": serializers.DateField(),
+                        "count": serializers.IntegerField(),
+                        "average_rating": serializers.FloatField(allow_null=True),
+                    },
+                    many=True,
+                ),
+                "drafts": serializers.DictField(),
+            },
+        ),
+        description="Feedback in your scope over the last `days` days. Averages are of "
+        "the normalised rating, on [0, 1].",
+    )
+    def get(self, request: Request) -> Response:
+        raw = request.query_params.get("days", "30")
+        if not raw.isdigit() or not 1 <= int(raw) <= 365:
+            raise InvalidInput("A whole number of days from 1 to 365.", field="days")
+        return Response(selectors.summary(principal=request.user, days=int(raw)))
+
+
+class FatigueApi(APIView):
+    permission_classes = [IsManagerOrAbove]
+
+    @extend_schema(
+        responses=inline_serializer(
+            "FatigueFlags",
+            {
+                "reviewers": inline_serializer(
+                    "ReviewerFatigue",
+                    {
+                        "username": serializers.CharField(),
+                        "role": serializers.CharField(),
+                        "last_7_days": serializers.IntegerField(),
+                        "previous_7_days": serializers.IntegerField(),
+                        "rate_per_day": serializers.FloatField(),
+                        "ratings_30_days": serializers.IntegerField(),
+                        "top_share": serializers.FloatField(allow_null=True),
+                        "bottom_share": serializers.FloatField(allow_null=True),
+                        "declining": serializers.BooleanField(),
+                        "extremes": serializers.BooleanField(),
+                        "flagged": serializers.BooleanField(),
+                        "reasons": serializers.ListField(child=serializers.CharField()),
+                    },
+                    many=True,
+                )
+            },
+        ),
+        description="Feedback fatigue of the reviewers in your scope.",
+    )
+    def get(self, request: Request) -> Response:
+        rows = selectors.fatigue(users=visible_users(user=request.user))  # type: ignore[arg-type]
+        return Response({"reviewers": [{**asdict(r), "flagged": r.flagged} for r in rows]})
+
+
+class DraftInSerializer(serializers.Serializer):
+    action_id = serializers.RegexField(IDENTIFIER, max_length=200)
+    conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)
+    original_draft = serializers.CharField(
+        allow_blank=True, trim_whitespace=False, max_length=services.MAX_DRAFT_CHARS
+    )
+    sent_version = serializers.CharField(
+        allow_blank=True, trim_whitespace=False, max_length=services.MAX_DRAFT_CHARS
+    )
+    intent = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The intent or playbook that produced the draft.",
+    )
+
+
+class DraftApi(APIView):
+    permission_classes = [IsAgent]
+
+    @extend_schema(
+        request=DraftInSerializer,
+        responses={
+            201: inline_serializer(
+                "DraftResult",
+                {
+                    "id": serializers.IntegerField(),
+                    "action_id": serializers.CharField(),
+                    "edit_distance": serializers.FloatField(),
+                    "significant": serializers.BooleanField(),
+                    "approved": serializers.BooleanField(),
+                },
+            )
+        },
+        description="The draft the agent wrote and the version that was sent. Idempotent "
+        "on action_id. Edited by more than the tenant's threshold (0.2) it counts as "
+        "negative feedback and goes to batch learning; unedited it approves its intent.",
+    )
+    def post(self, request: Request) -> Response:
+        body = DraftInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        recorded = services.record_draft(**body.validated_data)
+        draft = recorded.draft
+        return Response(
+            {
+                "id": draft.pk,
+                "action_id": draft.action_id,
+                "edit_distance": draft.edit_distance,
+                "significant": draft.significant,
+                "approved": draft.approved,
+            },
+            status=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
+        )
+
+
+class LinkInSerializer(serializers.Serializer):
+    reviewer = serializers.CharField(
+        max_length=150, help_text="Username of who will click (you, if you are a person)."
+    )
+    target_type = serializers.ChoiceField(choices=TargetType.choices)
+    target_id = serializers.RegexField(IDENTIFIER, max_length=200)
+    conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)
+    outcome_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class LinkApi(APIView):
+    permission_classes = [IsAgent | IsHuman]
+
+    @extend_schema(
+        request=LinkInSerializer,
+        responses=inline_serializer(
+            "FeedbackLinks",
+            {
+                "links": serializers.DictField(child=serializers.URLField()),
+                "expires_in_days": serializers.IntegerField(),
+            },
+        ),
+        description="Signed one-click links (good 1, neutral 0, bad -1) for a reviewer to "
+        "paste into Slack or Gmail. Opening a link asks for confirmation; confirming "
+        "records the rating once. The agent may make links for anyone in the tenant; a "
+        "person for themselves or, as a manager, for their team.",
+    )
+    def post(self, request: Request) -> Response:
+        body = LinkInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        scope = User.objects.all() if is_agent(request) else visible_users(user=request.user)
+        reviewer = scope.filter(username=data.pop("reviewer"), is_active=True).first()
+        if reviewer is None:
+            raise InvalidInput("No such reviewer.", field="reviewer")
+        urls = {}
+        for rating in (1, 0, -1):
+            token = links.make_token(reviewer_id=reviewer.pk, rating=rating, **data)
+            urls[str(rating)] = request.build_absolute_uri(links.link_path(token))
+        return Response({"links": urls, "expires_in_days": links.max_age().days})

@@ -1,0 +1,112 @@
+"""One-click rating links for Slack and Gmail, and the Slack request signature.
+
+A link carries, signed with the project's SECRET_KEY (django.core.signing) and bound to
+the tenant's schema, who rates (reviewer id), what (target type, id, conversation,
+optional outcome), the rating and a random nonce. It expires after the tenant's
+`link_max_age_days`. Opening it (GET) only shows a confirmation page, so link scanners
+that prefetch URLs record nothing; the POST records the rating once per link (the nonce
+is stored), after which the same link lets the reviewer add a comment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from feedback.services import settings_row
+from learning.errors import InvalidInput
+from learning.tenancy.context import current_schema_name
+
+SALT = "feedback.one-click-link"
+SLACK_MAX_SKEW = 300  # seconds, as Slack recommends
+
+
+@dataclass(frozen=True)
+class LinkClaim:
+    schema: str
+    reviewer_id: int
+    target_type: str
+    target_id: str
+    conversation_id: str
+    rating: int
+    nonce: str
+    outcome_id: int | None = None
+
+
+def make_token(
+    *,
+    reviewer_id: int,
+    target_type: str,
+    target_id: str,
+    conversation_id: str,
+    rating: int,
+    outcome_id: int | None = None,
+) -> str:
+    payload = {
+        "s": current_schema_name(),
+        "r": reviewer_id,
+        "t": target_type,
+        "i": target_id,
+        "c": conversation_id,
+        "v": rating,
+        "o": outcome_id,
+        "n": secrets.token_urlsafe(12),
+    }
+    return signing.dumps(payload, salt=SALT, compress=True)
+
+
+def link_path(token: str) -> str:
+    return reverse("feedback-link", args=[token])
+
+
+def max_age() -> timedelta:
+    return timedelta(days=settings_row().link_max_age_days)
+
+
+def read_token(token: str) -> LinkClaim:
+    """The link's claim; InvalidInput when it was tampered with, has expired, or belongs
+    to another tenant."""
+    try:
+        data: dict[str, Any] = signing.loads(token, salt=SALT, max_age=max_age())
+    except signing.SignatureExpired as exc:
+        raise InvalidInput("This link has expired.", code="expired") from exc
+    except signing.BadSignature as exc:
+        raise InvalidInput("This link is not valid.", code="invalid") from exc
+    if data.get("s") != current_schema_name():
+        raise InvalidInput("This link is not valid.", code="invalid")
+    return LinkClaim(
+        schema=data["s"],
+        reviewer_id=int(data["r"]),
+        target_type=str(data["t"]),
+        target_id=str(data["i"]),
+        conversation_id=str(data["c"]),
+        rating=int(data["v"]),
+        nonce=str(data["n"]),
+        outcome_id=data.get("o"),
+    )
+
+
+def slack_signature_ok(*, body: bytes, timestamp: str | None, signature: str | None) -> bool:
+    """Slack's v0 signature: HMAC-SHA256 of "v0:{timestamp}:{body}" with the app's signing
+    secret, and a timestamp within five minutes (against replays)."""
+    secret = settings.SLACK_SIGNING_SECRET
+    if not secret or not timestamp or not signature:
+        return False
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        return False
+    if abs(time.time() - sent_at) > SLACK_MAX_SKEW:
+        return False
+    base = b"v0:" + timestamp.encode() + b":" + body
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)

@@ -1,0 +1,288 @@
+"""Reading feedback: scoped lists, the summary, fatigue flags and what to review."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from feedback.models import DraftFeedback, FeedbackEntry, Source, TargetType
+from feedback.services import SCALES, settings_row
+from learning.authentication import AgentPrincipal
+from learning.models import Role, User
+from learning.selectors import visible_users
+from outcomes import selectors as outcome_selectors
+from outcomes.models import OutcomeRecord, OutcomeType
+
+
+def visible_feedback(*, principal: Any) -> QuerySet[FeedbackEntry]:
+    """A rep sees feedback on their own conversations, a manager on the team's, an
+    executive (and the agent) all of it."""
+    queryset = FeedbackEntry.objects.select_related("conversation", "reviewer")
+    if isinstance(principal, AgentPrincipal) or principal.role in (Role.EXECUTIVE, Role.ADMIN):
+        return queryset
+    return queryset.filter(conversation__rep__in=visible_users(user=principal))
+
+
+def _group(queryset: QuerySet[FeedbackEntry], key: str, keys: list[str]) -> dict[str, Any]:
+    rows = {
+        row[key]: row
+        for row in queryset.values(key).annotate(count=Count("id"), avg=Avg("normalized_rating"))
+    }
+    return {
+        k: {
+            "count": rows[k]["count"] if k in rows else 0,
+            "average_rating": rows[k]["avg"] if k in rows else None,
+        }
+        for k in keys
+    }
+
+
+def summary(*, principal: Any, days: int = 30, now: datetime | None = None) -> dict[str, Any]:
+    """Counts and averages (normalised ratings, [0, 1]) of the feedback given in the last
+    `days` days within the principal's scope; every day, source, type and role is listed,
+    with zeros where nothing happened."""
+    now = now or timezone.now()
+    start_day = timezone.localdate(now) - timedelta(days=days - 1)
+    since = timezone.make_aware(datetime.combine(start_day, datetime.min.time()))
+    entries = visible_feedback(principal=principal).filter(rated_at__gte=since, rated_at__lte=now)
+    totals = entries.aggregate(count=Count("id"), avg=Avg("normalized_rating"))
+    distribution: dict[str, dict[str, int]] = {}
+    for source, scale in SCALES.items():
+        counts = dict(
+            entries.filter(source=source)
+            .values_list("rating")
+            .annotate(n=Count("id"))
+            .values_list("rating", "n")
+        )
+        distribution[source] = {str(v): counts.get(float(v), 0) for v in scale.values}
+    edits = entries.filter(source=Source.DRAFT_EDIT)
+    distribution[Source.DRAFT_EDIT] = {
+        f"{low / 10:.1f}-{(low + 2) / 10:.1f}": edits.filter(
+            normalized_rating__gte=low / 10,
+            normalized_rating__lt=(low + 2) / 10 if low < 8 else 1.01,
+        ).count()
+        for low in range(0, 10, 2)
+    }
+    per_day = {
+        row["day"]: row
+        for row in entries.annotate(day=TruncDate("rated_at"))
+        .values("day")
+        .annotate(count=Count("id"), avg=Avg("normalized_rating"))
+    }
+    trend = []
+    for offset in range(days):
+        day: date = start_day + timedelta(days=offset)
+        row = per_day.get(day)
+        trend.append(
+            {
+                "date": day.isoformat(),
+                "count": row["count"] if row else 0,
+                "average_rating": row["avg"] if row else None,
+            }
+        )
+    return {
+        "days": days,
+        "total_feedback_count": totals["count"],
+        "average_rating": totals["avg"],
+        "rating_distribution": distribution,
+        "by_target_type": _group(entries, "target_type", list(TargetType.values)),
+        "by_source": _group(entries, "source", list(Source.values)),
+        "by_reviewer_role": _group(
+            entries, "reviewer_role", [Role.REP, Role.MANAGER, Role.EXECUTIVE, Role.ADMIN]
+        ),
+        "daily_trend": trend,
+        "drafts": draft_summary(principal=principal, since=since, now=now),
+    }
+
+
+def draft_summary(*, principal: Any, since: datetime, now: datetime) -> dict[str, Any]:
+    """Draft edits: how many, how many sent unedited (approval), how many edited beyond
+    the threshold, and the approval rate per intent."""
+    drafts = DraftFeedback.objects.filter(created_at__gte=since, created_at__lte=now)
+    if not (
+        isinstance(principal, AgentPrincipal) or principal.role in (Role.EXECUTIVE, Role.ADMIN)
+    ):
+        drafts = drafts.filter(conversation__rep__in=visible_users(user=principal))
+    totals = drafts.aggregate(
+        count=Count("id"),
+        approved=Count("id", filter=Q(edit_distance=0)),
+        significant=Count("id", filter=Q(significant=True)),
+        mean=Avg("edit_distance"),
+    )
+    by_intent = [
+        {
+            "intent": row["intent"],
+            "count": row["count"],
+            "approved": row["approved"],
+            "approval_rate": row["approved"] / row["count"],
+        }
+        for row in drafts.exclude(intent="")
+        .values("intent")
+        .annotate(count=Count("id"), approved=Count("id", filter=Q(edit_distance=0)))
+        .order_by("intent")
+    ]
+    return {
+        "count": totals["count"],
+        "approved": totals["approved"],
+        "significant_edits": totals["significant"],
+        "mean_edit_distance": totals["mean"],
+        "by_intent": by_intent,
+    }
+
+
+@dataclass(frozen=True)
+class Fatigue:
+    username: str
+    role: str
+    last_7_days: int
+    previous_7_days: int
+    rate_per_day: float
+    ratings_30_days: int
+    top_share: float | None
+    bottom_share: float | None
+    declining: bool
+    extremes: bool
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> bool:
+        return self.declining or self.extremes
+
+
+def fatigue(*, users: QuerySet[User], now: datetime | None = None) -> list[Fatigue]:
+    """Per reviewer: feedback per day over the last 7 days vs the 7 before (a decline
+    below the tenant's ratio flags them), and explicit ratings of the last 30 days
+    clustered at one extreme (nearly all top or all bottom) flags them too."""
+    now = now or timezone.now()
+    config = settings_row()
+    week, fortnight, month = (now - timedelta(days=d) for d in (7, 14, 30))
+    explicit = Q(feedback_given__source__in=list(SCALES))
+    rows = users.annotate(
+        last_7=Count("feedback_given", filter=Q(feedback_given__rated_at__gte=week)),
+        previous_7=Count(
+            "feedback_given",
+            filter=Q(feedback_given__rated_at__gte=fortnight, feedback_given__rated_at__lt=week),
+        ),
+        recent=Count("feedback_given", filter=explicit & Q(feedback_given__rated_at__gte=month)),
+        top=Count(
+            "feedback_given",
+            filter=explicit
+            & Q(feedback_given__rated_at__gte=month, feedback_given__normalized_rating=1),
+        ),
+        bottom=Count(
+            "feedback_given",
+            filter=explicit
+            & Q(feedback_given__rated_at__gte=month, feedback_given__normalized_rating=0),
+        ),
+    ).order_by("username")
+    result = []
+    for user in rows:
+        reasons = []
+        declining = (
+            user.previous_7 >= config.fatigue_min_previous
+            and user.last_7 < config.fatigue_decline_ratio * user.previous_7
+        )
+        if declining:
+            reasons.append(
+                f"{user.last_7} ratings in the last 7 days, {user.previous_7} the 7 before"
+            )
+        top = user.top / user.recent if user.recent else None
+        bottom = user.bottom / user.recent if user.recent else None
+        extremes = user.recent >= config.extreme_min_ratings and (
+            (top or 0) >= config.extreme_share or (bottom or 0) >= config.extreme_share
+        )
+        if extremes:
+            side, share = ("top", top) if (top or 0) >= (bottom or 0) else ("bottom", bottom)
+            reasons.append(f"{share:.0%} of {user.recent} ratings at the {side}")
+        result.append(
+            Fatigue(
+                username=user.username,
+                role=user.role,
+                last_7_days=user.last_7,
+                previous_7_days=user.previous_7,
+                rate_per_day=round(user.last_7 / 7, 3),
+                ratings_30_days=user.recent,
+                top_share=top,
+                bottom_share=bottom,
+                declining=declining,
+                extremes=extremes,
+                reasons=reasons,
+            )
+        )
+    return result
+
+
+def fatigue_of(*, user: User) -> Fatigue:
+    return fatigue(users=User.objects.filter(pk=user.pk))[0]
+
+
+CRITICAL_TYPES = (OutcomeType.ESCALATION_RESULT, OutcomeType.DEAL_PROGRESSION)
+
+
+def target_type_of(outcome: OutcomeRecord) -> str:
+    """An email is a message; every other action (a meeting booked, an escalation, a
+    stage move) is a decision."""
+    if outcome.outcome_type == OutcomeType.EMAIL_ENGAGEMENT:
+        return TargetType.MESSAGE
+    return TargetType.DECISION
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    outcome: OutcomeRecord
+    target_type: str
+    critical: bool
+    mine: FeedbackEntry | None
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    prompts: list[ReviewItem]
+    routine: list[ReviewItem]
+    fatigued: bool
+    prompts_left_today: int
+
+
+def review_page(
+    *, user: User, days: int = 14, limit: int = 50, rep: str | None = None
+) -> ReviewPage:
+    """The agent's recent actions the user may review, newest first, with the user's own
+    verdict on each. Critical actions (escalations, deal-stage moves) not rated yet are
+    prompts, at most the day's allowance (smaller for a fatigued reviewer); the rest are
+    reviewable on demand."""
+    since = timezone.now() - timedelta(days=days)
+    outcomes = outcome_selectors.visible_outcomes(principal=user).filter(occurred_at__gte=since)
+    if rep:
+        outcomes = outcomes.filter(rep__username=rep)
+    recent = list(outcomes.order_by("-occurred_at", "-id")[:limit])
+    mine = {
+        (e.target_type, e.target_id): e
+        for e in FeedbackEntry.objects.filter(
+            reviewer=user, target_id__in=[o.action_id for o in recent]
+        )
+    }
+    config = settings_row()
+    tired = fatigue_of(user=user).flagged
+    allowance = config.fatigued_prompts_per_day if tired else config.prompts_per_day
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    given_today = FeedbackEntry.objects.filter(reviewer=user, rated_at__gte=today).count()
+    left = max(0, allowance - given_today)
+    prompts, routine = [], []
+    for outcome in recent:
+        target = target_type_of(outcome)
+        item = ReviewItem(
+            outcome,
+            target,
+            outcome.outcome_type in CRITICAL_TYPES,
+            mine.get((target, outcome.action_id)),
+        )
+        if item.critical and item.mine is None and len(prompts) < left:
+            prompts.append(item)
+        else:
+            routine.append(item)
+    return ReviewPage(prompts, routine, tired, left)

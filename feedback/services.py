@@ -1,0 +1,243 @@
+"""Recording feedback: explicit ratings (web form, one-click links, Slack) and draft edits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rapidfuzz.distance import Levenshtein
+
+from feedback.models import (
+    DraftFeedback,
+    FeedbackEntry,
+    FeedbackRevision,
+    FeedbackSettings,
+    Source,
+    TargetType,
+)
+from learning import live
+from learning.errors import InvalidInput
+from outcomes import selectors as outcome_selectors
+from outcomes import services as outcome_services
+from outcomes.models import OutcomeRecord
+
+MAX_DRAFT_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The ratings a source accepts and how they map onto [0, 1]."""
+
+    values: tuple[int, ...]
+    normalize: Callable[[float], float]
+    message: str
+
+
+SCALES: dict[str, Scale] = {
+    Source.INLINE: Scale((-1, 0, 1), lambda r: (r + 1) / 2, "Inline ratings are -1, 0 or 1."),
+    Source.DASHBOARD: Scale(
+        (1, 2, 3, 4, 5), lambda r: (r - 1) / 4, "Dashboard ratings are 1 to 5."
+    ),
+}
+
+
+def normalized_rating(*, source: str, rating: Any) -> float:
+    """The rating on [0, 1]; InvalidInput for a source or rating that does not fit."""
+    if source == Source.DRAFT_EDIT:
+        raise InvalidInput("Draft edits are recorded with POST drafts/.", field="source")
+    scale = SCALES.get(source)
+    if scale is None:
+        raise InvalidInput("Use inline or dashboard.", field="source")
+    if isinstance(rating, bool) or not isinstance(rating, int | float):
+        raise InvalidInput(scale.message, field="rating")
+    if rating not in scale.values:
+        raise InvalidInput(scale.message, field="rating")
+    return float(scale.normalize(rating))
+
+
+def settings_row() -> FeedbackSettings:
+    return FeedbackSettings.objects.filter(pk=1).first() or FeedbackSettings()
+
+
+@dataclass(frozen=True)
+class Recorded:
+    entry: FeedbackEntry
+    created: bool
+    changed: bool
+
+
+def record_feedback(
+    *,
+    reviewer: Any,
+    target_type: str,
+    target_id: str,
+    conversation_id: str,
+    source: str,
+    rating: Any,
+    comment: str = "",
+    outcome_id: int | None = None,
+) -> Recorded:
+    """The reviewer's verdict on a target. The reviewer and their role come from the
+    authenticated user, never from the request body. Rating the same target again updates
+    the reviewer's entry and keeps the previous verdict as a revision; sending the very
+    same verdict again (a retry) changes nothing."""
+    if target_type not in TargetType.values:
+        raise InvalidInput("Use message, decision or conversation.", field="target_type")
+    normalized = normalized_rating(source=source, rating=rating)
+    conversation = (
+        outcome_selectors.visible_conversations(principal=reviewer)
+        .filter(external_id=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        raise InvalidInput("No such conversation.", field="conversation_id")
+    outcome = _outcome_for(reviewer, conversation.pk, target_type, target_id, outcome_id)
+    values = {
+        "conversation": conversation,
+        "outcome": outcome,
+        "source": source,
+        "rating": float(rating),
+        "normalized_rating": normalized,
+        "comment": comment,
+    }
+    key = {"reviewer": reviewer, "target_type": target_type, "target_id": target_id}
+    with transaction.atomic():
+        entry = FeedbackEntry.objects.select_for_update().filter(**key).first()
+        if entry is None:
+            try:
+                with transaction.atomic():
+                    entry = FeedbackEntry.objects.create(
+                        **key, **values, reviewer_role=reviewer.role, rated_at=timezone.now()
+                    )
+            except IntegrityError:  # a concurrent first rating won: update it instead
+                entry = FeedbackEntry.objects.select_for_update().get(**key)
+            else:
+                _published(entry)
+                return Recorded(entry, created=True, changed=True)
+        same = (entry.source, entry.rating, entry.comment, entry.outcome_id) == (
+            source,
+            float(rating),
+            comment,
+            outcome.pk if outcome else None,
+        )
+        if same:
+            return Recorded(entry, created=False, changed=False)
+        FeedbackRevision.objects.create(
+            entry=entry,
+            revision=entry.revision,
+            source=entry.source,
+            rating=entry.rating,
+            normalized_rating=entry.normalized_rating,
+            comment=entry.comment,
+            rated_at=entry.rated_at,
+        )
+        for name, value in values.items():
+            setattr(entry, name, value)
+        entry.revision += 1
+        entry.reviewer_role = reviewer.role
+        entry.rated_at = timezone.now()
+        entry.save()
+    _published(entry)
+    return Recorded(entry, created=False, changed=True)
+
+
+def _outcome_for(
+    reviewer: Any, conversation_pk: int, target_type: str, target_id: str, outcome_id: int | None
+) -> OutcomeRecord | None:
+    """The outcome named by `outcome_id` (it must be the reviewer's to see and belong to
+    the conversation), else the action the target is, when it is one."""
+    visible = outcome_selectors.visible_outcomes(principal=reviewer).filter(
+        conversation_id=conversation_pk
+    )
+    if outcome_id is not None:
+        outcome = visible.filter(pk=outcome_id).first()
+        if outcome is None:
+            raise InvalidInput("No such outcome in this conversation.", field="outcome_id")
+        return outcome
+    if target_type == TargetType.CONVERSATION:
+        return None
+    return visible.filter(action_id=target_id).first()
+
+
+def _published(entry: FeedbackEntry) -> None:
+    live.publish(
+        "feedback.recorded",
+        {
+            "id": entry.pk,
+            "target_type": entry.target_type,
+            "target_id": entry.target_id,
+            "normalized_rating": entry.normalized_rating,
+        },
+    )
+
+
+def edit_distance(original: str, sent: str) -> float:
+    """Levenshtein distance normalised by the longer text (rapidfuzz): 0 unchanged, 1
+    completely rewritten; two empty texts are identical."""
+    return float(Levenshtein.normalized_distance(original, sent))
+
+
+@dataclass(frozen=True)
+class DraftRecorded:
+    draft: DraftFeedback
+    created: bool
+
+
+def record_draft(
+    *,
+    action_id: str,
+    conversation_id: str,
+    original_draft: str,
+    sent_version: str,
+    intent: str = "",
+) -> DraftRecorded:
+    """What the agent drafted and what was sent. Idempotent on `action_id`: a replay
+    returns the stored record and changes nothing. Edited beyond the tenant's threshold
+    (0.2 by default), it is implicit negative feedback (an entry with source draft_edit,
+    in the name of the conversation's rep) and waits for batch learning; sent unedited, it
+    counts as approval of its intent."""
+    for field, text in (("original_draft", original_draft), ("sent_version", sent_version)):
+        if len(text) > MAX_DRAFT_CHARS:
+            raise InvalidInput(f"At most {MAX_DRAFT_CHARS:,} characters.", field=field)
+    stored = DraftFeedback.objects.filter(action_id=action_id).first()
+    if stored is not None:
+        return DraftRecorded(stored, created=False)
+    distance = edit_distance(original_draft, sent_version)
+    significant = distance > settings_row().draft_edit_threshold
+    with transaction.atomic():
+        conversation = outcome_services.ensure_conversation(external_id=conversation_id)
+        outcome = OutcomeRecord.objects.filter(action_id=action_id).first()
+        try:
+            with transaction.atomic():
+                draft = DraftFeedback.objects.create(
+                    action_id=action_id,
+                    conversation=conversation,
+                    outcome=outcome,
+                    intent=intent,
+                    original_draft=original_draft,
+                    sent_version=sent_version,
+                    edit_distance=distance,
+                    significant=significant,
+                )
+        except IntegrityError:  # a concurrent replay stored it first
+            return DraftRecorded(DraftFeedback.objects.get(action_id=action_id), created=False)
+        if significant:
+            rep = conversation.rep
+            entry = FeedbackEntry.objects.create(
+                target_type=TargetType.MESSAGE,
+                target_id=action_id,
+                conversation=conversation,
+                outcome=outcome,
+                source=Source.DRAFT_EDIT,
+                rating=round(1 - distance, 6),
+                normalized_rating=round(1 - distance, 6),
+                comment="",
+                reviewer=rep,
+                reviewer_role=rep.role if rep else "",
+                rated_at=timezone.now(),
+            )
+            _published(entry)
+    return DraftRecorded(draft, created=True)

@@ -1,0 +1,186 @@
+"""Feedback pages: the review form, one-click links, Slack buttons, the manager's view."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from feedback import links, selectors, services
+from feedback.models import Source, UsedLink
+from learning.access import PAGE_ROLES, role_required
+from learning.errors import DomainError, InvalidInput
+from learning.models import Role, User
+from learning.selectors import visible_users
+
+
+@role_required(*PAGE_ROLES[Role.REP])
+@require_http_methods(["GET", "POST"])
+def review(request: HttpRequest) -> HttpResponse:
+    """The user's (or their team's) recent agent actions, to rate with thumbs or 1-5."""
+    user: Any = request.user
+    if request.method == "POST":
+        return _record_from_form(request, user)
+    rep = request.GET.get("rep") or None
+    team = list(visible_users(user=user).order_by("username")) if user.role != Role.REP else []
+    page = selectors.review_page(user=user, rep=rep)
+    return render(
+        request, "feedback/review.html", {"page": page, "team": team, "selected_rep": rep}
+    )
+
+
+def _record_from_form(request: HttpRequest, user: Any) -> HttpResponse:
+    data = request.POST
+    if data.get("thumb") is not None:
+        source, raw = Source.INLINE, data.get("thumb")
+    else:
+        source, raw = Source.DASHBOARD, data.get("stars")
+    back = reverse("feedback-review") + (f"?rep={data['rep']}" if data.get("rep") else "")
+    try:
+        rating = int(raw or "")
+    except ValueError:
+        messages.error(request, "Choose a rating first.")
+        return redirect(back)
+    try:
+        services.record_feedback(
+            reviewer=user,
+            target_type=data.get("target_type", ""),
+            target_id=data.get("target_id", ""),
+            conversation_id=data.get("conversation_id", ""),
+            source=source,
+            rating=rating,
+            comment=data.get("comment", "").strip()[:4000],
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Thanks: your rating of {data.get('target_id')} is saved.")
+    return redirect(back + f"#item-{data.get('target_id', '')}")
+
+
+@role_required(*PAGE_ROLES[Role.MANAGER])
+def team(request: HttpRequest) -> HttpResponse:
+    """The manager's feedback view: the summary of their scope and fatigue flags."""
+    user: Any = request.user
+    summary = selectors.summary(principal=user, days=30)
+    fatigue = selectors.fatigue(users=visible_users(user=user))  # type: ignore[arg-type]
+    return render(
+        request,
+        "feedback/team.html",
+        {
+            "summary": summary,
+            "fatigue": fatigue,
+            "trend_json": summary["daily_trend"],
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def one_click(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows what the link will record; POST records it (once per link), or adds a
+    comment to what it recorded."""
+    try:
+        claim = links.read_token(token)
+        reviewer = User.objects.filter(pk=claim.reviewer_id, is_active=True).first()
+        if reviewer is None:
+            raise InvalidInput("This link is not valid.", code="invalid")
+    except InvalidInput as exc:
+        return render(request, "feedback/link.html", {"error": exc.message}, status=400)
+    used = UsedLink.objects.select_related("entry").filter(nonce=claim.nonce).first()
+    context: dict[str, Any] = {"claim": claim, "reviewer": reviewer, "token": token}
+    if request.method == "GET":
+        return render(request, "feedback/link.html", {**context, "used": used})
+    if used is not None:
+        if "comment" in request.POST:
+            return _add_comment(request, context, used, claim, reviewer)
+        return render(request, "feedback/link.html", {**context, "used": used})
+    try:
+        entry = _record_link(claim, reviewer)
+    except DomainError as exc:
+        return render(request, "feedback/link.html", {**context, "error": exc.message}, status=400)
+    used = UsedLink.objects.select_related("entry").get(nonce=claim.nonce)
+    return render(request, "feedback/link.html", {**context, "used": used, "just_recorded": entry})
+
+
+def _record_link(claim: links.LinkClaim, reviewer: User) -> Any:
+    """Record the link's rating and mark the link used, together; a link clicked twice
+    (or twice at once) records once."""
+    try:
+        with transaction.atomic():
+            recorded = services.record_feedback(
+                reviewer=reviewer,
+                target_type=claim.target_type,
+                target_id=claim.target_id,
+                conversation_id=claim.conversation_id,
+                source=Source.INLINE,
+                rating=claim.rating,
+                outcome_id=claim.outcome_id,
+            )
+            UsedLink.objects.create(nonce=claim.nonce, entry=recorded.entry)
+    except IntegrityError:
+        pass  # the other click won; the entry is as it recorded
+    return UsedLink.objects.select_related("entry").get(nonce=claim.nonce).entry
+
+
+def _add_comment(
+    request: HttpRequest,
+    context: dict[str, Any],
+    used: UsedLink,
+    claim: links.LinkClaim,
+    reviewer: User,
+) -> HttpResponse:
+    entry = used.entry
+    try:
+        services.record_feedback(
+            reviewer=reviewer,
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            conversation_id=entry.conversation.external_id,
+            source=entry.source,
+            rating=int(entry.rating),
+            comment=request.POST.get("comment", "").strip()[:4000],
+            outcome_id=entry.outcome_id,
+        )
+    except DomainError as exc:
+        return render(request, "feedback/link.html", {**context, "error": exc.message}, status=400)
+    used.refresh_from_db()
+    return render(request, "feedback/link.html", {**context, "used": used, "comment_saved": True})
+
+
+@csrf_exempt  # Slack signs its requests instead; see links.slack_signature_ok
+@require_POST
+def slack_interactivity(request: HttpRequest) -> HttpResponse:
+    """Button clicks from Slack messages: each button's value is a one-click link token."""
+    if not links.slack_signature_ok(
+        body=request.body,
+        timestamp=request.headers.get("X-Slack-Request-Timestamp"),
+        signature=request.headers.get("X-Slack-Signature"),
+    ):
+        return JsonResponse({"error": "invalid or stale signature"}, status=401)
+    try:
+        payload = json.loads(request.POST.get("payload", ""))
+        token = payload["actions"][0]["value"]
+        claim = links.read_token(str(token))
+        reviewer = User.objects.get(pk=claim.reviewer_id, is_active=True)
+        entry = _record_link(claim, reviewer)
+    except (ValueError, KeyError, IndexError, TypeError, User.DoesNotExist):
+        return JsonResponse({"error": "not a feedback button"}, status=400)
+    except DomainError as exc:
+        return JsonResponse({"response_type": "ephemeral", "text": exc.message}, status=200)
+    labels = {1: "good", 0: "neutral", -1: "bad"}
+    return JsonResponse(
+        {
+            "response_type": "ephemeral",
+            "replace_original": False,
+            "text": f"Thanks, recorded: {labels.get(int(entry.rating), entry.rating)} "
+            f"for {entry.target_type} {entry.target_id}.",
+            "entry": {"id": entry.pk, "rating": entry.rating},
+        }
+    )
