@@ -158,6 +158,8 @@ if env("TEST_DATABASE_NAME"):
     _db["TEST"]["NAME"] = env("TEST_DATABASE_NAME")
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+if TESTING:  # the suite creates users by the hundred; real hashing stays for everything else
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # --- Redis: broker, cache, channel layer ------------------------------------------------
 REDIS_URL = required("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -6,30 +6,17 @@ and draft edits: the inlines are added here, so outcomes does not depend on feed
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from feedback.models import DraftFeedback, FeedbackEntry, FeedbackRevision, FeedbackSettings
-from learning.admin_access import ReviewAdmin, is_reviewer
+from learning.admin_access import ReviewAdmin, ReviewInline, is_reviewer
 from outcomes.admin import ConversationAdmin, scoped_to_team
 from outcomes.models import Conversation
 
 
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class FeedbackInline(_ReadOnlyInline):
+class FeedbackInline(ReviewInline):
     model = FeedbackEntry
     fields = ("rated_at", "target_type", "target_id", "source", "rating", "comment", "reviewer")
     readonly_fields = fields
@@ -37,14 +24,14 @@ class FeedbackInline(_ReadOnlyInline):
     show_change_link = True
 
 
-class DraftInline(_ReadOnlyInline):
+class DraftInline(ReviewInline):
     model = DraftFeedback
     fields = ("created_at", "action_id", "intent", "edit_distance", "significant", "sent_version")
     readonly_fields = fields
     ordering = ("created_at",)
 
 
-class RevisionInline(_ReadOnlyInline):
+class RevisionInline(ReviewInline):
     model = FeedbackRevision
     fields = ("revision", "rated_at", "source", "rating", "comment")
     readonly_fields = fields

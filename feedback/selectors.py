@@ -118,12 +118,12 @@ def draft_summary(*, principal: Any, since: datetime, now: datetime) -> dict[str
         {
             "intent": row["intent"],
             "count": row["count"],
-            "approved": row["approved"],
-            "approval_rate": row["approved"] / row["count"],
+            "approved": row["unedited"],
+            "approval_rate": row["unedited"] / row["count"],
         }
         for row in drafts.exclude(intent="")
         .values("intent")
-        .annotate(count=Count("id"), approved=Count("id", filter=Q(edit_distance=0)))
+        .annotate(count=Count("id"), unedited=Count("id", filter=Q(edit_distance=0)))
         .order_by("intent")
     ]
     return {
@@ -272,7 +272,8 @@ def review_page(
     today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     given_today = FeedbackEntry.objects.filter(reviewer=user, rated_at__gte=today).count()
     left = max(0, allowance - given_today)
-    prompts, routine = [], []
+    prompts: list[ReviewItem] = []
+    routine: list[ReviewItem] = []
     for outcome in recent:
         target = target_type_of(outcome)
         item = ReviewItem(

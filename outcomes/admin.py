@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from learning.admin_access import ReviewAdmin
+from learning.admin_access import ReviewAdmin, ReviewInline
 from learning.errors import DomainError
 from learning.selectors import visible_users
 from outcomes import services
@@ -34,29 +34,19 @@ def scoped_to_team(request: HttpRequest, queryset: QuerySet, rep_field: str) -> 
     return queryset
 
 
-class OutcomeInline(admin.TabularInline):
+class OutcomeInline(ReviewInline):
     model = OutcomeRecord
     fields = OUTCOME_FIELDS
     readonly_fields = OUTCOME_FIELDS
     ordering = ("occurred_at",)
-    extra = 0
-    can_delete = False
     show_change_link = True
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
-
-class SignalInline(admin.TabularInline):
+class SignalInline(ReviewInline):
     model = Signal
     fields = ("occurred_at", "kind", "action_id", "data", "received_at")
     readonly_fields = fields
     ordering = ("occurred_at",)
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Conversation)
