@@ -116,7 +116,59 @@ def history(*, now: datetime, days: int, actions: int, seed: int = 7) -> Iterato
                     },
                 )
             )
+    steps += _drafts(steps, now=now, seed=seed)
     yield from sorted(steps, key=lambda step: (step.at, step.kind != "outcome"))
+
+
+DRAFTS = {
+    "book_demo": "Hi {name}, thanks for your interest! I'd be happy to set up a demo of our "
+    "platform at a time that suits you. Would Tuesday or Thursday afternoon work?",
+    "pricing_question": "Hi {name}, great question about pricing. Our plans depend on the "
+    "number of seats and the integrations you need; I can put together a quote for you.",
+    "follow_up": "Hi {name}, just following up on my last note. Did you have a chance to "
+    "look at the proposal? Happy to answer any questions.",
+}
+SHORT = {
+    "book_demo": "Hi {name}, Tuesday 2pm for a 20-min demo?",
+    "pricing_question": "Hi {name}, quote attached: 40 seats, CRM sync included.",
+    "follow_up": "{name}, any thoughts on the proposal?",
+}
+
+
+def _drafts(steps: list[Step], *, now: datetime, seed: int) -> list[Step]:
+    """The agent's drafts for its emails and chats and what the rep sent: most go out as
+    drafted, some with a small fix, some rewritten much shorter (the pattern batch learning
+    should find). Drawn from their own random stream, so the actions stay as they were."""
+    rng = random.Random(seed + 1)
+    drafts = []
+    for step in steps:
+        body = step.body
+        if step.kind != "outcome" or body["action_type"] not in ("send_email", "send_chat"):
+            continue
+        intent = rng.choice(list(DRAFTS))
+        name = rng.choice(["Dana", "Lee", "Sam", "Priya", "Jo"])
+        original = DRAFTS[intent].format(name=name)
+        roll = rng.random()
+        if roll < 0.6:
+            sent = original
+        elif roll < 0.8:
+            sent = original.replace("Hi ", "Hello ", 1)
+        else:
+            sent = SHORT[intent].format(name=name)
+        drafts.append(
+            Step(
+                min(step.at + timedelta(minutes=1), now),
+                "draft",
+                {
+                    "action_id": body["action_id"],
+                    "conversation_id": body["conversation_id"],
+                    "original_draft": original,
+                    "sent_version": sent,
+                    "intent": intent,
+                },
+            )
+        )
+    return drafts
 
 
 def _signal_for(

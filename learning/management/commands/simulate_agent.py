@@ -38,6 +38,7 @@ class Command(BaseCommand):
         )
         outcomes = [s.body for s in steps if s.kind == "outcome"]
         signals = [s.body for s in steps if s.kind == "signal"]
+        drafts = [s.body for s in steps if s.kind == "draft"]
         console = Console(file=self.stdout)
         with Progress(console=console) as progress:
             bar = progress.add_task("actions", total=len(outcomes))
@@ -49,7 +50,14 @@ class Command(BaseCommand):
             for body in signals:
                 self._post(api + "signals/", body, options["key"])
                 progress.advance(bar)
-        console.print(f"Posted {len(outcomes)} actions and {len(signals)} signals to {api}")
+            bar = progress.add_task("drafts", total=len(drafts))
+            for body in drafts:
+                self._post(api + "drafts/", body, options["key"])
+                progress.advance(bar)
+        console.print(
+            f"Posted {len(outcomes)} actions, {len(signals)} signals and {len(drafts)} drafts "
+            f"to {api}"
+        )
 
     def _post(self, url: str, body: Any, key: str) -> Any:
         request = urllib.request.Request(  # noqa: S310 - the operator's own API URL
