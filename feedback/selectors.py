@@ -161,12 +161,14 @@ def fatigue(*, users: QuerySet[User], now: datetime | None = None) -> list[Fatig
     now = now or timezone.now()
     config = settings_row()
     week, fortnight, month = (now - timedelta(days=d) for d in (7, 14, 30))
+    # Only what people chose to give: implicit feedback from draft edits is not effort.
     explicit = Q(feedback_given__source__in=list(SCALES))
     rows = users.annotate(
-        last_7=Count("feedback_given", filter=Q(feedback_given__rated_at__gte=week)),
+        last_7=Count("feedback_given", filter=explicit & Q(feedback_given__rated_at__gte=week)),
         previous_7=Count(
             "feedback_given",
-            filter=Q(feedback_given__rated_at__gte=fortnight, feedback_given__rated_at__lt=week),
+            filter=explicit
+            & Q(feedback_given__rated_at__gte=fortnight, feedback_given__rated_at__lt=week),
         ),
         recent=Count("feedback_given", filter=explicit & Q(feedback_given__rated_at__gte=month)),
         top=Count(
@@ -270,7 +272,9 @@ def review_page(
     tired = fatigue_of(user=user).flagged
     allowance = config.fatigued_prompts_per_day if tired else config.prompts_per_day
     today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    given_today = FeedbackEntry.objects.filter(reviewer=user, rated_at__gte=today).count()
+    given_today = FeedbackEntry.objects.filter(
+        reviewer=user, rated_at__gte=today, source__in=list(SCALES)
+    ).count()
     left = max(0, allowance - given_today)
     prompts: list[ReviewItem] = []
     routine: list[ReviewItem] = []

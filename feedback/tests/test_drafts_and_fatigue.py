@@ -91,13 +91,15 @@ def test_threshold_is_a_tenant_setting(convos) -> None:
         assert recorded.draft.conversation.external_id == "c-new"  # created for it
 
 
-def _history(user, *, now, days_ago: list[float], normalized: float = 0.5) -> None:
+def _history(
+    user, *, now, days_ago: list[float], normalized: float = 0.5, source=Source.INLINE
+) -> None:
     for i, age in enumerate(days_ago):
         entry = FeedbackEntry.objects.create(
             target_type="message",
-            target_id=f"{user.username}-{i}",
+            target_id=f"{user.username}-{source}-{i}",
             conversation_id=_conversation_pk(),
-            source=Source.INLINE,
+            source=source,
             rating=normalized * 2 - 1,
             normalized_rating=normalized,
             reviewer=user,
@@ -123,6 +125,7 @@ def test_fatigue_flags(convos) -> None:
         tired = make(username="tired", role="rep", password="x" * 12)[0]
         cheerful = make(username="cheerful", role="rep", password="x" * 12)[0]
         _history(steady, now=now, days_ago=[1, 2, 3, 8, 9, 10])
+        _history(steady, now=now, days_ago=[0.1] * 30, source=Source.DRAFT_EDIT)  # implicit
         _history(tired, now=now, days_ago=[1, 8, 8.5, 9, 10, 11, 12])  # 1 vs 6
         _history(cheerful, now=now, days_ago=[0.5 + i for i in range(20)] * 1, normalized=1.0)
         rows = {

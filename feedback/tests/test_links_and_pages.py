@@ -13,7 +13,7 @@ import pytest
 from django.core import signing
 from django_tenants.utils import tenant_context
 
-from feedback import links
+from feedback import links, services
 from feedback.models import FeedbackEntry, FeedbackRevision, UsedLink
 from feedback.tests.conftest import act, post_json
 
@@ -169,10 +169,18 @@ def test_fatigued_reviewers_get_fewer_prompts(convos, client) -> None:
                 action_type="escalate",
             )
         FeedbackSettings.objects.create(prompts_per_day=2)
+    with tenant_context(convos.tenant):  # implicit feedback from draft edits is no effort
+        services.record_draft(
+            action_id="m-1", conversation_id="c-rep", original_draft="a" * 50, sent_version="b"
+        )
     convos.login(client, "rep")
     page = client.get(convos.url("feedback/review/")).content.decode()
     prompts = page[page.index("Needs your verdict") : page.index("Recent actions")]
     assert prompts.count('class="review-item critical"') == 2
+    client.post(convos.url("feedback/review/"), {**TARGET, "thumb": "1"})
+    page = client.get(convos.url("feedback/review/")).content.decode()
+    prompts = page[page.index("Needs your verdict") : page.index("Recent actions")]
+    assert prompts.count('class="review-item critical"') == 1  # one rating given today
 
 
 def test_manager_feedback_page(convos, client) -> None:
