@@ -18,6 +18,7 @@ from learning.errors import InvalidInput
 from learning.models import User
 from learning.permissions import IsAgent, IsHuman, IsManagerOrAbove, is_agent
 from learning.selectors import visible_users
+from outcomes.api import AwareDateTimeField
 from outcomes.schemas import IDENTIFIER
 
 
@@ -136,6 +137,7 @@ class FeedbackSummaryApi(APIView):
                     many=True,
                 ),
                 "drafts": serializers.DictField(),
+                "explicit": _counts("ExplicitCounts"),
             },
         ),
         description="Feedback in your scope over the last `days` days. Averages are of "
@@ -197,6 +199,9 @@ class DraftInSerializer(serializers.Serializer):
         allow_blank=True,
         default="",
         help_text="The intent or playbook that produced the draft.",
+    )
+    sent_at = AwareDateTimeField(
+        required=False, default=None, help_text="When it was sent (ISO 8601); default now."
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 
 class TargetType(models.TextChoices):
@@ -127,15 +128,16 @@ class DraftFeedback(models.Model):
         help_text="Edited beyond the threshold: implicit negative feedback for batch learning."
     )
     analyzed = models.BooleanField(default=False, help_text="Seen by batch learning.")
+    sent_at = models.DateTimeField(default=timezone.now, help_text="When it was sent.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
+        ordering = ["-sent_at", "-id"]
         indexes = [
             models.Index(
-                fields=["significant", "analyzed", "created_at"], name="draft_learning_queue"
+                fields=["significant", "analyzed", "sent_at"], name="draft_learning_queue"
             ),
-            models.Index(fields=["intent", "created_at"], name="draft_intent_created"),
+            models.Index(fields=["intent", "sent_at"], name="draft_intent_sent"),
         ]
 
     def __str__(self) -> str:

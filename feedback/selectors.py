@@ -51,6 +51,9 @@ def summary(*, principal: Any, days: int = 30, now: datetime | None = None) -> d
     since = timezone.make_aware(datetime.combine(start_day, datetime.min.time()))
     entries = visible_feedback(principal=principal).filter(rated_at__gte=since, rated_at__lte=now)
     totals = entries.aggregate(count=Count("id"), avg=Avg("normalized_rating"))
+    explicit = entries.filter(source__in=list(SCALES)).aggregate(
+        count=Count("id"), avg=Avg("normalized_rating")
+    )
     distribution: dict[str, dict[str, int]] = {}
     for source, scale in SCALES.items():
         counts = dict(
@@ -89,6 +92,7 @@ def summary(*, principal: Any, days: int = 30, now: datetime | None = None) -> d
         "days": days,
         "total_feedback_count": totals["count"],
         "average_rating": totals["avg"],
+        "explicit": {"count": explicit["count"], "average_rating": explicit["avg"]},
         "rating_distribution": distribution,
         "by_target_type": _group(entries, "target_type", list(TargetType.values)),
         "by_source": _group(entries, "source", list(Source.values)),
@@ -103,7 +107,7 @@ def summary(*, principal: Any, days: int = 30, now: datetime | None = None) -> d
 def draft_summary(*, principal: Any, since: datetime, now: datetime) -> dict[str, Any]:
     """Draft edits: how many, how many sent unedited (approval), how many edited beyond
     the threshold, and the approval rate per intent."""
-    drafts = DraftFeedback.objects.filter(created_at__gte=since, created_at__lte=now)
+    drafts = DraftFeedback.objects.filter(sent_at__gte=since, sent_at__lte=now)
     if not (
         isinstance(principal, AgentPrincipal) or principal.role in (Role.EXECUTIVE, Role.ADMIN)
     ):

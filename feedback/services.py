@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -193,6 +194,7 @@ def record_draft(
     original_draft: str,
     sent_version: str,
     intent: str = "",
+    sent_at: datetime | None = None,
 ) -> DraftRecorded:
     """What the agent drafted and what was sent. Idempotent on `action_id`: a replay
     returns the stored record and changes nothing. Edited beyond the tenant's threshold
@@ -205,6 +207,7 @@ def record_draft(
     stored = DraftFeedback.objects.filter(action_id=action_id).first()
     if stored is not None:
         return DraftRecorded(stored, created=False)
+    sent_at = sent_at or timezone.now()
     distance = edit_distance(original_draft, sent_version)
     significant = distance > settings_row().draft_edit_threshold
     with transaction.atomic():
@@ -221,6 +224,7 @@ def record_draft(
                     sent_version=sent_version,
                     edit_distance=distance,
                     significant=significant,
+                    sent_at=sent_at,
                 )
         except IntegrityError:  # a concurrent replay stored it first
             return DraftRecorded(DraftFeedback.objects.get(action_id=action_id), created=False)
@@ -237,7 +241,7 @@ def record_draft(
                 comment="",
                 reviewer=rep,
                 reviewer_role=rep.role if rep else "",
-                rated_at=timezone.now(),
+                rated_at=sent_at,
             )
             _published(entry)
     return DraftRecorded(draft, created=True)

@@ -165,6 +165,7 @@ def _drafts(steps: list[Step], *, now: datetime, seed: int) -> list[Step]:
                     "original_draft": original,
                     "sent_version": sent,
                     "intent": intent,
+                    "sent_at": min(step.at + timedelta(minutes=1), now).isoformat(),
                 },
             )
         )

@@ -148,6 +148,7 @@ def test_summary_numbers_are_exact(convos, client) -> None:
         convos.url("api/v1/feedback/summary/?days=7"), **convos.bearer("executive")
     ).json()
     assert body["total_feedback_count"] == 4
+    assert body["explicit"] == {"count": 4, "average_rating": pytest.approx(0.625)}
     assert body["average_rating"] == pytest.approx((1 + 0.75 + 0.5 + 0.25) / 4)
     assert body["rating_distribution"]["inline"] == {"-1": 0, "0": 1, "1": 1}
     assert body["rating_distribution"]["dashboard"] == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 0}

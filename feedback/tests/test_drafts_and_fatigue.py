@@ -57,6 +57,13 @@ def test_drafts_api(convos, client) -> None:
     # A replay returns what is stored and changes nothing, even with another body.
     replay = post_json(client, url, {**edit, "sent_version": DRAFT}, **convos.bearer("agent"))
     assert replay.status_code == 200 and replay.json()["edit_distance"] == data["edit_distance"]
+    sent_at = (timezone.now() - timedelta(days=2)).replace(microsecond=0)
+    old = {**edit, "action_id": "m-3", "sent_at": sent_at.isoformat()}
+    assert post_json(client, url, old, **convos.bearer("agent")).status_code == 201
+    with tenant_context(convos.tenant):  # implicit feedback dated when the draft was sent
+        assert FeedbackEntry.objects.get(target_id="m-3").rated_at == sent_at
+        DraftFeedback.objects.filter(action_id="m-3").delete()
+        FeedbackEntry.objects.filter(target_id="m-3").delete()
     with tenant_context(convos.tenant):
         assert DraftFeedback.objects.count() == 2
         (implicit,) = FeedbackEntry.objects.filter(source=Source.DRAFT_EDIT)

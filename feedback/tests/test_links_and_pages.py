@@ -146,7 +146,7 @@ def test_review_page_records_thumbs_and_stars(convos, client) -> None:
     )
     assert sorted(entries(convos)) == [("alpha-rep", -1.0, "wrong tone"), ("alpha-rep", 5.0, "")]
     page = client.get(convos.url("feedback/review/")).content.decode()
-    assert "Your verdict: 👎" in page and "Needs your verdict" not in page
+    assert "Your verdict: 👎 bad" in page and "Needs your verdict" not in page
     # Nothing chosen, or a conversation outside the scope: an error message, nothing stored.
     client.post(convos.url("feedback/review/"), {**TARGET, "target_id": "m-x"})
     client.post(
