@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -40,35 +39,28 @@ POLICY = inline_serializer(
 )
 
 
-def curve_schema(*, many: bool = False) -> Any:
-    return inline_serializer(
-        "CalibrationCurve",
-        fields={
-            "action_type": serializers.CharField(),
-            "sample_count": serializers.IntegerField(),
-            "brier_score": serializers.FloatField(),
-            "ece": serializers.FloatField(),
-            "mce": serializers.FloatField(),
-            "reliability": serializers.FloatField(),
-            "resolution": serializers.FloatField(),
-            "uncertainty": serializers.FloatField(),
-            "within_bin_variance": serializers.FloatField(),
-            "within_bin_covariance": serializers.FloatField(),
-            "bins": BIN,
-            "policy": POLICY,
-        },
-        many=many,
-    )
+class CalibrationCurveSerializer(serializers.Serializer):
+    """The calibration curve body the spec fixes (for the OpenAPI schema)."""
 
-
-CURVE = curve_schema()
+    action_type = serializers.CharField()
+    sample_count = serializers.IntegerField()
+    brier_score = serializers.FloatField()
+    ece = serializers.FloatField()
+    mce = serializers.FloatField()
+    reliability = serializers.FloatField()
+    resolution = serializers.FloatField()
+    uncertainty = serializers.FloatField()
+    within_bin_variance = serializers.FloatField()
+    within_bin_covariance = serializers.FloatField()
+    bins = BIN
+    policy = POLICY
 
 
 class CalibrationListApi(APIView):
     permission_classes = [IsAgent | IsHuman]
 
     @extend_schema(
-        responses=curve_schema(many=True),
+        responses=CalibrationCurveSerializer(many=True),
         description="The calibration of every action type seen so far.",
     )
     def get(self, request: Request) -> Response:
@@ -79,7 +71,7 @@ class CalibrationCurveApi(APIView):
     permission_classes = [IsAgent | IsHuman]
 
     @extend_schema(
-        responses=CURVE,
+        responses=CalibrationCurveSerializer,
         description="10 bins always (empty ones with count 0); Brier score 0.25 with no data.",
     )
     def get(self, request: Request, action_type: str) -> Response:
