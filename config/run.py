@@ -113,6 +113,7 @@ def main() -> int:
         manage("check_signals", "--tenant", demo["tenant"], "--window", "all")
         # The first 6-hourly calibration check now, so the demo starts with its log.
         manage("recalibrate", "--tenant", demo["tenant"])
+        manage("refresh_rollups", "--tenant", demo["tenant"])
     print(
         "\n"
         f"  Learning Loop is running.\n\n"

@@ -84,3 +84,98 @@ class AgentKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class DailyOutcomeRollup(models.Model):
+    """One day of one rep's actions of one type: counts by status and the sums the Brier
+    score needs. Rebuilt per day by learning.rollups, never edited by hand."""
+
+    day = models.DateField()
+    action_type = models.CharField(max_length=64)
+    outcome_type = models.CharField(max_length=32)
+    rep = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    total = models.PositiveIntegerField(default=0)
+    pending = models.PositiveIntegerField(default=0)
+    positive = models.PositiveIntegerField(default=0)
+    negative = models.PositiveIntegerField(default=0)
+    ambiguous = models.PositiveIntegerField(default=0)
+    expired = models.PositiveIntegerField(default=0)
+    scored = models.PositiveIntegerField(default=0, help_text="Counted by calibration.")
+    sum_p = models.FloatField(default=0)
+    sum_p2 = models.FloatField(default=0)
+    sum_py = models.FloatField(default=0)
+    sum_y = models.FloatField(default=0)
+    sum_score = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "action_type", "outcome_type", "rep"],
+                name="one_outcome_rollup_row",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [models.Index(fields=["day", "rep"], name="outcome_rollup_day_rep")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.action_type} rep {self.rep_id}: {self.total}"
+
+
+class DailyFeedbackRollup(models.Model):
+    """One day of feedback on one rep's conversations, by source and reviewer role."""
+
+    day = models.DateField()
+    rep = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=16)
+    reviewer_role = models.CharField(max_length=16, blank=True)
+    count = models.PositiveIntegerField(default=0)
+    sum_rating = models.FloatField(default=0, help_text="Sum of normalised ratings.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "rep", "source", "reviewer_role"],
+                name="one_feedback_rollup_row",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [models.Index(fields=["day", "rep"], name="feedback_rollup_day_rep")]
+
+    def __str__(self) -> str:
+        return f"{self.day} rep {self.rep_id} {self.source}: {self.count}"
+
+
+class RollupState(models.Model):
+    """When the rollups were last brought up to date (one row)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"rollups refreshed at {self.refreshed_at}"
+
+
+class AnalyticsSettings(models.Model):
+    """The tenant's baseline for ROI: what the same work costs when people do it."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    agent_cost_per_interaction = models.DecimalField(
+        max_digits=8, decimal_places=4, default=0.05, help_text="What one agent action costs."
+    )
+    human_minutes_per_interaction = models.FloatField(
+        default=6.0, help_text="Minutes a rep would spend on the same action."
+    )
+    human_hourly_cost = models.DecimalField(
+        max_digits=8, decimal_places=2, default=45, help_text="Loaded cost of a rep's hour."
+    )
+    human_success_rate = models.FloatField(
+        default=0.25, help_text="Success rate of the same actions done by people (baseline)."
+    )
+    currency = models.CharField(max_length=3, default="USD")
+
+    class Meta:
+        verbose_name = "analytics settings"
+        verbose_name_plural = "analytics settings"
+
+    def __str__(self) -> str:
+        return "Analytics settings"

@@ -73,6 +73,13 @@ SCHEDULES: list[Schedule] = [
         jitter_seconds=300,
     ),
     Schedule(
+        name="analytics: refresh rollups",
+        task="learning.refresh_rollups",
+        why="Every 15 min: recompute the daily rollups of the days that changed.",
+        every_seconds=15 * 60,
+        jitter_seconds=60,
+    ),
+    Schedule(
         name="sessions: clear expired",
         task="learning.clear_expired_sessions",
         why="Daily at 03:10 UTC: expired web sessions pile up in every tenant schema.",

@@ -64,6 +64,15 @@ def clear_expired_sessions() -> int:
     return deleted
 
 
+@app.task(name="learning.refresh_rollups", acks_late=True)
+def refresh_rollups() -> dict[str, Any]:
+    """Bring this tenant's daily rollups up to date (only the days that changed)."""
+    from learning import rollups
+
+    refreshed = rollups.refresh()
+    return {"outcome_days": refreshed.outcome_days, "feedback_days": refreshed.feedback_days}
+
+
 @app.task(name="learning.ping")
 def ping() -> dict[str, Any]:
     """Which schema a worker runs this in and what it sees there; also leaves the time of

@@ -1,0 +1,367 @@
+"""The numbers behind each role's dashboard, from the daily rollups plus today's live rows.
+
+Rates: a *success rate* is positive / decided, where decided = positive + negative + expired
+(ambiguous outcomes wait for a label and pending ones for a signal, so neither counts). The
+*response rate* is the success rate of email engagement. Feedback averages are of the
+normalised rating, [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.db.models import Q
+
+from calibration import selectors as calibration_selectors
+from learning import rollups
+from learning.models import (
+    AnalyticsSettings,
+    DailyFeedbackRollup,
+    DailyOutcomeRollup,
+    Role,
+    User,
+)
+from learning.selectors import visible_users
+from outcomes import selectors as outcome_selectors
+
+SUMS = (
+    "total",
+    "pending",
+    "positive",
+    "negative",
+    "ambiguous",
+    "expired",
+    "scored",
+    "sum_p",
+    "sum_p2",
+    "sum_py",
+    "sum_y",
+    "sum_score",
+)
+ESCALATION = "escalation_result"
+
+
+@dataclass(frozen=True)
+class Window:
+    start: date
+    end: date  # inclusive
+
+    @classmethod
+    def last(cls, days: int, *, today: date | None = None) -> Window:
+        today = today or datetime.now(UTC).date()
+        return cls(today - timedelta(days=days - 1), today)
+
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def outcome_rows(
+    window: Window, *, rep_ids: Iterable[int] | None = None, action_type: str | None = None
+) -> list[dict[str, Any]]:
+    """Rollup rows of the window (rows of today computed live)."""
+    today = _today()
+    stored = DailyOutcomeRollup.objects.filter(
+        day__gte=window.start, day__lte=min(window.end, today - timedelta(days=1))
+    )
+    reps = None if rep_ids is None else set(rep_ids)
+    if reps is not None:
+        stored = stored.filter(rep_id__in=reps)
+    if action_type:
+        stored = stored.filter(action_type=action_type)
+    rows = list(stored.values("day", "action_type", "outcome_type", "rep_id", *SUMS))
+    if window.start <= today <= window.end:
+        rows += [
+            r
+            for r in rollups.live_outcome_rows(today)
+            if (reps is None or r["rep_id"] in reps)
+            and (not action_type or r["action_type"] == action_type)
+        ]
+    return rows
+
+
+def feedback_rows(window: Window, *, rep_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    today = _today()
+    stored = DailyFeedbackRollup.objects.filter(
+        day__gte=window.start, day__lte=min(window.end, today - timedelta(days=1))
+    )
+    reps = None if rep_ids is None else set(rep_ids)
+    if reps is not None:
+        stored = stored.filter(rep_id__in=reps)
+    rows: list[dict[str, Any]] = [
+        dict(r)
+        for r in stored.values("day", "rep_id", "source", "reviewer_role", "count", "sum_rating")
+    ]
+    if window.start <= today <= window.end:
+        rows += [
+            r for r in rollups.live_feedback_rows(today) if reps is None or r["rep_id"] in reps
+        ]
+    return rows
+
+
+def _sum(rows: Iterable[dict[str, Any]]) -> dict[str, float]:
+    total = dict.fromkeys(SUMS, 0.0)
+    for row in rows:
+        for key in SUMS:
+            total[key] += float(row[key])
+    return total
+
+
+def _rate(s: dict[str, float]) -> float | None:
+    decided = s["positive"] + s["negative"] + s["expired"]
+    return s["positive"] / decided if decided else None
+
+
+def _brier(s: dict[str, float]) -> float | None:
+    if not s["scored"]:
+        return None
+    return (s["sum_p2"] - 2 * s["sum_py"] + s["sum_y"]) / s["scored"]
+
+
+def _figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    s = _sum(rows)
+    return {
+        "actions": int(s["total"]),
+        "decided": int(s["positive"] + s["negative"] + s["expired"]),
+        "positive": int(s["positive"]),
+        "negative": int(s["negative"]),
+        "expired": int(s["expired"]),
+        "ambiguous": int(s["ambiguous"]),
+        "pending": int(s["pending"]),
+        "success_rate": _rate(s),
+        "brier_score": _brier(s),
+    }
+
+
+def _by(rows: list[dict[str, Any]], key: str) -> dict[Any, list[dict[str, Any]]]:
+    groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[row[key]].append(row)
+    return groups
+
+
+def _trend(rows: list[dict[str, Any]], window: Window) -> list[dict[str, Any]]:
+    by_day = _by(rows, "day")
+    trend = []
+    for day in window.days():
+        day_rows = by_day.get(day, [])
+        escalations = [r for r in day_rows if r["outcome_type"] == ESCALATION]
+        trend.append(
+            {
+                "date": day.isoformat(),
+                **_figures(day_rows),
+                "escalations": int(_sum(escalations)["total"]),
+            }
+        )
+    return trend
+
+
+def _feedback(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    explicit = [r for r in rows if r["source"] != "draft_edit"]
+    count = sum(r["count"] for r in explicit)
+    total = sum(r["sum_rating"] for r in explicit)
+    by_source: dict[str, dict[str, Any]] = {}
+    for source, group in _by(rows, "source").items():
+        n = sum(r["count"] for r in group)
+        by_source[source] = {"count": n, "average_rating": sum(r["sum_rating"] for r in group) / n}
+    return {
+        "count": count,
+        "average_rating": total / count if count else None,
+        "by_source": by_source,
+    }
+
+
+def _escalations(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    escalated = [r for r in rows if r["outcome_type"] == ESCALATION]
+    figures = _figures(escalated)
+    actions = _sum(rows)["total"]
+    return {
+        "count": figures["actions"],
+        "rate": figures["actions"] / actions if actions else None,
+        "resolved_well": figures["positive"],
+        "needless": figures["negative"],
+    }
+
+
+def _deals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    deals = [r for r in rows if r["outcome_type"] == "deal_progression"]
+    s = _sum(deals)
+    decided = s["positive"] + s["negative"]
+    return {
+        "actions": int(s["total"]),
+        "advanced": int(s["positive"]),
+        "lost_or_back": int(s["negative"]),
+        "mean_score": s["sum_score"] / decided if decided else None,
+    }
+
+
+def _by_action_type(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"action_type": name, **_figures(group)}
+        for name, group in sorted(_by(rows, "action_type").items())
+    ]
+
+
+def rep_view(*, rep: User, window: Window, action_type: str | None = None) -> dict[str, Any]:
+    rows = outcome_rows(window, rep_ids=[rep.pk], action_type=action_type)
+    email = [r for r in rows if r["outcome_type"] == "email_engagement"]
+    return {
+        "rep": rep.username,
+        "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
+        "totals": _figures(rows),
+        "response_rate": _rate(_sum(email)),
+        "escalations": _escalations(rows),
+        "deal_impact": _deals(rows),
+        "feedback": _feedback(feedback_rows(window, rep_ids=[rep.pk])),
+        "by_action_type": _by_action_type(rows),
+        "trend": _trend(rows, window),
+    }
+
+
+def _team(user: User) -> list[User]:
+    return list(visible_users(user=user).filter(role=Role.REP).order_by("username"))
+
+
+def manager_view(*, user: User, window: Window, action_type: str | None = None) -> dict[str, Any]:
+    team = _team(user)
+    ids = [u.pk for u in team]
+    rows = outcome_rows(window, rep_ids=ids, action_type=action_type)
+    feedback = feedback_rows(window, rep_ids=ids)
+    by_rep = _by(rows, "rep_id")
+    feedback_by_rep = _by(feedback, "rep_id")
+    per_rep = [
+        {
+            "rep": member.username,
+            **_figures(by_rep.get(member.pk, [])),
+            "escalation_rate": _escalations(by_rep.get(member.pk, []))["rate"],
+            "feedback": _feedback(feedback_by_rep.get(member.pk, [])),
+        }
+        for member in team
+    ]
+    opportunities = [
+        {
+            "rep": member.username,
+            "action_type": entry["action_type"],
+            "success_rate": entry["success_rate"],
+            "decided": entry["decided"],
+            "why": "success below 40 % with at least 20 decided outcomes",
+        }
+        for member in team
+        for entry in _by_action_type(by_rep.get(member.pk, []))
+        if entry["decided"] >= 20 and (entry["success_rate"] or 0) < 0.4
+    ]
+    health = [
+        {
+            "action_type": curve["action_type"],
+            "sample_count": curve["sample_count"],
+            "brier_score": curve["brier_score"],
+            "ece": curve["ece"],
+            "policy": curve["policy"],
+        }
+        for curve in calibration_selectors.curves()
+    ]
+    return {
+        "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
+        "team": [m.username for m in team],
+        "totals": _figures(rows),
+        "trend": _trend(rows, window),
+        "per_rep": per_rep,
+        "coaching_opportunities": opportunities,
+        "calibration_health": health,
+        "review_queue": outcome_selectors.labelling_queue(principal=user).count(),
+        "feedback": _feedback(feedback),
+    }
+
+
+def analytics_settings() -> AnalyticsSettings:
+    return AnalyticsSettings.objects.filter(pk=1).first() or AnalyticsSettings()
+
+
+def executive_view(*, window: Window, action_type: str | None = None) -> dict[str, Any]:
+    rows = outcome_rows(window, action_type=action_type)
+    config = analytics_settings()
+    totals = _figures(rows)
+    actions = totals["actions"]
+    agent_cost = float(config.agent_cost_per_interaction) * actions
+    hours_saved = actions * config.human_minutes_per_interaction / 60
+    human_cost = hours_saved * float(config.human_hourly_cost)
+    weeks: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row["outcome_type"] == "email_engagement":
+            monday = row["day"] - timedelta(days=row["day"].weekday())
+            weeks[monday.isoformat()].append(row)
+    engagement = [
+        {"week": week, "response_rate": _rate(_sum(group)), "emails": int(_sum(group)["total"])}
+        for week, group in sorted(weeks.items())
+    ]
+    by_type = _by_action_type(rows)
+    return {
+        "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
+        "totals": totals,
+        "roi": {
+            "currency": config.currency,
+            "interactions": actions,
+            "agent_cost": round(agent_cost, 2),
+            "cost_per_interaction": float(config.agent_cost_per_interaction),
+            "hours_saved": round(hours_saved, 2),
+            "human_cost_of_same_work": round(human_cost, 2),
+            "net_savings": round(human_cost - agent_cost, 2),
+            "roi": round((human_cost - agent_cost) / agent_cost, 3) if agent_cost else None,
+        },
+        "agent_vs_human": {
+            "agent_success_rate": totals["success_rate"],
+            "human_success_rate": config.human_success_rate,
+            "lift": (
+                totals["success_rate"] - config.human_success_rate
+                if totals["success_rate"] is not None
+                else None
+            ),
+        },
+        "engagement_trend": engagement,
+        "by_action_type": by_type,
+        "insights": _insights(by_type, totals, config),
+        "trend": _trend(rows, window),
+    }
+
+
+def _insights(
+    by_type: list[dict[str, Any]], totals: dict[str, Any], config: AnalyticsSettings
+) -> list[str]:
+    """A few plain sentences for people who will not read the tables."""
+    notes = []
+    ranked = [t for t in by_type if t["decided"] >= 20 and t["success_rate"] is not None]
+    if ranked:
+        best = max(ranked, key=lambda t: t["success_rate"])
+        worst = min(ranked, key=lambda t: t["success_rate"])
+        notes.append(
+            f"{best['action_type']} works best ({best['success_rate']:.0%} of "
+            f"{best['decided']} decided); {worst['action_type']} works least "
+            f"({worst['success_rate']:.0%})."
+        )
+    if totals["success_rate"] is not None:
+        lift = totals["success_rate"] - config.human_success_rate
+        notes.append(
+            f"The agent succeeds {'more' if lift >= 0 else 'less'} often than the human "
+            f"baseline: {totals['success_rate']:.0%} vs {config.human_success_rate:.0%}."
+        )
+    off = [t for t in ranked if t["brier_score"] is not None and t["brier_score"] > 0.25]
+    for entry in off:
+        notes.append(
+            f"{entry['action_type']}: the agent's confidence is worse than a coin flip "
+            f"(Brier {entry['brier_score']:.2f}); its policy is being adjusted."
+        )
+    return notes
+
+
+def visible_rep(*, viewer: User, username: str | None) -> User | None:
+    """The rep whose view `viewer` asks for: themselves, or (manager and up) one in scope."""
+    if not username or username == viewer.username:
+        return viewer
+    return visible_users(user=viewer).filter(Q(username=username)).first()

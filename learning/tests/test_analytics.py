@@ -1,0 +1,287 @@
+"""Dashboard numbers: exact on a fixed data set, scoped by role, rollups equal raw rows."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from learning import rollups
+from learning import services as learning_services
+from learning.models import AnalyticsSettings, DailyOutcomeRollup, RollupState
+from outcomes import services as outcome_services
+from outcomes.models import OutcomeRecord
+
+TODAY = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+if datetime.now(UTC) < TODAY:
+    TODAY = datetime.now(UTC) - timedelta(minutes=1)
+
+
+def record(
+    action_id,
+    *,
+    rep="alpha-rep",
+    days_ago=0,
+    action_type="send_email",
+    outcome_type="email_engagement",
+    p=0.8,
+    status=None,
+    score=None,
+):
+    when = TODAY - timedelta(days=days_ago)
+    outcome = outcome_services.record_outcome(
+        item=outcome_services.OutcomeInput(
+            action_id=action_id,
+            conversation_id=f"conv-{rep}",
+            action_type=action_type,
+            predicted_confidence=p,
+            outcome_type=outcome_type,
+            occurred_at=when,
+            rep=rep,
+        )
+    )
+    if status:
+        outcome_services.transition_outcomes(
+            ids=[outcome.id],
+            status=status,
+            score=score if score is not None else (1.0 if status == "positive" else 0.0),
+            source="event",
+            reason="test",
+            from_statuses=("pending", "ambiguous"),
+        )
+    return outcome
+
+
+@pytest.fixture
+def fixed(alpha):
+    """alpha-rep: 4 emails (2 replied, 1 bounced, 1 pending) yesterday and today, one
+    escalation resolved well, one deal advanced (score 0.75) and one lost; `outsider`
+    (not on the manager's team) one replied email."""
+    with tenant_context(alpha.tenant):
+        learning_services.create_user(username="outsider", role="rep", password="x" * 12)
+        record("e1", days_ago=1, status="positive", p=0.9)
+        record("e2", days_ago=1, status="negative", p=0.7)
+        record("e3", status="positive", p=0.6)
+        record("e4", p=0.5)
+        record("x1", action_type="escalate", outcome_type="escalation_result", status="positive")
+        record(
+            "d1",
+            days_ago=1,
+            action_type="advance_stage",
+            outcome_type="deal_progression",
+            status="positive",
+            score=0.75,
+        )
+        record(
+            "d2",
+            action_type="advance_stage",
+            outcome_type="deal_progression",
+            status="negative",
+            score=0.0,
+        )
+        record("o1", rep="outsider", status="positive")
+        rollups.refresh()
+    return alpha
+
+
+def get(client, world, path, role):
+    return client.get(world.url(f"api/v1/analytics/{path}"), **world.bearer(role))
+
+
+def test_rep_view_numbers(fixed, client) -> None:
+    body = get(client, fixed, "rep/?days=7", "rep").json()
+    assert body["rep"] == "alpha-rep"
+    assert body["totals"] == {
+        "actions": 7,
+        "decided": 6,
+        "positive": 4,
+        "negative": 2,
+        "expired": 0,
+        "ambiguous": 0,
+        "pending": 1,
+        "success_rate": 4 / 6,
+        # scored: e1 (0.9, 1), e2 (0.7, 0), e3 (0.6, 1), x1 (0.8, 1), d1 (0.8, 1), d2 (0.8, 0)
+        "brier_score": pytest.approx(
+            ((0.9 - 1) ** 2 + 0.7**2 + (0.6 - 1) ** 2 + 0.2**2 + 0.2**2 + 0.8**2) / 6
+        ),
+    }
+    assert body["response_rate"] == pytest.approx(2 / 3)
+    assert body["escalations"] == {"count": 1, "rate": 1 / 7, "resolved_well": 1, "needless": 0}
+    assert body["deal_impact"] == {
+        "actions": 2,
+        "advanced": 1,
+        "lost_or_back": 1,
+        "mean_score": 0.375,
+    }
+    yesterday, today = body["trend"][-2], body["trend"][-1]
+    assert (yesterday["actions"], today["actions"]) == (3, 4)  # today comes from live rows
+    assert (today["escalations"], today["pending"]) == (1, 1)
+    assert len(body["trend"]) == 7
+    only = get(client, fixed, "rep/?days=7&action_type=advance_stage", "rep").json()
+    assert only["totals"]["actions"] == 2
+
+
+def test_manager_and_executive_views(fixed, client) -> None:
+    manager = get(client, fixed, "manager/?days=7", "manager").json()
+    assert manager["team"] == ["alpha-rep"]  # not the outsider
+    assert manager["totals"]["actions"] == 7
+    (rep,) = manager["per_rep"]
+    assert (rep["rep"], rep["actions"], rep["escalation_rate"]) == ("alpha-rep", 7, 1 / 7)
+    assert manager["review_queue"] == 0
+    with tenant_context(fixed.tenant):
+        AnalyticsSettings.objects.create(
+            agent_cost_per_interaction="0.10",
+            human_minutes_per_interaction=6,
+            human_hourly_cost="50",
+            human_success_rate=0.5,
+        )
+    body = get(client, fixed, "executive/?days=7", "executive").json()
+    assert body["totals"]["actions"] == 8  # everyone
+    assert body["roi"] == {
+        "currency": "USD",
+        "interactions": 8,
+        "agent_cost": 0.8,
+        "cost_per_interaction": 0.1,
+        "hours_saved": 0.8,
+        "human_cost_of_same_work": 40.0,
+        "net_savings": 39.2,
+        "roi": 49.0,
+    }
+    assert body["agent_vs_human"]["agent_success_rate"] == pytest.approx(5 / 7)
+    assert body["agent_vs_human"]["lift"] == pytest.approx(5 / 7 - 0.5)
+    assert body["insights"]
+
+
+@pytest.mark.parametrize(
+    "path,role,status",
+    [
+        ("rep/", "rep", 200),
+        ("manager/", "rep", 403),
+        ("executive/", "rep", 403),
+        ("executive/", "manager", 403),
+        ("manager/", "executive", 200),
+        ("rep/", "agent", 403),
+        ("rep/?rep=outsider", "manager", 404),
+        ("rep/?rep=alpha-rep", "manager", 200),
+        ("rep/?days=0", "rep", 400),
+        ("rep/?action_type=Bad Type", "rep", 400),
+    ],
+)
+def test_role_checks_and_bad_parameters(fixed, client, path, role, status) -> None:
+    assert get(client, fixed, path, role).status_code == status
+
+
+def raw_rollup() -> dict:
+    silence = {"email_engagement"}
+    rows: dict = defaultdict(lambda: defaultdict(float))
+    for o in OutcomeRecord.objects.all():
+        key = (o.occurred_at.astimezone(UTC).date(), o.action_type, o.outcome_type, o.rep_id)
+        row = rows[key]
+        row["total"] += 1
+        row[o.status] += 1
+        scored = o.status in ("positive", "negative") or (
+            o.status == "expired" and o.outcome_type in silence
+        )
+        if scored:
+            y = 1.0 if o.status == "positive" else 0.0
+            p = o.predicted_confidence
+            row["scored"] += 1
+            row["sum_p"] += p
+            row["sum_py"] += p * y
+        row["sum_score"] += o.score or 0
+    return {k: dict(v) for k, v in rows.items()}
+
+
+def stored_rollup() -> dict:
+    result = {}
+    for r in DailyOutcomeRollup.objects.all():
+        row = {
+            k: float(getattr(r, k))
+            for k in (
+                "total",
+                "pending",
+                "positive",
+                "negative",
+                "ambiguous",
+                "expired",
+                "scored",
+                "sum_p",
+                "sum_py",
+                "sum_score",
+            )
+            if getattr(r, k)
+        }
+        result[(r.day, r.action_type, r.outcome_type, r.rep_id)] = row
+    return result
+
+
+def assert_same(raw: dict, stored: dict) -> None:
+    assert set(raw) == set(stored)
+    for key, row in raw.items():
+        for name, value in row.items():
+            assert stored[key].get(name, 0.0) == pytest.approx(value), (key, name)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_rollups_equal_raw_rows_after_random_changes(alpha, seed) -> None:
+    rng = random.Random(seed)
+    types = [
+        ("send_email", "email_engagement"),
+        ("escalate", "escalation_result"),
+        ("advance_stage", "deal_progression"),
+    ]
+    with tenant_context(alpha.tenant):
+        learning_services.create_user(username="rep2", role="rep", password="x" * 12)
+
+        def batch(prefix: str, n: int) -> None:
+            for i in range(n):
+                action_type, outcome_type = rng.choice(types)
+                record(
+                    f"{prefix}-{i}",
+                    rep=rng.choice(["alpha-rep", "rep2", None]),
+                    days_ago=rng.randrange(0, 20),
+                    action_type=action_type,
+                    outcome_type=outcome_type,
+                    p=round(rng.random(), 2),
+                    status=rng.choice([None, "positive", "negative", "ambiguous", "expired"]),
+                    score=rng.random(),
+                )
+
+        batch("a", 120)
+        rollups.refresh()
+        assert_same(raw_rollup(), stored_rollup())
+        # Later: the first rows are old news; more arrive, some pending ones resolve.
+        OutcomeRecord.objects.update(
+            created_at=timezone.now() - timedelta(hours=2),
+            resolved_at=timezone.now() - timedelta(hours=2),
+        )
+        RollupState.objects.update(refreshed_at=timezone.now() - timedelta(hours=1))
+        batch("b", 40)
+        pending = list(OutcomeRecord.objects.filter(status="pending").values_list("id", flat=True))
+        outcome_services.transition_outcomes(
+            ids=pending[: len(pending) // 2],
+            status="positive",
+            score=1.0,
+            source="event",
+            reason="later",
+        )
+        touched = rollups.refresh()
+        assert 0 < touched.outcome_days <= 20
+        assert_same(raw_rollup(), stored_rollup())
+        full = rollups.refresh(full=True)
+        assert full.outcome_days >= touched.outcome_days
+        assert_same(raw_rollup(), stored_rollup())
+
+
+def test_refresh_rollups_command(fixed) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("refresh_rollups", "--tenant", "alpha", "--full", stdout=out)
+    assert "alpha: 2 days of outcomes" in out.getvalue()
