@@ -2,9 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
-from django.urls import reverse
+from django.http import HttpRequest
 
 from calibration import services
 from calibration.models import (
@@ -13,7 +11,7 @@ from calibration.models import (
     CalibrationBin,
     CalibrationSettings,
 )
-from learning.admin_access import ReviewAdmin, is_reviewer
+from learning.admin_access import ReviewAdmin, SettingsAdmin
 from learning.errors import DomainError
 
 
@@ -60,8 +58,8 @@ class CalibrationAdjustmentAdmin(ReviewAdmin):
 
 
 @admin.register(CalibrationSettings)
-class CalibrationSettingsAdmin(admin.ModelAdmin):
-    """The tenant's calibration constants: reviewers read them, admins change them."""
+class CalibrationSettingsAdmin(SettingsAdmin):
+    """The tenant's calibration constants."""
 
     list_display = ("__str__", "min_samples", "gap_threshold", "max_step", "updated_at")
     fieldsets = (
@@ -72,30 +70,3 @@ class CalibrationSettingsAdmin(admin.ModelAdmin):
         ),
         ("Calibrated confidence", {"fields": ("prior_weight",)}),
     )
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_reviewer(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return is_reviewer(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return is_reviewer(request) and getattr(request.user, "role", None) == "admin"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return self.has_change_permission(request) and not CalibrationSettings.objects.exists()
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict | None = None
-    ) -> HttpResponse:
-        # One row: go straight to it (created with the defaults on first visit by an admin).
-        if self.has_change_permission(request):
-            CalibrationSettings.objects.get_or_create(pk=1)
-        if CalibrationSettings.objects.filter(pk=1).exists():
-            return redirect(
-                reverse(f"{self.admin_site.name}:calibration_calibrationsettings_change", args=[1])
-            )
-        return super().changelist_view(request, extra_context)

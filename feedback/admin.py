@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from feedback.models import DraftFeedback, FeedbackEntry, FeedbackRevision, FeedbackSettings
-from learning.admin_access import ReviewAdmin, ReviewInline, is_reviewer
+from learning.admin_access import ReviewAdmin, ReviewInline, SettingsAdmin
 from outcomes.admin import ConversationAdmin, scoped_to_team
 from outcomes.models import Conversation
 
@@ -85,22 +85,7 @@ class DraftFeedbackAdmin(ReviewAdmin):
 
 
 @admin.register(FeedbackSettings)
-class FeedbackSettingsAdmin(admin.ModelAdmin):
-    """Reviewers read the tenant's feedback constants; admins change them."""
+class FeedbackSettingsAdmin(SettingsAdmin):
+    """The tenant's feedback constants."""
 
     list_display = ("__str__", "draft_edit_threshold", "fatigue_decline_ratio", "extreme_share")
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_reviewer(request)
-
-    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return is_reviewer(request)
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return is_reviewer(request) and getattr(request.user, "role", None) == "admin"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return self.has_change_permission(request) and not FeedbackSettings.objects.exists()
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -6,7 +6,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from learning.models import AgentKey, ApiToken, User
+from learning.admin_access import SettingsAdmin
+from learning.models import AgentKey, AnalyticsSettings, ApiToken, User
 
 
 @admin.register(User)
@@ -43,3 +44,16 @@ class AgentKeyAdmin(CredentialAdmin):
 class ApiTokenAdmin(CredentialAdmin):
     list_display = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("user", *CredentialAdmin.readonly_fields)
+
+
+@admin.register(AnalyticsSettings)
+class AnalyticsSettingsAdmin(SettingsAdmin):
+    """The human baseline ROI is measured against."""
+
+    list_display = (
+        "__str__",
+        "agent_cost_per_interaction",
+        "human_minutes_per_interaction",
+        "human_hourly_cost",
+        "human_success_rate",
+    )

@@ -6,7 +6,9 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 
 from learning.models import Role
 
@@ -63,3 +65,36 @@ class ReviewInline(admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class SettingsAdmin(admin.ModelAdmin):
+    """A tenant's one-row settings: reviewers read them, admins change them; the row is
+    created with its defaults on an admin's first visit, and never deleted."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_reviewer(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_reviewer(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_reviewer(request) and getattr(request.user, "role", None) == Role.ADMIN
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.has_change_permission(request) and not self.model.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        # One row: go straight to it.
+        if self.has_change_permission(request):
+            self.model.objects.get_or_create(pk=1)
+        if self.model.objects.filter(pk=1).exists():
+            opts = self.model._meta
+            return redirect(
+                reverse(
+                    f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=[1]
+                )
+            )
+        return super().changelist_view(request, extra_context)

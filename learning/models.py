@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -160,16 +161,28 @@ class AnalyticsSettings(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     agent_cost_per_interaction = models.DecimalField(
-        max_digits=8, decimal_places=4, default=0.05, help_text="What one agent action costs."
+        max_digits=8,
+        decimal_places=4,
+        default=0.05,
+        validators=[MinValueValidator(0)],
+        help_text="What one agent action costs.",
     )
     human_minutes_per_interaction = models.FloatField(
-        default=6.0, help_text="Minutes a rep would spend on the same action."
+        default=6.0,
+        validators=[MinValueValidator(0), MaxValueValidator(24 * 60)],
+        help_text="Minutes a rep would spend on the same action.",
     )
     human_hourly_cost = models.DecimalField(
-        max_digits=8, decimal_places=2, default=45, help_text="Loaded cost of a rep's hour."
+        max_digits=8,
+        decimal_places=2,
+        default=45,
+        validators=[MinValueValidator(0)],
+        help_text="Loaded cost of a rep's hour.",
     )
     human_success_rate = models.FloatField(
-        default=0.25, help_text="Success rate of the same actions done by people (baseline)."
+        default=0.25,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Success rate of the same actions done by people (baseline).",
     )
     currency = models.CharField(max_length=3, default="USD")
 

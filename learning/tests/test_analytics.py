@@ -285,3 +285,23 @@ def test_refresh_rollups_command(fixed) -> None:
     out = StringIO()
     call_command("refresh_rollups", "--tenant", "alpha", "--full", stdout=out)
     assert "alpha: 2 days of outcomes" in out.getvalue()
+
+
+def test_admins_set_the_human_baseline(alpha, client) -> None:
+    alpha.login(client, "admin")
+    listing = client.get(alpha.url("admin/learning/analyticssettings/"))
+    assert listing.status_code == 302 and listing["Location"].endswith("/1/change/")
+    form = {
+        "agent_cost_per_interaction": "0.2",
+        "human_minutes_per_interaction": "4",
+        "human_hourly_cost": "60",
+        "human_success_rate": "0.3",
+        "currency": "EUR",
+    }
+    url = alpha.url("admin/learning/analyticssettings/1/change/")
+    assert client.post(url, {**form, "human_success_rate": "1.5"}).status_code == 200  # error
+    assert client.post(url, form).status_code == 302
+    alpha.login(client, "manager")
+    assert client.post(url, {**form, "currency": "GBP"}).status_code == 403
+    with tenant_context(alpha.tenant):
+        assert AnalyticsSettings.objects.get().currency == "EUR"
