@@ -6,47 +6,19 @@ the test is skipped, unless LL_REQUIRE_BROWSER=1 (set by CI) makes that a failur
 
 from __future__ import annotations
 
-import os
-import shutil
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from django.db import connections
 from django_tenants.utils import tenant_context
 
 from conftest import PASSWORD
 from feedback.models import FeedbackEntry, FeedbackRevision
 from feedback.tests.conftest import act
 from outcomes.models import Conversation, OutcomeRecord
+from tests.browser_support import CHROMIUM, committed, require_chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("LL_REQUIRE_BROWSER") == "1":
-        raise RuntimeError("LL_REQUIRE_BROWSER=1 but there is no chromium to drive")
-    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
-
+require_chromium()
 sync_api = pytest.importorskip("playwright.sync_api")
-
-
-def committed(tenant, fn: Callable[[], None]) -> None:
-    """Run `fn` on another connection and commit, so the live server sees it."""
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with tenant_context(tenant):
-                fn()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
 
 
 @pytest.fixture
@@ -75,7 +47,7 @@ def browser_actions(world, db) -> Iterator[None]:
     committed(tenant, remove)
 
 
-def tab_to(page, selector: str, limit: int = 80) -> None:
+def tab_to(page, selector: str, limit: int = 400) -> None:
     """Press Tab until the element matching `selector` has the focus."""
     for _ in range(limit):
         page.keyboard.press("Tab")

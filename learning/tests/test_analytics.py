@@ -305,3 +305,33 @@ def test_admins_set_the_human_baseline(alpha, client) -> None:
     assert client.post(url, {**form, "currency": "GBP"}).status_code == 403
     with tenant_context(alpha.tenant):
         assert AnalyticsSettings.objects.get().currency == "EUR"
+
+
+def page_data(response) -> dict:
+    import json
+
+    page = response.content.decode()
+    marker = 'id="dashboard-data" type="application/json">'
+    start = page.index(marker) + len(marker)
+    return json.loads(page[start : page.index("</script>", start)])
+
+
+def test_dashboard_pages(fixed, client) -> None:
+    fixed.login(client, "rep")
+    rep = client.get(fixed.url("rep/?days=7"))
+    assert rep.status_code == 200 and page_data(rep)["totals"]["actions"] == 7
+    assert 'id="trend-chart"' in rep.content.decode()
+    assert client.get(fixed.url("rep/?rep=outsider")).status_code == 404
+    # A hand-edited URL falls back to the defaults instead of failing.
+    assert page_data(client.get(fixed.url("rep/?days=abc&action_type=nope")))["window"]
+    fixed.login(client, "manager")
+    manager = client.get(fixed.url("manager/?days=7"))
+    body = manager.content.decode()
+    assert page_data(manager)["team"] == ["alpha-rep"]
+    assert 'id="reps-chart"' in body and "Calibration by action type" in body
+    assert page_data(client.get(fixed.url("rep/?rep=alpha-rep&days=7")))["rep"] == "alpha-rep"
+    assert client.get(fixed.url("executive/")).status_code == 403
+    fixed.login(client, "executive")
+    executive = client.get(fixed.url("executive/?days=7"))
+    assert page_data(executive)["roi"]["interactions"] == 8
+    assert "Return on the agent" in executive.content.decode()

@@ -1,0 +1,25 @@
+// The tenant's live feed: one websocket per page; each event is re-dispatched on
+// `document` as a "ll:live" CustomEvent for the page's scripts (dashboards refresh on it).
+(function () {
+  "use strict";
+  var el = document.getElementById("live-status");
+  if (!el) { return; }
+  var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  var delay = 1000;
+  function connect() {
+    var socket = new WebSocket(scheme + location.host + el.dataset.ws);
+    socket.onopen = function () { el.textContent = "connected"; delay = 1000; };
+    socket.onclose = function () {
+      el.textContent = "reconnecting…";
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
+    };
+    socket.onmessage = function (msg) {
+      var data = JSON.parse(msg.data);
+      if (data.event === "hello") { return; }
+      el.textContent = "last event: " + data.event + " at " + new Date().toLocaleTimeString();
+      document.dispatchEvent(new CustomEvent("ll:live", { detail: data }));
+    };
+  }
+  connect();
+})();

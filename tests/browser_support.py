@@ -1,0 +1,50 @@
+"""Helpers of the browser tests: Debian's Chromium under Playwright, committed data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connections
+from django_tenants.utils import tenant_context
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def require_chromium() -> None:
+    """Skip the calling test module without Chromium, unless LL_REQUIRE_BROWSER=1 (CI)."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("LL_REQUIRE_BROWSER") == "1":
+            raise RuntimeError("LL_REQUIRE_BROWSER=1 but there is no chromium to drive")
+        pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+
+
+def committed(tenant, fn: Callable[[], None]) -> None:
+    """Run `fn` on another connection and commit, so the live server sees it."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with tenant_context(tenant):
+                fn()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def sign_in(page, base: str, username: str, password: str) -> None:
+    page.goto(base + "login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    with page.expect_navigation():
+        page.press("#id_password", "Enter")
