@@ -56,6 +56,7 @@
           y: { stacked: true, beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "actions" } },
           rate: { position: "right", min: 0, max: 1, grid: { drawOnChartArea: false }, ticks: { callback: percent } }
         },
+        interaction: { mode: "index", intersect: false },  // a click anywhere in a day's column
         plugins: { tooltip: { callbacks: { footer: function (items) { return "success rate " + percent(data.trend[items[0].dataIndex].success_rate); } } } },
         onClick: function (event, elements, chart) {
           if (elements.length) { drillToDay(chart.canvas, data.trend[elements[0].index].date); }
