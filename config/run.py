@@ -114,6 +114,7 @@ def main() -> int:
         # The first 6-hourly calibration check now, so the demo starts with its log.
         manage("recalibrate", "--tenant", demo["tenant"])
         manage("refresh_rollups", "--tenant", demo["tenant"])
+        manage("evaluate_alerts", "--tenant", demo["tenant"])
     print(
         "\n"
         f"  Learning Loop is running.\n\n"

@@ -19,6 +19,7 @@ urlpatterns = [
     path("rep/", views.rep_home, name="rep-home"),
     path("manager/", views.manager_home, name="manager-home"),
     path("executive/", views.executive_home, name="executive-home"),
+    path("alerts/", views.alerts_page, name="alerts"),
     path("", include("feedback.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.urls_api")),

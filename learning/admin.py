@@ -6,8 +6,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from learning.admin_access import SettingsAdmin
-from learning.models import AgentKey, AnalyticsSettings, ApiToken, User
+from learning.admin_access import ReviewAdmin, SettingsAdmin
+from learning.models import AgentKey, Alert, AlertSettings, AnalyticsSettings, ApiToken, User
 
 
 @admin.register(User)
@@ -57,3 +57,14 @@ class AnalyticsSettingsAdmin(SettingsAdmin):
         "human_hourly_cost",
         "human_success_rate",
     )
+
+
+@admin.register(AlertSettings)
+class AlertSettingsAdmin(SettingsAdmin):
+    """Alert thresholds."""
+
+
+@admin.register(Alert)
+class AlertAdmin(ReviewAdmin):
+    list_display = ("opened_at", "rule", "subject", "message", "closed_at", "notified_at")
+    list_filter = ("rule", ("closed_at", admin.EmptyFieldListFilter))

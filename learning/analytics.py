@@ -106,7 +106,7 @@ def feedback_rows(window: Window, *, rep_ids: Iterable[int] | None = None) -> li
     return rows
 
 
-def _sum(rows: Iterable[dict[str, Any]]) -> dict[str, float]:
+def sum_rows(rows: Iterable[dict[str, Any]]) -> dict[str, float]:
     total = dict.fromkeys(SUMS, 0.0)
     for row in rows:
         for key in SUMS:
@@ -114,19 +114,19 @@ def _sum(rows: Iterable[dict[str, Any]]) -> dict[str, float]:
     return total
 
 
-def _rate(s: dict[str, float]) -> float | None:
+def success_rate(s: dict[str, float]) -> float | None:
     decided = s["positive"] + s["negative"] + s["expired"]
     return s["positive"] / decided if decided else None
 
 
-def _brier(s: dict[str, float]) -> float | None:
+def brier(s: dict[str, float]) -> float | None:
     if not s["scored"]:
         return None
     return (s["sum_p2"] - 2 * s["sum_py"] + s["sum_y"]) / s["scored"]
 
 
 def _figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    s = _sum(rows)
+    s = sum_rows(rows)
     return {
         "actions": int(s["total"]),
         "decided": int(s["positive"] + s["negative"] + s["expired"]),
@@ -135,8 +135,8 @@ def _figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "expired": int(s["expired"]),
         "ambiguous": int(s["ambiguous"]),
         "pending": int(s["pending"]),
-        "success_rate": _rate(s),
-        "brier_score": _brier(s),
+        "success_rate": success_rate(s),
+        "brier_score": brier(s),
     }
 
 
@@ -157,7 +157,7 @@ def _trend(rows: list[dict[str, Any]], window: Window) -> list[dict[str, Any]]:
             {
                 "date": day.isoformat(),
                 **_figures(day_rows),
-                "escalations": int(_sum(escalations)["total"]),
+                "escalations": int(sum_rows(escalations)["total"]),
             }
         )
     return trend
@@ -181,7 +181,7 @@ def _feedback(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def _escalations(rows: list[dict[str, Any]]) -> dict[str, Any]:
     escalated = [r for r in rows if r["outcome_type"] == ESCALATION]
     figures = _figures(escalated)
-    actions = _sum(rows)["total"]
+    actions = sum_rows(rows)["total"]
     return {
         "count": figures["actions"],
         "rate": figures["actions"] / actions if actions else None,
@@ -192,7 +192,7 @@ def _escalations(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _deals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     deals = [r for r in rows if r["outcome_type"] == "deal_progression"]
-    s = _sum(deals)
+    s = sum_rows(deals)
     decided = s["positive"] + s["negative"]
     return {
         "actions": int(s["total"]),
@@ -216,7 +216,7 @@ def rep_view(*, rep: User, window: Window, action_type: str | None = None) -> di
         "rep": rep.username,
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
         "totals": _figures(rows),
-        "response_rate": _rate(_sum(email)),
+        "response_rate": success_rate(sum_rows(email)),
         "escalations": _escalations(rows),
         "deal_impact": _deals(rows),
         "feedback": _feedback(feedback_rows(window, rep_ids=[rep.pk])),
@@ -298,7 +298,11 @@ def executive_view(*, window: Window, action_type: str | None = None) -> dict[st
             monday = row["day"] - timedelta(days=row["day"].weekday())
             weeks[monday.isoformat()].append(row)
     engagement = [
-        {"week": week, "response_rate": _rate(_sum(group)), "emails": int(_sum(group)["total"])}
+        {
+            "week": week,
+            "response_rate": success_rate(sum_rows(group)),
+            "emails": int(sum_rows(group)["total"]),
+        }
         for week, group in sorted(weeks.items())
     ]
     by_type = _by_action_type(rows)

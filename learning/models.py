@@ -192,3 +192,79 @@ class AnalyticsSettings(models.Model):
 
     def __str__(self) -> str:
         return "Analytics settings"
+
+
+class AlertRule(models.TextChoices):
+    ESCALATION_SPIKE = "escalation_spike", "Escalation rate spike"
+    BRIER_WORSENING = "brier_worsening", "Calibration (Brier score) worsening"
+    ENGAGEMENT_DROP = "engagement_drop", "Email engagement drop"
+    FEEDBACK_FATIGUE = "feedback_fatigue", "Feedback fatigue"
+    AMBIGUOUS_BACKLOG = "ambiguous_backlog", "Backlog of outcomes to label"
+
+
+class Alert(models.Model):
+    """One episode of a rule holding: opened when it starts to hold (and then notified
+    once), updated while it holds, closed when it stops. At most one open episode per rule
+    and subject."""
+
+    rule = models.CharField(max_length=32, choices=AlertRule.choices)
+    subject = models.CharField(
+        max_length=150, blank=True, help_text="What it is about: an action type, a reviewer."
+    )
+    message = models.TextField()
+    value = models.FloatField(help_text="The measured value when last checked.")
+    threshold = models.FloatField()
+    opened_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "subject"],
+                condition=Q(closed_at__isnull=True),
+                name="one_open_episode_per_rule_and_subject",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_rule_display()}: {self.message}"
+
+
+class AlertSettings(models.Model):
+    """The tenant's alert thresholds (one row; defaults when absent)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    escalation_spike_ratio = models.FloatField(
+        default=2.0,
+        validators=[MinValueValidator(1.0)],
+        help_text="Alert when the last 24 h escalate this many times more often than the "
+        "7 days before…",
+    )
+    escalation_min_count = models.PositiveIntegerField(
+        default=5, help_text="…and at least this many escalations happened in the 24 h."
+    )
+    brier_worsening = models.FloatField(
+        default=0.05,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Alert when an action type's Brier score of the last 7 days is this much "
+        "worse than over the 28 days before (30+ outcomes in each).",
+    )
+    engagement_drop_ratio = models.FloatField(
+        default=0.7,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Alert when the email response rate of the last 7 days falls below this "
+        "share of the 28 days before (30+ decided emails in each).",
+    )
+    ambiguous_backlog = models.PositiveIntegerField(
+        default=25, help_text="Alert when this many outcomes wait for a label."
+    )
+
+    class Meta:
+        verbose_name = "alert settings"
+        verbose_name_plural = "alert settings"
+
+    def __str__(self) -> str:
+        return "Alert settings"

@@ -80,6 +80,14 @@ SCHEDULES: list[Schedule] = [
         jitter_seconds=60,
     ),
     Schedule(
+        name="analytics: alerts",
+        task="learning.evaluate_alerts",
+        why="Hourly: open, keep or close alert episodes (escalations, Brier, engagement, "
+        "fatigue, labelling backlog); new ones are emailed to managers once.",
+        every_seconds=3600,
+        jitter_seconds=120,
+    ),
+    Schedule(
         name="sessions: clear expired",
         task="learning.clear_expired_sessions",
         why="Daily at 03:10 UTC: expired web sessions pile up in every tenant schema.",

@@ -73,6 +73,15 @@ def refresh_rollups() -> dict[str, Any]:
     return {"outcome_days": refreshed.outcome_days, "feedback_days": refreshed.feedback_days}
 
 
+@app.task(name="learning.evaluate_alerts")
+def evaluate_alerts() -> dict[str, Any]:
+    """Open, keep or close this tenant's alert episodes (see learning.alerts)."""
+    from learning import alerts
+
+    result = alerts.evaluate()
+    return {"opened": len(result.opened), "open": result.still_open, "closed": result.closed}
+
+
 @app.task(name="learning.ping")
 def ping() -> dict[str, Any]:
     """Which schema a worker runs this in and what it sees there; also leaves the time of

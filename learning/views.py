@@ -115,5 +115,20 @@ def executive_home(request: HttpRequest) -> HttpResponse:
     )
 
 
+@role_required(*PAGE_ROLES[Role.MANAGER])
+def alerts_page(request: HttpRequest) -> HttpResponse:
+    """Open alert episodes, then the last closed ones."""
+    from learning.models import Alert
+
+    return render(
+        request,
+        "learning/alerts.html",
+        {
+            "open": Alert.objects.filter(closed_at__isnull=True),
+            "closed": Alert.objects.filter(closed_at__isnull=False)[:50],
+        },
+    )
+
+
 def public_index(request: HttpRequest) -> HttpResponse:
     return render(request, "public/index.html")

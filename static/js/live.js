@@ -19,6 +19,8 @@
       if (data.event === "hello") { return; }
       el.textContent = "last event: " + data.event + " at " + new Date().toLocaleTimeString();
       document.dispatchEvent(new CustomEvent("ll:live", { detail: data }));
+      var bell = document.getElementById("bell-count");
+      if (bell && data.event === "alert.opened") { bell.textContent = String(Number(bell.textContent) + 1); }
     };
   }
   connect();

@@ -1,0 +1,251 @@
+"""Threshold alerts, evaluated by beat: one stored episode per rule and subject while the
+rule holds, notified once (email to managers and admins, a live push, the bell)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from learning import analytics, live
+from learning.analytics import Window
+from learning.models import Alert, AlertRule, AlertSettings, Role, User
+from outcomes.models import OutcomeRecord, OutcomeStatus
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule that holds now, for one subject."""
+
+    rule: str
+    subject: str
+    value: float
+    threshold: float
+    message: str
+
+
+def alert_settings() -> AlertSettings:
+    return AlertSettings.objects.filter(pk=1).first() or AlertSettings()
+
+
+def _days(today: Any, back: int, length: int) -> Window:
+    end = today - timedelta(days=back)
+    return Window(end - timedelta(days=length - 1), end)
+
+
+def _escalation(config: AlertSettings, today: Any) -> list[Finding]:
+    def rate(window: Window) -> tuple[int, float | None]:
+        rows = analytics.outcome_rows(window)
+        total = sum(r["total"] for r in rows)
+        escalations = sum(r["total"] for r in rows if r["outcome_type"] == analytics.ESCALATION)
+        return escalations, (escalations / total if total else None)
+
+    count, now = rate(_days(today, 0, 1))
+    _, before = rate(_days(today, 1, 7))
+    if now is None or count < config.escalation_min_count:
+        return []
+    limit = (before or 0) * config.escalation_spike_ratio
+    if before and now <= limit:
+        return []
+    return [
+        Finding(
+            AlertRule.ESCALATION_SPIKE,
+            "",
+            now,
+            limit,
+            f"{count} escalations today, {now:.0%} of actions, against "
+            f"{(before or 0):.0%} over the 7 days before.",
+        )
+    ]
+
+
+def _by_type(window: Window) -> dict[str, dict[str, float]]:
+    sums: dict[str, dict[str, float]] = {}
+    for row in analytics.outcome_rows(window):
+        entry = sums.setdefault(row["action_type"], dict.fromkeys(analytics.SUMS, 0.0))
+        for key in analytics.SUMS:
+            entry[key] += float(row[key])
+    return sums
+
+
+def _brier_worsening(config: AlertSettings, today: Any) -> list[Finding]:
+    recent, earlier = _by_type(_days(today, 0, 7)), _by_type(_days(today, 7, 28))
+    findings = []
+    for action_type, now_sums in sorted(recent.items()):
+        before_sums = earlier.get(action_type)
+        if before_sums is None or min(now_sums["scored"], before_sums["scored"]) < 30:
+            continue
+        now = analytics.brier(now_sums) or 0.0
+        before = analytics.brier(before_sums) or 0.0
+        if now - before > config.brier_worsening:
+            findings.append(
+                Finding(
+                    AlertRule.BRIER_WORSENING,
+                    action_type,
+                    now,
+                    before + config.brier_worsening,
+                    f"{action_type}: Brier score {now:.3f} over the last 7 days against "
+                    f"{before:.3f} over the 28 days before.",
+                )
+            )
+    return findings
+
+
+def _engagement(config: AlertSettings, today: Any) -> list[Finding]:
+    def rate(window: Window) -> tuple[float, float | None]:
+        rows = [
+            r for r in analytics.outcome_rows(window) if r["outcome_type"] == "email_engagement"
+        ]
+        s = analytics.sum_rows(rows)
+        return s["positive"] + s["negative"] + s["expired"], analytics.success_rate(s)
+
+    decided_now, now = rate(_days(today, 0, 7))
+    decided_before, before = rate(_days(today, 7, 28))
+    if now is None or before is None or min(decided_now, decided_before) < 30:
+        return []
+    if now >= config.engagement_drop_ratio * before:
+        return []
+    return [
+        Finding(
+            AlertRule.ENGAGEMENT_DROP,
+            "",
+            now,
+            config.engagement_drop_ratio * before,
+            f"Email response rate {now:.0%} over the last 7 days against {before:.0%} over "
+            "the 28 days before.",
+        )
+    ]
+
+
+def _fatigue() -> list[Finding]:
+    from feedback import selectors as feedback_selectors
+
+    reviewers = User.objects.filter(is_active=True, role__in=[Role.REP, Role.MANAGER])
+    return [
+        Finding(
+            AlertRule.FEEDBACK_FATIGUE,
+            row.username,
+            float(row.last_7_days),
+            float(row.previous_7_days),
+            f"{row.username} shows feedback fatigue: {'; '.join(row.reasons)}.",
+        )
+        for row in feedback_selectors.fatigue(users=reviewers)
+        if row.flagged
+    ]
+
+
+def _backlog(config: AlertSettings) -> list[Finding]:
+    waiting = OutcomeRecord.objects.filter(status=OutcomeStatus.AMBIGUOUS).count()
+    if waiting < config.ambiguous_backlog:
+        return []
+    return [
+        Finding(
+            AlertRule.AMBIGUOUS_BACKLOG,
+            "",
+            float(waiting),
+            float(config.ambiguous_backlog),
+            f"{waiting} outcomes wait for a human label.",
+        )
+    ]
+
+
+def findings(*, today: Any = None) -> list[Finding]:
+    config = alert_settings()
+    today = today or datetime.now(UTC).date()
+    return [
+        *_escalation(config, today),
+        *_brier_worsening(config, today),
+        *_engagement(config, today),
+        *_fatigue(),
+        *_backlog(config),
+    ]
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    opened: list[Alert]
+    still_open: int
+    closed: int
+
+
+def evaluate(*, now: datetime | None = None, today: Any = None) -> Evaluated:
+    """Open an episode for each new finding (and notify), keep open ones that still hold,
+    close those that no longer do. Safe to run twice at once: one open episode per rule
+    and subject is a database constraint, and open episodes are locked while checked."""
+    now = now or timezone.now()
+    current = {(f.rule, f.subject): f for f in findings(today=today)}
+    opened: list[Alert] = []
+    with transaction.atomic():
+        open_alerts = {
+            (a.rule, a.subject): a
+            for a in Alert.objects.select_for_update().filter(closed_at__isnull=True)
+        }
+        closed = 0
+        for key, alert in open_alerts.items():
+            finding = current.get(key)
+            if finding is None:
+                alert.closed_at = now
+                alert.save(update_fields=["closed_at"])
+                closed += 1
+            else:
+                alert.value, alert.message, alert.last_seen_at = finding.value, finding.message, now
+                alert.save(update_fields=["value", "message", "last_seen_at"])
+        for key, finding in current.items():
+            if key in open_alerts:
+                continue
+            alert, created = Alert.objects.get_or_create(
+                rule=finding.rule,
+                subject=finding.subject,
+                closed_at=None,
+                defaults={
+                    "message": finding.message,
+                    "value": finding.value,
+                    "threshold": finding.threshold,
+                    "opened_at": now,
+                    "last_seen_at": now,
+                },
+            )
+            if created:
+                opened.append(alert)
+        still_open = len(open_alerts) - closed
+        for alert in opened:
+            transaction.on_commit(partial(notify, alert))
+    return Evaluated(opened, still_open, closed)
+
+
+def recipients() -> list[str]:
+    return list(
+        User.objects.filter(is_active=True, role__in=[Role.MANAGER, Role.ADMIN])
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+
+
+def notify(alert: Alert) -> None:
+    """Email managers and admins once, and push the alert to open pages."""
+    to = recipients()
+    if to:
+        context = {"alert": alert}
+        send_mail(
+            subject=f"[Learning Loop] {alert.get_rule_display()}",
+            message=render_to_string("learning/email/alert.txt", context),
+            html_message=render_to_string("learning/email/alert.html", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=to,
+        )
+    Alert.objects.filter(pk=alert.pk).update(notified_at=timezone.now())
+    live.publish(
+        "alert.opened",
+        {"id": alert.pk, "rule": alert.rule, "subject": alert.subject, "message": alert.message},
+    )
+
+
+def open_count() -> int:
+    return Alert.objects.filter(closed_at__isnull=True).count()
