@@ -19,7 +19,7 @@ from feedback.models import (
     Source,
     TargetType,
 )
-from learning import live
+from learning import analytics_cache, live
 from learning.errors import InvalidInput
 from outcomes import selectors as outcome_selectors
 from outcomes import services as outcome_services
@@ -164,6 +164,7 @@ def _outcome_for(
 
 
 def _published(entry: FeedbackEntry) -> None:
+    analytics_cache.invalidate()
     live.publish(
         "feedback.recorded",
         {

@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Q
 
 from calibration import selectors as calibration_selectors
-from learning import rollups
+from learning import analytics_cache, rollups
 from learning.models import (
     AnalyticsSettings,
     DailyFeedbackRollup,
@@ -369,3 +369,29 @@ def visible_rep(*, viewer: User, username: str | None) -> User | None:
     if not username or username == viewer.username:
         return viewer
     return visible_users(user=viewer).filter(Q(username=username)).first()
+
+
+def cached_rep_view(*, rep: User, window: Window, action_type: str | None = None) -> dict[str, Any]:
+    return analytics_cache.cached(
+        "rep",
+        {"rep": rep.pk, "window": window, "type": action_type},
+        lambda: rep_view(rep=rep, window=window, action_type=action_type),
+    )
+
+
+def cached_manager_view(
+    *, user: User, window: Window, action_type: str | None = None
+) -> dict[str, Any]:
+    return analytics_cache.cached(
+        "manager",
+        {"user": user.pk, "window": window, "type": action_type},
+        lambda: manager_view(user=user, window=window, action_type=action_type),
+    )
+
+
+def cached_executive_view(*, window: Window, action_type: str | None = None) -> dict[str, Any]:
+    return analytics_cache.cached(
+        "executive",
+        {"window": window, "type": action_type},
+        lambda: executive_view(window=window, action_type=action_type),
+    )

@@ -108,7 +108,9 @@ class RepAnalyticsApi(APIView):
         if rep is None:
             raise NotFound("No such rep in your scope.", field="rep")
         return Response(
-            analytics.rep_view(rep=rep, window=_window(request), action_type=_action_type(request))
+            analytics.cached_rep_view(
+                rep=rep, window=_window(request), action_type=_action_type(request)
+            )
         )
 
 
@@ -123,7 +125,7 @@ class ManagerAnalyticsApi(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response(
-            analytics.manager_view(
+            analytics.cached_manager_view(
                 user=request.user, window=_window(request), action_type=_action_type(request)
             )
         )
@@ -139,5 +141,7 @@ class ExecutiveAnalyticsApi(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response(
-            analytics.executive_view(window=_window(request), action_type=_action_type(request))
+            analytics.cached_executive_view(
+                window=_window(request), action_type=_action_type(request)
+            )
         )

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from learning import analytics_cache
 from learning.models import RollupState
 from learning.tenancy.db import binary_cursor
 from outcomes import rules
@@ -136,6 +137,7 @@ def refresh(*, full: bool = False, now: datetime | None = None) -> Refreshed:
         refreshed = rebuild_days(outcome_days=outcome_days, feedback_days=feedback_days)
         state.refreshed_at = now
         state.save(update_fields=["refreshed_at"])
+        analytics_cache.invalidate()
     return refreshed
 
 

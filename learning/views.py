@@ -77,7 +77,7 @@ def rep_home(request: HttpRequest) -> HttpResponse:
         Role.REP,
         "My agent" if rep == user else f"{rep.username}'s agent",
         "learning/rep_home.html",
-        data=analytics.rep_view(rep=rep, window=window, action_type=action_type),
+        data=analytics.cached_rep_view(rep=rep, window=window, action_type=action_type),
         shown_rep=rep,
         team=team if user.role != Role.REP else [],
         api="api/v1/analytics/rep/",
@@ -93,7 +93,9 @@ def manager_home(request: HttpRequest) -> HttpResponse:
         Role.MANAGER,
         "My team",
         "learning/manager_home.html",
-        data=analytics.manager_view(user=request.user, window=window, action_type=action_type),  # type: ignore[arg-type]
+        data=analytics.cached_manager_view(
+            user=request.user, window=window, action_type=action_type
+        ),  # type: ignore[arg-type]
         curves=calibration_selectors.curves(),
         adjustments=calibration_selectors.adjustment_log(limit=20),
         api="api/v1/analytics/manager/",
@@ -109,7 +111,7 @@ def executive_home(request: HttpRequest) -> HttpResponse:
         Role.EXECUTIVE,
         "Company overview",
         "learning/executive_home.html",
-        data=analytics.executive_view(window=window, action_type=action_type),
+        data=analytics.cached_executive_view(window=window, action_type=action_type),
         api="api/v1/analytics/executive/",
         **filters,
     )

@@ -335,3 +335,17 @@ def test_dashboard_pages(fixed, client) -> None:
     executive = client.get(fixed.url("executive/?days=7"))
     assert page_data(executive)["roi"]["interactions"] == 8
     assert "Return on the agent" in executive.content.decode()
+
+
+def test_cached_dashboards_are_invalidated_by_resolutions(
+    fixed, client, django_capture_on_commit_callbacks
+) -> None:
+    url = "rep/?days=7"
+    assert get(client, fixed, url, "rep").json()["totals"]["pending"] == 1
+    with tenant_context(fixed.tenant):
+        OutcomeRecord.objects.filter(action_id="e4").update(status="negative")  # behind its back
+    assert get(client, fixed, url, "rep").json()["totals"]["pending"] == 1  # cached
+    with tenant_context(fixed.tenant), django_capture_on_commit_callbacks(execute=True):
+        record("e5", status="positive")  # a resolution: invalidates after commit
+    totals = get(client, fixed, url, "rep").json()["totals"]
+    assert (totals["pending"], totals["actions"]) == (0, 8)
