@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bench import calibration, environment, ingest, sweep
+from bench import calibration, dashboards, environment, ingest, sweep
 
 
 def main() -> int:
@@ -34,6 +34,9 @@ def main() -> int:
     if wanted("sweep"):
         console.print("[bold]Sweep vs one SQL statement…")
         results += sweep.run(bench, quick)
+    if wanted("dashboards"):
+        console.print("[bold]Dashboards over a million outcomes…")
+        results += dashboards.run(bench, quick)
     if wanted("calibration"):
         console.print("[bold]Calibration: contention, statistics, learning efficacy…")
         results += calibration.run(bench, quick)

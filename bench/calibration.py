@@ -184,7 +184,7 @@ def chart(results: list[dict[str, Any]]) -> list[str]:
     lines = []
     for row in results:
         details = row.get("details")
-        if not details:
+        if not details or "checkpoints" not in details:
             continue
         lines.append(
             f"{details['action_type']}: ECE over the last 1,000 outcomes "

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, Sum
 
 from calibration import selectors as calibration_selectors
 from learning import analytics_cache, rollups
@@ -26,7 +26,6 @@ from learning.models import (
     User,
 )
 from learning.selectors import visible_users
-from outcomes import selectors as outcome_selectors
 
 SUMS = (
     "total",
@@ -275,9 +274,26 @@ def manager_view(*, user: User, window: Window, action_type: str | None = None) 
         "per_rep": per_rep,
         "coaching_opportunities": opportunities,
         "calibration_health": health,
-        "review_queue": outcome_selectors.labelling_queue(principal=user).count(),
+        "review_queue": review_queue_size(
+            rep_ids=ids,
+            # today's live rows are already in `rows` unless an action type narrowed them
+            today_rows=None if action_type else [r for r in rows if r["day"] == _today()],
+        ),
         "feedback": _feedback(feedback),
     }
+
+
+def review_queue_size(*, rep_ids: list[int], today_rows: list[dict[str, Any]] | None = None) -> int:
+    """Outcomes waiting for a label, from the rollups of every day (refreshed every 15
+    min) plus today's live rows: no scan of the outcome table."""
+    today = _today()
+    stored = DailyOutcomeRollup.objects.filter(rep_id__in=rep_ids, day__lt=today).aggregate(
+        n=Sum("ambiguous")
+    )["n"]
+    if today_rows is None:
+        today_rows = rollups.live_outcome_rows(today)
+    live = sum(r["ambiguous"] for r in today_rows if r["rep_id"] in rep_ids)
+    return int(stored or 0) + int(live)
 
 
 def analytics_settings() -> AnalyticsSettings:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -52,7 +52,8 @@ SELECT day, action_type, outcome_type, rep_id, count(*),
                (o.status IN ('positive', 'negative')
                 OR (o.status = 'expired' AND o.outcome_type = ANY(%(silence)s))) AS scored
           FROM outcomes_outcomerecord o
-         WHERE (o.occurred_at AT TIME ZONE 'UTC')::date = ANY(%(days)s)) s
+         WHERE o.occurred_at >= %(low)s AND o.occurred_at < %(high)s
+           AND (o.occurred_at AT TIME ZONE 'UTC')::date = ANY(%(days)s)) s
  GROUP BY day, action_type, outcome_type, rep_id
 """
 OUTCOME_SQL = f"INSERT INTO learning_dailyoutcomerollup ({OUTCOME_COLUMNS}) {OUTCOME_SELECT}"
@@ -62,13 +63,22 @@ FEEDBACK_SELECT = """
 SELECT (f.rated_at AT TIME ZONE 'UTC')::date, c.rep_id, f.source, f.reviewer_role, count(*),
        sum(f.normalized_rating)
   FROM feedback_feedbackentry f JOIN outcomes_conversation c ON c.id = f.conversation_id
- WHERE (f.rated_at AT TIME ZONE 'UTC')::date = ANY(%(days)s)
+ WHERE f.rated_at >= %(low)s AND f.rated_at < %(high)s
+   AND (f.rated_at AT TIME ZONE 'UTC')::date = ANY(%(days)s)
  GROUP BY 1, 2, 3, 4
 """
 FEEDBACK_SQL = f"INSERT INTO learning_dailyfeedbackrollup ({FEEDBACK_COLUMNS}) {FEEDBACK_SELECT}"
 # Rows committed while a refresh runs may carry times just before it started: each refresh
 # looks back this far before the previous one (recomputing a day twice is harmless).
 OVERLAP = timedelta(minutes=10)
+
+
+def _span(days: list[date]) -> dict[str, object]:
+    """The days, and the time range that holds them (so the indexes on the timestamps
+    narrow the scan before the per-day test)."""
+    low = datetime.combine(min(days), time.min, tzinfo=UTC)
+    high = datetime.combine(max(days) + timedelta(days=1), time.min, tzinfo=UTC)
+    return {"days": days, "low": low, "high": high}
 
 
 @dataclass(frozen=True)
@@ -86,13 +96,13 @@ def rebuild_days(*, outcome_days: Iterable[date], feedback_days: Iterable[date])
                 "DELETE FROM learning_dailyoutcomerollup WHERE day = ANY(%(days)s)",
                 {"days": o_days},
             )
-            cursor.execute(OUTCOME_SQL, {"days": o_days, "silence": _silence_types()})
+            cursor.execute(OUTCOME_SQL, {**_span(o_days), "silence": _silence_types()})
         if f_days:
             cursor.execute(
                 "DELETE FROM learning_dailyfeedbackrollup WHERE day = ANY(%(days)s)",
                 {"days": f_days},
             )
-            cursor.execute(FEEDBACK_SQL, {"days": f_days})
+            cursor.execute(FEEDBACK_SQL, _span(f_days))
     return Refreshed(len(o_days), len(f_days))
 
 
@@ -144,13 +154,13 @@ def refresh(*, full: bool = False, now: datetime | None = None) -> Refreshed:
 def live_outcome_rows(day: date) -> list[dict]:
     """The rollup rows `day` would have, computed from the raw rows now (for today)."""
     with binary_cursor() as cursor:
-        cursor.execute(OUTCOME_SELECT, {"days": [day], "silence": _silence_types()})
+        cursor.execute(OUTCOME_SELECT, {**_span([day]), "silence": _silence_types()})
         names = [c.strip() for c in OUTCOME_COLUMNS.split(",")]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def live_feedback_rows(day: date) -> list[dict]:
     with binary_cursor() as cursor:
-        cursor.execute(FEEDBACK_SELECT, {"days": [day]})
+        cursor.execute(FEEDBACK_SELECT, _span([day]))
         names = [c.strip() for c in FEEDBACK_COLUMNS.split(",")]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -99,6 +99,8 @@ class OutcomeRecord(models.Model):
                 fields=["conversation", "outcome_type", "status"], name="outcome_conversation"
             ),
             models.Index(fields=["rep", "occurred_at"], name="outcome_rep_occurred"),
+            # Dashboards and rollups: the actions of a day.
+            models.Index(fields=["occurred_at"], name="outcome_occurred"),
             models.Index(
                 fields=["occurred_at"],
                 name="outcome_pending_occurred",

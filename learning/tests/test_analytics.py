@@ -349,3 +349,13 @@ def test_cached_dashboards_are_invalidated_by_resolutions(
         record("e5", status="positive")  # a resolution: invalidates after commit
     totals = get(client, fixed, url, "rep").json()["totals"]
     assert (totals["pending"], totals["actions"]) == (0, 8)
+
+
+def test_review_queue_counts_old_and_today(fixed, client) -> None:
+    with tenant_context(fixed.tenant):
+        record("amb-old", days_ago=40, status="ambiguous")  # outside the 7-day window
+        record("amb-now", status="ambiguous")
+        rollups.refresh(full=True)
+    assert get(client, fixed, "manager/?days=7", "manager").json()["review_queue"] == 2
+    only = get(client, fixed, "manager/?days=7&action_type=send_email", "manager").json()
+    assert only["review_queue"] == 2

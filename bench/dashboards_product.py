@@ -1,0 +1,218 @@
+"""Dashboards over a big tenant: 1,000,000 outcomes and 200,000 feedback entries.
+
+Fills the bench tenant (COPY), refreshes the rollups, then times the manager and
+executive views through the API (Django's full stack: middleware, auth, DRF), uncached
+(the cache version bumped before every call) and cached, against the naive aggregate
+over the raw rows that the rollups replace. Prints JSON.
+"""
+
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django_tenants.utils import tenant_context  # noqa: E402
+
+from learning import analytics_cache, rollups, services  # noqa: E402
+from learning.models import Role, User  # noqa: E402
+from learning.tenancy.models import Tenant  # noqa: E402
+
+OUTCOMES, FEEDBACK = int(sys.argv[1]), int(sys.argv[2])
+CALLS = 40
+TYPES = [
+    ("send_email", "email_engagement"),
+    ("send_chat", "email_engagement"),
+    ("schedule_meeting", "meeting_outcome"),
+    ("advance_stage", "deal_progression"),
+    ("escalate", "escalation_result"),
+]
+STATUSES = ["positive"] * 5 + ["negative"] * 2 + ["expired"] * 2 + ["pending", "ambiguous"]
+NAIVE = """
+SELECT (o.occurred_at AT TIME ZONE 'UTC')::date, o.action_type, o.outcome_type, o.rep_id,
+       count(*), count(*) FILTER (WHERE status = 'positive'),
+       count(*) FILTER (WHERE status = 'negative'), count(*) FILTER (WHERE status = 'expired'),
+       sum(predicted_confidence), sum(score)
+  FROM outcomes_outcomerecord o
+ WHERE o.occurred_at >= %s AND o.rep_id = ANY(%s)
+ GROUP BY 1, 2, 3, 4
+"""
+NAIVE_FEEDBACK = """
+SELECT (f.rated_at AT TIME ZONE 'UTC')::date, c.rep_id, f.source, count(*),
+       sum(f.normalized_rating)
+  FROM feedback_feedbackentry f JOIN outcomes_conversation c ON c.id = f.conversation_id
+ WHERE f.rated_at >= %s AND c.rep_id = ANY(%s)
+ GROUP BY 1, 2, 3
+"""
+
+
+def log(message: str) -> None:
+    print(f"  dashboards: {message}", file=sys.stderr, flush=True)
+
+
+def populate(tenant: Tenant) -> tuple[list[int], list[int]]:
+    rng = random.Random(5)
+    now = datetime.now(UTC)
+    with tenant_context(tenant):
+        manager, _ = services.create_user(username="bench-manager", role=Role.MANAGER)
+        services.create_user(username="bench-exec", role=Role.EXECUTIVE)
+        reps = []
+        for i in range(20):
+            rep, _ = services.create_user(
+                username=f"bench-rep-{i:02d}",
+                role=Role.REP,
+                manager_username="bench-manager" if i < 10 else None,
+            )
+            reps.append(rep.pk)
+        with connection.cursor() as django_cursor:
+            conn = django_cursor.connection
+            cur = conn.cursor()
+            cur.execute(
+                "TRUNCATE feedback_feedbackrevision, feedback_feedbackentry, "
+                "feedback_draftfeedback, outcomes_signal, outcomes_outcomerecord, "
+                "outcomes_conversation, learning_dailyoutcomerollup, "
+                "learning_dailyfeedbackrollup, learning_rollupstate, "
+                "calibration_countedoutcome CASCADE"
+            )
+            cur.execute(
+                "INSERT INTO outcomes_conversation (external_id, rep_id, deal_stage, created_at) "
+                "SELECT 'dash-conv-' || g, (%s::bigint[])[1 + g %% 20], '', now() "
+                "FROM generate_series(0, 19999) g",
+                [reps],
+            )
+            cur.execute("SELECT id, rep_id FROM outcomes_conversation ORDER BY id")
+            conversations = cur.fetchall()
+            log(f"copying {OUTCOMES:,} outcomes")
+            columns = (
+                "action_id, conversation_id, rep_id, action_type, predicted_confidence, "
+                "outcome_type, attributes, occurred_at, window_expires_at, status, score, "
+                "signal_source, resolution_reason, label_comment, resolved_at, created_at"
+            )
+            with cur.copy(f"COPY outcomes_outcomerecord ({columns}) FROM STDIN") as copy:
+                for i in range(OUTCOMES):
+                    conv, rep = conversations[i % len(conversations)]
+                    action_type, outcome_type = TYPES[i % len(TYPES)]
+                    at = now - timedelta(seconds=rng.uniform(0, 90 * 86400))
+                    status = rng.choice(STATUSES)
+                    final = status in ("positive", "negative", "expired")
+                    copy.write_row(
+                        (
+                            f"dash-{i}",
+                            conv,
+                            rep,
+                            action_type,
+                            round(rng.random(), 2),
+                            outcome_type,
+                            "{}",
+                            at,
+                            at + timedelta(days=7),
+                            status,
+                            (1.0 if status == "positive" else 0.0) if final else None,
+                            "event" if final else "",
+                            "",
+                            "",
+                            at + timedelta(hours=5) if final else None,
+                            at,
+                        )
+                    )
+            log(f"copying {FEEDBACK:,} feedback entries")
+            fcols = (
+                "target_type, target_id, conversation_id, source, rating, normalized_rating, "
+                "comment, reviewer_id, reviewer_role, revision, rated_at, created_at, updated_at"
+            )
+            with cur.copy(f"COPY feedback_feedbackentry ({fcols}) FROM STDIN") as copy:
+                for i in range(FEEDBACK):
+                    conv, rep = conversations[i % len(conversations)]
+                    at = now - timedelta(seconds=rng.uniform(0, 90 * 86400))
+                    rating = rng.choice([-1, 0, 1])
+                    copy.write_row(
+                        (
+                            "message",
+                            f"dash-{i}",
+                            conv,
+                            "inline",
+                            rating,
+                            (rating + 1) / 2,
+                            "",
+                            rep,
+                            "rep",
+                            1,
+                            at,
+                            at,
+                            at,
+                        )
+                    )
+            cur.execute("ANALYZE outcomes_outcomerecord")
+            cur.execute("ANALYZE feedback_feedbackentry")
+        return reps[:10], [manager.pk]
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def timed(fn, calls: int = CALLS) -> dict[str, float]:
+    samples = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return {"p50_ms": statistics.median(samples), "p95_ms": percentile(samples, 95)}
+
+
+tenant = Tenant.objects.get(slug="bench")
+team, _ = populate(tenant)
+with tenant_context(tenant):
+    start = time.perf_counter()
+    refreshed = rollups.refresh(full=True)
+    refresh_seconds = time.perf_counter() - start
+    log(f"full rollup refresh: {refresh_seconds:.1f} s")
+    tokens = {
+        role: services.issue_user_token(user=User.objects.get(username=name)).raw
+        for role, name in (("manager", "bench-manager"), ("executive", "bench-exec"))
+    }
+client = Client(SERVER_NAME="127.0.0.1")
+results = {"refresh_seconds": refresh_seconds, "outcomes": OUTCOMES, "feedback": FEEDBACK}
+for role in ("manager", "executive"):
+    url = f"/t/bench/api/v1/analytics/{role}/?days=30"
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {tokens[role]}"}
+
+    def call(url=url, auth=auth) -> None:
+        response = client.get(url, **auth)
+        assert response.status_code == 200, response.content[:300]
+
+    def uncached(call=call) -> None:
+        with tenant_context(tenant):
+            analytics_cache.invalidate()  # no transaction: bumps at once
+        call()
+
+    call()  # warm up
+    results[f"{role}_uncached"] = timed(uncached)
+    results[f"{role}_cached"] = timed(call)
+    log(f"{role}: {results[f'{role}_uncached']}")
+with tenant_context(tenant), connection.cursor() as django_cursor:
+    cur = django_cursor.connection.cursor()
+    since = datetime.now(UTC) - timedelta(days=30)
+    reps = team if True else []
+
+    def naive(scope: list[int]) -> None:
+        cur.execute(NAIVE, [since, scope])
+        cur.fetchall()
+        cur.execute(NAIVE_FEEDBACK, [since, scope])
+        cur.fetchall()
+
+    with connection.cursor() as c:
+        c.execute("SELECT array_agg(id) FROM learning_user WHERE role = 'rep'")
+        everyone = c.fetchone()[0]
+    results["manager_naive"] = timed(lambda: naive(team), 10)
+    results["executive_naive"] = timed(lambda: naive(everyone), 10)
+print(json.dumps(results))
