@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import threading
 import time
 from typing import Any
@@ -13,22 +10,10 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from bench.environment import ROOT, BenchEnv
+from bench.environment import BenchEnv, run_product
 
 WRITERS = 32
 RAW_BINS = "bench_raw.calibration_bins"
-
-
-def _product(bench: BenchEnv, module: str, *args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=ROOT,
-        env=bench.env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return json.loads(out.strip().splitlines()[-1])
 
 
 def raw_updates(bench: BenchEnv, writers: int, total: int) -> tuple[float, int]:
@@ -74,7 +59,7 @@ def raw_updates(bench: BenchEnv, writers: int, total: int) -> tuple[float, int]:
 def contention(bench: BenchEnv, quick: bool) -> dict[str, Any]:
     total = 4_000 if quick else 20_000
     raw_seconds, raw_count = raw_updates(bench, WRITERS, total)
-    result = _product(bench, "bench.contention_product", str(WRITERS), str(total))
+    result = run_product(bench, "bench.contention_product", str(WRITERS), str(total))
     assert raw_count == total, (raw_count, total)
     exact = result["bin_total"] == total and result["per_bin_ok"]
     ratio = raw_seconds / result["seconds"]
@@ -150,15 +135,7 @@ def math(quick: bool) -> dict[str, Any]:
 def efficacy(bench: BenchEnv, quick: bool) -> list[dict[str, Any]]:
     """The calibration loop end to end through the API (bench/efficacy_product.py)."""
     total = 1_000 if quick else 5_000
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.efficacy_product", bench.agent_key, str(total)],
-        cwd=ROOT,
-        env=bench.env,
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    ).stdout
-    runs = json.loads(out.strip().splitlines()[-1])
+    runs = run_product(bench, "bench.efficacy_product", bench.agent_key, str(total))
     rows = []
     for run_ in runs:
         ours, offline = run_["holdout_ece_product"], run_["holdout_ece_isotonic"]

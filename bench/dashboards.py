@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
-from bench.environment import ROOT, BenchEnv
+from bench.environment import BenchEnv, run_product
 
 
 def run(bench: BenchEnv, quick: bool) -> list[dict[str, Any]]:
     outcomes, feedback = (100_000, 20_000) if quick else (1_000_000, 200_000)
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.dashboards_product", str(outcomes), str(feedback)],
-        cwd=ROOT,
-        env=bench.env,
-        check=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    ).stdout
-    result = json.loads(out.strip().splitlines()[-1])
+    result = run_product(bench, "bench.dashboards_product", str(outcomes), str(feedback))
     rows = []
     for role in ("manager", "executive"):
         uncached, cached = result[f"{role}_uncached"], result[f"{role}_cached"]

@@ -202,7 +202,6 @@ for role in ("manager", "executive"):
 with tenant_context(tenant), connection.cursor() as django_cursor:
     cur = django_cursor.connection.cursor()
     since = datetime.now(UTC) - timedelta(days=30)
-    reps = team if True else []
 
     def naive(scope: list[int]) -> None:
         cur.execute(NAIVE, [since, scope])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -75,8 +77,6 @@ def prepare() -> BenchEnv:
         capture_output=True,
         text=True,
     ).stdout
-    import json
-
     return BenchEnv(
         database_url=_psycopg(url), schema="t_bench", agent_key=json.loads(key)["key"], env=env
     )
@@ -141,3 +141,18 @@ class Server:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=20)
+
+
+def run_product(bench: BenchEnv, module: str, *args: str) -> Any:
+    """Run a `bench.*_product` module with the product's settings in its own process (as
+    a worker or web process would) and return the JSON its last output line holds. Its
+    progress (stderr) shows as it goes."""
+    out = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=bench.env,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 
-from bench.environment import ROOT, BenchEnv
+from bench.environment import BenchEnv, run_product
 
 OUTCOME_COLUMNS = (
     "action_id",
@@ -133,15 +130,7 @@ def baseline(bench: BenchEnv) -> tuple[float, int]:
 
 def product(bench: BenchEnv) -> tuple[float, int]:
     """The product's expiry sweep, run in its own process as a worker would run it."""
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.sweep_product"],
-        cwd=ROOT,
-        env=bench.env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    result = json.loads(out.strip().splitlines()[-1])
+    result = run_product(bench, "bench.sweep_product")
     return result["seconds"], result["resolved"]
 
 

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from feedback import links, selectors, services
 from feedback.models import FeedbackEntry, Source, TargetType
+from learning.api_fields import days_param
 from learning.errors import InvalidInput
 from learning.models import User
 from learning.permissions import IsAgent, IsHuman, IsManagerOrAbove, is_agent
@@ -146,10 +147,8 @@ class FeedbackSummaryApi(APIView):
         "the normalised rating, on [0, 1].",
     )
     def get(self, request: Request) -> Response:
-        raw = request.query_params.get("days", "30")
-        if not raw.isdigit() or not 1 <= int(raw) <= 365:
-            raise InvalidInput("A whole number of days from 1 to 365.", field="days")
-        return Response(selectors.summary(principal=request.user, days=int(raw)))
+        days = days_param(request.query_params.get("days"))
+        return Response(selectors.summary(principal=request.user, days=days))
 
 
 class FatigueApi(APIView):

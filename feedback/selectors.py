@@ -12,9 +12,8 @@ from django.utils import timezone
 
 from feedback.models import DraftFeedback, FeedbackEntry, Source, TargetType
 from feedback.services import SCALES, settings_row
-from learning.authentication import AgentPrincipal
 from learning.models import Role, User
-from learning.selectors import visible_users
+from learning.selectors import sees_whole_tenant, visible_users
 from outcomes import selectors as outcome_selectors
 from outcomes.models import OutcomeRecord, OutcomeType
 
@@ -23,7 +22,7 @@ def visible_feedback(*, principal: Any) -> QuerySet[FeedbackEntry]:
     """A rep sees feedback on their own conversations, a manager on the team's, an
     executive (and the agent) all of it."""
     queryset = FeedbackEntry.objects.select_related("conversation", "reviewer")
-    if isinstance(principal, AgentPrincipal) or principal.role in (Role.EXECUTIVE, Role.ADMIN):
+    if sees_whole_tenant(principal):
         return queryset
     return queryset.filter(conversation__rep__in=visible_users(user=principal))
 
@@ -108,9 +107,7 @@ def draft_summary(*, principal: Any, since: datetime, now: datetime) -> dict[str
     """Draft edits: how many, how many sent unedited (approval), how many edited beyond
     the threshold, and the approval rate per intent."""
     drafts = DraftFeedback.objects.filter(sent_at__gte=since, sent_at__lte=now)
-    if not (
-        isinstance(principal, AgentPrincipal) or principal.role in (Role.EXECUTIVE, Role.ADMIN)
-    ):
+    if not sees_whole_tenant(principal):
         drafts = drafts.filter(conversation__rep__in=visible_users(user=principal))
     totals = drafts.aggregate(
         count=Count("id"),

@@ -102,16 +102,17 @@ def one_click(request: HttpRequest, token: str) -> HttpResponse:
             return _add_comment(request, context, used, claim, reviewer)
         return render(request, "feedback/link.html", {**context, "used": used})
     try:
-        entry = _record_link(claim, reviewer)
+        used = _record_link(claim, reviewer)
     except DomainError as exc:
         return render(request, "feedback/link.html", {**context, "error": exc.message}, status=400)
-    used = UsedLink.objects.select_related("entry").get(nonce=claim.nonce)
-    return render(request, "feedback/link.html", {**context, "used": used, "just_recorded": entry})
+    return render(
+        request, "feedback/link.html", {**context, "used": used, "just_recorded": used.entry}
+    )
 
 
-def _record_link(claim: links.LinkClaim, reviewer: User) -> Any:
+def _record_link(claim: links.LinkClaim, reviewer: User) -> UsedLink:
     """Record the link's rating and mark the link used, together; a link clicked twice
-    (or twice at once) records once."""
+    (or twice at once) records once. Returns the link's use, with its entry."""
     try:
         with transaction.atomic():
             recorded = services.record_feedback(
@@ -126,7 +127,7 @@ def _record_link(claim: links.LinkClaim, reviewer: User) -> Any:
             UsedLink.objects.create(nonce=claim.nonce, entry=recorded.entry)
     except IntegrityError:
         pass  # the other click won; the entry is as it recorded
-    return UsedLink.objects.select_related("entry").get(nonce=claim.nonce).entry
+    return UsedLink.objects.select_related("entry").get(nonce=claim.nonce)
 
 
 def _add_comment(
@@ -169,7 +170,7 @@ def slack_interactivity(request: HttpRequest) -> HttpResponse:
         token = payload["actions"][0]["value"]
         claim = links.read_token(str(token))
         reviewer = User.objects.get(pk=claim.reviewer_id, is_active=True)
-        entry = _record_link(claim, reviewer)
+        entry = _record_link(claim, reviewer).entry
     except (ValueError, KeyError, IndexError, TypeError, User.DoesNotExist):
         return JsonResponse({"error": "not a feedback button"}, status=400)
     except DomainError as exc:

@@ -22,10 +22,9 @@ from learning.models import (
     AnalyticsSettings,
     DailyFeedbackRollup,
     DailyOutcomeRollup,
-    Role,
     User,
 )
-from learning.selectors import visible_users
+from learning.selectors import reps_of, visible_users
 
 SUMS = (
     "total",
@@ -224,12 +223,8 @@ def rep_view(*, rep: User, window: Window, action_type: str | None = None) -> di
     }
 
 
-def _team(user: User) -> list[User]:
-    return list(visible_users(user=user).filter(role=Role.REP).order_by("username"))
-
-
 def manager_view(*, user: User, window: Window, action_type: str | None = None) -> dict[str, Any]:
-    team = _team(user)
+    team = list(reps_of(user=user))
     ids = [u.pk for u in team]
     rows = outcome_rows(window, rep_ids=ids, action_type=action_type)
     feedback = feedback_rows(window, rep_ids=ids)

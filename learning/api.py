@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from learning import analytics
+from learning.api_fields import days_param
 from learning.authentication import AgentPrincipal
 from learning.errors import InvalidInput, NotFound
 from learning.permissions import IsExecutiveOrAbove, IsHuman, IsManagerOrAbove
@@ -73,10 +74,7 @@ class MeApi(APIView):
 
 
 def _window(request: Request) -> analytics.Window:
-    raw = request.query_params.get("days", "30")
-    if not raw.isdigit() or not 1 <= int(raw) <= 365:
-        raise InvalidInput("A whole number of days from 1 to 365.", field="days")
-    return analytics.Window.last(int(raw))
+    return analytics.Window.last(days_param(request.query_params.get("days")))
 
 
 def _action_type(request: Request) -> str | None:

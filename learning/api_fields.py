@@ -20,3 +20,17 @@ class FiniteFloatField(serializers.FloatField):
         if not math.isfinite(value):
             self.fail("finite")
         return value
+
+
+MAX_DAYS = 365
+
+
+def days_param(raw: str | None, *, default: int = 30) -> int:
+    """The `?days=` of a report: a whole number from 1 to MAX_DAYS."""
+    from learning.errors import InvalidInput
+
+    value = default if raw is None else raw
+    text = str(value)
+    if not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
+        raise InvalidInput(f"A whole number of days from 1 to {MAX_DAYS}.", field="days")
+    return int(text)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -34,6 +35,20 @@ def credential_for_bearer(*, raw: str) -> AgentKey | ApiToken | None:
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
         ).update(last_used_at=now)
     return credential
+
+
+# Who sees every rep's data: the agent (learning.authentication.AgentPrincipal.role) and
+# executives and admins.
+WHOLE_TENANT_ROLES = ("agent", Role.EXECUTIVE, Role.ADMIN)
+
+
+def sees_whole_tenant(principal: Any) -> bool:
+    return getattr(principal, "role", None) in WHOLE_TENANT_ROLES
+
+
+def reps_of(*, user: User) -> QuerySet[User]:
+    """The reps `user` may see (themselves, their team, or all), by username."""
+    return visible_users(user=user).filter(role=Role.REP).order_by("username")
 
 
 def visible_users(*, user: User) -> QuerySet[User]:

@@ -10,7 +10,7 @@ from calibration import selectors as calibration_selectors
 from learning import analytics
 from learning.access import PAGE_ROLES, role_required
 from learning.models import Role
-from learning.selectors import visible_users
+from learning.selectors import reps_of
 from learning.tenancy.context import current_schema_name
 
 ROLE_HOME = {
@@ -71,7 +71,7 @@ def rep_home(request: HttpRequest) -> HttpResponse:
     if rep is None:
         raise Http404("No such rep in your scope.")
     window, action_type, filters = _filters(request)
-    team = list(visible_users(user=user).filter(role=Role.REP).order_by("username"))
+    team = list(reps_of(user=user))
     return _role_page(
         request,
         Role.REP,

@@ -4,9 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from learning.authentication import AgentPrincipal
-from learning.models import Role
-from learning.selectors import visible_users
+from learning.selectors import sees_whole_tenant, visible_users
 from outcomes.models import Conversation, OutcomeRecord, OutcomeStatus
 
 
@@ -14,7 +12,7 @@ def visible_outcomes(*, principal: Any) -> QuerySet[OutcomeRecord]:
     """Every outcome query of a view starts here: the agent and executives see the whole
     tenant, a manager their team's outcomes, a rep their own."""
     queryset = OutcomeRecord.objects.select_related("rep", "conversation")
-    if isinstance(principal, AgentPrincipal) or principal.role in (Role.EXECUTIVE, Role.ADMIN):
+    if sees_whole_tenant(principal):
         return queryset
     return queryset.filter(rep__in=visible_users(user=principal))
 
@@ -23,7 +21,7 @@ def visible_conversations(*, principal: Any) -> QuerySet[Conversation]:
     """Conversations in the principal's scope, by the rep who owns them (the agent,
     executives and admins: all; a manager: the team's; a rep: their own)."""
     queryset = Conversation.objects.select_related("rep")
-    if isinstance(principal, AgentPrincipal) or principal.role in (Role.EXECUTIVE, Role.ADMIN):
+    if sees_whole_tenant(principal):
         return queryset
     return queryset.filter(rep__in=visible_users(user=principal))
 
