@@ -145,7 +145,7 @@ def _by(rows: list[dict[str, Any]], key: str) -> dict[Any, list[dict[str, Any]]]
     return groups
 
 
-def _trend(rows: list[dict[str, Any]], window: Window) -> list[dict[str, Any]]:
+def daily_trend(rows: list[dict[str, Any]], window: Window) -> list[dict[str, Any]]:
     by_day = _by(rows, "day")
     trend = []
     for day in window.days():
@@ -219,7 +219,7 @@ def rep_view(*, rep: User, window: Window, action_type: str | None = None) -> di
         "deal_impact": _deals(rows),
         "feedback": _feedback(feedback_rows(window, rep_ids=[rep.pk])),
         "by_action_type": _by_action_type(rows),
-        "trend": _trend(rows, window),
+        "trend": daily_trend(rows, window),
     }
 
 
@@ -265,7 +265,7 @@ def manager_view(*, user: User, window: Window, action_type: str | None = None) 
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
         "team": [m.username for m in team],
         "totals": _figures(rows),
-        "trend": _trend(rows, window),
+        "trend": daily_trend(rows, window),
         "per_rep": per_rep,
         "coaching_opportunities": opportunities,
         "calibration_health": health,
@@ -342,7 +342,7 @@ def executive_view(*, window: Window, action_type: str | None = None) -> dict[st
         "engagement_trend": engagement,
         "by_action_type": by_type,
         "insights": _insights(by_type, totals, config),
-        "trend": _trend(rows, window),
+        "trend": daily_trend(rows, window),
     }
 
 

@@ -268,3 +268,30 @@ class AlertSettings(models.Model):
 
     def __str__(self) -> str:
         return "Alert settings"
+
+
+class ReportKind(models.TextChoices):
+    MANAGER_DAILY = "manager_daily", "Daily manager report"
+    EXECUTIVE_WEEKLY = "executive_weekly", "Weekly executive report"
+
+
+class ReportDelivery(models.Model):
+    """A report sent to one user for one period: the record that makes sending idempotent
+    (beat redelivering the task, or an operator re-running it, sends nothing twice)."""
+
+    kind = models.CharField(max_length=32, choices=ReportKind.choices)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="report_deliveries")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "user", "period_end"], name="one_report_per_user_and_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.user} for {self.period_end}"

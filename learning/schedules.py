@@ -88,6 +88,22 @@ SCHEDULES: list[Schedule] = [
         jitter_seconds=120,
     ),
     Schedule(
+        name="reports: daily manager",
+        task="learning.send_reports",
+        kwargs={"role": "manager"},
+        why="Daily at 06:00 UTC: each manager's team yesterday, by email with charts.",
+        crontab={"minute": "0", "hour": "6"},
+        jitter_seconds=900,
+    ),
+    Schedule(
+        name="reports: weekly executive",
+        task="learning.send_reports",
+        kwargs={"role": "executive"},
+        why="Mondays at 06:30 UTC: last week's ROI and trends for each executive.",
+        crontab={"minute": "30", "hour": "6", "day_of_week": "1"},
+        jitter_seconds=900,
+    ),
+    Schedule(
         name="sessions: clear expired",
         task="learning.clear_expired_sessions",
         why="Daily at 03:10 UTC: expired web sessions pile up in every tenant schema.",

@@ -82,6 +82,16 @@ def evaluate_alerts() -> dict[str, Any]:
     return {"opened": len(result.opened), "open": result.still_open, "closed": result.closed}
 
 
+@app.task(name="learning.send_reports")
+def send_reports(role: str) -> dict[str, Any]:
+    """Email this tenant's `role` report (manager: daily, executive: weekly) to each of its
+    users, once per period (a retry or a second run sends nothing twice)."""
+    from learning import reports
+
+    result = reports.send(kind=reports.ROLES[role])
+    return {"sent": len(result.sent), "skipped": len(result.skipped), "failed": len(result.failed)}
+
+
 @app.task(name="learning.ping")
 def ping() -> dict[str, Any]:
     """Which schema a worker runs this in and what it sees there; also leaves the time of
