@@ -49,15 +49,74 @@ class SignalInline(ReviewInline):
     ordering = ("occurred_at",)
 
 
+class FlaggedFilter(admin.SimpleListFilter):
+    title = "flag"
+    parameter_name = "flagged"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Flagged"), ("no", "Not flagged")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(flagged_at__isnull=self.value() == "no")
+        return queryset
+
+
+class StatusOfActionsFilter(admin.SimpleListFilter):
+    """Conversations with at least one action in this status."""
+
+    title = "has an action that is"
+    parameter_name = "action_status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(OutcomeStatus.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() in OutcomeStatus.values:
+            return queryset.filter(
+                pk__in=OutcomeRecord.objects.filter(status=self.value()).values("conversation_id")
+            )
+        return queryset
+
+
 @admin.register(Conversation)
 class ConversationAdmin(ReviewAdmin):
-    list_display = ("external_id", "rep", "deal_stage", "last_interaction_at")
-    list_filter = ("deal_stage", "rep")
+    list_display = ("external_id", "rep", "deal_stage", "last_interaction_at", "flag")
+    list_filter = (FlaggedFilter, StatusOfActionsFilter, "deal_stage", "rep")
     search_fields = ("external_id",)
     inlines = [OutcomeInline, SignalInline]
+    actions = ["flag_selected", "clear_flag"]
+    readonly_fields = ("flagged_at", "flagged_by", "flag_note")
 
     def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return scoped_to_team(request, queryset, "rep")
+
+    @admin.display(description="Flag", ordering="flagged_at")
+    def flag(self, obj: Conversation) -> str:
+        if obj.flagged_at is None:
+            return ""
+        return format_html(
+            '<span title="{}">⚑ flagged {}</span>', obj.flag_note, obj.flagged_at.date()
+        )
+
+    @admin.action(description="Flag the selected conversations for a second look")
+    def flag_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._flag(request, queryset, flagged=True)
+
+    @admin.action(description="Clear the flag of the selected conversations")
+    def clear_flag(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._flag(request, queryset, flagged=False)
+
+    def _flag(self, request: HttpRequest, queryset: QuerySet, *, flagged: bool) -> None:
+        try:
+            changed = services.flag_conversations(
+                ids=queryset.values_list("pk", flat=True), user=request.user, flagged=flagged
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        verb = "flagged" if flagged else "cleared"
+        self.message_user(request, f"{changed} conversation(s) {verb}.", messages.SUCCESS)
 
 
 @admin.register(OutcomeRecord)
@@ -77,9 +136,31 @@ class OutcomeAdmin(ReviewAdmin):
     search_fields = ("action_id", "conversation__external_id")
     date_hierarchy = "occurred_at"
     list_select_related = ("conversation", "rep")
+    actions = ["label_positive", "label_negative"]
 
     def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return scoped_to_team(request, queryset, "rep")
+
+    @admin.action(description="Label the selected pending or ambiguous actions positive")
+    def label_positive(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._label(request, queryset, OutcomeStatus.POSITIVE)
+
+    @admin.action(description="Label the selected pending or ambiguous actions negative")
+    def label_negative(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._label(request, queryset, OutcomeStatus.NEGATIVE)
+
+    def _label(self, request: HttpRequest, queryset: QuerySet, status: str) -> None:
+        labelled, refused = 0, []
+        for outcome_id, action_id in queryset.values_list("pk", "action_id"):
+            try:
+                services.label_outcome(outcome_id=outcome_id, status=status, user=request.user)
+            except DomainError as exc:
+                refused.append(f"{action_id}: {exc.message}")
+            else:
+                labelled += 1
+        self.message_user(request, f"{labelled} action(s) labelled {status}.", messages.SUCCESS)
+        for line in refused[:10]:
+            self.message_user(request, line, messages.WARNING)
 
 
 @admin.register(AmbiguousOutcome)

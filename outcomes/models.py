@@ -46,9 +46,27 @@ class Conversation(models.Model):
     deal_stage = models.CharField(max_length=64, blank=True)
     last_interaction_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A reviewer's marker ("look at this one again", "use it in coaching"); set and cleared
+    # from the admin through outcomes.services.flag_conversations.
+    flagged_at = models.DateTimeField(null=True, blank=True)
+    flagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    flag_note = models.CharField(max_length=500, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-last_interaction_at"]
+        indexes = [
+            models.Index(
+                fields=["flagged_at"],
+                name="conversation_flagged",
+                condition=Q(flagged_at__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.external_id

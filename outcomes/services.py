@@ -413,3 +413,21 @@ def label_outcome(
             field="status",
         )
     return outcome
+
+
+def flag_conversations(*, ids: Iterable[int], user: Any, flagged: bool, note: str = "") -> int:
+    """Flag (or clear the flag of) the conversations among `ids` in `user`'s scope, for a
+    second look or for coaching. Managers and above; idempotent: flagging a flagged
+    conversation keeps its first flag. Returns how many changed."""
+    if user.role not in (Role.MANAGER, Role.EXECUTIVE, Role.ADMIN):
+        raise Forbidden("Only managers and above may flag conversations.")
+    from outcomes.selectors import visible_conversations
+
+    scope = visible_conversations(principal=user).filter(pk__in=list(ids))
+    if flagged:
+        return scope.filter(flagged_at__isnull=True).update(
+            flagged_at=timezone.now(), flagged_by=user, flag_note=note[:500]
+        )
+    return scope.filter(flagged_at__isnull=False).update(
+        flagged_at=None, flagged_by=None, flag_note=""
+    )

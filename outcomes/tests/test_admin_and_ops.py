@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
+import pytest
 from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
+from learning.errors import Forbidden
 from outcomes import services, sweeps, tasks
-from outcomes.models import OutcomeRecord, Signal
+from outcomes.models import Conversation, OutcomeRecord, Signal
 
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 
@@ -117,3 +119,53 @@ def test_sweep_task_runs_in_the_tenant(alpha) -> None:
         result = tasks.sweep.apply(kwargs={"window": "expiry"}).get()
         assert result["resolved"] == {"expired": 1}
         assert tasks.sweep.apply(kwargs={"window": "expiry"}).get()["resolved"] == {}
+
+
+def test_manager_flags_team_conversations_and_bulk_labels_from_admin(alpha, client) -> None:
+    with tenant_context(alpha.tenant):
+        mine = make_ambiguous("flag-mine")
+        other = make_ambiguous("flag-other", rep="alpha-executive")
+        resolved = make_ambiguous("flag-done")
+        services.label_outcome(outcome_id=resolved.pk, status="positive", user=alpha.users["admin"])
+    alpha.login(client, "manager")
+    changelist = alpha.url("admin/outcomes/conversation/")
+    ids = [mine.conversation_id, other.conversation_id]
+    client.post(changelist, {"action": "flag_selected", "_selected_action": ids})
+    with tenant_context(alpha.tenant):
+        flagged = Conversation.objects.filter(flagged_at__isnull=False)
+        # the executive's conversation is outside the manager's team: untouched
+        assert [(c.external_id, c.flagged_by.username) for c in flagged] == [
+            ("conv-flag-mine", "alpha-manager")
+        ]
+        first = flagged.get().flagged_at
+    client.post(changelist, {"action": "flag_selected", "_selected_action": ids})  # retried
+    listing = client.get(changelist + "?flagged=yes").content.decode()
+    assert "conv-flag-mine" in listing and "conv-flag-done" not in listing
+    with tenant_context(alpha.tenant):
+        assert Conversation.objects.get(pk=mine.conversation_id).flagged_at == first
+    client.post(changelist, {"action": "clear_flag", "_selected_action": ids})
+    with tenant_context(alpha.tenant):
+        assert not Conversation.objects.filter(flagged_at__isnull=False).exists()
+
+    outcomes_page = alpha.url("admin/outcomes/outcomerecord/")
+    response = client.post(
+        outcomes_page,
+        {"action": "label_negative", "_selected_action": [mine.pk, resolved.pk, other.pk]},
+        follow=True,
+    )
+    body = response.content.decode()
+    assert "1 action(s) labelled negative" in body
+    assert "Flag-done: This outcome is already positive" in body
+    with tenant_context(alpha.tenant):
+        statuses = dict(OutcomeRecord.objects.values_list("action_id", "status"))
+    assert statuses == {"flag-mine": "negative", "flag-done": "positive", "flag-other": "ambiguous"}
+
+
+def test_reps_cannot_flag(alpha) -> None:
+    with tenant_context(alpha.tenant):
+        outcome = make_ambiguous("flag-rep")
+        with pytest.raises(Forbidden):
+            services.flag_conversations(
+                ids=[outcome.conversation_id], user=alpha.users["rep"], flagged=True
+            )
+        assert not Conversation.objects.filter(flagged_at__isnull=False).exists()
