@@ -111,6 +111,7 @@ def main() -> int:
         step("simulated agent history (posted through the API, as the agent would)")
         manage("simulate_agent", "--api-url", demo["api_url"], "--key", demo["agent_key"])
         manage("check_signals", "--tenant", demo["tenant"], "--window", "all")
+        manage("simulate_reviewers", demo["tenant"])
         # The first 6-hourly calibration check now, so the demo starts with its log.
         manage("recalibrate", "--tenant", demo["tenant"])
         manage("refresh_rollups", "--tenant", demo["tenant"])

@@ -1,0 +1,99 @@
+"""Simulated people giving feedback on the agent's resolved actions, for the demo.
+
+Three reviewers over the history's days: alice rates her own actions inline most days,
+maria (the manager) rates her team's on the dashboard's 1 to 5 stars, and bob rates a lot
+early on, every time top marks, then nearly stops: the pattern the fatigue check (and its
+alert) exists for. Ratings go through `feedback.services.record_feedback`, as the web
+and API do; only their time is moved back to when the person would have given them.
+Seeded, so a second run rates the same targets the same way and stores nothing new.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from learning.models import User
+from outcomes.models import OutcomeRecord, OutcomeStatus
+
+
+@dataclass(frozen=True)
+class Review:
+    reviewer: str
+    outcome_id: int
+    source: str
+    rating: int
+    comment: str
+    at: datetime
+
+
+RESOLVED = (OutcomeStatus.POSITIVE, OutcomeStatus.NEGATIVE, OutcomeStatus.EXPIRED)
+
+
+def plan(*, now: datetime, seed: int = 11) -> list[Review]:
+    rng = random.Random(seed)
+    resolved = list(
+        OutcomeRecord.objects.filter(status__in=RESOLVED, rep__username__in=("alice", "bob"))
+        .order_by("occurred_at", "id")
+        .values("id", "status", "occurred_at", "rep__username")
+    )
+    reviews: list[Review] = []
+
+    def at(outcome: dict[str, Any]) -> datetime:
+        return min(outcome["occurred_at"] + timedelta(hours=rng.uniform(2, 30)), now)
+
+    for outcome in resolved:
+        age = (now - outcome["occurred_at"]).days
+        good = outcome["status"] == OutcomeStatus.POSITIVE
+        if outcome["rep__username"] == "alice" and rng.random() < 0.3:
+            rating = 1 if good and rng.random() < 0.85 else (-1 if not good else 0)
+            reviews.append(Review("alice", outcome["id"], "inline", rating, "", at(outcome)))
+        if outcome["rep__username"] == "bob":
+            # keen while it was new (2 to 3 weeks ago), then all but gone
+            share = 0.6 if 9 <= age <= 20 else (0.03 if age < 8 else 0.0)
+            if rng.random() < share:
+                reviews.append(Review("bob", outcome["id"], "inline", 1, "", at(outcome)))
+        if rng.random() < 0.08:
+            stars = rng.choice((4, 5)) if good else rng.choice((1, 2, 3))
+            note = "" if stars >= 3 else rng.choice(("wrong timing", "too pushy", "off-topic"))
+            reviews.append(Review("maria", outcome["id"], "dashboard", stars, note, at(outcome)))
+    return reviews
+
+
+def apply(reviews: list[Review]) -> int:
+    """Record the reviews; returns how many were new."""
+    from feedback import services
+    from feedback.models import FeedbackEntry
+    from feedback.selectors import target_type_of
+
+    users = {u.username: u for u in User.objects.filter(username__in={r.reviewer for r in reviews})}
+    outcomes = OutcomeRecord.objects.select_related("conversation").in_bulk(
+        [r.outcome_id for r in reviews]
+    )
+    # A rep's draft edit is already their entry on that action: leave it as it is.
+    taken = set(
+        FeedbackEntry.objects.filter(outcome_id__in=outcomes).values_list(
+            "reviewer__username", "outcome_id"
+        )
+    )
+    created = 0
+    for review in reviews:
+        if (review.reviewer, review.outcome_id) in taken:
+            continue
+        outcome = outcomes[review.outcome_id]
+        recorded = services.record_feedback(
+            reviewer=users[review.reviewer],
+            target_type=target_type_of(outcome),
+            target_id=outcome.action_id,
+            conversation_id=outcome.conversation.external_id,
+            source=review.source,
+            rating=review.rating,
+            comment=review.comment,
+            outcome_id=outcome.pk,
+        )
+        if recorded.created:
+            FeedbackEntry.objects.filter(pk=recorded.entry.pk).update(rated_at=review.at)
+            created += 1
+    return created
