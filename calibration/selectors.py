@@ -113,9 +113,13 @@ def calibrate(*, action_type: str, confidence: float) -> Calibrated:
 
 def curve(action_type: str) -> dict[str, Any]:
     """Everything the reliability diagram and `GET calibration/{action_type}/` show."""
-    sums = bin_sums(action_type=action_type)
+    return _curve(
+        action_type, bin_sums(action_type=action_type), policy_for(action_type=action_type)
+    )
+
+
+def _curve(action_type: str, sums: stats.BinSums, policy: Policy) -> dict[str, Any]:
     decomposition = stats.decomposition(sums)
-    policy = policy_for(action_type=action_type)
     return {
         "action_type": action_type,
         "sample_count": int(sums.total),
@@ -132,7 +136,22 @@ def curve(action_type: str) -> dict[str, Any]:
 
 
 def curves() -> list[dict[str, Any]]:
-    return [curve(t) for t in action_types()]
+    """`curve` of every action type with bins, in two queries (the dashboards call it)."""
+    rows: dict[str, list[tuple[float, float, float, float, float]]] = {}
+    for b in CalibrationBin.objects.order_by("action_type"):
+        bins = rows.setdefault(b.action_type, [(0.0, 0.0, 0.0, 0.0, 0.0)] * stats.N_BINS)
+        bins[b.bin_index] = (b.n, b.sum_y, b.sum_p, b.sum_p2, b.sum_py)
+    stored = {p.action_type: p for p in BehaviorPolicy.objects.filter(action_type__in=rows)}
+    return [
+        _curve(
+            name,
+            stats.BinSums.from_rows(bins),
+            Policy(name, stored[name].confidence_scale, stored[name].escalation_threshold)
+            if name in stored
+            else Policy(name, DEFAULT_CONFIDENCE_SCALE, DEFAULT_ESCALATION_THRESHOLD),
+        )
+        for name, bins in rows.items()
+    ]
 
 
 def adjustment_log(*, limit: int = 20) -> list[CalibrationAdjustment]:

@@ -263,3 +263,13 @@ def test_revert_restores_the_previous_policy(in_alpha) -> None:
     assert (policy.confidence_scale, policy.escalation_threshold) == (1.0, 0.6)
     with pytest.raises(Conflict):
         services.revert_adjustment(adjustment_id=first.pk, user=in_alpha.users["admin"])
+
+
+def test_curves_of_every_type_equal_each_curve(in_alpha, django_assert_max_num_queries) -> None:
+    _fill("pitch", 0.85, 60, 20)
+    _fill("nudge", 0.35, 30, 20)
+    services.recalibrate(action_type="pitch")  # a stored policy for one type only
+    with django_assert_max_num_queries(2):
+        together = selectors.curves()
+    assert together == [selectors.curve(t) for t in ("nudge", "pitch")]
+    assert [c["policy"]["confidence_scale"] for c in together] == [1.0, 0.9]
