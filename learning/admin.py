@@ -16,7 +16,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("role", "is_active")
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        ("Learning Loop", {"fields": ("role", "manager")}),
+        ("Learning Loop", {"fields": ("role", "manager", "time_zone")}),
     )
 
 

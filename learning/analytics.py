@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Q, Sum
 
 from calibration import selectors as calibration_selectors
+from coaching import selectors as coaching_selectors
 from learning import analytics_cache, rollups
 from learning.models import (
     AnalyticsSettings,
@@ -275,6 +276,7 @@ def manager_view(*, user: User, window: Window, action_type: str | None = None) 
             today_rows=None if action_type else [r for r in rows if r["day"] == _today()],
         ),
         "feedback": _feedback(feedback),
+        "coaching_patterns": [coaching_selectors.as_dict(p) for p in coaching_selectors.patterns()],
     }
 
 

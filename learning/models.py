@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import zoneinfo
+
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -17,6 +20,11 @@ class Role(models.TextChoices):
 STAFF_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
 
 
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone, e.g. Europe/Paris.")
+
+
 class User(AbstractUser):
     """A human in one tenant. Users live in the tenant's schema, never in another's."""
 
@@ -29,6 +37,13 @@ class User(AbstractUser):
         related_name="reports",
         limit_choices_to={"role": Role.MANAGER},
         help_text="The rep's manager.",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        db_default="UTC",
+        validators=[validate_time_zone],
+        help_text="Where the person works: coaching reads hours and weekdays in it.",
     )
 
     class Meta:

@@ -88,6 +88,14 @@ SCHEDULES: list[Schedule] = [
         jitter_seconds=120,
     ),
     Schedule(
+        name="coaching: extract patterns",
+        task="coaching.extract_patterns",
+        why="Daily at 04:00 UTC: which segments work better or worse, tested and "
+        "corrected for many comparisons, for the manager page and the reports.",
+        crontab={"minute": "0", "hour": "4"},
+        jitter_seconds=900,
+    ),
+    Schedule(
         name="reports: daily manager",
         task="learning.send_reports",
         kwargs={"role": "manager"},

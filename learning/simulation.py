@@ -33,6 +33,13 @@ ACTIONS = [
 ]
 STAGES = ("prospecting", "qualification", "discovery", "demo", "proposal", "negotiation")
 PERSONA_LIFT = {"cfo": -0.08, "cto": 0.05, "vp_sales": 0.10, "ops_manager": 0.0}
+# Why the agent handed a conversation to a person, and how often that hand-off helps.
+TRIGGER_LIFT = {
+    "legal_review": 0.2,
+    "pricing_negotiation": 0.05,
+    "technical_question": 0.0,
+    "low_confidence": -0.25,
+}
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,9 @@ class Step:
     body: dict[str, Any]
 
 
-def true_success(action_type: str, confidence: float, persona: str, hour: int) -> float:
+def true_success(
+    action_type: str, confidence: float, persona: str, hour: int, trigger: str = ""
+) -> float:
     """How often the action really works, given what the agent believed."""
     if action_type in ("send_email", "send_chat"):
         base = 0.15 + 0.55 * confidence  # overconfident: 0.9 works 65 % of the time
@@ -54,7 +63,7 @@ def true_success(action_type: str, confidence: float, persona: str, hour: int) -
         base = confidence
     if 9 <= hour <= 11:
         base += 0.07  # mornings reply more
-    return min(max(base + PERSONA_LIFT[persona], 0.02), 0.98)
+    return min(max(base + PERSONA_LIFT[persona] + TRIGGER_LIFT.get(trigger, 0.0), 0.02), 0.98)
 
 
 def history(*, now: datetime, days: int, actions: int, seed: int = 7) -> Iterator[Step]:
@@ -74,6 +83,16 @@ def history(*, now: datetime, days: int, actions: int, seed: int = 7) -> Iterato
         persona = rng.choice(PERSONAS)
         confidence = round(min(max(rng.betavariate(5, 2.2), 0.05), 0.99), 2)
         action_id = f"sim-{n:06d}"
+        attributes = {
+            "channel": CHANNELS[action_type],
+            "persona": persona,
+            "deal_stage": STAGES[stage_of[conversation]],
+            "hour_of_day": hour,
+        }
+        if action_type == "escalate":  # its own generator: the main sequence stays as it was
+            attributes["escalation_trigger"] = random.Random(f"{seed}-{n}").choice(
+                sorted(TRIGGER_LIFT)
+            )
         steps.append(
             Step(
                 at,
@@ -86,16 +105,13 @@ def history(*, now: datetime, days: int, actions: int, seed: int = 7) -> Iterato
                     "predicted_confidence": confidence,
                     "outcome_type": outcome_type,
                     "occurred_at": at.isoformat(),
-                    "attributes": {
-                        "channel": CHANNELS[action_type],
-                        "persona": persona,
-                        "deal_stage": STAGES[stage_of[conversation]],
-                        "hour_of_day": hour,
-                    },
+                    "attributes": attributes,
                 },
             )
         )
-        success = rng.random() < true_success(action_type, confidence, persona, hour)
+        success = rng.random() < true_success(
+            action_type, confidence, persona, hour, str(attributes.get("escalation_trigger", ""))
+        )
         signal = _signal_for(rng, outcome_type, success, conversation, stage_of)
         if signal is None:
             continue  # silence: expires when its window closes

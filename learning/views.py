@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from calibration import selectors as calibration_selectors
+from coaching import selectors as coaching_selectors
 from learning import analytics
 from learning.access import PAGE_ROLES, role_required
 from learning.models import Role
@@ -98,6 +99,7 @@ def manager_home(request: HttpRequest) -> HttpResponse:
         ),  # type: ignore[arg-type]
         curves=calibration_selectors.curves(),
         adjustments=calibration_selectors.adjustment_log(limit=20),
+        **coaching_selectors.for_page(),
         api="api/v1/analytics/manager/",
         **filters,
     )

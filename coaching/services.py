@@ -1,0 +1,318 @@
+"""Coaching pattern extraction: what works better or worse, in words reps can act on.
+
+One SQL scan with GROUPING SETS counts decided outcomes (positive / positive + negative +
+expired, as on the dashboards) of the period per level of every dimension, within each
+outcome type (rates of different outcome types are not comparable: a reply is not a deal
+won). Each level is tested against the rest of its dimension (`coaching.stats`), all the
+run's p-values are adjusted together (Benjamini-Hochberg), and what survives is stored as
+`CoachingPattern`s of one `CoachingRun`, strongest first, with top-performing actions and
+improvement areas beside them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Avg, Count
+from django.utils import timezone
+
+from coaching import stats
+from coaching.models import CoachingPattern, CoachingRun, CoachingSettings, PatternKind
+from learning import analytics_cache
+
+# The action's time where its rep works (UTC for actions without a rep).
+LOCAL = "o.occurred_at AT TIME ZONE coalesce(u.time_zone, 'UTC')"
+# dimension -> SQL expression over outcome `o` and its rep `u`
+DIMENSIONS: dict[str, str] = {
+    "action_type": "o.action_type",
+    "hour_of_day": f"extract(hour FROM {LOCAL})::int::text",
+    "weekday": f"to_char({LOCAL}, 'FMDay')",
+    "persona": "nullif(o.attributes->>'persona', '')",
+    "channel": "nullif(o.attributes->>'channel', '')",
+    "deal_stage": "nullif(o.attributes->>'deal_stage', '')",
+    "escalation_trigger": "nullif(o.attributes->>'escalation_trigger', '')",
+}
+DECIDED = ("positive", "negative", "expired")
+ESCALATION = "escalation_result"
+
+
+def settings_row() -> CoachingSettings:
+    return CoachingSettings.objects.filter(pk=1).first() or CoachingSettings()
+
+
+def cells(*, start: datetime, end: datetime) -> tuple[list[stats.Cell], int]:
+    """Per outcome type, dimension and level: (successes, decided); and the decided total."""
+    columns = ",\n".join(f"{sql} AS {name}" for name, sql in DIMENSIONS.items())
+    sets = ", ".join(f"(outcome_type, {name})" for name in DIMENSIONS)
+    grouping = ", ".join(f"GROUPING({name})" for name in DIMENSIONS)
+    # Only constant expressions of this module are interpolated; values are parameters.
+    query = f"""
+        WITH decided AS (
+            SELECT o.outcome_type, (o.status = 'positive')::int AS success, {columns}
+            FROM outcomes_outcomerecord o
+            LEFT JOIN learning_user u ON u.id = o.rep_id
+            WHERE o.occurred_at >= %s AND o.occurred_at < %s
+              AND o.status IN ('positive', 'negative', 'expired')
+        )
+        SELECT outcome_type, {", ".join(DIMENSIONS)}, ARRAY[{grouping}],
+               sum(success), count(*)
+        FROM decided
+        GROUP BY GROUPING SETS ({sets}, ())
+    """  # noqa: S608
+    names = list(DIMENSIONS)
+    result, total = [], 0
+    with connection.cursor() as cursor:
+        cursor.execute(query, [start, end])
+        for row in cursor.fetchall():
+            outcome_type, levels, grouped = row[0], row[1 : 1 + len(names)], row[-3]
+            successes, trials = int(row[-2]), int(row[-1])
+            if outcome_type is None:
+                total = trials
+                continue
+            dimension = names[grouped.index(0)]
+            level = levels[grouped.index(0)]
+            if level is None:
+                continue  # not recorded for these outcomes: outside the comparison
+            result.append(stats.Cell(outcome_type, dimension, str(level), successes, trials))
+    result.sort(key=lambda c: (c.stratum, c.dimension, c.level))
+    return result, total
+
+
+# Plain words per dimension: what the level is, and what to do about a good or bad one.
+NOUNS = {
+    "action_type": "{level}",
+    "hour_of_day": "actions at {level}:00 (rep's local time)",
+    "weekday": "actions on {level}s",
+    "persona": "actions with {level} contacts",
+    "channel": "actions over {level}",
+    "deal_stage": "actions in the {level} stage",
+    "escalation_trigger": "escalations for {level}",
+}
+OUTCOMES = {
+    "email_engagement": "get a reply or click",
+    "deal_progression": "move the deal forward",
+    "meeting_outcome": "lead to a good meeting",
+    "escalation_result": "end well after the hand-off",
+}
+THINGS = {
+    "email_engagement": "messages",
+    "deal_progression": "deal moves",
+    "meeting_outcome": "meetings",
+    "escalation_result": "escalations",
+}
+ADVICE = {
+    (
+        "action_type",
+        True,
+    ): "Prefer {level} when it fits: it works more often than the alternatives.",
+    ("action_type", False): "Use {level} sparingly, or review how it is done: it works less often.",
+    ("hour_of_day", True): "Schedule sends around {level}:00 local time.",
+    ("hour_of_day", False): "Avoid sending around {level}:00 local time; move it earlier or later.",
+    ("weekday", True): "Plan outreach for {level}s.",
+    ("weekday", False): "Move {level} outreach to another day.",
+    ("persona", True): "Lean in with {level} contacts: this approach lands with them.",
+    ("persona", False): "Adapt the message for {level} contacts (their priorities differ).",
+    ("channel", True): "Favour {level} for this kind of action.",
+    ("channel", False): "Try another channel than {level} for this kind of action.",
+    ("deal_stage", True): "This works in {level}: keep doing it there.",
+    ("deal_stage", False): "In {level}, this needs another approach: review a few lost ones.",
+    ("escalation_trigger", True): "Escalate {level} early: people resolve these well.",
+    ("escalation_trigger", False): "Handle {level} before escalating: these hand-offs rarely help.",
+}
+
+
+def describe(c: stats.Comparison) -> tuple[str, str]:
+    subject = NOUNS[c.dimension].format(level=c.level)
+    outcome = OUTCOMES.get(c.stratum, "succeed")
+    better = c.effect >= 0
+    description = (
+        f"{subject[0].upper()}{subject[1:]} {outcome} {c.rate:.0%} of the time, against "
+        f"{c.rest_rate:.0%} for the rest ({'+' if better else '-'}{abs(c.effect) * 100:.0f} "
+        f"points, 95 % interval {c.ci_low * 100:+.0f} to {c.ci_high * 100:+.0f}; "
+        f"{c.trials} vs {c.rest_trials} decided {THINGS.get(c.stratum, 'outcomes')})."
+    )
+    return description, ADVICE[(c.dimension, better)].format(level=c.level)
+
+
+@dataclass
+class Extracted:
+    run: CoachingRun
+    patterns: list[CoachingPattern]
+
+
+def extract(*, now: datetime | None = None, days: int | None = None) -> Extracted:
+    """Run the extraction over the last `days` (the tenant's period by default) and store
+    it as a new run."""
+    config = settings_row()
+    end = now or timezone.now()
+    start = end - timedelta(days=days or config.period_days)
+    found, total = cells(start=start, end=end)
+    comparisons = stats.compare(found, min_group=config.min_group)
+    significant = stats.discoveries(comparisons, q=config.false_discovery_rate)
+    with transaction.atomic():
+        run = CoachingRun.objects.create(
+            started_at=timezone.now(),
+            period_start=start,
+            period_end=end,
+            outcomes=total,
+            comparisons=len(comparisons),
+            false_discovery_rate=config.false_discovery_rate,
+            min_group=config.min_group,
+        )
+        patterns = []
+        for comparison, adjusted_p in significant:
+            description, advice = describe(comparison)
+            patterns.append(
+                CoachingPattern(
+                    run=run,
+                    kind=PatternKind.ESCALATION
+                    if comparison.stratum == ESCALATION
+                    else PatternKind.SEGMENT,
+                    stratum=comparison.stratum,
+                    dimension=comparison.dimension,
+                    level=comparison.level,
+                    description=description,
+                    recommendation=advice,
+                    successes=comparison.successes,
+                    trials=comparison.trials,
+                    rest_successes=comparison.rest_successes,
+                    rest_trials=comparison.rest_trials,
+                    effect=comparison.effect,
+                    ci_low=comparison.ci_low,
+                    ci_high=comparison.ci_high,
+                    p_value=comparison.p_value,
+                    adjusted_p=adjusted_p,
+                    test=comparison.test,
+                    supporting={
+                        "levels": [
+                            {"level": c.level, "successes": c.successes, "trials": c.trials}
+                            for c in found
+                            if (c.stratum, c.dimension)
+                            == (comparison.stratum, comparison.dimension)
+                        ]
+                    },
+                )
+            )
+        patterns += _action_types(run, found, config)
+        for rank, pattern in enumerate(patterns, start=1):
+            pattern.rank = rank
+        CoachingPattern.objects.bulk_create(patterns)
+        run.finished_at = timezone.now()
+        run.save(update_fields=["finished_at"])
+        transaction.on_commit(analytics_cache.invalidate)  # the manager view shows them
+    return Extracted(run, patterns)
+
+
+def _action_types(
+    run: CoachingRun, found: list[stats.Cell], config: CoachingSettings
+) -> list[CoachingPattern]:
+    """Top-performing actions (by the Wilson lower bound of their success rate, three at
+    most) and improvement areas (success below the tenant's bar, or poor feedback)."""
+    by_type: dict[str, list[int]] = {}
+    for cell in found:
+        if cell.dimension == "action_type":
+            s, n = by_type.setdefault(cell.level, [0, 0])
+            by_type[cell.level] = [s + cell.successes, n + cell.trials]
+    enough = {name: sn for name, sn in by_type.items() if sn[1] >= config.min_group}
+    ranked = sorted(enough.items(), key=lambda item: -stats.wilson(*item[1])[0])
+    feedback = _feedback_by_action_type(run.period_start, run.period_end)
+    patterns = []
+    for name, (s, n) in ranked[:3]:
+        low, high = stats.wilson(s, n)
+        if s / n < config.improvement_below:
+            continue
+        patterns.append(
+            _summary(
+                run,
+                PatternKind.TOP_ACTION,
+                name,
+                s,
+                n,
+                low,
+                high,
+                f"{name} succeeds {s / n:.0%} of the time (95 % interval {low:.0%} to "
+                f"{high:.0%}, {n} decided outcomes): one of the agent's best actions.",
+                f"Study the conversations where {name} worked and reuse their approach.",
+                feedback.get(name),
+            )
+        )
+    for name, (s, n) in sorted(enough.items()):
+        low, high = stats.wilson(s, n)
+        rated = feedback.get(name)
+        poor_feedback = rated is not None and rated["count"] >= 10 and rated["average"] < 0.5
+        if s / n >= config.improvement_below and not poor_feedback:
+            continue
+        reasons = []
+        if s / n < config.improvement_below:
+            reasons.append(
+                f"succeeds only {s / n:.0%} of the time (95 % interval {low:.0%} to "
+                f"{high:.0%}, {n} decided outcomes)"
+            )
+        if poor_feedback and rated is not None:
+            reasons.append(
+                f"people rate it {rated['average']:.2f} on a 0-to-1 scale "
+                f"({rated['count']} ratings)"
+            )
+        patterns.append(
+            _summary(
+                run,
+                PatternKind.IMPROVEMENT,
+                name,
+                s,
+                n,
+                low,
+                high,
+                f"{name} " + " and ".join(reasons) + ".",
+                f"Review recent {name} actions with the team; check when the agent should "
+                "hand these to a person instead.",
+                rated,
+            )
+        )
+    return patterns
+
+
+def _summary(
+    run: CoachingRun,
+    kind: str,
+    name: str,
+    s: int,
+    n: int,
+    low: float,
+    high: float,
+    description: str,
+    advice: str,
+    feedback: dict[str, Any] | None,
+) -> CoachingPattern:
+    return CoachingPattern(
+        run=run,
+        kind=kind,
+        dimension="action_type",
+        level=name,
+        description=description,
+        recommendation=advice,
+        successes=s,
+        trials=n,
+        ci_low=low,
+        ci_high=high,
+        supporting={"feedback": feedback} if feedback else {},
+    )
+
+
+def _feedback_by_action_type(start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
+    """Explicit feedback on the period's actions, per action type (normalised 0 to 1)."""
+    from feedback.models import FeedbackEntry
+    from feedback.services import SCALES
+
+    rows = (
+        FeedbackEntry.objects.filter(
+            source__in=list(SCALES),
+            outcome__occurred_at__gte=start,
+            outcome__occurred_at__lt=end,
+        )
+        .values("outcome__action_type")
+        .annotate(count=Count("id"), average=Avg("normalized_rating"))
+    )
+    return {r["outcome__action_type"]: {"count": r["count"], "average": r["average"]} for r in rows}

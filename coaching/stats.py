@@ -1,0 +1,155 @@
+"""The statistics behind coaching patterns: one level against the rest as a 2x2 table.
+
+- The test: Fisher's exact test when any expected count is under 5, else the pooled
+  two-proportion z-test (whose z² is the chi-square statistic without Yates' correction).
+- Many comparisons: Benjamini-Hochberg over every comparison of one run
+  (`scipy.stats.false_discovery_control`), so about q or fewer of what is reported is noise.
+- The effect: the difference of the two rates with Newcombe's hybrid score interval
+  (method 10 of Newcombe 1998, built from two Wilson intervals), and patterns are ranked
+  by how far that interval stays from zero, not by the raw difference: a large effect on
+  twelve outcomes ranks below a moderate one on a thousand.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+Z_95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Cell:
+    """Successes and trials of one level of one dimension, in one stratum."""
+
+    stratum: str  # the outcome type the rates are comparable within ("" for all)
+    dimension: str
+    level: str
+    successes: int
+    trials: int
+
+
+@dataclass(frozen=True)
+class Comparison:
+    stratum: str
+    dimension: str
+    level: str
+    successes: int
+    trials: int
+    rest_successes: int
+    rest_trials: int
+    test: str  # "fisher" or "z"
+    p_value: float
+    effect: float  # level's rate minus the rest's
+    ci_low: float
+    ci_high: float
+
+    @property
+    def rate(self) -> float:
+        return self.successes / self.trials
+
+    @property
+    def rest_rate(self) -> float:
+        return self.rest_successes / self.rest_trials
+
+    @property
+    def strength(self) -> float:
+        """How far the interval stays from zero (the conservative size of the effect)."""
+        return self.ci_low if self.effect >= 0 else -self.ci_high
+
+
+def wilson(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
+    if trials == 0:
+        return 0.0, 1.0
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = p + z * z / (2 * trials)
+    spread = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
+    return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
+
+
+def newcombe(a: int, n1: int, b: int, n2: int, z: float = Z_95) -> tuple[float, float]:
+    """Interval for p1 - p2 (Newcombe's hybrid score method)."""
+    p1, p2 = a / n1, b / n2
+    l1, u1 = wilson(a, n1, z)
+    l2, u2 = wilson(b, n2, z)
+    d = p1 - p2
+    return (
+        d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
+        d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2),
+    )
+
+
+def two_by_two(a: int, n1: int, b: int, n2: int) -> tuple[float, str]:
+    """(two-sided p, test) for successes a of n1 against b of n2."""
+    table = np.array([[a, n1 - a], [b, n2 - b]], dtype=float)
+    total = table.sum()
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / total
+    if (expected < 5).any():
+        return float(scipy_stats.fisher_exact(table.astype(int)).pvalue), "fisher"
+    pooled = (a + b) / total
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 1.0, "z"
+    z = (a / n1 - b / n2) / se
+    return float(2 * scipy_stats.norm.sf(abs(z))), "z"
+
+
+def compare(cells: Sequence[Cell], *, min_group: int) -> list[Comparison]:
+    """Each level against the rest of its dimension in its stratum, when both sides have
+    at least `min_group` trials."""
+    totals: dict[tuple[str, str], tuple[int, int]] = {}
+    for cell in cells:
+        s, n = totals.get((cell.stratum, cell.dimension), (0, 0))
+        totals[(cell.stratum, cell.dimension)] = (s + cell.successes, n + cell.trials)
+    sizes: dict[tuple[str, str], int] = {}
+    for cell in cells:
+        sizes[(cell.stratum, cell.dimension)] = sizes.get((cell.stratum, cell.dimension), 0) + 1
+    seen: set[tuple[str, str]] = set()
+    comparisons = []
+    for cell in cells:
+        key = (cell.stratum, cell.dimension)
+        if sizes[key] == 2 and key in seen:
+            continue  # two levels: the second against the first is the same test again
+        seen.add(key)
+        total_s, total_n = totals[(cell.stratum, cell.dimension)]
+        rest_s, rest_n = total_s - cell.successes, total_n - cell.trials
+        if cell.trials < min_group or rest_n < min_group:
+            continue
+        p, test = two_by_two(cell.successes, cell.trials, rest_s, rest_n)
+        low, high = newcombe(cell.successes, cell.trials, rest_s, rest_n)
+        comparisons.append(
+            Comparison(
+                stratum=cell.stratum,
+                dimension=cell.dimension,
+                level=cell.level,
+                successes=cell.successes,
+                trials=cell.trials,
+                rest_successes=rest_s,
+                rest_trials=rest_n,
+                test=test,
+                p_value=p,
+                effect=cell.successes / cell.trials - rest_s / rest_n,
+                ci_low=low,
+                ci_high=high,
+            )
+        )
+    return comparisons
+
+
+def adjusted(comparisons: Sequence[Comparison]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values, in the same order."""
+    if not comparisons:
+        return []
+    ps = np.array([c.p_value for c in comparisons])
+    return [float(x) for x in scipy_stats.false_discovery_control(ps, method="bh")]
+
+
+def discoveries(comparisons: Sequence[Comparison], *, q: float) -> list[tuple[Comparison, float]]:
+    """The comparisons whose adjusted p is at most q, strongest first."""
+    kept = [(c, p) for c, p in zip(comparisons, adjusted(comparisons), strict=True) if p <= q]
+    return sorted(kept, key=lambda pair: (-pair[0].strength, pair[1]))

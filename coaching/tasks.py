@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from typing import Any
+
+from config.celery import app
+
+
+@app.task(name="coaching.extract_patterns", acks_late=True)
+def extract_patterns() -> dict[str, Any]:
+    """A new coaching run over this tenant's period (a rerun adds a run; pages show the
+    latest)."""
+    from coaching import services
+
+    extracted = services.extract()
+    return {"run": extracted.run.pk, "patterns": len(extracted.patterns)}
