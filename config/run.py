@@ -116,6 +116,7 @@ def main() -> int:
         manage("recalibrate", "--tenant", demo["tenant"])
         manage("refresh_rollups", "--tenant", demo["tenant"])
         manage("evaluate_alerts", "--tenant", demo["tenant"])
+        manage("extract_coaching_patterns", "--tenant", demo["tenant"])
     print(
         "\n"
         f"  Learning Loop is running.\n\n"

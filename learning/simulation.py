@@ -82,7 +82,7 @@ def history(*, now: datetime, days: int, actions: int, seed: int = 7) -> Iterato
             at -= timedelta(days=1)
         persona = rng.choice(PERSONAS)
         confidence = round(min(max(rng.betavariate(5, 2.2), 0.05), 0.99), 2)
-        action_id = f"sim-{n:06d}"
+        action_id = f"sim-{seed}-{n:06d}"  # a new seed: new actions, same conversations
         attributes = {
             "channel": CHANNELS[action_type],
             "persona": persona,
@@ -123,7 +123,7 @@ def history(*, now: datetime, days: int, actions: int, seed: int = 7) -> Iterato
                     when,
                     "signal",
                     {
-                        "signal_id": f"sim-sig-{n:06d}",
+                        "signal_id": f"sim-sig-{seed}-{n:06d}",
                         "conversation_id": conversation,
                         "action_id": action_id,
                         "kind": kind,
