@@ -27,6 +27,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 
+from coaching import selectors as coaching_selectors
 from learning import analytics, charts
 from learning.models import Alert, ReportDelivery, ReportKind, Role, User
 from learning.selectors import reps_of
@@ -142,6 +143,7 @@ def manager_report(*, user: User, today: date) -> Report:
             "week": view,
             "per_rep": per_rep,
             "alerts": list(Alert.objects.filter(closed_at__isnull=True)[:10]),
+            "patterns": [p for p in coaching_selectors.patterns() if p.effect is not None][:3],
             "url": _tenant_url("manager/"),
         },
         images=images,

@@ -134,3 +134,33 @@ def test_dry_run_writes_files_and_sends_nothing(team, tmp_path: Path, capsys) ->
     with tenant_context(team.tenant):
         assert not ReportDelivery.objects.exists()
     assert f"{stem}.html" in capsys.readouterr().out
+
+
+def test_manager_report_carries_the_strongest_coaching_patterns(team) -> None:
+    from coaching.models import CoachingPattern, CoachingRun
+
+    with tenant_context(team.tenant):
+        run = CoachingRun.objects.create(
+            started_at=TODAY,
+            finished_at=TODAY,
+            period_start=TODAY,
+            period_end=TODAY,
+            false_discovery_rate=0.1,
+            min_group=30,
+        )
+        for rank in range(1, 6):
+            CoachingPattern.objects.create(
+                run=run,
+                kind="segment",
+                rank=rank,
+                dimension="persona",
+                level=f"p{rank}",
+                description=f"finding {rank}",
+                recommendation=f"advice {rank}",
+                successes=1,
+                trials=2,
+                effect=0.1,
+            )
+        report = reports.manager_report(user=team.users["manager"], today=TODAY.date())
+    text, html = report.render(inline=True)
+    assert "- finding 1 advice 1" in text and "finding 3" in html and "finding 4" not in html
