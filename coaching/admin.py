@@ -1,9 +1,24 @@
 from __future__ import annotations
 
-from django.contrib import admin
+import json
+from typing import Any
 
-from coaching.models import CoachingPattern, CoachingRun, CoachingSettings
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from coaching import batch
+from coaching.models import (
+    BatchRun,
+    CoachingPattern,
+    CoachingRun,
+    CoachingSettings,
+    LearningProposal,
+    PlaybookEntry,
+)
 from learning.admin_access import ReviewAdmin, ReviewInline, SettingsAdmin
+from learning.errors import DomainError
 
 
 @admin.register(CoachingSettings)
@@ -22,3 +37,72 @@ class PatternInline(ReviewInline):
 class CoachingRunAdmin(ReviewAdmin):
     list_display = ("started_at", "outcomes", "comparisons", "false_discovery_rate", "min_group")
     inlines = [PatternInline]
+
+
+@admin.register(LearningProposal)
+class LearningProposalAdmin(ReviewAdmin):
+    """Batch learning's proposals: admins approve (an experimental entry is created or
+    updated) or reject them; managers may read them."""
+
+    list_display = ("title", "kind", "count", "status", "created_at", "decided_by")
+    list_filter = ("status", "kind")
+    search_fields = ("title", "key")
+    ordering = ("-status", "-created_at")  # pending first
+    actions = ["approve_selected", "reject_selected"]
+    fields = (
+        "title",
+        "kind",
+        "key",
+        "count",
+        "status",
+        "proposed_content",
+        "evidence_pretty",
+        "summary",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+        "entry",
+        "run",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Evidence")
+    def evidence_pretty(self, obj: LearningProposal) -> str:
+        return format_html(
+            "<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(obj.evidence, indent=2)
+        )
+
+    @admin.action(description="Approve: start the selected as experiments")
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._decide(request, queryset, batch.approve, "approved")
+
+    @admin.action(description="Reject the selected proposals")
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._decide(request, queryset, batch.reject, "rejected")
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet, decide: Any, verb: str) -> None:
+        done = 0
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                decide(proposal_id=pk, user=request.user)
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                return
+            done += 1
+        self.message_user(request, f"{done} proposal(s) {verb}.", messages.SUCCESS)
+
+
+@admin.register(PlaybookEntry)
+class PlaybookEntryAdmin(ReviewAdmin):
+    list_display = ("name", "kind", "status", "uses", "approvals", "approval", "decided_at")
+    list_filter = ("status", "kind")
+    search_fields = ("name",)
+
+    @admin.display(description="Approval rate")
+    def approval(self, obj: PlaybookEntry) -> str:
+        return f"{obj.approval_rate:.0%}" if obj.approval_rate is not None else "-"
+
+
+@admin.register(BatchRun)
+class BatchRunAdmin(ReviewAdmin):
+    list_display = ("started_at", "period_start", "period_end", "edits", "gaps", "proposals")

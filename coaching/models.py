@@ -100,3 +100,125 @@ class CoachingPattern(models.Model):
     @property
     def rest_rate(self) -> float | None:
         return self.rest_successes / self.rest_trials if self.rest_trials else None
+
+
+class EntryKind(models.TextChoices):
+    INTENT = "intent", "Intent"
+    PLAYBOOK = "playbook", "Playbook entry"
+
+
+class EntryStatus(models.TextChoices):
+    EXPERIMENTAL = "experimental", "Experimental"
+    ACTIVE = "active", "Active"
+    DEMOTED = "demoted", "Demoted"
+
+
+class PlaybookEntry(models.Model):
+    """A dynamic intent or playbook entry the agent may use. New and changed ones start
+    experimental: every draft that names it (`POST drafts/` with `intent`) counts as a use,
+    approved when sent unedited, and `coaching.experiments` promotes or demotes it."""
+
+    kind = models.CharField(max_length=16, choices=EntryKind.choices)
+    name = models.CharField(max_length=100, unique=True, help_text="What drafts name in `intent`.")
+    content = models.TextField(
+        help_text="The playbook text, or the intent's description and examples."
+    )
+    status = models.CharField(
+        max_length=16, choices=EntryStatus.choices, default=EntryStatus.EXPERIMENTAL
+    )
+    uses = models.PositiveIntegerField(default=0)
+    approvals = models.PositiveIntegerField(default=0, help_text="Uses sent unedited.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    experiment_started_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="Promoted or demoted.")
+    decision_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        verbose_name_plural = "playbook entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(approvals__lte=models.F("uses")), name="approvals_within_uses"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_status_display().lower()})"
+
+    @property
+    def approval_rate(self) -> float | None:
+        return self.approvals / self.uses if self.uses else None
+
+
+class BatchRun(models.Model):
+    """One weekly batch-learning pass over the drafts and gaps of a period."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    edits = models.PositiveIntegerField(default=0, help_text="Drafts edited beyond the threshold.")
+    gaps = models.PositiveIntegerField(default=0, help_text="Messages the agent had no draft for.")
+    proposals = models.PositiveIntegerField(default=0)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Batch learning {self.period_start:%Y-%m-%d} to {self.period_end:%Y-%m-%d}"
+
+
+class ProposalKind(models.TextChoices):
+    NEW_INTENT = "new_intent", "New intent"
+    PLAYBOOK_CHANGE = "playbook_change", "Playbook change"
+    STYLE = "style", "Style finding"
+
+
+class ProposalStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class LearningProposal(models.Model):
+    """A recurring pattern batch learning found, with its evidence, for an admin to
+    approve (which creates or updates an experimental `PlaybookEntry`) or reject."""
+
+    run = models.ForeignKey(BatchRun, on_delete=models.CASCADE, related_name="found")
+    kind = models.CharField(max_length=16, choices=ProposalKind.choices)
+    key = models.CharField(
+        max_length=200,
+        help_text="What it is about (intent or suggested name): one pending "
+        "proposal per kind and key.",
+    )
+    title = models.CharField(max_length=300)
+    proposed_content = models.TextField(help_text="The entry's content if approved.")
+    count = models.PositiveIntegerField(help_text="How many drafts or messages show it.")
+    evidence = models.JSONField(default=dict)
+    summary = models.TextField(blank=True, help_text="From the optional summariser hook.")
+    status = models.CharField(
+        max_length=16, choices=ProposalStatus.choices, default=ProposalStatus.PENDING
+    )
+    decided_by = models.ForeignKey(
+        "learning.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=500, blank=True)
+    entry = models.ForeignKey(
+        PlaybookEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "key"],
+                condition=models.Q(status="pending"),
+                name="one_pending_proposal_per_kind_and_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title

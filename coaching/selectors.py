@@ -1,8 +1,20 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from coaching.models import CoachingPattern, CoachingRun
+from django.db.models import Count, Q
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from coaching.models import (
+    CoachingPattern,
+    CoachingRun,
+    EntryStatus,
+    LearningProposal,
+    PlaybookEntry,
+    ProposalStatus,
+)
 
 
 def latest_run() -> CoachingRun | None:
@@ -83,4 +95,78 @@ def for_page() -> dict[str, Any]:
         "coaching_run": run,
         "coaching_segments": segments,
         "coaching_actions": [p for p in found if p.effect is None],
+    }
+
+
+def learning_metrics(*, weeks: int = 8, now: datetime | None = None) -> dict[str, Any]:
+    """Seed 004's learning dashboard: per week, intent coverage (messages answered from a
+    known intent), draft accuracy (drafts sent unedited) and learning velocity (proposals
+    approved); the experiments and the pending proposals."""
+    from coaching import experiments
+    from feedback.models import DraftFeedback
+
+    end = now or timezone.now()
+    first = (end - timedelta(weeks=weeks - 1)).date()
+    first -= timedelta(days=first.weekday())  # a Monday
+    start = datetime.combine(first, time.min, tzinfo=UTC)
+    drafted = ~Q(original_draft="")
+    rows = {
+        r["week"].date(): r
+        for r in DraftFeedback.objects.filter(sent_at__gte=start, sent_at__lte=end)
+        .annotate(week=TruncWeek("sent_at", tzinfo=UTC))
+        .values("week")
+        .annotate(
+            messages=Count("id"),
+            drafted=Count("id", filter=drafted),
+            covered=Count("id", filter=drafted & ~Q(intent__in=["", "unknown"])),
+            unedited=Count("id", filter=drafted & Q(edit_distance=0)),
+        )
+    }
+    applied = {
+        r["week"].date(): r["n"]
+        for r in LearningProposal.objects.filter(
+            status=ProposalStatus.APPROVED, decided_at__gte=start
+        )
+        .annotate(week=TruncWeek("decided_at", tzinfo=UTC))
+        .values("week")
+        .annotate(n=Count("id"))
+    }
+    trend = []
+    for i in range(weeks):
+        monday = first + timedelta(weeks=i)
+        row = rows.get(monday, {"messages": 0, "drafted": 0, "covered": 0, "unedited": 0})
+        trend.append(
+            {
+                "week": monday.isoformat(),
+                "messages": row["messages"],
+                "intent_coverage": row["covered"] / row["messages"] if row["messages"] else None,
+                "draft_accuracy": row["unedited"] / row["drafted"] if row["drafted"] else None,
+                "proposals_applied": applied.get(monday, 0),
+            }
+        )
+    entries = list(PlaybookEntry.objects.all())
+    baselines = {kind: experiments.baseline_rate(kind) for kind in {e.kind for e in entries}}
+    return {
+        "trend": trend,
+        "experiments": [
+            {
+                "name": e.name,
+                "kind": e.kind,
+                "status": e.status,
+                "uses": e.uses,
+                "approvals": e.approvals,
+                "approval_rate": e.approval_rate,
+                "baseline": baselines[e.kind],
+                "bayes_factor": experiments.judge(
+                    e.uses, e.approvals, baselines[e.kind]
+                ).bayes_factor
+                if e.status == EntryStatus.EXPERIMENTAL
+                else None,
+                "decision_reason": e.decision_reason,
+            }
+            for e in entries
+        ],
+        "pending": list(
+            LearningProposal.objects.filter(status=ProposalStatus.PENDING).order_by("-count", "id")
+        ),
     }

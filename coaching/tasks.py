@@ -13,3 +13,13 @@ def extract_patterns() -> dict[str, Any]:
 
     extracted = services.extract()
     return {"run": extracted.run.pk, "patterns": len(extracted.patterns)}
+
+
+@app.task(name="coaching.batch_learning", acks_late=True)
+def batch_learning() -> dict[str, Any]:
+    """The weekly batch-learning pass of this tenant (a rerun updates the same pending
+    proposals)."""
+    from coaching import batch
+
+    result = batch.run()
+    return {"run": result.run.pk, "proposals": len(result.proposals)}

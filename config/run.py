@@ -117,6 +117,15 @@ def main() -> int:
         manage("refresh_rollups", "--tenant", demo["tenant"])
         manage("evaluate_alerts", "--tenant", demo["tenant"])
         manage("extract_coaching_patterns", "--tenant", demo["tenant"])
+        manage("run_batch_learning", "--tenant", demo["tenant"])
+        manage(
+            "simulate_experiment",
+            demo["tenant"],
+            "--api-url",
+            demo["api_url"],
+            "--key",
+            demo["agent_key"],
+        )
     print(
         "\n"
         f"  Learning Loop is running.\n\n"

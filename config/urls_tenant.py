@@ -21,6 +21,7 @@ urlpatterns = [
     path("executive/", views.executive_home, name="executive-home"),
     path("alerts/", views.alerts_page, name="alerts"),
     path("", include("feedback.urls")),
+    path("", include("coaching.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.urls_api")),
     path("healthz", health.healthz),

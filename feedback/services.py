@@ -245,4 +245,10 @@ def record_draft(
                 rated_at=sent_at,
             )
             _published(entry)
+        if intent and original_draft:
+            # A use of that intent or playbook entry: counted, and judged while it is an
+            # experiment (in this transaction: a replay above never counts twice).
+            from coaching import experiments
+
+            experiments.record_use(name=intent, approved=draft.approved)
     return DraftRecorded(draft, created=True)

@@ -96,6 +96,14 @@ SCHEDULES: list[Schedule] = [
         jitter_seconds=900,
     ),
     Schedule(
+        name="coaching: weekly batch learning",
+        task="coaching.batch_learning",
+        why="Mondays at 05:00 UTC: last week's heavily edited drafts and messages without "
+        "a draft, grouped into proposals for admins (who get a summary email).",
+        crontab={"minute": "0", "hour": "5", "day_of_week": "1"},
+        jitter_seconds=900,
+    ),
+    Schedule(
         name="reports: daily manager",
         task="learning.send_reports",
         kwargs={"role": "manager"},

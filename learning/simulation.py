@@ -133,6 +133,7 @@ def history(*, now: datetime, days: int, actions: int, seed: int = 7) -> Iterato
                 )
             )
     steps += _drafts(steps, now=now, seed=seed)
+    steps += _gaps(conversations, now=now, days=days, seed=seed)
     yield from sorted(steps, key=lambda step: (step.at, step.kind != "outcome"))
 
 
@@ -149,6 +150,56 @@ SHORT = {
     "pricing_question": "Hi {name}, quote attached: 40 seats, CRM sync included.",
     "follow_up": "{name}, any thoughts on the proposal?",
 }
+
+
+# Messages the agent had no draft for, which reps answered themselves: two recur (batch
+# learning should propose them as new intents), the rest are one-offs.
+GAPS = {
+    "referral": [
+        "Hi {name}, great to hear {colleague} referred you! Happy to set up an intro call "
+        "with our team this week.",
+        "Thanks {name}, any friend of {colleague} is welcome. Shall we book an intro call "
+        "this week?",
+        "{name}, thanks for reaching out on {colleague}'s referral. Let's book a quick intro "
+        "call this week.",
+    ],
+    "invoice": [
+        "Hi {name}, I've passed your invoice question to our billing team; you'll get a "
+        "corrected invoice by Friday.",
+        "Thanks {name}, our billing team is fixing the invoice and will send the corrected "
+        "invoice by Friday.",
+    ],
+}
+ONE_OFFS = [
+    "Hi {name}, yes we support SSO with Okta.",
+    "{name}, our office is closed on the 24th; back on the 27th.",
+    "Sure {name}, I'll call you at 3pm.",
+    "Hi {name}, the webinar recording is on our site under Resources.",
+]
+
+
+def _gaps(conversations: list[str], *, now: datetime, days: int, seed: int) -> list[Step]:
+    rng = random.Random(seed + 2)
+    steps = []
+    for n in range(days * 2):
+        at = now - timedelta(days=rng.uniform(0, days))
+        if rng.random() < 0.75:
+            text = rng.choice(GAPS[rng.choice(sorted(GAPS))])
+        else:
+            text = rng.choice(ONE_OFFS)
+        body = {
+            "action_id": f"sim-{seed}-gap-{n:05d}",
+            "conversation_id": rng.choice(conversations),
+            "original_draft": "",
+            "sent_version": text.format(
+                name=rng.choice(["Dana", "Lee", "Sam", "Priya", "Jo"]),
+                colleague=rng.choice(["Maya", "Tom", "Ines"]),
+            ),
+            "intent": "",
+            "sent_at": at.isoformat(),
+        }
+        steps.append(Step(at, "draft", body))
+    return steps
 
 
 def _drafts(steps: list[Step], *, now: datetime, seed: int) -> list[Step]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +30,22 @@ def _env_base_url() -> str:
 def tenant_urls(tenant: Tenant) -> dict[str, Any]:
     web_url = base_url() + tenant_prefix(tenant)
     return {"web_url": web_url, "api_url": web_url + "api/v1/", "headers": {}}
+
+
+def post_json(url: str, body: Any, key: str) -> Any:
+    """POST `body` to the product's own API as a client would (simulators); a 4xx/5xx is
+    a CommandError with the response's start."""
+    request = urllib.request.Request(  # noqa: S310 - the operator's own API URL
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise CommandError(f"{url}: {exc.code} {exc.read()[:500]!r}") from exc
 
 
 def tenant_or_error(slug: str) -> Tenant:

@@ -13,7 +13,9 @@ def test_history_is_stable_and_drafts_follow_emails_and_chats() -> None:
     steps = list(history(now=NOW, days=30, actions=400))
     assert steps == list(history(now=NOW, days=30, actions=400))
     outcomes = {s.body["action_id"]: s.body for s in steps if s.kind == "outcome"}
-    drafts = [s.body for s in steps if s.kind == "draft"]
+    drafts = [s.body for s in steps if s.kind == "draft" and s.body["original_draft"]]
+    gaps = [s.body for s in steps if s.kind == "draft" and not s.body["original_draft"]]
+    assert len(gaps) == 60 and all(g["sent_version"] and not g["intent"] for g in gaps)
     assert drafts and all(
         outcomes[d["action_id"]]["action_type"] in ("send_email", "send_chat") for d in drafts
     )

@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 from rich.console import Console
 from rich.progress import Progress
 
+from learning.management.base import post_json
 from learning.simulation import history
 
 
@@ -44,30 +42,17 @@ class Command(BaseCommand):
             bar = progress.add_task("actions", total=len(outcomes))
             for start in range(0, len(outcomes), 1000):
                 chunk = outcomes[start : start + 1000]
-                self._post(api + "outcomes/bulk/", chunk, options["key"])
+                post_json(api + "outcomes/bulk/", chunk, options["key"])
                 progress.advance(bar, len(chunk))
             bar = progress.add_task("signals", total=len(signals))
             for body in signals:
-                self._post(api + "signals/", body, options["key"])
+                post_json(api + "signals/", body, options["key"])
                 progress.advance(bar)
             bar = progress.add_task("drafts", total=len(drafts))
             for body in drafts:
-                self._post(api + "drafts/", body, options["key"])
+                post_json(api + "drafts/", body, options["key"])
                 progress.advance(bar)
         console.print(
             f"Posted {len(outcomes)} actions, {len(signals)} signals and {len(drafts)} drafts "
             f"to {api}"
         )
-
-    def _post(self, url: str, body: Any, key: str) -> Any:
-        request = urllib.request.Request(  # noqa: S310 - the operator's own API URL
-            url,
-            data=json.dumps(body).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            raise CommandError(f"{url}: {exc.code} {exc.read()[:500]!r}") from exc

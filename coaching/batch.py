@@ -1,0 +1,476 @@
+"""Weekly batch learning: recurring patterns in what people changed or wrote themselves,
+turned into proposals for admins.
+
+Two sources, over the period (7 days by default):
+- draft edits beyond the tenant's threshold (`DraftFeedback.significant`), grouped by the
+  intent that produced the draft: when reps cut the drafts to well under their length it is
+  a style finding ("shorter drafts preferred"), when the versions they send resemble each
+  other it is a playbook change (the most typical sent version is proposed as the new text);
+- gaps, messages the agent had no draft for (`POST drafts/` with an empty
+  `original_draft`): what the reps wrote is grouped by text similarity, and a recurring
+  group is a proposed new intent.
+
+Similarity is rapidfuzz's token-set ratio (0-100; word order and repeats do not matter),
+which runs offline in the worker: no model to download. A group is a greedy "leader"
+cluster: the text with most neighbours above the threshold takes them, then the next.
+
+Each finding is a `LearningProposal` with its evidence (counts, examples, the typical edit);
+a finding already pending from an earlier run is updated instead of repeated. The drafts
+are marked analysed, admins get a summary email, and an optional summariser hook
+(`LL_PROPOSAL_SUMMARISER`, a dotted path to `f(kind, title, evidence) -> str`, off by
+default) may add a summary in words.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+from django.utils.module_loading import import_string
+from rapidfuzz import fuzz, process
+
+from coaching.models import (
+    BatchRun,
+    EntryKind,
+    EntryStatus,
+    LearningProposal,
+    PlaybookEntry,
+    ProposalKind,
+    ProposalStatus,
+)
+from learning.errors import Conflict, Forbidden, NotFound
+from learning.models import Role, User
+
+logger = structlog.get_logger(__name__)
+
+SIMILAR = 50  # token-set ratio from which two texts are "the same kind of message"
+MIN_GROUP = 3  # drafts or messages that make a pattern recurring
+SHORTER = 0.6  # reps keep less than this share of the draft's length: "shorter preferred"
+LONGER = 1.6
+EXAMPLES = 5
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "hello",
+        "hey",
+        "hi",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "just",
+        "me",
+        "my",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "please",
+        "regards",
+        "so",
+        "some",
+        "than",
+        "thank",
+        "thanks",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "up",
+        "us",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "which",
+        "who",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "best",
+        "dear",
+        "kind",
+        "team",
+    ]
+)
+
+
+def clusters(texts: Sequence[str], *, threshold: int = SIMILAR) -> list[list[int]]:
+    """Greedy leader clustering of `texts` by token-set ratio, leaders taken by how many
+    neighbours they have; largest group first. O(n²) comparisons, in C."""
+    if not texts:
+        return []
+    scores = process.cdist(
+        [t.lower() for t in texts], [t.lower() for t in texts], scorer=fuzz.token_set_ratio
+    )
+    close = scores >= threshold
+    degree = close.sum(axis=1)
+    unassigned = set(range(len(texts)))
+    groups = []
+    for leader in sorted(range(len(texts)), key=lambda i: (-int(degree[i]), i)):
+        if leader not in unassigned:
+            continue
+        members = sorted(i for i in unassigned if close[leader][i])
+        groups.append(members)
+        unassigned -= set(members)
+    return sorted(groups, key=lambda g: (-len(g), g[0]))
+
+
+def medoid(texts: Sequence[str]) -> int:
+    """Index of the text most similar to all the others."""
+    scores = process.cdist(texts, texts, scorer=fuzz.token_set_ratio)
+    return int(scores.sum(axis=1).argmax())
+
+
+def suggested_name(texts: Sequence[str]) -> str:
+    """Two words that most of the texts share, as an intent name (e.g. referral_intro)."""
+    counts: Counter[str] = Counter()
+    first_seen: dict[str, int] = {}
+    for text in texts:
+        words = [w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in STOPWORDS]
+        for word in words:
+            first_seen.setdefault(word, len(first_seen))
+        counts.update(set(words))
+    ranked = sorted(counts, key=lambda w: (-counts[w], first_seen[w]))[:2]
+    return "_".join(ranked or ["unnamed"])[:90]
+
+
+@dataclass
+class Finding:
+    kind: str
+    key: str
+    title: str
+    proposed_content: str
+    count: int
+    evidence: dict[str, Any]
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def edit_findings(drafts: Sequence[Any]) -> list[Finding]:
+    """Style and playbook findings from significant edits, per intent."""
+    by_intent: dict[str, list[Any]] = {}
+    for draft in drafts:
+        by_intent.setdefault(draft.intent or "", []).append(draft)
+    findings = []
+    for intent, group in sorted(by_intent.items()):
+        if not intent or len(group) < MIN_GROUP:
+            continue
+        ratios = [len(d.sent_version) / max(len(d.original_draft), 1) for d in group]
+        ratio = statistics.median(ratios)
+        typical = group[min(range(len(group)), key=lambda i: abs(ratios[i] - ratio))]
+        examples = [
+            {
+                "action_id": d.action_id,
+                "original": d.original_draft,
+                "sent": d.sent_version,
+                "edit_distance": round(d.edit_distance, 3),
+            }
+            for d in group[:EXAMPLES]
+        ]
+        typical_edit = {
+            "original": typical.original_draft,
+            "sent": typical.sent_version,
+            "words_before": _words(typical.original_draft),
+            "words_after": _words(typical.sent_version),
+        }
+        if ratio <= SHORTER or ratio >= LONGER:
+            shorter = ratio <= SHORTER
+            words = round(statistics.median(_words(d.sent_version) for d in group))
+            findings.append(
+                Finding(
+                    kind=ProposalKind.STYLE,
+                    key=intent,
+                    title=f"{'Shorter' if shorter else 'Longer'} drafts preferred for {intent}",
+                    proposed_content=(
+                        f"Keep {intent} drafts to about {words} words: reps cut them to "
+                        f"{ratio:.0%} of their length."
+                        if shorter
+                        else f"Give {intent} drafts more detail (about {words} words): reps "
+                        f"lengthen them to {ratio:.0%} of their length."
+                    ),
+                    count=len(group),
+                    evidence={
+                        "median_length_ratio": round(ratio, 3),
+                        "median_words_sent": words,
+                        "typical_edit": typical_edit,
+                        "examples": examples,
+                    },
+                )
+            )
+        sent = [d.sent_version for d in group]
+        biggest = clusters(sent)[0]
+        if len(biggest) >= MIN_GROUP:
+            members = [group[i] for i in biggest]
+            centre = members[medoid([d.sent_version for d in members])]
+            findings.append(
+                Finding(
+                    kind=ProposalKind.PLAYBOOK_CHANGE,
+                    key=intent,
+                    title=f"Reps rewrite {intent} drafts the same way ({len(members)} times)",
+                    proposed_content=centre.sent_version,
+                    count=len(members),
+                    evidence={
+                        "typical_edit": {
+                            "original": centre.original_draft,
+                            "sent": centre.sent_version,
+                            "words_before": _words(centre.original_draft),
+                            "words_after": _words(centre.sent_version),
+                        },
+                        "examples": [
+                            {"action_id": d.action_id, "sent": d.sent_version}
+                            for d in members[:EXAMPLES]
+                        ],
+                    },
+                )
+            )
+    return findings
+
+
+def gap_findings(gaps: Sequence[Any]) -> list[Finding]:
+    """New-intent findings from recurring messages the agent had no draft for."""
+    texts = [g.sent_version for g in gaps]
+    findings = []
+    taken = set(PlaybookEntry.objects.values_list("name", flat=True))
+    for group in clusters(texts):
+        if len(group) < MIN_GROUP:
+            continue
+        members = [gaps[i] for i in group]
+        name = suggested_name([m.sent_version for m in members])
+        while name in taken:
+            name = f"{name}_2" if not name[-1].isdigit() else f"{name[:-1]}{int(name[-1]) + 1}"
+        taken.add(name)
+        centre = members[medoid([m.sent_version for m in members])]
+        findings.append(
+            Finding(
+                kind=ProposalKind.NEW_INTENT,
+                key=name,
+                title=f"New intent {name}: {len(members)} messages the agent had no draft for",
+                proposed_content=(
+                    f"Intent {name}. Typical reply people wrote:\n{centre.sent_version}"
+                ),
+                count=len(members),
+                evidence={
+                    "examples": [
+                        {"action_id": m.action_id, "sent": m.sent_version}
+                        for m in members[:EXAMPLES]
+                    ],
+                    "conversations": len({m.conversation_id for m in members}),
+                },
+            )
+        )
+    return findings
+
+
+@dataclass
+class Batch:
+    run: BatchRun
+    proposals: list[LearningProposal] = field(default_factory=list)
+
+
+def run(*, now: datetime | None = None, days: int = 7) -> Batch:
+    """One batch-learning pass over the last `days`: proposals stored, drafts marked
+    analysed, admins told. Re-running over the same week updates the same pending
+    proposals rather than adding new ones."""
+    from feedback.models import DraftFeedback
+
+    end = now or timezone.now()
+    start = end - timedelta(days=days)
+    week = DraftFeedback.objects.filter(sent_at__gte=start, sent_at__lt=end).order_by(
+        "sent_at", "id"
+    )
+    edits = list(week.filter(significant=True).exclude(original_draft=""))
+    gaps = list(week.filter(original_draft="").exclude(sent_version=""))
+    findings = edit_findings(edits) + gap_findings(gaps)
+    summarise = _summariser()
+    with transaction.atomic():
+        batch = Batch(
+            BatchRun.objects.create(
+                started_at=timezone.now(),
+                period_start=start,
+                period_end=end,
+                edits=len(edits),
+                gaps=len(gaps),
+            )
+        )
+        for finding in findings:
+            values = {
+                "run": batch.run,
+                "title": finding.title,
+                "proposed_content": finding.proposed_content,
+                "count": finding.count,
+                "evidence": finding.evidence,
+                "summary": _summary(summarise, finding),
+            }
+            proposal, _ = LearningProposal.objects.update_or_create(
+                kind=finding.kind,
+                key=finding.key,
+                status=ProposalStatus.PENDING,
+                defaults=values,
+            )
+            batch.proposals.append(proposal)
+        DraftFeedback.objects.filter(pk__in=[d.pk for d in edits + gaps]).update(analyzed=True)
+        batch.run.proposals = len(batch.proposals)
+        batch.run.finished_at = timezone.now()
+        batch.run.save(update_fields=["proposals", "finished_at"])
+        transaction.on_commit(lambda: notify_admins(batch))
+    return batch
+
+
+def _summariser() -> Any:
+    path = getattr(settings, "LL_PROPOSAL_SUMMARISER", "")
+    return import_string(path) if path else None
+
+
+def _summary(summarise: Any, finding: Finding) -> str:
+    if summarise is None:
+        return ""
+    try:
+        return str(summarise(finding.kind, finding.title, finding.evidence))[:4000]
+    except Exception as error:  # a hook never stops the batch
+        logger.warning("proposal_summariser_failed", error=str(error))
+        return ""
+
+
+def notify_admins(batch: Batch) -> None:
+    to = list(
+        User.objects.filter(is_active=True, role=Role.ADMIN)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if not to:
+        return
+    counts = Counter(p.get_kind_display() for p in batch.proposals)
+    lines = [f"- {n} x {kind}" for kind, n in sorted(counts.items())] or ["- nothing new"]
+    titles = [f"  · {p.title}" for p in batch.proposals]
+    send_mail(
+        subject=f"[Learning Loop] Weekly learning: {len(batch.proposals)} proposal(s) to review",
+        message="\n".join(
+            [
+                f"This week's analysis of {batch.run.edits} edited drafts and "
+                f"{batch.run.gaps} messages the agent had no draft for found:",
+                *lines,
+                "",
+                *titles,
+                "",
+                "Review them in the admin under Coaching → Learning proposals.",
+            ]
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=to,
+    )
+    BatchRun.objects.filter(pk=batch.run.pk).update(notified_at=timezone.now())
+
+
+def _require_admin(user: Any) -> None:
+    if getattr(user, "role", None) != Role.ADMIN:
+        raise Forbidden("Only admins approve or reject learning proposals.")
+
+
+def approve(*, proposal_id: int, user: Any, note: str = "") -> LearningProposal:
+    """Create or update the proposal's entry as an experiment (counts start again).
+    Approving an approved proposal again changes nothing."""
+    _require_admin(user)
+    with transaction.atomic():
+        proposal = LearningProposal.objects.select_for_update().filter(pk=proposal_id).first()
+        if proposal is None:
+            raise NotFound("No such proposal.")
+        if proposal.status == ProposalStatus.APPROVED:
+            return proposal
+        if proposal.status != ProposalStatus.PENDING:
+            raise Conflict(f"This proposal is already {proposal.status}.", field="status")
+        kind = EntryKind.INTENT if proposal.kind == ProposalKind.NEW_INTENT else EntryKind.PLAYBOOK
+        entry, created = PlaybookEntry.objects.select_for_update().get_or_create(
+            name=proposal.key, defaults={"kind": kind, "content": proposal.proposed_content}
+        )
+        if not created:
+            entry.content = (
+                f"{entry.content}\n\n{proposal.proposed_content}"
+                if proposal.kind == ProposalKind.STYLE
+                else proposal.proposed_content
+            )
+        entry.status = EntryStatus.EXPERIMENTAL
+        entry.uses = entry.approvals = 0
+        entry.experiment_started_at = timezone.now()
+        entry.decided_at = None
+        entry.decision_reason = ""
+        entry.save()
+        proposal.status = ProposalStatus.APPROVED
+        proposal.entry = entry
+        proposal.decided_by = user
+        proposal.decided_at = timezone.now()
+        proposal.decision_note = note[:500]
+        proposal.save()
+    return proposal
+
+
+def reject(*, proposal_id: int, user: Any, note: str = "") -> LearningProposal:
+    _require_admin(user)
+    with transaction.atomic():
+        proposal = LearningProposal.objects.select_for_update().filter(pk=proposal_id).first()
+        if proposal is None:
+            raise NotFound("No such proposal.")
+        if proposal.status == ProposalStatus.REJECTED:
+            return proposal
+        if proposal.status != ProposalStatus.PENDING:
+            raise Conflict(f"This proposal is already {proposal.status}.", field="status")
+        proposal.status = ProposalStatus.REJECTED
+        proposal.decided_by = user
+        proposal.decided_at = timezone.now()
+        proposal.decision_note = note[:500]
+        proposal.save()
+    return proposal

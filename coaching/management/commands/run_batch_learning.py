@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django_tenants.utils import tenant_context
+
+from coaching import batch
+from learning.management.base import tenant_or_error
+from learning.tenancy import selectors as tenancy_selectors
+
+
+class Command(BaseCommand):
+    help = (
+        "Run batch learning now (as beat does weekly): group the period's heavily edited "
+        "drafts and the messages the agent had no draft for into proposals for admins."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--tenant", help="One tenant's slug (default: every tenant).")
+        parser.add_argument("--days", type=int, default=7, help="Look back this many days.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenants = (
+            [tenant_or_error(options["tenant"])]
+            if options["tenant"]
+            else list(tenancy_selectors.ready_tenants())
+        )
+        for tenant in tenants:
+            with tenant_context(tenant):
+                result = batch.run(days=options["days"])
+            self.stdout.write(
+                f"{tenant.slug}: {result.run.edits} edited drafts and {result.run.gaps} "
+                f"messages without a draft -> {len(result.proposals)} proposal(s)"
+            )
+            for proposal in result.proposals:
+                self.stdout.write(f"  [{proposal.get_kind_display()}] {proposal.title}")

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+from django.utils import timezone
+
+from coaching import batch
+from coaching.models import LearningProposal, PlaybookEntry, ProposalKind, ProposalStatus
+from learning.management.base import TenantCommand, post_json
+from learning.models import Role, User
+from learning.tenancy.models import Tenant
+
+
+class Command(TenantCommand):
+    help = (
+        "Demo: an admin approves batch learning's first new-intent proposal, then the "
+        "simulated agent uses the new experimental intent (posting drafts through the API, "
+        "85 %% sent unedited) until the experiment decides."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument("--api-url", required=True)
+        parser.add_argument("--key", required=True, help="An agent key of the tenant.")
+        parser.add_argument("--approval", type=float, default=0.85)
+        parser.add_argument("--max-uses", type=int, default=80)
+        parser.add_argument("--seed", type=int, default=5)
+
+    def handle_in_tenant(self, tenant: Tenant, **options: Any) -> dict[str, Any]:
+        proposal = (
+            LearningProposal.objects.filter(kind=ProposalKind.NEW_INTENT)
+            .exclude(status=ProposalStatus.REJECTED)
+            .order_by("-count", "id")
+            .first()
+        )
+        if proposal is None:
+            raise CommandError("No new-intent proposal: run run_batch_learning first.")
+        admin = User.objects.filter(role=Role.ADMIN).order_by("pk").first()
+        proposal = batch.approve(proposal_id=proposal.pk, user=admin, note="demo")
+        entry = proposal.entry
+        assert entry is not None
+        rng = random.Random(options["seed"])
+        uses = 0
+        while uses < options["max_uses"]:
+            entry.refresh_from_db()
+            if entry.status != "experimental":
+                break
+            uses += 1
+            draft = f"Thanks for reaching out about {entry.name.replace('_', ' ')}."
+            post_json(
+                options["api_url"].rstrip("/") + "/drafts/",
+                {
+                    "action_id": f"exp-{entry.name}-{entry.pk}-{uses}",
+                    "conversation_id": f"exp-conv-{uses % 7}",
+                    "original_draft": draft,
+                    "sent_version": draft
+                    if rng.random() < options["approval"]
+                    else draft + " Cheers!",
+                    "intent": entry.name,
+                    "sent_at": timezone.now().isoformat(),
+                },
+                options["key"],
+            )
+        entry = PlaybookEntry.objects.get(pk=entry.pk)
+        return {
+            "entry": entry.name,
+            "status": entry.status,
+            "uses": entry.uses,
+            "approvals": entry.approvals,
+            "reason": entry.decision_reason,
+        }

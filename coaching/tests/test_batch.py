@@ -1,0 +1,177 @@
+"""Weekly batch learning: grouping, proposals with evidence, idempotent reruns, admin
+decisions, the summary email, the optional summariser hook and the learning page."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django_tenants.utils import tenant_context
+
+from coaching import batch
+from coaching.models import LearningProposal, PlaybookEntry
+from feedback import services as feedback_services
+from feedback.models import DraftFeedback
+from learning.errors import Conflict, Forbidden
+
+LONG = (
+    "Hi {n}, thanks for your interest! I'd be happy to set up a demo of our platform at a "
+    "time that suits you. Would Tuesday or Thursday afternoon work?"
+)
+GAPS = [
+    "Hi Dana, great to hear Maya referred you! Happy to set up an intro call this week.",
+    "Thanks Lee, any friend of Tom is welcome. Shall we book an intro call this week?",
+    "Sam, thanks for reaching out on Ines's referral. Let's book a quick intro call this week.",
+    "Hi Jo, yes we support SSO with Okta.",
+    "Sure Priya, I'll call you at 3pm.",
+]
+
+
+def summarise(kind, title, evidence):
+    return f"{kind}: {len(evidence.get('examples', []))} examples"
+
+
+def broken(kind, title, evidence):
+    raise RuntimeError("model offline")
+
+
+@pytest.fixture
+def week(alpha):
+    """Four book_demo drafts cut to a short line, one sent as drafted, two follow-ups with
+    a small fix (under the threshold), five messages the agent had no draft for."""
+    with tenant_context(alpha.tenant):
+        alpha.users["admin"].email = "adam@alpha.example"
+        alpha.users["admin"].save(update_fields=["email"])
+        for i, name in enumerate(["Dana", "Lee", "Sam", "Jo"]):
+            feedback_services.record_draft(
+                action_id=f"bd-{i}",
+                conversation_id="conv-b",
+                original_draft=LONG.format(n=name),
+                sent_version=f"Hi {name}, Tuesday 2pm for a 20-min demo?",
+                intent="book_demo",
+            )
+        feedback_services.record_draft(
+            action_id="bd-ok",
+            conversation_id="conv-b",
+            original_draft=LONG.format(n="Al"),
+            sent_version=LONG.format(n="Al"),
+            intent="book_demo",
+        )
+        for i in range(2):
+            text = "Hi Jo, just following up on my last note."
+            feedback_services.record_draft(
+                action_id=f"fu-{i}",
+                conversation_id="conv-b",
+                original_draft=text,
+                sent_version=text.replace("Hi", "Hello"),
+                intent="follow_up",
+            )
+        for i, text in enumerate(GAPS):
+            feedback_services.record_draft(
+                action_id=f"gap-{i}",
+                conversation_id="conv-g",
+                original_draft="",
+                sent_version=text,
+            )
+        yield alpha
+
+
+def test_clusters_group_similar_texts() -> None:
+    groups = batch.clusters(GAPS)
+    assert groups[0] == [0, 1, 2] and sorted(len(g) for g in groups) == [1, 1, 3]
+    assert batch.suggested_name([GAPS[i] for i in groups[0]]) == "intro_call"
+
+
+def test_run_proposes_style_playbook_and_new_intent_with_evidence(
+    week, django_capture_on_commit_callbacks
+) -> None:
+    with tenant_context(week.tenant):
+        with django_capture_on_commit_callbacks(execute=True):
+            result = batch.run()
+        proposals = {(p.kind, p.key): p for p in LearningProposal.objects.all()}
+        assert set(proposals) == {
+            ("style", "book_demo"),
+            ("playbook_change", "book_demo"),
+            ("new_intent", "intro_call"),
+        }
+        style = proposals[("style", "book_demo")]
+        assert style.count == 4 and style.title == "Shorter drafts preferred for book_demo"
+        ratio = style.evidence["median_length_ratio"]
+        assert ratio == pytest.approx(41 / 154, abs=0.01)
+        assert style.evidence["typical_edit"]["words_after"] == 8
+        playbook = proposals[("playbook_change", "book_demo")]
+        assert playbook.proposed_content.endswith("Tuesday 2pm for a 20-min demo?")
+        intent = proposals[("new_intent", "intro_call")]
+        assert intent.count == 3 and len(intent.evidence["examples"]) == 3
+        assert (result.run.edits, result.run.gaps) == (4, 5)
+        assert not DraftFeedback.objects.filter(
+            action_id__startswith="bd-", significant=True, analyzed=False
+        ).exists()
+        # a second run over the same week updates the pending proposals, adds none
+        batch.run()
+        assert LearningProposal.objects.count() == 3
+    (email,) = [m for m in mail.outbox if "Weekly learning" in m.subject]
+    assert email.to == ["adam@alpha.example"] and "1 x New intent" in email.body
+    assert "4 edited drafts and 5 messages the agent had no draft for" in email.body
+
+
+def test_summariser_hook_is_optional_and_never_breaks_the_run(week, settings) -> None:
+    settings.LL_PROPOSAL_SUMMARISER = f"{__name__}.summarise"
+    with tenant_context(week.tenant):
+        batch.run()
+        assert LearningProposal.objects.get(kind="new_intent").summary == "new_intent: 3 examples"
+        settings.LL_PROPOSAL_SUMMARISER = f"{__name__}.broken"
+        batch.run()
+        assert set(LearningProposal.objects.values_list("summary", flat=True)) == {""}
+
+
+def test_only_admins_decide_and_approval_starts_an_experiment(week) -> None:
+    with tenant_context(week.tenant):
+        batch.run()
+        style = LearningProposal.objects.get(kind="style")
+        with pytest.raises(Forbidden):
+            batch.approve(proposal_id=style.pk, user=week.users["manager"])
+        style.refresh_from_db()
+        assert style.status == "pending" and not PlaybookEntry.objects.exists()
+        admin = week.users["admin"]
+        batch.approve(proposal_id=style.pk, user=admin)
+        again = batch.approve(proposal_id=style.pk, user=admin)  # a retry: no change
+        entry = PlaybookEntry.objects.get(name="book_demo")
+        assert (entry.kind, entry.status, entry.uses) == ("playbook", "experimental", 0)
+        assert again.entry == entry and "Keep book_demo drafts to about 8 words" in entry.content
+        playbook = LearningProposal.objects.get(kind="playbook_change")
+        batch.approve(proposal_id=playbook.pk, user=admin)
+        entry.refresh_from_db()
+        assert entry.content.endswith("Tuesday 2pm for a 20-min demo?")
+        with pytest.raises(Conflict):
+            batch.reject(proposal_id=playbook.pk, user=admin)
+
+
+def test_admin_actions_and_learning_page(week, client) -> None:
+    with tenant_context(week.tenant):
+        batch.run()
+        pk = LearningProposal.objects.get(kind="new_intent").pk
+    changelist = week.url("admin/coaching/learningproposal/")
+    week.login(client, "manager")
+    client.post(changelist, {"action": "approve_selected", "_selected_action": [pk]})
+    with tenant_context(week.tenant):
+        assert LearningProposal.objects.get(pk=pk).status == "pending"  # managers only read
+    page = client.get(week.url("learning/"))
+    assert page.status_code == 200 and "New intent intro_call" in page.content.decode()
+    week.login(client, "admin")
+    client.post(changelist, {"action": "approve_selected", "_selected_action": [pk]})
+    with tenant_context(week.tenant):
+        assert LearningProposal.objects.get(pk=pk).status == "approved"
+        assert PlaybookEntry.objects.get(name="intro_call").kind == "intent"
+    body = client.get(week.url("learning/")).content.decode()
+    assert "intro_call" in body and "experimental" in body
+    week.login(client, "rep")
+    assert client.get(week.url("learning/")).status_code == 403
+
+
+def test_command(week) -> None:
+    out = StringIO()
+    call_command("run_batch_learning", tenant=week.slug, stdout=out)
+    assert "4 edited drafts and 5 messages without a draft -> 3 proposal(s)" in out.getvalue()

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from coaching import views
+
+urlpatterns = [
+    path("learning/", views.learning_page, name="learning-dashboard"),
+]
