@@ -1,6 +1,8 @@
 """URLs outside any tenant: front page, health probes, the ops admin."""
 
+from django.templatetags.static import static
 from django.urls import path
+from django.views.generic import RedirectView
 
 from learning import health, views
 from learning.admin_sites import ops_admin_site
@@ -10,4 +12,6 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", ops_admin_site.urls),
+    # Browsers ask for /favicon.ico on pages that do not name one (the Django admin's).
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
 ]

@@ -2,7 +2,9 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from learning import health, views
 
@@ -25,4 +27,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.urls_api")),
     path("healthz", health.healthz),
+    # Browsers ask for /favicon.ico on pages that do not name one (the Django admin's).
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
 ]

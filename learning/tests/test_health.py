@@ -23,3 +23,9 @@ def test_readyz_is_503_when_redis_is_unreachable(client, db) -> None:
     assert body["status"] == "unavailable"
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["redis"].startswith("error")
+
+
+def test_favicon_ico_redirects_to_the_served_icon(client, alpha) -> None:
+    for url in ("/favicon.ico", alpha.url("favicon.ico")):
+        response = client.get(url)
+        assert response.status_code == 301 and response["Location"].endswith("favicon.svg")
