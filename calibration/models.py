@@ -131,6 +131,7 @@ class BehaviorPolicy(models.Model):
 
     class Meta:
         ordering = ["action_type"]
+        verbose_name_plural = "behavior policies"
         constraints = [
             # The outer limits; each tenant's CalibrationSettings narrows them.
             models.CheckConstraint(

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Avg, Count
+from django.db.models import Avg, Count, Q
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from coaching import stats
@@ -68,7 +69,7 @@ def cells(*, start: datetime, end: datetime) -> tuple[list[stats.Cell], int]:
         cursor.execute(query, [start, end])
         for row in cursor.fetchall():
             outcome_type, levels, grouped = row[0], row[1 : 1 + len(names)], row[-3]
-            successes, trials = int(row[-2]), int(row[-1])
+            successes, trials = int(row[-2] or 0), int(row[-1])  # no rows: sum is NULL
             if outcome_type is None:
                 total = trials
                 continue
@@ -197,6 +198,7 @@ def extract(*, now: datetime | None = None, days: int | None = None) -> Extracte
                 )
             )
         patterns += _action_types(run, found, config)
+        patterns += _escalation_areas(run, config)
         for rank, pattern in enumerate(patterns, start=1):
             pattern.rank = rank
         CoachingPattern.objects.bulk_create(patterns)
@@ -285,11 +287,13 @@ def _summary(
     description: str,
     advice: str,
     feedback: dict[str, Any] | None,
+    *,
+    dimension: str = "action_type",
 ) -> CoachingPattern:
     return CoachingPattern(
         run=run,
         kind=kind,
-        dimension="action_type",
+        dimension=dimension,
         level=name,
         description=description,
         recommendation=advice,
@@ -316,3 +320,44 @@ def _feedback_by_action_type(start: datetime, end: datetime) -> dict[str, dict[s
         .annotate(count=Count("id"), average=Avg("normalized_rating"))
     )
     return {r["outcome__action_type"]: {"count": r["count"], "average": r["average"]} for r in rows}
+
+
+def _escalation_areas(run: CoachingRun, config: CoachingSettings) -> list[CoachingPattern]:
+    """Deal stages where the agent hands over unusually often: an escalation share of at
+    least 20 % and twice the tenant's, over at least `min_group` actions of the period."""
+    from outcomes.models import OutcomeRecord
+
+    rows = list(
+        OutcomeRecord.objects.filter(
+            occurred_at__gte=run.period_start, occurred_at__lt=run.period_end
+        )
+        .annotate(stage=KeyTextTransform("deal_stage", "attributes"))
+        .values("stage")
+        .annotate(actions=Count("id"), escalations=Count("id", filter=Q(outcome_type=ESCALATION)))
+    )
+    total = sum(r["actions"] for r in rows)
+    overall = sum(r["escalations"] for r in rows) / total if total else 0.0
+    patterns = []
+    for row in sorted(rows, key=lambda r: str(r["stage"])):
+        n, e = row["actions"], row["escalations"]
+        if not row["stage"] or n < config.min_group or e / n < max(0.2, 2 * overall):
+            continue
+        low, high = stats.wilson(e, n)
+        patterns.append(
+            _summary(
+                run,
+                PatternKind.IMPROVEMENT,
+                row["stage"],
+                e,
+                n,
+                low,
+                high,
+                f"In the {row['stage']} stage the agent escalates {e / n:.0%} of its actions "
+                f"({e} of {n}; {overall:.0%} across all stages).",
+                f"Coach the {row['stage']} stage: which questions make the agent hand over, "
+                "and could reps prepare answers for them?",
+                None,
+                dimension="deal_stage",
+            )
+        )
+    return patterns

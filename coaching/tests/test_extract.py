@@ -177,3 +177,41 @@ def test_command_and_manager_page(personas, client) -> None:
     assert 'class="forest"' in page
     with tenant_context(personas.tenant):
         assert CoachingRun.objects.filter(finished_at__lte=timezone.now()).count() == 1
+
+
+def test_stages_where_the_agent_escalates_often_are_improvement_areas(alpha) -> None:
+    rows = []
+    for stage, actions, escalations in (("negotiation", 30, 12), ("discovery", 100, 5)):
+        for i in range(actions):
+            rows.append(
+                outcome_services.OutcomeInput(
+                    action_id=f"{stage}-{i}",
+                    conversation_id=f"c-{stage}",
+                    action_type="escalate" if i < escalations else "send_email",
+                    predicted_confidence=0.5,
+                    outcome_type="escalation_result" if i < escalations else "email_engagement",
+                    occurred_at=NOW - timedelta(days=3),
+                    rep="alpha-rep",
+                    attributes={"deal_stage": stage},
+                )
+            )
+    with tenant_context(alpha.tenant):
+        outcome_services.record_outcomes(items=rows)
+        extracted = services.extract(now=NOW + timedelta(minutes=1))
+    (area,) = [p for p in extracted.patterns if p.dimension == "deal_stage"]
+    assert (area.kind, area.level, area.successes, area.trials) == (
+        "improvement",
+        "negotiation",
+        12,
+        30,
+    )
+    assert area.description == (
+        "In the negotiation stage the agent escalates 40% of its actions (12 of 30; 13% "
+        "across all stages)."
+    )
+
+
+def test_an_empty_tenant_gets_an_empty_run(beta) -> None:
+    with tenant_context(beta.tenant):
+        extracted = services.extract()
+    assert (extracted.run.outcomes, extracted.run.comparisons, extracted.patterns) == (0, 0, [])
