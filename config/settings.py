@@ -285,6 +285,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 # The signing secret of the Slack app whose buttons post to <tenant>/integrations/slack/.
 # Unset: the endpoint refuses every request.
 SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", "") or ""
+# Batch learning's optional summariser: a dotted path to f(kind, title, evidence) -> str.
+LL_PROPOSAL_SUMMARISER = env("LL_PROPOSAL_SUMMARISER", "") or ""
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
