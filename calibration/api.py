@@ -75,7 +75,10 @@ class CalibrationCurveApi(APIView):
         description="10 bins always (empty ones with count 0); Brier score 0.25 with no data.",
     )
     def get(self, request: Request, action_type: str) -> Response:
-        ActionType.run_validation(action_type)
+        try:
+            ActionType.run_validation(action_type)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"action_type": error.detail}) from error
         return Response(selectors.curve(action_type))
 
 

@@ -234,6 +234,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # JSON only: a form-encoded body cannot say null or a number, and is no API of ours.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "learning.authentication.BearerAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -261,6 +263,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "learning.api_schema.add_error_responses",
+    ],
 }
 
 # Bulk ingest sends up to 10,000 outcomes in one body.

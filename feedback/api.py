@@ -6,7 +6,11 @@ from dataclasses import asdict
 from typing import Any
 
 import django_filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,7 +18,7 @@ from rest_framework.views import APIView
 
 from feedback import links, selectors, services
 from feedback.models import FeedbackEntry, Source, TargetType
-from learning.api_fields import days_param
+from learning.api_fields import UtcDateTimeFilter, days_param, days_parameter
 from learning.errors import InvalidInput
 from learning.models import User
 from learning.permissions import IsAgent, IsHuman, IsManagerOrAbove, is_agent
@@ -64,8 +68,8 @@ class FeedbackSerializer(serializers.ModelSerializer):
 class FeedbackFilter(django_filters.FilterSet):
     conversation_id = django_filters.CharFilter(field_name="conversation__external_id")
     reviewer = django_filters.CharFilter(field_name="reviewer__username")
-    rated_after = django_filters.IsoDateTimeFilter(field_name="rated_at", lookup_expr="gte")
-    rated_before = django_filters.IsoDateTimeFilter(field_name="rated_at", lookup_expr="lt")
+    rated_after = UtcDateTimeFilter(field_name="rated_at", lookup_expr="gte")
+    rated_before = UtcDateTimeFilter(field_name="rated_at", lookup_expr="lt")
 
     class Meta:
         model = FeedbackEntry
@@ -111,7 +115,10 @@ class FeedbackListCreateApi(generics.ListAPIView):
 def _counts(name: str) -> Any:
     return inline_serializer(
         name,
-        {"count": serializers.IntegerField(), "average_rating": serializers.FloatField()},
+        {
+            "count": serializers.IntegerField(),
+            "average_rating": serializers.FloatField(allow_null=True),
+        },
     )
 
 
@@ -119,7 +126,7 @@ class FeedbackSummaryApi(APIView):
     permission_classes = [IsHuman]
 
     @extend_schema(
-        parameters=[OpenApiParameter("days", int, description="1 to 365, default 30.")],
+        parameters=[days_parameter("1 to 365, default 30.")],
         responses=inline_serializer(
             "FeedbackSummary",
             {
@@ -206,22 +213,26 @@ class DraftInSerializer(serializers.Serializer):
     )
 
 
+DRAFT_RESULT = inline_serializer(
+    "DraftResult",
+    {
+        "id": serializers.IntegerField(),
+        "action_id": serializers.CharField(),
+        "edit_distance": serializers.FloatField(),
+        "significant": serializers.BooleanField(),
+        "approved": serializers.BooleanField(),
+    },
+)
+
+
 class DraftApi(APIView):
     permission_classes = [IsAgent]
 
     @extend_schema(
         request=DraftInSerializer,
         responses={
-            201: inline_serializer(
-                "DraftResult",
-                {
-                    "id": serializers.IntegerField(),
-                    "action_id": serializers.CharField(),
-                    "edit_distance": serializers.FloatField(),
-                    "significant": serializers.BooleanField(),
-                    "approved": serializers.BooleanField(),
-                },
-            )
+            201: DRAFT_RESULT,
+            200: OpenApiResponse(DRAFT_RESULT, description="A replay: the stored draft."),
         },
         description="The draft the agent wrote and the version that was sent. Idempotent "
         "on action_id. Edited by more than the tenant's threshold (0.2) it counts as "

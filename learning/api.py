@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from learning import analytics
-from learning.api_fields import days_param
+from learning.api_fields import days_param, days_parameter
 from learning.authentication import AgentPrincipal
 from learning.errors import InvalidInput, NotFound
 from learning.permissions import IsExecutiveOrAbove, IsHuman, IsManagerOrAbove
@@ -85,7 +85,7 @@ def _action_type(request: Request) -> str | None:
 
 
 ANALYTICS_PARAMETERS = [
-    OpenApiParameter("days", int, description="The last N days, 1 to 365 (default 30)."),
+    days_parameter(),
     OpenApiParameter("action_type", str, description="Only this action type."),
 ]
 

@@ -18,3 +18,48 @@ class TenantSchemaView(SpectacularAPIView):
         prefix = get_script_prefix().rstrip("/")
         data["servers"] = [{"url": request.build_absolute_uri(prefix + "/").rstrip("/")}]
         return response
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": '`{"detail": message}`, or `{field: [messages]}` for the fields at fault.',
+    "additionalProperties": True,
+}
+# What any operation may answer besides its own success: bad input, no or wrong
+# credential, a role that may not, nothing there, a conflict with stored state, a body too
+# large or not JSON, too many requests, the database unavailable (retry).
+ERRORS = {
+    "400": "Invalid input: the fields at fault, with a message each; nothing was stored.",
+    "401": "No credential, or not a valid one for this tenant.",
+    "403": "The credential's role may not do this.",
+    "404": "Nothing with that id in your scope.",
+    "409": "Conflicts with what is stored (e.g. an outcome already resolved).",
+    "413": "The body is too large.",
+    "415": "The body is not JSON.",
+    "429": "Too many requests; retry after the Retry-After header's seconds.",
+    "503": "The database is unavailable; nothing was committed, retry.",
+}
+
+
+def add_error_responses(
+    result: dict[str, Any], generator: Any, request: Any, public: Any
+) -> dict[str, Any]:
+    """drf-spectacular post-processing hook: document the error answers every operation
+    shares, so clients (and the schema fuzzer) know them."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    for path in result.get("paths", {}).values():
+        for method, operation in path.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, description in ERRORS.items():
+                responses.setdefault(
+                    code,
+                    {
+                        "description": description,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
+                )
+    return result

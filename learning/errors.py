@@ -76,7 +76,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": "5"},
         )
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, list):
+        # A ValidationError raised with a bare list: every error body is an object.
+        response.data = {"detail": response.data}
+    return response
 
 
 def _is_transient(exc: DatabaseError) -> bool:

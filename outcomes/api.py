@@ -12,11 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from learning.api_fields import FiniteFloatField
+from learning.api_fields import FiniteFloatField, UtcDateTimeFilter
 from learning.errors import DomainError
 from learning.permissions import IsAgent, IsHuman
 from outcomes import rules, schemas, selectors, services
-from outcomes.models import OutcomeRecord, OutcomeStatus, OutcomeType
+from outcomes.models import OutcomeRecord, OutcomeStatus, OutcomeType, SignalSource
 from outcomes.schemas import IDENTIFIER
 
 MAX_BULK_ITEMS = 10_000
@@ -85,6 +85,11 @@ class OutcomeInSerializer(serializers.Serializer):
 class OutcomeSerializer(serializers.ModelSerializer):
     conversation_id = serializers.CharField(source="conversation.external_id")
     rep = serializers.CharField(source="rep.username", allow_null=True, default=None)
+    signal_source = serializers.ChoiceField(
+        choices=SignalSource.choices,
+        allow_blank=True,
+        help_text="What resolved it; empty while pending.",
+    )
 
     class Meta:
         model = OutcomeRecord
@@ -112,8 +117,8 @@ class OutcomeSerializer(serializers.ModelSerializer):
 class OutcomeFilter(django_filters.FilterSet):
     conversation = django_filters.CharFilter(field_name="conversation__external_id")
     rep = django_filters.CharFilter(field_name="rep__username")
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = OutcomeRecord
