@@ -103,14 +103,16 @@ def beta(world: dict[str, TenantWorld], db: None) -> TenantWorld:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """fan_out claims (task, tenant, period) and cached dashboards live in the cache;
+    """fan_out claims (task, tenant, period), cached dashboards and rate-limit counters
+    live in the cache;
     forget them between tests (a rolled-back test never commits, so never invalidates).
     Keys live under this test run's own prefix, so nothing else is touched."""
     yield
     from django.core.cache import cache
 
     client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
-    for pattern in ("*fanout:*", "*analytics:*"):  # fan-out claims, cached dashboards
+    # fan-out claims, cached dashboards, rate-limit counters (django-ratelimit's "rl:")
+    for pattern in ("*fanout:*", "*analytics:*", "*rl:*"):
         for key in client.scan_iter(match=f"{settings.REDIS_PREFIX}:cache:{pattern}"):
             client.delete(key)
 

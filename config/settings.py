@@ -67,6 +67,8 @@ SHARED_APPS = [
     "django.contrib.auth",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "csp",
+    "django_ratelimit",
     "learning.admin_config.TenantAdminConfig",
     "django.contrib.staticfiles",
     "learning",
@@ -115,6 +117,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
 ]
 
@@ -231,6 +235,39 @@ if DEBUG or TESTING:
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# HTTPS: behind a proxy that terminates TLS, say so (SECURE_PROXY_SSL_HEADER), and browsers
+# are told to keep to HTTPS (HSTS, sent on secure responses only).
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000") or 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+# Content-Security-Policy (django-csp): nothing but this origin's own files; no inline
+# script anywhere (the API docs pages, which ship inline script, are exempted in
+# config/urls_api.py); inline style attributes only (the Django admin uses them).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Sign-in attempts per client address and per username (django-ratelimit, in the cache).
+LOGIN_RATE = env("LOGIN_RATE", "10/m") or "10/m"
+# Requests with a wrong bearer token per client address, before 429s.
+BAD_TOKEN_RATE = env("BAD_TOKEN_RATE", "30/m") or "30/m"
+RATELIMIT_USE_CACHE = "default"
+# django-ratelimit lists the cache backends it knows; Django's own RedisCache has the
+# atomic add/incr it needs.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+RATELIMIT_VIEW = "learning.views.too_many_requests"
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -10,13 +10,7 @@ from learning import health, views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="learning/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", views.login_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("rep/", views.rep_home, name="rep-home"),
     path("manager/", views.manager_home, name="manager-home"),
@@ -30,3 +24,6 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on pages that do not name one (the Django admin's).
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
 ]
+
+# A URL no route matches (e.g. /api/v1/outcomes/-1/): JSON under the API.
+handler404 = "learning.views.not_found"

@@ -136,3 +136,42 @@ def alerts_page(request: HttpRequest) -> HttpResponse:
 
 def public_index(request: HttpRequest) -> HttpResponse:
     return render(request, "public/index.html")
+
+
+def too_many_requests(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """What a rate-limited sign-in gets (django-ratelimit's RATELIMIT_VIEW)."""
+    response = render(request, "learning/too_many.html", status=429)
+    response["Retry-After"] = "60"
+    return response
+
+
+def _login_key(group: str, request: HttpRequest) -> str:
+    """Attempts counted per tenant and username, whatever the address."""
+    return f"{current_schema_name()}:{request.POST.get('username', '').strip().lower()}"
+
+
+def _ip_key(group: str, request: HttpRequest) -> str:
+    return f"{current_schema_name()}:{request.META.get('REMOTE_ADDR') or 'unknown'}"
+
+
+def login_view() -> Any:
+    """Django's sign-in, limited per client address and per username (LOGIN_RATE)."""
+    from django.conf import settings
+    from django.contrib.auth import views as auth_views
+    from django_ratelimit.decorators import ratelimit
+
+    view = auth_views.LoginView.as_view(
+        template_name="learning/login.html", redirect_authenticated_user=True
+    )
+    for key in (_ip_key, _login_key):
+        view = ratelimit(key=key, rate=settings.LOGIN_RATE, method="POST", block=True)(view)
+    return view
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 of a tenant URL: JSON under the API (clients parse it), the page elsewhere."""
+    from django.http import JsonResponse
+
+    if "/api/" in request.path:
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return render(request, "404.html", status=404)

@@ -6,6 +6,7 @@ import os
 import shutil
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.db import connections
@@ -48,3 +49,16 @@ def sign_in(page, base: str, username: str, password: str) -> None:
     page.fill("#id_password", password)
     with page.expect_navigation():
         page.press("#id_password", "Enter")
+
+
+def wait_until(page: Any, expression: str, *, timeout: float = 10.0) -> None:
+    """Poll a JavaScript expression until it is truthy. Playwright's wait_for_function
+    evals its predicate inside the page, which the app's Content-Security-Policy (no
+    unsafe-eval) refuses; page.evaluate goes through the DevTools protocol instead."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never true: {expression}")
+        page.wait_for_timeout(100)

@@ -102,3 +102,14 @@ def test_every_error_body_is_an_object_and_only_json_is_parsed(alpha, client) ->
         **alpha.bearer("agent"),
     )
     assert form.status_code == 415
+
+
+def test_unmatched_api_urls_answer_json(alpha, client) -> None:
+    response = client.post(
+        alpha.url("api/v1/outcomes/-3/label/"),
+        {"status": "positive"},
+        content_type="application/json",
+        **alpha.bearer("manager"),
+    )
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+    assert client.get(alpha.url("no-such-page/"))["Content-Type"].startswith("text/html")

@@ -12,7 +12,7 @@ from django.utils import timezone
 from conftest import PASSWORD
 from outcomes import services as outcome_services
 from outcomes.models import Conversation, OutcomeRecord
-from tests.browser_support import CHROMIUM, committed, require_chromium, sign_in
+from tests.browser_support import CHROMIUM, committed, require_chromium, sign_in, wait_until
 
 require_chromium()
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -86,9 +86,10 @@ def test_dashboards_draw_offline_without_errors(
             sign_in(page, base, f"alpha-{role}", PASSWORD)
             page.goto(base + path + "?days=7")
             for selector in charts:  # Chart.js sets the canvas size once it has drawn
-                page.wait_for_function(
-                    f"document.querySelector('{selector}') && "
-                    f"Chart.getChart(document.querySelector('{selector}')) !== undefined"
+                wait_until(
+                    page,
+                    f"!!document.querySelector('{selector}') && "
+                    f"Chart.getChart(document.querySelector('{selector}')) !== undefined",
                 )
             page.wait_for_selector("#live-status:has-text('connected')")
             if role == "rep":
@@ -105,7 +106,7 @@ def test_dashboards_draw_offline_without_errors(
                 )
                 page.wait_for_selector("#live-status:has-text('outcomes.resolved')", timeout=10_000)
                 decided = "document.querySelector(\"[data-figure='totals.decided']\")"
-                page.wait_for_function(f"{decided}.textContent !== '{before}'", timeout=10_000)
+                wait_until(page, f"{decided}.textContent !== '{before}'")
         finally:
             browser.close()
     assert errors == []
