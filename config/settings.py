@@ -118,7 +118,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "django_ratelimit.middleware.RatelimitMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
 ]
 
@@ -267,7 +266,6 @@ RATELIMIT_USE_CACHE = "default"
 # django-ratelimit lists the cache backends it knows; Django's own RedisCache has the
 # atomic add/incr it needs.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
-RATELIMIT_VIEW = "learning.views.too_many_requests"
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+import structlog
 from django.core.cache import cache
 from django.db import transaction
 
@@ -19,6 +20,8 @@ from learning.tenancy.cache import tenant_key
 
 TTL = 60
 T = TypeVar("T")
+
+logger = structlog.get_logger(__name__)
 
 
 def _version() -> int:
@@ -32,11 +35,18 @@ def _version() -> int:
 
 def cached(kind: str, parts: dict[str, Any], compute: Callable[[], T]) -> T:
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-    key = tenant_key("analytics", _version(), kind, digest[:32])
-    value = cache.get(key)
+    try:
+        key = tenant_key("analytics", _version(), kind, digest[:32])
+        value = cache.get(key)
+    except Exception as error:  # Redis down: compute, uncached
+        logger.warning("analytics_cache_unavailable", error=str(error))
+        return compute()
     if value is None:
         value = compute()
-        cache.set(key, value, timeout=TTL)
+        try:
+            cache.set(key, value, timeout=TTL)
+        except Exception as error:
+            logger.warning("analytics_cache_unavailable", error=str(error))
     return value  # type: ignore[no-any-return]
 
 
@@ -45,11 +55,14 @@ def invalidate() -> None:
 
     def bump() -> None:
         key = tenant_key("analytics", "version")
-        if not cache.add(key, 2, timeout=None):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, timeout=None)
+        try:
+            if not cache.add(key, 2, timeout=None):
+                try:
+                    cache.incr(key)
+                except ValueError:  # expired between add and incr
+                    cache.add(key, 1, timeout=None)
+        except Exception as error:  # Redis down: the data is stored; cached views age out
+            logger.warning("analytics_invalidate_failed", error=str(error))
 
     transaction.on_commit(bump)
 

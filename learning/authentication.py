@@ -43,13 +43,16 @@ def _bad_tokens(request: Request, *, count: bool) -> bool:
     from django.conf import settings
     from django_ratelimit.core import get_usage
 
-    usage = get_usage(
-        request._request,
-        group="bad-bearer-token",
-        key=lambda group, http: http.META.get("REMOTE_ADDR") or "unknown",
-        rate=settings.BAD_TOKEN_RATE,
-        increment=count,
-    )
+    try:
+        usage = get_usage(
+            request._request,
+            group="bad-bearer-token",
+            key=lambda group, http: http.META.get("REMOTE_ADDR") or "unknown",
+            rate=settings.BAD_TOKEN_RATE,
+            increment=count,
+        )
+    except Exception:  # the cache (Redis) is down: no throttle rather than no API
+        return False
     # Before a request: refused once the address has used up its allowance of wrong ones.
     return bool(usage) and not count and usage["count"] >= usage["limit"]
 

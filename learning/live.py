@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 from learning.tenancy.context import current_schema_name
+
+logger = structlog.get_logger(__name__)
 
 
 def tenant_group(schema_name: str) -> str:
@@ -33,6 +36,12 @@ def publish(event: str, payload: dict[str, Any], *, user_id: int | None = None) 
 
 
 def _send(group: str, message: dict[str, Any]) -> None:
+    """Best effort: with Redis down the data is stored all the same, and pages catch up
+    on their next load; a push is never worth failing the request that stored it."""
     layer = get_channel_layer()
-    if layer is not None:
+    if layer is None:
+        return
+    try:
         async_to_sync(layer.group_send)(group, message)
+    except Exception as error:
+        logger.warning("live_push_failed", group=group, error=str(error))
