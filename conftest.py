@@ -164,6 +164,7 @@ def celery_worker(world: dict[str, TenantWorld], django_db_blocker: Any) -> Iter
             app,
             pool="threads",
             concurrency=2,
+            queues=list(settings.QUEUES.values()),
             perform_ping_check=False,
             shutdown_timeout=10,
             loglevel="WARNING",

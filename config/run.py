@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql
 
+from config.queues import queue_names
+
 PYTHON = sys.executable
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = os.environ.get("PORT", "8000")
@@ -99,6 +101,9 @@ def main() -> int:
                 "INFO",
                 "--concurrency",
                 "2",
+                "--queues",
+                # one worker for every workload here (docs/deploy.md splits them)
+                ",".join(queue_names(os.environ.get("LL_REDIS_PREFIX") or "ll").values()),
             ]
         ),
         "beat": subprocess.Popen(

@@ -13,6 +13,8 @@ import dj_database_url
 import structlog
 from django.core.exceptions import ImproperlyConfigured
 
+from config.queues import queue_names
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("LL_DATA_DIR", BASE_DIR / ".data"))
 
@@ -192,7 +194,19 @@ CHANNEL_LAYERS = {
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_RESULT_EXPIRES = 3600
-CELERY_TASK_DEFAULT_QUEUE = env("CELERY_DEFAULT_QUEUE", f"{REDIS_PREFIX}-default")
+# A queue per workload, so each can get its own workers (docs/deploy.md): sweeps and
+# recalibration (steady, database-heavy), reports and batch analysis (bursty, slow), and
+# the rest (fan-out, housekeeping). Ingest has no queue: the API stores it synchronously.
+QUEUES = queue_names(REDIS_PREFIX)
+CELERY_TASK_DEFAULT_QUEUE = QUEUES["default"]
+CELERY_TASK_ROUTES = {
+    "outcomes.sweep": {"queue": QUEUES["sweeps"]},
+    "calibration.recalibrate": {"queue": QUEUES["sweeps"]},
+    "learning.refresh_rollups": {"queue": QUEUES["sweeps"]},
+    "learning.evaluate_alerts": {"queue": QUEUES["reports"]},
+    "learning.send_reports": {"queue": QUEUES["reports"]},
+    "coaching.*": {"queue": QUEUES["reports"]},
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:celery:"}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:celery:"}
 CELERY_TASK_ACKS_LATE = True

@@ -1,0 +1,90 @@
+"""Workloads on their own queues: two Celery workers on this machine, one per queue, on the
+real broker and the test database; each task waits for the worker of its queue."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django_tenants.utils import tenant_context
+
+
+def _database_url() -> str:
+    """The test database, as a URL for the worker processes."""
+    db = connection.settings_dict
+    user = quote(db.get("USER") or "postgres")
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+    return f"postgresql://{user}{password}@{host}/{db['NAME']}"
+
+
+@pytest.fixture
+def start_worker(world, django_db_blocker) -> Iterator:
+    started: list[subprocess.Popen] = []
+
+    def start(queue: str, name: str) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DATABASE_URL": _database_url(),
+            "LL_REDIS_PREFIX": settings.REDIS_PREFIX,
+            "LL_TESTING": "1",
+        }
+        worker = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config.celery:app",
+                "worker",
+                "--pool",
+                "solo",
+                "--queues",
+                queue,
+                "--hostname",
+                f"{name}@%h",
+                "--loglevel",
+                "WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        started.append(worker)
+        return worker
+
+    with django_db_blocker.unblock():
+        yield start
+    for worker in started:
+        worker.terminate()
+    for worker in started:
+        worker.wait(timeout=30)
+
+
+def test_each_queue_is_served_by_its_own_worker(world, start_worker) -> None:
+    from config.celery import app
+
+    routes = settings.CELERY_TASK_ROUTES
+    assert routes["outcomes.sweep"]["queue"] == settings.QUEUES["sweeps"]
+    assert routes["learning.send_reports"]["queue"] == settings.QUEUES["reports"]
+    # This test's own queue names: the suite's in-process worker serves the real ones.
+    sweeps, reports = (f"{settings.QUEUES[name]}-solo" for name in ("sweeps", "reports"))
+    with tenant_context(world["alpha"].tenant):
+        sweep = app.send_task("outcomes.sweep", kwargs={"window": "expiry"}, queue=sweeps)
+        report = app.send_task("learning.send_reports", kwargs={"role": "manager"}, queue=reports)
+    start_worker(sweeps, "sweeps")
+    assert sweep.get(timeout=90)["window"] == "expiry"
+    time.sleep(2)
+    assert not report.ready()  # nobody serves the reports queue yet
+    start_worker(reports, "reports")
+    assert report.get(timeout=90) == {"sent": 0, "skipped": 0, "failed": 0}
