@@ -207,7 +207,12 @@ CELERY_TASK_ROUTES = {
     "learning.send_reports": {"queue": QUEUES["reports"]},
     "coaching.*": {"queue": QUEUES["reports"]},
 }
-CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:celery:"}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": f"{REDIS_PREFIX}:celery:",
+    # A task whose worker died unacknowledged is redelivered after this many seconds; it
+    # must exceed the longest countdown a task is sent with (fan-out jitter, 15 min).
+    "visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", "3600") or 3600),
+}
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:celery:"}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
