@@ -4,10 +4,7 @@ exactly once and every calibration bin holds exactly the resolved outcomes."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -20,7 +17,7 @@ from django_tenants.utils import tenant_context
 from calibration.models import CalibrationBin, CountedOutcome
 from outcomes import services
 from outcomes.models import Conversation, OutcomeRecord
-from tests.test_queues import _database_url
+from tests.celery_support import worker_process
 
 N = 12_000
 
@@ -44,40 +41,6 @@ def _committed(tenant, fn):
     if "error" in box:
         raise box["error"]
     return box.get("value")
-
-
-def _worker(queue: str, name: str, visibility: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "LL_REDIS_PREFIX": settings.REDIS_PREFIX,
-        "LL_TESTING": "1",
-        "CELERY_VISIBILITY_TIMEOUT": str(visibility),
-    }
-    return subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config.celery:app",
-            "worker",
-            "--pool",
-            "solo",
-            "--queues",
-            queue,
-            "--hostname",
-            f"{name}@%h",
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def test_a_worker_killed_mid_sweep_leaves_every_outcome_resolved_once(
@@ -107,7 +70,7 @@ def test_a_worker_killed_mid_sweep_leaves_every_outcome_resolved_once(
                 )
 
         _committed(tenant, seed)
-        first = _worker(queue, "first", visibility=3600)
+        first = worker_process(queue, "first", visibility=3600)
         second = None
         try:
             with tenant_context(tenant):
@@ -127,7 +90,7 @@ def test_a_worker_killed_mid_sweep_leaves_every_outcome_resolved_once(
             at_kill = _committed(tenant, expired)
             assert 0 < at_kill < N, f"killed at {at_kill} of {N}"
             # Another worker restores the unacknowledged task after its visibility timeout.
-            second = _worker(queue, "second", visibility=2)
+            second = worker_process(queue, "second", visibility=2)
             assert result.get(timeout=120)["window"] == "expiry"
 
             def tally() -> dict:

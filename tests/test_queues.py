@@ -3,26 +3,15 @@ real broker and the test database; each task waits for the worker of its queue."
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django_tenants.utils import tenant_context
 
-
-def _database_url() -> str:
-    """The test database, as a URL for the worker processes."""
-    db = connection.settings_dict
-    user = quote(db.get("USER") or "postgres")
-    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
-    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
-    return f"postgresql://{user}{password}@{host}/{db['NAME']}"
+from tests.celery_support import worker_process
 
 
 @pytest.fixture
@@ -30,36 +19,7 @@ def start_worker(world, django_db_blocker) -> Iterator:
     started: list[subprocess.Popen] = []
 
     def start(queue: str, name: str) -> subprocess.Popen:
-        env = {
-            **os.environ,
-            "DATABASE_URL": _database_url(),
-            "LL_REDIS_PREFIX": settings.REDIS_PREFIX,
-            "LL_TESTING": "1",
-        }
-        worker = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config.celery:app",
-                "worker",
-                "--pool",
-                "solo",
-                "--queues",
-                queue,
-                "--hostname",
-                f"{name}@%h",
-                "--loglevel",
-                "WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        worker = worker_process(queue, name)
         started.append(worker)
         return worker
 
