@@ -17,8 +17,10 @@ def database_url() -> str:
     db = connection.settings_dict
     user = quote(db.get("USER") or "postgres")
     password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
-    host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
-    return f"postgresql://{user}{password}@{host}/{db['NAME']}"
+    host = db.get("HOST") or "127.0.0.1"
+    if host.startswith("/"):  # a socket directory (the embedded PostgreSQL): percent-encoded
+        host = quote(host, safe="")
+    return f"postgresql://{user}{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
 def worker_process(queue: str, name: str, *, visibility: int | None = None) -> subprocess.Popen:
