@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench load clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -35,6 +35,10 @@ _test:
 
 bench: install
 	$(PY) -m config.embedded -- $(PY) -m bench
+
+# Mixed traffic against `make run`'s server (start it first): LOAD_USERS, LOAD_SECONDS.
+load: install
+	$(PY) -m bench.load
 
 lint: install
 	$(VENV)/bin/ruff check --fix .
