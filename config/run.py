@@ -87,6 +87,9 @@ def main() -> int:
                 "--no-access-log",
                 "--ws",
                 "websockets-sansio",
+                # Django runs sync views one at a time per ASGI process: one per core.
+                "--workers",
+                os.environ.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1),
             ]
         ),
         "worker": subprocess.Popen(
