@@ -49,7 +49,8 @@ from coaching.models import (
     ProposalStatus,
 )
 from learning.errors import Conflict, Forbidden, NotFound
-from learning.models import Role, User
+from learning.models import Role
+from learning.selectors import reachable
 
 logger = structlog.get_logger(__name__)
 
@@ -387,11 +388,7 @@ def _summary(summarise: Any, finding: Finding) -> str:
 
 
 def notify_admins(batch: Batch) -> None:
-    to = list(
-        User.objects.filter(is_active=True, role=Role.ADMIN)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
+    to = list(reachable(Role.ADMIN).values_list("email", flat=True))
     if not to:
         return
     counts = Counter(p.get_kind_display() for p in batch.proposals)

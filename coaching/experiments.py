@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from scipy.special import betaln
 
@@ -97,10 +97,10 @@ def baseline_rate(kind: str) -> float:
         .exclude(original_draft="")
         .exclude(intent__in=experimental)  # an experiment is not its own baseline
     )
-    total = recent.count()
-    if not total:
+    counts = recent.aggregate(total=Count("id"), unedited=Count("id", filter=Q(edit_distance=0)))
+    if not counts["total"]:
         return 0.5
-    return recent.filter(edit_distance=0).count() / total
+    return counts["unedited"] / counts["total"]
 
 
 def record_use(*, name: str, approved: bool) -> PlaybookEntry | None:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from learning import analytics, live
 from learning.analytics import Window
 from learning.models import Alert, AlertRule, AlertSettings, Role, User
+from learning.selectors import reachable
 from outcomes.models import OutcomeRecord, OutcomeStatus
 
 
@@ -221,11 +222,7 @@ def evaluate(*, now: datetime | None = None, today: Any = None) -> Evaluated:
 
 
 def recipients() -> list[str]:
-    return list(
-        User.objects.filter(is_active=True, role__in=[Role.MANAGER, Role.ADMIN])
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
+    return list(reachable(Role.MANAGER, Role.ADMIN).values_list("email", flat=True))
 
 
 def notify(alert: Alert) -> None:

@@ -30,7 +30,7 @@ from django.template.loader import render_to_string
 from coaching import selectors as coaching_selectors
 from learning import analytics, charts
 from learning.models import Alert, ReportDelivery, ReportKind, Role, User
-from learning.selectors import reps_of
+from learning.selectors import reachable, reps_of
 
 logger = structlog.get_logger(__name__)
 
@@ -212,12 +212,7 @@ def _tenant_url(path: str) -> str:
 
 
 def recipients(kind: str) -> Iterator[User]:
-    return (
-        User.objects.filter(is_active=True, role=RECIPIENT_ROLE[ReportKind(kind)])
-        .exclude(email="")
-        .order_by("username")
-        .iterator()
-    )
+    return reachable(RECIPIENT_ROLE[ReportKind(kind)]).iterator()
 
 
 @dataclass

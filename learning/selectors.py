@@ -46,6 +46,13 @@ def sees_whole_tenant(principal: Any) -> bool:
     return getattr(principal, "role", None) in WHOLE_TENANT_ROLES
 
 
+def reachable(*roles: str) -> QuerySet[User]:
+    """Active users of `roles` who have an email address (alerts, reports, summaries)."""
+    return (
+        User.objects.filter(is_active=True, role__in=roles).exclude(email="").order_by("username")
+    )
+
+
 def reps_of(*, user: User) -> QuerySet[User]:
     """The reps `user` may see (themselves, their team, or all), by username."""
     return visible_users(user=user).filter(role=Role.REP).order_by("username")

@@ -138,8 +138,8 @@ def public_index(request: HttpRequest) -> HttpResponse:
     return render(request, "public/index.html")
 
 
-def too_many_requests(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """What a rate-limited sign-in gets (django-ratelimit's RATELIMIT_VIEW)."""
+def too_many_requests(request: HttpRequest) -> HttpResponse:
+    """What a rate-limited sign-in gets."""
     response = render(request, "learning/too_many.html", status=429)
     response["Retry-After"] = "60"
     return response
@@ -178,7 +178,7 @@ def login_view() -> Any:
 
     def login(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method == "POST" and limited(request):
-            return too_many_requests(request, PermissionError("rate limited"))
+            return too_many_requests(request)
         return view(request, *args, **kwargs)
 
     return login

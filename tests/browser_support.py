@@ -6,11 +6,13 @@ import os
 import shutil
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from django.db import connections
 from django_tenants.utils import tenant_context
+
+T = TypeVar("T")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -23,24 +25,26 @@ def require_chromium() -> None:
         pytest.skip("Debian's chromium is not installed", allow_module_level=True)
 
 
-def committed(tenant, fn: Callable[[], None]) -> None:
-    """Run `fn` on another connection and commit, so the live server sees it."""
-    errors: list[BaseException] = []
+def committed(tenant, fn: Callable[[], T]) -> T:
+    """Run `fn` in the tenant on another connection and commit, so other processes (the
+    live server, worker processes) see it; returns what `fn` returns."""
+    box: dict[str, Any] = {}
 
     def run() -> None:
         try:
             with tenant_context(tenant):
-                fn()
+                box["value"] = fn()
         except BaseException as exc:
-            errors.append(exc)
+            box["error"] = exc
         finally:
             connections.close_all()
 
     thread = threading.Thread(target=run)
     thread.start()
     thread.join()
-    if errors:
-        raise errors[0]
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def sign_in(page, base: str, username: str, password: str) -> None:

@@ -5,42 +5,20 @@ exactly once and every calibration bin holds exactly the resolved outcomes."""
 from __future__ import annotations
 
 import signal
-import threading
 import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connections
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from calibration.models import CalibrationBin, CountedOutcome
 from outcomes import services
 from outcomes.models import Conversation, OutcomeRecord
+from tests.browser_support import committed
 from tests.celery_support import worker_process
 
 N = 12_000
-
-
-def _committed(tenant, fn):
-    """Run `fn` in the tenant on a connection of its own (committed, seen by workers)."""
-    box: dict = {}
-
-    def run() -> None:
-        try:
-            with tenant_context(tenant):
-                box["value"] = fn()
-        except BaseException as error:
-            box["error"] = error
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
 
 
 def test_a_worker_killed_mid_sweep_leaves_every_outcome_resolved_once(
@@ -69,7 +47,7 @@ def test_a_worker_killed_mid_sweep_leaves_every_outcome_resolved_once(
                     ]
                 )
 
-        _committed(tenant, seed)
+        committed(tenant, seed)
         first = worker_process(queue, "first", visibility=3600)
         second = None
         try:
@@ -84,10 +62,10 @@ def test_a_worker_killed_mid_sweep_leaves_every_outcome_resolved_once(
             done = 0
             while done == 0 and time.monotonic() < deadline:
                 time.sleep(0.05)
-                done = _committed(tenant, expired)
+                done = committed(tenant, expired)
             first.send_signal(signal.SIGKILL)  # mid-sweep: some batches committed, not all
             first.wait(timeout=10)
-            at_kill = _committed(tenant, expired)
+            at_kill = committed(tenant, expired)
             assert 0 < at_kill < N, f"killed at {at_kill} of {N}"
             # Another worker restores the unacknowledged task after its visibility timeout.
             second = worker_process(queue, "second", visibility=2)
@@ -105,7 +83,7 @@ def test_a_worker_killed_mid_sweep_leaves_every_outcome_resolved_once(
                     "bin_6": [b.n for b in bins if b.bin_index == 6],
                 }
 
-            assert _committed(tenant, tally) == {
+            assert committed(tenant, tally) == {
                 "expired": N,
                 "pending": 0,
                 "counted": N,
@@ -130,4 +108,4 @@ def test_a_worker_killed_mid_sweep_leaves_every_outcome_resolved_once(
                 CalibrationBin.objects.filter(action_type="crash_email").delete()
                 Conversation.objects.filter(external_id__startswith="crash-c").delete()
 
-            _committed(tenant, cleanup)
+            committed(tenant, cleanup)

@@ -48,6 +48,11 @@ def post_json(url: str, body: Any, key: str) -> Any:
         raise CommandError(f"{url}: {exc.code} {exc.read()[:500]!r}") from exc
 
 
+def tenants_for(slug: str | None) -> list[Tenant]:
+    """The tenant named by a command's `--tenant`, or every ready tenant without one."""
+    return [tenant_or_error(slug)] if slug else list(selectors.ready_tenants())
+
+
 def tenant_or_error(slug: str) -> Tenant:
     tenant = selectors.ready_tenant_by_slug(slug=slug)
     if tenant is None:

@@ -9,8 +9,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from calibration import selectors, services, stats
-from learning.management.base import tenant_or_error
-from learning.tenancy import selectors as tenancy_selectors
+from learning.management.base import tenants_for
 
 
 class Command(BaseCommand):
@@ -30,11 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenants = (
-            [tenant_or_error(options["tenant"])]
-            if options["tenant"]
-            else list(tenancy_selectors.ready_tenants())
-        )
+        tenants = tenants_for(options["tenant"])
         console = Console(file=self.stdout, width=None if self.stdout.isatty() else 200)
         table = Table(
             "tenant",

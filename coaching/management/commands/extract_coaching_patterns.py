@@ -6,8 +6,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import tenant_context
 
 from coaching import services
-from learning.management.base import tenant_or_error
-from learning.tenancy import selectors as tenancy_selectors
+from learning.management.base import tenants_for
 
 
 class Command(BaseCommand):
@@ -18,11 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, help="Look back this many days.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenants = (
-            [tenant_or_error(options["tenant"])]
-            if options["tenant"]
-            else list(tenancy_selectors.ready_tenants())
-        )
+        tenants = tenants_for(options["tenant"])
         for tenant in tenants:
             with tenant_context(tenant):
                 extracted = services.extract(days=options["days"])

@@ -6,8 +6,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import tenant_context
 
 from learning import alerts
-from learning.management.base import tenant_or_error
-from learning.tenancy import selectors as tenancy_selectors
+from learning.management.base import tenants_for
 
 
 class Command(BaseCommand):
@@ -17,11 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", help="One tenant's slug (default: every tenant).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenants = (
-            [tenant_or_error(options["tenant"])]
-            if options["tenant"]
-            else list(tenancy_selectors.ready_tenants())
-        )
+        tenants = tenants_for(options["tenant"])
         for tenant in tenants:
             with tenant_context(tenant):
                 result = alerts.evaluate()

@@ -8,8 +8,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from learning import rollups
-from learning.management.base import tenant_or_error
-from learning.tenancy import selectors as tenancy_selectors
+from learning.management.base import tenants_for
 
 
 class Command(BaseCommand):
@@ -22,11 +21,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenants = (
-            [tenant_or_error(options["tenant"])]
-            if options["tenant"]
-            else list(tenancy_selectors.ready_tenants())
-        )
+        tenants = tenants_for(options["tenant"])
         console = Console(file=self.stdout)
         with Progress(console=console, transient=True) as progress:
             bar = progress.add_task("tenants", total=len(tenants))

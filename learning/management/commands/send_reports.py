@@ -9,8 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
 from learning import reports
-from learning.management.base import tenant_or_error
-from learning.tenancy import selectors as tenancy_selectors
+from learning.management.base import tenants_for
 
 
 class Command(BaseCommand):
@@ -41,11 +40,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenants = (
-            [tenant_or_error(options["tenant"])]
-            if options["tenant"]
-            else list(tenancy_selectors.ready_tenants())
-        )
+        tenants = tenants_for(options["tenant"])
         if not tenants:
             raise CommandError("No ready tenant.")
         roles = [options["role"]] if options["role"] else sorted(reports.ROLES)

@@ -8,8 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from learning.management.base import tenant_or_error
-from learning.tenancy import selectors as tenancy_selectors
+from learning.management.base import tenants_for
 from outcomes import sweeps
 
 
@@ -21,11 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--window", default="all", choices=[*sweeps.WINDOWS, "all"])
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenants = (
-            [tenant_or_error(options["tenant"])]
-            if options["tenant"]
-            else list(tenancy_selectors.ready_tenants())
-        )
+        tenants = tenants_for(options["tenant"])
         windows = sweeps.WINDOWS if options["window"] == "all" else (options["window"],)
         console = Console(file=self.stdout, width=None if self.stdout.isatty() else 200)
         table = Table(
