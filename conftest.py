@@ -106,9 +106,14 @@ def _fresh_cache() -> Iterator[None]:
     """fan_out claims (task, tenant, period), cached dashboards and rate-limit counters
     live in the cache;
     forget them between tests (a rolled-back test never commits, so never invalidates).
-    Keys live under this test run's own prefix, so nothing else is touched."""
+    Keys live under this test run's own prefix, so nothing else is touched. The routes
+    remembered in memory (a rolled-back tenant leaves no trace in the database) too."""
     yield
     from django.core.cache import cache
+
+    from learning.tenancy.selectors import forget_routes
+
+    forget_routes()
 
     client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
     # fan-out claims, cached dashboards, rate-limit counters (django-ratelimit's "rl:")

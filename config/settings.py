@@ -105,6 +105,9 @@ PUBLIC_SCHEMA_URLCONF = "config.urls_public"
 ROOT_URLCONF = "config.urls_tenant"
 # Tenants are addressed by a path prefix: /t/<slug>/... (see learning/tenancy/routing.py).
 TENANT_PATH_PREFIX = "t"
+# How long a process remembers which tenant a slug or host name routes to (see
+# learning.tenancy.selectors); changes made in the same process apply at once.
+TENANT_CACHE_SECONDS = float(env("TENANT_CACHE_SECONDS", "5") or 0)
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 AUTH_USER_MODEL = "learning.User"
 
@@ -149,7 +152,9 @@ _db = dj_database_url.parse(_database_url, conn_max_age=int(env("DB_CONN_MAX_AGE
 _db["ENGINE"] = "django_tenants.postgresql_backend"
 # A pool of connections per process (psycopg_pool), the setup Django recommends under ASGI.
 # django-tenants re-issues SET search_path on every connection it takes from the pool.
-_pool_size = int(env("DB_POOL_MAX_SIZE", "0") or 0)
+# On by default: without it every ASGI request (each runs in a thread of its own) opens a
+# new connection. Tests create and drop databases, so they hold no idle pooled connections.
+_pool_size = int(env("DB_POOL_MAX_SIZE", "0" if TESTING else "4") or 0)
 if _pool_size:
     _db["CONN_MAX_AGE"] = 0
     _db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": _pool_size, "timeout": 10}
@@ -175,7 +180,7 @@ REDIS_PREFIX = env("LL_REDIS_PREFIX", f"lltest{os.getpid()}" if TESTING else "ll
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "learning.redis_cache.SharedRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": f"{REDIS_PREFIX}:cache",
         # Cache keys are always built by learning.tenancy.cache.tenant_key(), which adds the

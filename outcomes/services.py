@@ -117,6 +117,8 @@ def transition_outcomes(
 
 
 def _users_by_username(usernames: set[str]) -> dict[str, Any]:
+    if not usernames:  # most actions name no rep: the conversation's rep applies
+        return {}
     found = {u.username: u for u in User.objects.filter(username__in=usernames)}
     missing = sorted(usernames - set(found))
     if missing:

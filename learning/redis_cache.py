@@ -1,0 +1,37 @@
+"""Django's Redis cache with one connection pool per process instead of one per thread.
+
+Django keeps a cache object, and so a Redis connection pool, per thread. Under ASGI each
+request runs its synchronous code in a thread of its own, so every request used to open
+(and handshake) a new Redis connection and build a new client. redis-py's pools and
+clients are thread-safe: here every thread of the process shares them.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, str], Any] = {}
+
+
+class SharedRedisCacheClient(RedisCacheClient):
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        index = self._get_connection_pool_index(write)
+        shared = (self._servers[index], repr(sorted(self._pool_options.items())))
+        client = _clients.get(shared)
+        if client is None:
+            with _lock:
+                client = _clients.get(shared)
+                if client is None:
+                    pool = self._pool_class.from_url(self._servers[index], **self._pool_options)
+                    client = _clients[shared] = self._client(connection_pool=pool)
+        return client
+
+
+class SharedRedisCache(RedisCache):
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = SharedRedisCacheClient
