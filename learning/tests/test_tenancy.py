@@ -182,3 +182,24 @@ def test_revoking_by_prefix_needs_the_whole_prefix(alpha) -> None:
         with pytest.raises(InvalidInput):
             services.revoke_agent_keys(prefix="llk_")
         assert services.revoke_agent_keys(prefix=key.prefix) == 1
+
+
+def test_remembered_routes_follow_changes_to_tenants_and_domains(alpha, client) -> None:
+    """Routes are kept in memory (TENANT_CACHE_SECONDS), but a tenant taken offline or a
+    domain removed in this process is routed accordingly at once."""
+    from learning.tenancy.models import Domain
+
+    me = alpha.url("api/v1/me/")
+    assert client.get(me, **alpha.bearer("agent")).status_code == 200  # now remembered
+    domain = Domain.objects.create(domain="alpha.example.test", tenant=alpha.tenant)
+    with override_settings(ALLOWED_HOSTS=["alpha.example.test", "testserver"]):
+        host = {"HTTP_HOST": "alpha.example.test", **alpha.bearer("agent")}
+        assert client.get("/api/v1/me/", **host).status_code == 200
+        domain.delete()
+        assert client.get("/api/v1/me/", **host).status_code == 404
+    alpha.tenant.ready = False
+    try:
+        alpha.tenant.save(update_fields=["ready"])  # rolled back after the test
+        assert client.get(me, **alpha.bearer("agent")).status_code == 404
+    finally:
+        alpha.tenant.ready = True  # the shared test tenant object
