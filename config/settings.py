@@ -157,7 +157,13 @@ _db["ENGINE"] = "django_tenants.postgresql_backend"
 _pool_size = int(env("DB_POOL_MAX_SIZE", "0" if TESTING else "4") or 0)
 if _pool_size:
     _db["CONN_MAX_AGE"] = 0
-    _db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": _pool_size, "timeout": 10}
+    _db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": _pool_size,
+        # How long a request waits for a connection (all busy, or PostgreSQL out of reach)
+        # before it fails with a 503 the client may retry.
+        "timeout": float(env("DB_POOL_TIMEOUT", "10") or 10),
+    }
 # Prepared statements for the few statements bound on the server (learning.tenancy.db's
 # binary cursor; Django's own queries bind on the client and are never prepared). Django
 # turns them off for connection poolers; set DB_PREPARE_THRESHOLD to "off" behind a

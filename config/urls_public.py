@@ -15,3 +15,6 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on pages that do not name one (the Django admin's).
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
 ]
+
+# The database out of reach: a 503 to retry, not a 500 (learning.views.server_error).
+handler500 = "learning.views.server_error"

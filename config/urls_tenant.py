@@ -27,3 +27,6 @@ urlpatterns = [
 
 # A URL no route matches (e.g. /api/v1/outcomes/-1/): JSON under the API.
 handler404 = "learning.views.not_found"
+
+# The database out of reach: a 503 to retry, not a 500 (learning.views.server_error).
+handler500 = "learning.views.server_error"

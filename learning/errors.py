@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, DataError
+from django.db import DataError, InterfaceError, OperationalError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -69,7 +69,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             {"detail": "A value in the request is out of range or malformed."},
             status=status.HTTP_400_BAD_REQUEST,
         )
-    if isinstance(exc, DatabaseError) and _is_transient(exc):
+    if is_transient(exc):
         # The client may retry: nothing was committed.
         return Response(
             {"detail": "The database is unavailable; retry later."},
@@ -83,7 +83,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return response
 
 
-def _is_transient(exc: DatabaseError) -> bool:
-    from django.db import OperationalError
-
-    return isinstance(exc, OperationalError)
+def is_transient(exc: Exception) -> bool:
+    """The database out of reach (restarting, failing over, a connection cut): the
+    transaction rolled back, so the caller may retry."""
+    return isinstance(exc, (OperationalError, InterfaceError))

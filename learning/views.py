@@ -191,3 +191,30 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if "/api/" in request.path:
         return JsonResponse({"detail": "Not found."}, status=404)
     return render(request, "404.html", status=404)
+
+
+UNAVAILABLE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Unavailable</title></head><body><h1>Briefly unavailable</h1>
+<p>The database cannot be reached just now. Nothing was changed; try again in a moment.</p>
+</body></html>"""
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """A request that failed with an error: a 503 the client may retry when the database
+    was out of reach (restarting, failing over; the transaction rolled back, so nothing was
+    half-written), else Django's own 500."""
+    import sys
+
+    from django.http import JsonResponse
+    from django.views.defaults import server_error as django_server_error
+
+    from learning.errors import is_transient
+
+    error = sys.exc_info()[1]
+    if isinstance(error, Exception) and is_transient(error):
+        retry = {"Retry-After": "5"}
+        if "/api/" in request.path:
+            detail = {"detail": "The database is unavailable; retry later."}
+            return JsonResponse(detail, status=503, headers=retry)
+        return HttpResponse(UNAVAILABLE_PAGE, status=503, headers=retry)
+    return django_server_error(request)

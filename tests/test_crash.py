@@ -8,6 +8,7 @@ import signal
 import time
 from datetime import timedelta
 
+import pytest
 from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -17,6 +18,10 @@ from outcomes import services
 from outcomes.models import Conversation, OutcomeRecord
 from tests.browser_support import committed
 from tests.celery_support import worker_process
+
+# The session's test database (set up only for tests marked as using it); the work
+# itself runs on other connections, committed.
+pytestmark = pytest.mark.django_db
 
 N = 12_000
 

@@ -20,7 +20,7 @@ DEAD = "redis://127.0.0.1:1/0"  # nothing listens there: every call is a refused
 def redis_down(settings):
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "learning.redis_cache.SharedRedisCache",
             "LOCATION": DEAD,
             "KEY_PREFIX": "faults",
         }

@@ -13,6 +13,10 @@ from django_tenants.utils import tenant_context
 
 from tests.celery_support import worker_process
 
+# The session's test database (set up only for tests marked as using it); the work
+# itself runs on other connections, committed.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def start_worker(world, django_db_blocker) -> Iterator:
