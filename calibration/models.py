@@ -167,6 +167,9 @@ class CalibrationAdjustment(models.Model):
     mean_gap = models.FloatField()
     reason = models.TextField()
     triggered_bins = models.JSONField(default=list)
+    # The recalibration run (its Celery task id) that made it: a run redelivered after its
+    # worker died skips the action types it already adjusted. Empty for manual runs.
+    run_id = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     reverted_at = models.DateTimeField(null=True, blank=True)
     reverted_by = models.ForeignKey(
@@ -177,6 +180,13 @@ class CalibrationAdjustment(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["action_type", "created_at"], name="adjustment_type_created")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run_id", "action_type"],
+                condition=~models.Q(run_id=""),
+                name="one_adjustment_per_type_per_run",
+            )
         ]
 
     def __str__(self) -> str:

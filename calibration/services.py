@@ -107,10 +107,16 @@ def _ensure_bins(action_types: set[str]) -> None:
 
 
 def recalibrate(
-    *, action_type: str, settings: AdjustmentSettings | None = None, dry_run: bool = False
+    *,
+    action_type: str,
+    settings: AdjustmentSettings | None = None,
+    dry_run: bool = False,
+    run_id: str = "",
 ) -> Proposal | None:
     """Check the action type's bins and move its policy one damped step if they are
-    miscalibrated; writes a CalibrationAdjustment. With dry_run, only says what it would do."""
+    miscalibrated; writes a CalibrationAdjustment. With dry_run, only says what it would do.
+    A `run_id` (the task's id) makes a rerun of the same run a no-op for this type once
+    it was adjusted: a redelivered task never takes two steps."""
     settings = settings or selectors.adjustment_settings()
     with transaction.atomic():
         if dry_run:
@@ -121,6 +127,14 @@ def recalibrate(
                 action_type=action_type
             )
             scale, threshold = stored.confidence_scale, stored.escalation_threshold
+            # Checked under the policy's lock, so two deliveries cannot both pass.
+            if (
+                run_id
+                and CalibrationAdjustment.objects.filter(
+                    run_id=run_id, action_type=action_type
+                ).exists()
+            ):
+                return None
         sums = selectors.bin_sums(action_type=action_type)
         flagged = adjust.flagged_bins(sums, settings, scale=scale)
         proposal = adjust.propose(
@@ -140,6 +154,7 @@ def recalibrate(
             mean_gap=proposal.mean_gap,
             reason=proposal.reason,
             triggered_bins=[asdict(b) for b in flagged],
+            run_id=run_id,
         )
     return proposal
 

@@ -224,6 +224,20 @@ def test_recalibrate_moves_an_overconfident_policy_and_logs_it(in_alpha) -> None
     assert answer.calibrated_confidence < 0.5 and answer.escalate  # 20 of 60 succeeded
 
 
+def test_a_rerun_of_the_same_run_takes_no_second_step(in_alpha) -> None:
+    """A recalibration task redelivered after its worker died carries the same id: the
+    types it already adjusted are skipped; another run adjusts again."""
+    from calibration.models import CalibrationAdjustment
+
+    _fill("rerun", 0.85, 60, 20)
+    assert services.recalibrate(action_type="rerun", run_id="task-1").scale == 0.9
+    assert services.recalibrate(action_type="rerun", run_id="task-1") is None
+    assert selectors.policy_for(action_type="rerun").confidence_scale == 0.9
+    assert services.recalibrate(action_type="rerun", run_id="task-2").scale == 0.8
+    runs = CalibrationAdjustment.objects.filter(action_type="rerun").order_by("id")
+    assert list(runs.values_list("run_id", "after_scale")) == [("task-1", 0.9), ("task-2", 0.8)]
+
+
 def test_tenant_settings_drive_the_check_and_the_map(in_alpha) -> None:
     from calibration.models import CalibrationSettings
 
