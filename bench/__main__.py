@@ -4,6 +4,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -66,12 +67,33 @@ def main() -> int:
     console.print(table)
     for line in calibration.chart(results):
         console.print(line, highlight=False)
+    load = _last_load(out_dir)
+    if load:
+        console.print(
+            f"Last load test (`make load`, {load['users']} users, {load['seconds']} s): "
+            f"{load['count']:,} requests, {load['failures']} failed, {load['rps']:.1f} req/s, "
+            f"p50 {load['p50_ms']:.0f} ms, p95 {load['p95_ms']:.0f} ms, p99 {load['p99_ms']:.0f} ms",
+            highlight=False,
+        )
     path = Path(
         out_dir / ("results.json" if not only else f"results-{'-'.join(sorted(only))}.json")
     )
-    path.write_text(json.dumps({"quick": quick, "results": results}, indent=2))
+    path.write_text(json.dumps({"quick": quick, "results": results, "load": load}, indent=2))
     console.print(f"Written to {path}")
     return 0
+
+
+def _last_load(out_dir: Path) -> dict[str, Any] | None:
+    """The totals of the last `make load` run, if any (it needs `make run`'s server, so
+    `make bench` does not start it)."""
+    path = out_dir / "results-load.json"
+    if not path.exists():
+        return None
+    load = json.loads(path.read_text())
+    total = next((r for r in load["results"] if r["request"] == "Aggregated"), None)
+    if total is None:
+        return None
+    return {"users": load["users"], "seconds": load["seconds"], **total}
 
 
 if __name__ == "__main__":
