@@ -80,7 +80,7 @@ def count_resolved_outcomes(resolved: Iterable[ResolvedOutcome]) -> int:
                 [y for _, y in ordered],
                 [o.predicted_confidence for o, _ in ordered],
             ],
-            # Prepared once per connection (see DB_PREPARE_THRESHOLD): planning costs more
+            # Prepared once per connection, whatever DB_PREPARE_THRESHOLD says: planning costs more
             # than running it. PostgreSQL re-plans it when the search_path (tenant) changes.
             prepare=True,
         )

@@ -165,10 +165,12 @@ if _pool_size:
         "timeout": float(env("DB_POOL_TIMEOUT", "10") or 10),
     }
 # Prepared statements for the few statements bound on the server (learning.tenancy.db's
-# binary cursor; Django's own queries bind on the client and are never prepared). Django
-# turns them off for connection poolers; set DB_PREPARE_THRESHOLD to "off" behind a
-# PgBouncer older than 1.21 in transaction mode.
-_prepare = env("DB_PREPARE_THRESHOLD", "5") or "off"
+# binary cursor; Django's own queries bind on the client and are never prepared). Off by
+# default: those statements take whole arrays (`unnest`, `= ANY`), and after five runs on
+# a pooled connection PostgreSQL may switch a prepared one to a generic plan that ignores
+# the array's size: bulk ingest became five times slower. Never behind a PgBouncer older
+# than 1.21 in transaction mode.
+_prepare = env("DB_PREPARE_THRESHOLD", "off") or "off"
 _db.setdefault("OPTIONS", {})["prepare_threshold"] = None if _prepare == "off" else int(_prepare)
 _db.setdefault("TEST", {})
 if env("TEST_DATABASE_NAME"):
