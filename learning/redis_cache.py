@@ -18,9 +18,15 @@ _clients: dict[tuple[str, str], Any] = {}
 
 
 class SharedRedisCacheClient(RedisCacheClient):
+    def __init__(self, servers: list[str], **options: Any) -> None:
+        super().__init__(servers, **options)
+        # What makes two clients interchangeable, worked out once rather than per call.
+        settings = repr(sorted(self._pool_options.items()))
+        self._shared = [(server, settings) for server in self._servers]
+
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         index = self._get_connection_pool_index(write)
-        shared = (self._servers[index], repr(sorted(self._pool_options.items())))
+        shared = self._shared[index]
         client = _clients.get(shared)
         if client is None:
             with _lock:
