@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# DEBUG is off unless set (config/settings.py); the local demo, the suite and the
+# benchmarks' own tooling run with the development defaults.
+DEV := DEBUG=$${DEBUG:-true}
 
 .PHONY: install run test lint bench load clean
 
@@ -21,10 +24,10 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	@touch $@
 
 run: install
-	$(PY) -m config.embedded -- $(PY) -m config.run
+	$(DEV) $(PY) -m config.embedded -- $(PY) -m config.run
 
 test: install
-	LL_TESTING=1 $(PY) -m config.embedded -- $(MAKE) --no-print-directory _test
+	$(DEV) LL_TESTING=1 $(PY) -m config.embedded -- $(MAKE) --no-print-directory _test
 
 _test:
 	$(VENV)/bin/ruff check .
@@ -34,11 +37,11 @@ _test:
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install
-	$(PY) -m config.embedded -- $(PY) -m bench
+	$(DEV) $(PY) -m config.embedded -- $(PY) -m bench
 
 # Mixed traffic against `make run`'s server (start it first): LOAD_USERS, LOAD_SECONDS.
 load: install
-	$(PY) -m bench.load
+	$(DEV) $(PY) -m bench.load
 
 lint: install
 	$(VENV)/bin/ruff check --fix .

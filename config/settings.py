@@ -47,7 +47,8 @@ def required(name: str, dev_default: str) -> str:
     raise ImproperlyConfigured(f"{name} must be set when DEBUG is off.")
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless set: `make run` and `make test` set DEBUG=true for the local demo and the suite.
+DEBUG = env_bool("DEBUG", False)
 TESTING = env_bool("LL_TESTING", False)
 
 SECRET_KEY = required("SECRET_KEY", "dev-only-insecure-key-change-me-0123456789abcdefghijklmnop")

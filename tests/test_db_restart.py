@@ -114,6 +114,11 @@ def _server(relay: Relay) -> tuple[subprocess.Popen, int]:
         f"{db['NAME']}",
         "LL_REDIS_PREFIX": settings.REDIS_PREFIX,
         "LL_TESTING": "1",
+        # as in production: with DEBUG on, Django would answer an outage met outside a
+        # view (the tenant lookup) with its debug page, a 500
+        "DEBUG": "false",
+        "SECRET_KEY": "restart-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "ALLOWED_HOSTS": "127.0.0.1",
         "DB_POOL_MAX_SIZE": "4",  # as in production: pooled connections die in the restart
         "DB_POOL_TIMEOUT": "1",  # requests fail fast while PostgreSQL is away
     }

@@ -82,6 +82,20 @@ def test_security_headers(alpha, client) -> None:
 
 
 def test_hsts_on_https_responses(alpha, client, settings) -> None:
+
+
+def test_debug_is_off_unless_set() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "x" * 50,
+        "ALLOWED_HOSTS": "example.com",
+    }
+    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
     settings.SECURE_HSTS_SECONDS = 31536000
     secure = client.get(alpha.url("login/"), secure=True)
     assert secure["Strict-Transport-Security"].startswith("max-age=31536000")
