@@ -77,7 +77,7 @@ def _build_tenant(slug: str) -> TenantWorld:
             world.tokens[role] = services.issue_user_token(user=user).raw
             session = engine.SessionStore()
             session[SESSION_KEY] = str(user.pk)
-            session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
             session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             session.create()
             world.sessions[role] = session.session_key
@@ -142,6 +142,7 @@ def live_server_url(world: dict[str, TenantWorld], django_db_blocker: Any) -> It
             log_level="warning",
             lifespan="off",
             ws="websockets-sansio",
+            proxy_headers=False,  # as make run: the client address is Django's to decide
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

@@ -85,6 +85,9 @@ def main() -> int:
                 "--port",
                 PORT,
                 "--no-access-log",
+                # The client's address is Django's to decide (TRUSTED_PROXIES), never a
+                # header uvicorn would believe from loopback.
+                "--no-proxy-headers",
                 "--ws",
                 "websockets-sansio",
                 # Django runs sync views one at a time per ASGI process: one per core.

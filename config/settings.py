@@ -6,6 +6,7 @@ default (SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL) raise ImproperlyCon
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -111,6 +112,12 @@ TENANT_PATH_PREFIX = "t"
 TENANT_CACHE_SECONDS = float(env("TENANT_CACHE_SECONDS", "5") or 0)
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 AUTH_USER_MODEL = "learning.User"
+AUTHENTICATION_BACKENDS = [
+    # Refuses sign-ins from an address that failed too often, before any password is
+    # checked (learning.lockout); then Django's own check.
+    "learning.lockout.SignInLimitBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -122,6 +129,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "learning.lockout.SignInLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
@@ -291,13 +299,29 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
-# Sign-in attempts per client address and per username (django-ratelimit, in the cache).
-LOGIN_RATE = env("LOGIN_RATE", "10/m") or "10/m"
-# Requests with a wrong bearer token per client address, before 429s.
+# Failed sign-ins allowed per (tenant, username, client address) and per (tenant, client
+# address), and wrong bearer tokens per (tenant, client address), before 429s
+# (learning.lockout; django-ratelimit's windows, in the cache).
+LOGIN_RATE = env("LOGIN_RATE", "10/15m") or "10/15m"
+LOGIN_ADDRESS_RATE = env("LOGIN_ADDRESS_RATE", "50/15m") or "50/15m"
 BAD_TOKEN_RATE = env("BAD_TOKEN_RATE", "30/m") or "30/m"
 RATELIMIT_USE_CACHE = "default"
 # django-ratelimit lists the cache backends it knows; Django's own RedisCache has the
 # atomic add/incr it needs.
+RATELIMIT_FAIL_OPEN = True  # the cache down: nothing limited rather than nobody let in
+# The proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed, e.g.
+# "10.0.0.0/8" for a load balancer on the private network. Empty: the peer's address is
+# the client's, whatever headers say.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+try:
+    TRUSTED_PROXY_NETWORKS = tuple(
+        ipaddress.ip_network(entry, strict=False) for entry in TRUSTED_PROXIES
+    )
+except ValueError as _error:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_error}") from None
+# django-structlog would log the leftmost X-Forwarded-For address as the client's; the
+# request log binds learning.lockout.client_address instead (learning/apps.py).
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 # --- REST API -------------------------------------------------------------------------

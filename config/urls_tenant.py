@@ -10,7 +10,14 @@ from learning import health, views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
-    path("login/", views.login_view(), name="login"),
+    # Every sign-in, here and in the admin, is limited by learning.lockout.
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="learning/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("rep/", views.rep_home, name="rep-home"),
     path("manager/", views.manager_home, name="manager-home"),

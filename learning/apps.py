@@ -6,7 +6,11 @@ class LearningConfig(AppConfig):
     verbose_name = "Learning Loop"
 
     def ready(self) -> None:
-        from learning import analytics_cache
+        from django_structlog.signals import bind_extra_request_metadata
+
+        from learning import analytics_cache, lockout
         from outcomes import events
 
         events.subscribe(analytics_cache.on_outcomes_resolved)
+        # The request log's client address, as the sign-in limits see it (no raw header).
+        bind_extra_request_metadata.connect(lockout.bind_client_address)

@@ -9,7 +9,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
-from learning import selectors
+from learning import lockout, selectors
 from learning.models import AgentKey, ApiToken, User
 
 
@@ -37,26 +37,6 @@ class AgentPrincipal:
         return self.username
 
 
-def _bad_tokens(request: Request, *, count: bool) -> bool:
-    """Whether this client address sent more wrong tokens than BAD_TOKEN_RATE lately
-    (counting this one when `count`): guessing keys is throttled, per address."""
-    from django.conf import settings
-    from django_ratelimit.core import get_usage
-
-    try:
-        usage = get_usage(
-            request._request,
-            group="bad-bearer-token",
-            key=lambda group, http: http.META.get("REMOTE_ADDR") or "unknown",
-            rate=settings.BAD_TOKEN_RATE,
-            increment=count,
-        )
-    except Exception:  # the cache (Redis) is down: no throttle rather than no API
-        return False
-    # Before a request: refused once the address has used up its allowance of wrong ones.
-    return bool(usage) and not count and usage["count"] >= usage["limit"]
-
-
 class BearerAuthentication(BaseAuthentication):
     keyword = b"bearer"
 
@@ -66,21 +46,21 @@ class BearerAuthentication(BaseAuthentication):
             return None
         if len(parts) != 2:
             raise AuthenticationFailed("Send the header as `Authorization: Bearer <token>`.")
-        if _bad_tokens(request, count=False):
-            raise Throttled(wait=60, detail="Too many requests with a wrong token; wait.")
         try:
             raw = parts[1].decode("ascii")
         except UnicodeDecodeError:
-            _bad_tokens(request, count=True)
-            raise AuthenticationFailed("Invalid token.") from None
-        credential = selectors.credential_for_bearer(raw=raw)
+            raw = ""
+        # The credential is checked first: wrong tokens from an address never lock out a
+        # valid key sent from there (learning.lockout).
+        credential = selectors.credential_for_bearer(raw=raw) if raw else None
         if isinstance(credential, AgentKey):
             return AgentPrincipal(key_id=credential.pk, name=credential.name), credential
         if isinstance(credential, ApiToken):
             if not credential.user.is_active:
                 raise AuthenticationFailed("This user is inactive.")
             return credential.user, credential
-        _bad_tokens(request, count=True)
+        if lockout.wrong_token(request._request):
+            raise Throttled(wait=60, detail="Too many requests with a wrong token; wait.")
         raise AuthenticationFailed("Invalid or revoked token.")
 
     def authenticate_header(self, request: Request) -> str:

@@ -138,52 +138,6 @@ def public_index(request: HttpRequest) -> HttpResponse:
     return render(request, "public/index.html")
 
 
-def too_many_requests(request: HttpRequest) -> HttpResponse:
-    """What a rate-limited sign-in gets."""
-    response = render(request, "learning/too_many.html", status=429)
-    response["Retry-After"] = "60"
-    return response
-
-
-def _login_key(group: str, request: HttpRequest) -> str:
-    """Attempts counted per tenant and username, whatever the address."""
-    return f"{current_schema_name()}:{request.POST.get('username', '').strip().lower()}"
-
-
-def _ip_key(group: str, request: HttpRequest) -> str:
-    return f"{current_schema_name()}:{request.META.get('REMOTE_ADDR') or 'unknown'}"
-
-
-def login_view() -> Any:
-    """Django's sign-in, with POSTs limited per client address and per username of the
-    tenant (LOGIN_RATE, counted in the cache by django-ratelimit). With the cache down the
-    limit is not applied rather than sign-in refused."""
-    from django.conf import settings
-    from django.contrib.auth import views as auth_views
-    from django_ratelimit.core import get_usage
-
-    view = auth_views.LoginView.as_view(
-        template_name="learning/login.html", redirect_authenticated_user=True
-    )
-
-    def limited(request: HttpRequest) -> bool:
-        try:
-            usages = [
-                get_usage(request, group="login", key=key, rate=settings.LOGIN_RATE, increment=True)
-                for key in (_ip_key, _login_key)
-            ]
-        except Exception:
-            return False
-        return any(usage and usage["should_limit"] for usage in usages)
-
-    def login(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.method == "POST" and limited(request):
-            return too_many_requests(request)
-        return view(request, *args, **kwargs)
-
-    return login
-
-
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """404 of a tenant URL: JSON under the API (clients parse it), the page elsewhere."""
     from django.http import JsonResponse
