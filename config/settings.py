@@ -130,6 +130,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "learning.lockout.SignInLimitMiddleware",
+    "learning.api_http.NoStoreApiMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
@@ -306,8 +307,6 @@ LOGIN_RATE = env("LOGIN_RATE", "10/15m") or "10/15m"
 LOGIN_ADDRESS_RATE = env("LOGIN_ADDRESS_RATE", "50/15m") or "50/15m"
 BAD_TOKEN_RATE = env("BAD_TOKEN_RATE", "30/m") or "30/m"
 RATELIMIT_USE_CACHE = "default"
-# django-ratelimit lists the cache backends it knows; Django's own RedisCache has the
-# atomic add/incr it needs.
 RATELIMIT_FAIL_OPEN = True  # the cache down: nothing limited rather than nobody let in
 # The proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed, e.g.
 # "10.0.0.0/8" for a load balancer on the private network. Empty: the peer's address is
@@ -322,12 +321,14 @@ except ValueError as _error:
 # django-structlog would log the leftmost X-Forwarded-For address as the client's; the
 # request log binds learning.lockout.client_address instead (learning/apps.py).
 DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+# django-ratelimit lists the cache backends it knows; Django's own RedisCache has the
+# atomic add/incr it needs.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # JSON only: a form-encoded body cannot say null or a number, and is no API of ours.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["learning.api_http.BoundedJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "learning.authentication.BearerAuthentication",
         "rest_framework.authentication.SessionAuthentication",

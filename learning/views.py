@@ -156,7 +156,8 @@ UNAVAILABLE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"
 def server_error(request: HttpRequest) -> HttpResponse:
     """A request that failed with an error: a 503 the client may retry when the database
     was out of reach (restarting, failing over; the transaction rolled back, so nothing was
-    half-written), else Django's own 500."""
+    half-written), else a 500: JSON under the API (clients parse every error), Django's
+    page elsewhere."""
     import sys
 
     from django.http import JsonResponse
@@ -166,9 +167,12 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
     error = sys.exc_info()[1]
     if isinstance(error, Exception) and is_transient(error):
+    api = "/api/" in request.path
         retry = {"Retry-After": "5"}
-        if "/api/" in request.path:
+        if api:
             detail = {"detail": "The database is unavailable; retry later."}
             return JsonResponse(detail, status=503, headers=retry)
         return HttpResponse(UNAVAILABLE_PAGE, status=503, headers=retry)
     return django_server_error(request)
+    if api:
+        return JsonResponse({"detail": "Server error; it has been logged."}, status=500)

@@ -23,6 +23,7 @@ USERNAME = r"^[\w.@+-]{1,150}\Z"
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_JSON_OBJECT_BYTES = 16_384
 
+MAX_JSON_DEPTH = 16
 Identifier = Annotated[str, msgspec.Meta(pattern=IDENTIFIER, max_length=200)]
 
 
@@ -84,7 +85,7 @@ def parse_outcome(data: Any, *, now: datetime | None = None) -> OutcomeInput:
 
 
 def check_json_object(value: dict[str, Any], *, field: str) -> None:
-    """A JSON object PostgreSQL can store as jsonb, of bounded size."""
+    """A JSON object PostgreSQL can store as jsonb, of bounded size and depth."""
     if not value:
         return
     try:
@@ -93,14 +94,31 @@ def check_json_object(value: dict[str, Any], *, field: str) -> None:
         raise InvalidInput("Must be valid Unicode text.", field=field) from exc
     if len(encoded) > MAX_JSON_OBJECT_BYTES:
         raise InvalidInput(f"Must be at most {MAX_JSON_OBJECT_BYTES} bytes as JSON.", field=field)
+    too_deep = f"Must be nested at most {MAX_JSON_DEPTH} levels deep."
     if b"\\u0000" in encoded:
         raise InvalidInput("Must not contain NUL characters.", field=field)
 
 
+    except RecursionError:
+        raise InvalidInput(too_deep, field=field) from None
 def parse_outcomes(items: list[Any]) -> tuple[list[OutcomeInput], dict[str, dict[str, list[str]]]]:
     """Every item validated; errors by item index (as a string), empty when all are valid."""
     now = timezone.now()
     parsed: list[OutcomeInput] = []
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise InvalidInput(too_deep, field=field)
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and lists nest in `value` (an object of scalars is 1); without
+    recursion, so no input can exhaust the stack."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return deepest
     errors: dict[str, dict[str, list[str]]] = {}
     for index, item in enumerate(items):
         try:

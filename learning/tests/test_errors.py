@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError
@@ -60,3 +62,72 @@ def test_other_errors_stay_500(alpha, client, monkeypatch) -> None:
     monkeypatch.setattr(middleware.selectors, "ready_tenant_by_slug", broken)
     client.raise_request_exception = False
     assert client.get(alpha.url("rep/")).status_code == 500
+
+
+DEEP_LIST = "[" * 100_000
+DEEP_ATTRIBUTES = '{"a":' * 5_000 + "1" + "}" * 5_000
+
+
+@pytest.mark.parametrize(
+    "path,role",
+    [
+        ("api/v1/outcomes/", "agent"),
+        ("api/v1/outcomes/bulk/", "agent"),
+        ("api/v1/signals/", "agent"),
+        ("api/v1/drafts/", "agent"),
+        ("api/v1/calibrate/", "agent"),
+        ("api/v1/feedback/", "rep"),
+        ("api/v1/feedback/links/", "rep"),
+    ],
+)
+def test_deeply_nested_json_is_a_400_anywhere(alpha, client, path, role) -> None:
+    for body in (DEEP_LIST, DEEP_ATTRIBUTES):
+        response = client.post(
+            alpha.url(path), body, content_type="application/json", **alpha.bearer(role)
+        )
+        assert response.status_code == 400, (path, response.content[:200])
+        assert "nested too deeply" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("field", ["attributes", "data"])
+def test_free_form_json_fields_are_limited_in_depth(alpha, client, field) -> None:
+    nested: dict = {"leaf": 1}
+    for _ in range(40):
+        nested = {"a": nested}
+    if field == "attributes":
+        path, body = (
+            "api/v1/outcomes/",
+            {
+                "action_id": "deep-1",
+                "conversation_id": "deep-c",
+                "action_type": "send_email",
+                "predicted_confidence": 0.5,
+                "outcome_type": "email_engagement",
+                "attributes": nested,
+            },
+        )
+    else:
+        path, body = (
+            "api/v1/signals/",
+            {"conversation_id": "deep-c", "kind": "opened", "data": nested},
+        )
+    response = client.post(
+        alpha.url(path), json.dumps(body), content_type="application/json", **alpha.bearer("agent")
+    )
+    assert response.status_code == 400
+    assert "levels deep" in response.json()[field][0]
+
+
+def test_a_500_under_the_api_is_json(alpha, client, monkeypatch, settings) -> None:
+    from learning import api as learning_api
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    settings.DEBUG = False
+    monkeypatch.setattr(learning_api.MeApi, "get", broken)
+    client.raise_request_exception = False
+    response = client.get(alpha.url("api/v1/me/"), **alpha.bearer("agent"))
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Server error; it has been logged."}
