@@ -18,7 +18,17 @@ from outcomes.models import Conversation
 
 class FeedbackInline(ReviewInline):
     model = FeedbackEntry
-    fields = ("rated_at", "target_type", "target_id", "source", "rating", "comment", "reviewer")
+    fields = (
+        "rated_at",
+        "target_type",
+        "target_id",
+        "source",
+        "rating",
+        "comment",
+        "reviewer",
+        "via",
+        "minted_by",
+    )
     readonly_fields = fields
     ordering = ("rated_at",)
     show_change_link = True
@@ -33,7 +43,7 @@ class DraftInline(ReviewInline):
 
 class RevisionInline(ReviewInline):
     model = FeedbackRevision
-    fields = ("revision", "rated_at", "source", "rating", "comment")
+    fields = ("revision", "rated_at", "source", "rating", "comment", "via", "minted_by")
     readonly_fields = fields
 
 
@@ -54,8 +64,10 @@ class FeedbackEntryAdmin(ReviewAdmin):
         "normalized_rating",
         "reviewer",
         "reviewer_role",
+        "via",
+        "minted_by",
     )
-    list_filter = ("source", "target_type", "reviewer_role")
+    list_filter = ("source", "target_type", "reviewer_role", "via")
     search_fields = ("conversation__external_id", "reviewer__username", "target_id", "comment")
     date_hierarchy = "rated_at"
     inlines = [RevisionInline]

@@ -18,13 +18,13 @@ from rest_framework.views import APIView
 
 from feedback import links, selectors, services
 from feedback.models import FeedbackEntry, Source, TargetType
-from learning.api_fields import UtcDateTimeFilter, days_param, days_parameter
-from learning.errors import InvalidInput
+from learning.api_fields import StrictFilterSet, UtcDateTimeFilter, days_param, days_parameter
+from learning.errors import Forbidden, InvalidInput
 from learning.models import User
 from learning.permissions import IsAgent, IsHuman, IsManagerOrAbove, is_agent
 from learning.selectors import visible_users
 from outcomes.api import AwareDateTimeField
-from outcomes.schemas import IDENTIFIER
+from outcomes.schemas import IDENTIFIER, USERNAME
 
 
 class FeedbackInSerializer(serializers.Serializer):
@@ -58,6 +58,8 @@ class FeedbackSerializer(serializers.ModelSerializer):
             "comment",
             "reviewer",
             "reviewer_role",
+            "via",
+            "minted_by",
             "revision",
             "rated_at",
             "created_at",
@@ -65,7 +67,7 @@ class FeedbackSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class FeedbackFilter(django_filters.FilterSet):
+class FeedbackFilter(StrictFilterSet):
     conversation_id = django_filters.CharFilter(field_name="conversation__external_id")
     reviewer = django_filters.CharFilter(field_name="reviewer__username")
     rated_after = UtcDateTimeFilter(field_name="rated_at", lookup_expr="gte")
@@ -256,8 +258,12 @@ class DraftApi(APIView):
 
 
 class LinkInSerializer(serializers.Serializer):
-    reviewer = serializers.CharField(
-        max_length=150, help_text="Username of who will click (you, if you are a person)."
+    reviewer = serializers.RegexField(
+        USERNAME,
+        max_length=150,
+        required=False,
+        help_text="Username of who will click. The agent names anyone; a person may only "
+        "name themselves (the default).",
     )
     target_type = serializers.ChoiceField(choices=TargetType.choices)
     target_id = serializers.RegexField(IDENTIFIER, max_length=200)
@@ -277,21 +283,34 @@ class LinkApi(APIView):
                 "expires_in_days": serializers.IntegerField(),
             },
         ),
-        description="Signed one-click links (good 1, neutral 0, bad -1) for a reviewer to "
-        "paste into Slack or Gmail. Opening a link asks for confirmation; confirming "
-        "records the rating once. The agent may make links for anyone in the tenant; a "
-        "person for themselves or, as a manager, for their team.",
+        description="Signed one-click links (good 1, neutral 0, bad -1) for one reviewer "
+        "to click in Slack or Gmail. Opening a link asks for confirmation; confirming "
+        "records the rating once, as that reviewer, noting who made the link. The agent "
+        "may make links for anyone in the tenant, to be delivered to that person's own "
+        "channel; a person only for themselves.",
     )
     def post(self, request: Request) -> Response:
         body = LinkInSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
-        scope = User.objects.all() if is_agent(request) else visible_users(user=request.user)
-        reviewer = scope.filter(username=data.pop("reviewer"), is_active=True).first()
-        if reviewer is None:
-            raise InvalidInput("No such reviewer.", field="reviewer")
+        username = data.pop("reviewer", None)
+        if is_agent(request):
+            if username is None:
+                raise InvalidInput("Name the reviewer the links are for.", field="reviewer")
+            reviewer = User.objects.filter(username=username, is_active=True).first()
+            if reviewer is None:
+                raise InvalidInput("No such reviewer.", field="reviewer")
+        else:
+            reviewer = request.user  # type: ignore[assignment]
+            if username not in (None, reviewer.username):
+                raise Forbidden(
+                    "You may make links only for yourself: a link lets whoever clicks it "
+                    "rate as its reviewer."
+                )
         urls = {}
         for rating in (1, 0, -1):
-            token = links.make_token(reviewer_id=reviewer.pk, rating=rating, **data)
+            token = links.make_token(
+                reviewer_id=reviewer.pk, rating=rating, minted_by=str(request.user), **data
+            )
             urls[str(rating)] = request.build_absolute_uri(links.link_path(token))
         return Response({"links": urls, "expires_in_days": links.max_age().days})

@@ -2,10 +2,18 @@
 
 A link carries, signed with the project's SECRET_KEY (django.core.signing) and bound to
 the tenant's schema, who rates (reviewer id), what (target type, id, conversation,
-optional outcome), the rating and a random nonce. It expires after the tenant's
-`link_max_age_days`. Opening it (GET) only shows a confirmation page, so link scanners
-that prefetch URLs record nothing; the POST records the rating once per link (the nonce
-is stored), after which the same link lets the reviewer add a comment.
+optional outcome), the rating, who made the link and a random nonce. It expires after the
+tenant's `link_max_age_days`. Opening it (GET) only shows a confirmation page, so link
+scanners that prefetch URLs record nothing; the POST records the rating once per link (the
+nonce is stored), after which the same link lets the reviewer add a comment.
+
+Who may rate as whom. A link lets whoever holds it rate as its reviewer, so:
+- a person makes links only for themselves (`POST feedback/links/` with a personal token
+  or session; naming anyone else is refused);
+- the agent makes links for any active person of the tenant, to be delivered to that
+  person's own channel (their Slack DM, their inbox), never to a shared one;
+- a link opened in a browser signed in as someone else records nothing (403);
+- the entry a link records says so (`via` link or slack) and who made it (`minted_by`).
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ class LinkClaim:
     rating: int
     nonce: str
     outcome_id: int | None = None
+    minted_by: str = ""
 
 
 def make_token(
@@ -49,9 +58,11 @@ def make_token(
     target_id: str,
     conversation_id: str,
     rating: int,
+    minted_by: str,
     outcome_id: int | None = None,
 ) -> str:
     payload = {
+        "m": minted_by,
         "s": current_schema_name(),
         "r": reviewer_id,
         "t": target_type,
@@ -92,6 +103,7 @@ def read_token(token: str) -> LinkClaim:
         rating=int(data["v"]),
         nonce=str(data["n"]),
         outcome_id=data.get("o"),
+        minted_by=str(data.get("m") or ""),
     )
 
 

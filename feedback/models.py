@@ -20,12 +20,27 @@ class Source(models.TextChoices):
     DRAFT_EDIT = "draft_edit", "Draft edit (implicit)"
 
 
+class Via(models.TextChoices):
+    """How a verdict reached us (the reviewer is always the signed-in person or, for a
+    link, the person it was minted for)."""
+
+    API = "api", "API (personal token or session)"
+    REVIEW_PAGE = "review_page", "Review page"
+    LINK = "link", "One-click link"
+    SLACK = "slack", "Slack button (one-click link)"
+    DRAFT = "draft", "Draft edit (automatic)"
+
+
 class FeedbackEntry(models.Model):
     """One reviewer's current verdict on one target. Rating again updates this entry (so
     nothing is counted twice) and keeps the earlier verdicts in FeedbackRevision.
 
     `rating` is on the source's own scale (inline -1/0/1, dashboard 1-5, draft edit
-    1 - edit distance); `normalized_rating` puts every source on [0, 1]."""
+    1 - edit distance); `normalized_rating` puts every source on [0, 1].
+
+    A draft edit's automatic score (source draft_edit, in the name of the conversation's
+    rep) and a person's own verdict on the same message are separate entries: neither
+    overwrites the other."""
 
     target_type = models.CharField(max_length=16, choices=TargetType.choices)
     target_id = models.CharField(max_length=200)
@@ -54,6 +69,14 @@ class FeedbackEntry(models.Model):
         help_text="Empty for implicit feedback from a draft edit by an unknown sender.",
     )
     reviewer_role = models.CharField(max_length=16, blank=True)
+    via = models.CharField(
+        max_length=16, choices=Via.choices, blank=True, help_text="How the verdict came in."
+    )
+    minted_by = models.CharField(
+        max_length=160,
+        blank=True,
+        help_text="Who made the one-click link it came through (the agent or the reviewer).",
+    )
     revision = models.PositiveIntegerField(default=1)
     rated_at = models.DateTimeField(help_text="When the current verdict was given.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -65,7 +88,13 @@ class FeedbackEntry(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["reviewer", "target_type", "target_id"],
+                condition=~models.Q(source="draft_edit"),
                 name="one_entry_per_reviewer_and_target",
+            ),
+            models.UniqueConstraint(
+                fields=["target_type", "target_id"],
+                condition=models.Q(source="draft_edit"),
+                name="one_automatic_entry_per_target",
             ),
             models.CheckConstraint(
                 condition=models.Q(normalized_rating__gte=0, normalized_rating__lte=1),
@@ -92,6 +121,8 @@ class FeedbackRevision(models.Model):
     rating = models.FloatField()
     normalized_rating = models.FloatField()
     comment = models.TextField(blank=True)
+    via = models.CharField(max_length=16, choices=Via.choices, blank=True)
+    minted_by = models.CharField(max_length=160, blank=True)
     rated_at = models.DateTimeField()
 
     class Meta:

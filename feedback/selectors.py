@@ -267,7 +267,7 @@ def review_page(
         (e.target_type, e.target_id): e
         for e in FeedbackEntry.objects.filter(
             reviewer=user, target_id__in=[o.action_id for o in recent]
-        )
+        ).exclude(source=Source.DRAFT_EDIT)  # a draft edit's automatic score is not a verdict
     }
     config = settings_row()
     tired = fatigue_of(user=user).flagged

@@ -18,6 +18,7 @@ from feedback.models import (
     FeedbackSettings,
     Source,
     TargetType,
+    Via,
 )
 from learning import analytics_cache, live
 from learning.errors import InvalidInput
@@ -80,11 +81,15 @@ def record_feedback(
     rating: Any,
     comment: str = "",
     outcome_id: int | None = None,
+    via: str = Via.API,
+    minted_by: str = "",
 ) -> Recorded:
     """The reviewer's verdict on a target. The reviewer and their role come from the
-    authenticated user, never from the request body. Rating the same target again updates
-    the reviewer's entry and keeps the previous verdict as a revision; sending the very
-    same verdict again (a retry) changes nothing."""
+    authenticated user (or the person a one-click link was made for, `via` link or slack,
+    with who made it in `minted_by`), never from the request body. Rating the same target
+    again updates the reviewer's entry and keeps the previous verdict as a revision;
+    sending the very same verdict again (a retry) changes nothing. A draft edit's
+    automatic score on the same target is another entry, never touched here."""
     if target_type not in TargetType.values:
         raise InvalidInput("Use message, decision or conversation.", field="target_type")
     normalized = normalized_rating(source=source, rating=rating)
@@ -103,10 +108,13 @@ def record_feedback(
         "rating": float(rating),
         "normalized_rating": normalized,
         "comment": comment,
+        "via": via,
+        "minted_by": minted_by,
     }
     key = {"reviewer": reviewer, "target_type": target_type, "target_id": target_id}
+    people = FeedbackEntry.objects.exclude(source=Source.DRAFT_EDIT)
     with transaction.atomic():
-        entry = FeedbackEntry.objects.select_for_update().filter(**key).first()
+        entry = people.select_for_update().filter(**key).first()
         if entry is None:
             try:
                 with transaction.atomic():
@@ -114,7 +122,7 @@ def record_feedback(
                         **key, **values, reviewer_role=reviewer.role, rated_at=timezone.now()
                     )
             except IntegrityError:  # a concurrent first rating won: update it instead
-                entry = FeedbackEntry.objects.select_for_update().get(**key)
+                entry = people.select_for_update().get(**key)
             else:
                 _published(entry)
                 return Recorded(entry, created=True, changed=True)
@@ -133,6 +141,8 @@ def record_feedback(
             rating=entry.rating,
             normalized_rating=entry.normalized_rating,
             comment=entry.comment,
+            via=entry.via,
+            minted_by=entry.minted_by,
             rated_at=entry.rated_at,
         )
         for name, value in values.items():
@@ -140,7 +150,7 @@ def record_feedback(
         entry.revision += 1
         entry.reviewer_role = reviewer.role
         entry.rated_at = timezone.now()
-        entry.save()
+        entry.save(update_fields=[*values, "revision", "reviewer_role", "rated_at", "updated_at"])
     _published(entry)
     return Recorded(entry, created=False, changed=True)
 
@@ -245,6 +255,7 @@ def record_draft(
                 rated_at=sent_at,
             )
             _published(entry)
+                via=Via.DRAFT,
         if intent and original_draft:
             # A use of that intent or playbook entry: counted, and judged while it is an
             # experiment (in this transaction: a replay above never counts twice).

@@ -65,18 +65,19 @@ def plan(*, now: datetime, seed: int = 11) -> list[Review]:
 def apply(reviews: list[Review]) -> int:
     """Record the reviews; returns how many were new."""
     from feedback import services
-    from feedback.models import FeedbackEntry
+    from feedback.models import FeedbackEntry, Source
     from feedback.selectors import target_type_of
 
     users = {u.username: u for u in User.objects.filter(username__in={r.reviewer for r in reviews})}
     outcomes = OutcomeRecord.objects.select_related("conversation").in_bulk(
         [r.outcome_id for r in reviews]
     )
-    # A rep's draft edit is already their entry on that action: leave it as it is.
+    # Reviews already recorded (a rerun) are left as they are; a draft edit's automatic
+    # score is no one's review.
     taken = set(
-        FeedbackEntry.objects.filter(outcome_id__in=outcomes).values_list(
-            "reviewer__username", "outcome_id"
-        )
+        FeedbackEntry.objects.filter(outcome_id__in=outcomes)
+        .exclude(source=Source.DRAFT_EDIT)
+        .values_list("reviewer__username", "outcome_id")
     )
     created = 0
     for review in reviews:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any
 
 from django.contrib import messages
@@ -14,11 +14,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from feedback import links, selectors, services
-from feedback.models import Source, UsedLink
+from feedback.forms import ReviewForm
+from feedback.models import Source, UsedLink, Via
+from learning import api_http
 from learning.access import PAGE_ROLES, role_required
 from learning.errors import DomainError, InvalidInput
 from learning.models import Role, User
 from learning.selectors import visible_users
+from outcomes.schemas import USERNAME
+
+USERNAME_RE = re.compile(USERNAME)
 
 
 @role_required(*PAGE_ROLES[Role.REP])
@@ -37,32 +42,32 @@ def review(request: HttpRequest) -> HttpResponse:
 
 
 def _record_from_form(request: HttpRequest, user: Any) -> HttpResponse:
-    data = request.POST
-    if data.get("thumb") is not None:
-        source, raw = Source.INLINE, data.get("thumb")
-    else:
-        source, raw = Source.DASHBOARD, data.get("stars")
-    back = reverse("feedback-review") + (f"?rep={data['rep']}" if data.get("rep") else "")
-    try:
-        rating = int(raw or "")
-    except ValueError:
-        messages.error(request, "Choose a rating first.")
+    form = ReviewForm(request.POST)
+    rep = request.POST.get("rep", "")
+    back = reverse("feedback-review")
+    if rep and USERNAME_RE.match(rep):
+        back += f"?rep={rep}"
+    if not form.is_valid():
+        messages.error(request, form.first_error())
         return redirect(back)
+    source, rating = form.source_and_rating
+    data = form.cleaned_data
     try:
         services.record_feedback(
             reviewer=user,
-            target_type=data.get("target_type", ""),
-            target_id=data.get("target_id", ""),
-            conversation_id=data.get("conversation_id", ""),
+            target_type=data["target_type"],
+            target_id=data["target_id"],
+            conversation_id=data["conversation_id"],
             source=source,
             rating=rating,
-            comment=data.get("comment", "").strip()[:4000],
+            comment=data["comment"].strip(),
+            via=Via.REVIEW_PAGE,
         )
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Thanks: your rating of {data.get('target_id')} is saved.")
-    return redirect(back + f"#item-{data.get('target_id', '')}")
+        messages.success(request, f"Thanks: your rating of {data['target_id']} is saved.")
+    return redirect(back + f"#item-{data['target_id']}")
 
 
 @role_required(*PAGE_ROLES[Role.MANAGER])
@@ -93,6 +98,14 @@ def one_click(request: HttpRequest, token: str) -> HttpResponse:
             raise InvalidInput("This link is not valid.", code="invalid")
     except InvalidInput as exc:
         return render(request, "feedback/link.html", {"error": exc.message}, status=400)
+    signed_in = request.user
+    if signed_in.is_authenticated and signed_in.pk != reviewer.pk:
+        # A link rates as its reviewer: nobody signed in as someone else may use it.
+        message = (
+            f"This link is for {reviewer.get_full_name() or reviewer.username}; you are "
+            f"signed in as {signed_in.get_username()}. Nothing was recorded."
+        )
+        return render(request, "feedback/link.html", {"error": message}, status=403)
     used = UsedLink.objects.select_related("entry").filter(nonce=claim.nonce).first()
     context: dict[str, Any] = {"claim": claim, "reviewer": reviewer, "token": token}
     if request.method == "GET":
@@ -102,7 +115,7 @@ def one_click(request: HttpRequest, token: str) -> HttpResponse:
             return _add_comment(request, context, used, claim, reviewer)
         return render(request, "feedback/link.html", {**context, "used": used})
     try:
-        used = _record_link(claim, reviewer)
+        used = _record_link(claim, reviewer, via=Via.LINK)
     except DomainError as exc:
         return render(request, "feedback/link.html", {**context, "error": exc.message}, status=400)
     return render(
@@ -110,7 +123,7 @@ def one_click(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def _record_link(claim: links.LinkClaim, reviewer: User) -> UsedLink:
+def _record_link(claim: links.LinkClaim, reviewer: User, *, via: str) -> UsedLink:
     """Record the link's rating and mark the link used, together; a link clicked twice
     (or twice at once) records once. Returns the link's use, with its entry."""
     try:
@@ -123,6 +136,8 @@ def _record_link(claim: links.LinkClaim, reviewer: User) -> UsedLink:
                 source=Source.INLINE,
                 rating=claim.rating,
                 outcome_id=claim.outcome_id,
+                via=via,
+                minted_by=claim.minted_by,
             )
             UsedLink.objects.create(nonce=claim.nonce, entry=recorded.entry)
     except IntegrityError:
@@ -148,6 +163,8 @@ def _add_comment(
             rating=int(entry.rating),
             comment=request.POST.get("comment", "").strip()[:4000],
             outcome_id=entry.outcome_id,
+            via=entry.via,
+            minted_by=entry.minted_by,
         )
     except DomainError as exc:
         return render(request, "feedback/link.html", {**context, "error": exc.message}, status=400)
@@ -166,11 +183,11 @@ def slack_interactivity(request: HttpRequest) -> HttpResponse:
     ):
         return JsonResponse({"error": "invalid or stale signature"}, status=401)
     try:
-        payload = json.loads(request.POST.get("payload", ""))
+        payload = api_http.loads(request.POST.get("payload", ""))
         token = payload["actions"][0]["value"]
         claim = links.read_token(str(token))
         reviewer = User.objects.get(pk=claim.reviewer_id, is_active=True)
-        entry = _record_link(claim, reviewer).entry
+        entry = _record_link(claim, reviewer, via=Via.SLACK).entry
     except (ValueError, KeyError, IndexError, TypeError, User.DoesNotExist):
         return JsonResponse({"error": "not a feedback button"}, status=400)
     except DomainError as exc:

@@ -154,3 +154,44 @@ def test_fatigue_api_is_for_managers(convos, client) -> None:
     assert client.get(url, **convos.bearer("rep")).status_code == 403
     names = [r["username"] for r in client.get(url, **convos.bearer("manager")).json()["reviewers"]]
     assert names == ["alpha-manager", "alpha-rep"]  # the manager's team, not the outsider
+
+
+def test_automatic_and_human_verdicts_both_survive(convos, client) -> None:
+    """The rep rates a message, then the agent reports its draft was rewritten: both the
+    person's verdict and the automatic score are kept, and rating again touches only the
+    person's."""
+    rate = {"target_type": "message", "target_id": "m-1", "conversation_id": "c-rep"}
+    rated = post_json(
+        client,
+        convos.url("api/v1/feedback/"),
+        {**rate, "source": "dashboard", "rating": 5},
+        **convos.bearer("rep"),
+    )
+    assert rated.status_code == 201
+    draft = {
+        "action_id": "m-1",
+        "conversation_id": "c-rep",
+        "original_draft": DRAFT,
+        "sent_version": "Completely different words were sent instead.",
+    }
+    url = convos.url("api/v1/drafts/")
+    assert post_json(client, url, draft, **convos.bearer("agent")).status_code == 201
+    assert post_json(client, url, draft, **convos.bearer("agent")).status_code == 200  # replay
+    again = post_json(
+        client,
+        convos.url("api/v1/feedback/"),
+        {**rate, "source": "inline", "rating": -1},
+        **convos.bearer("rep"),
+    )
+    assert again.status_code == 200 and again.json()["revision"] == 2
+    with tenant_context(convos.tenant):
+        kept = sorted(
+            FeedbackEntry.objects.filter(target_id="m-1").values_list("source", "rating", "via")
+        )
+        automatic = FeedbackEntry.objects.get(target_id="m-1", source=Source.DRAFT_EDIT)
+    assert kept == [("draft_edit", automatic.rating, "draft"), ("inline", -1.0, "api")]
+    assert automatic.revision == 1 and automatic.rating < 0.8
+    # the review page shows the person's own verdict, never the automatic score as theirs
+    convos.login(client, "rep")
+    page = client.get(convos.url("feedback/review/")).content.decode()
+    assert "Your verdict: 👎 bad" in page

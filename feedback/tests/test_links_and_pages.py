@@ -11,6 +11,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.core import signing
+from django.db import models
 from django_tenants.utils import tenant_context
 
 from feedback import links, services
@@ -62,7 +63,9 @@ def test_bad_links_record_nothing(convos, beta, client) -> None:
         mock.patch("django.core.signing.time.time", return_value=past),
         tenant_context(convos.tenant),
     ):
-        old = links.make_token(reviewer_id=convos.users["rep"].pk, rating=1, **TARGET)
+        old = links.make_token(
+            reviewer_id=convos.users["rep"].pk, rating=1, minted_by="agent:test", **TARGET
+        )
     expired = convos.url(f"f/{old}/")
     for url, message in (
         (tampered, "not valid"),
@@ -77,14 +80,77 @@ def test_bad_links_record_nothing(convos, beta, client) -> None:
 
 def test_who_may_make_links(convos, client) -> None:
     make_links(convos, client, "alpha-rep", role="rep")  # for yourself
-    make_links(convos, client, "alpha-rep", role="manager")  # for your team
-    response = post_json(
-        client,
-        convos.url("api/v1/feedback/links/"),
-        {**TARGET, "reviewer": "alpha-executive"},
-        **convos.bearer("rep"),
+    make_links(convos, client, "alpha-executive", role="agent")  # the agent, for anyone
+    mine = post_json(client, convos.url("api/v1/feedback/links/"), TARGET, **convos.bearer("rep"))
+    assert mine.status_code == 200  # a person's links are for themselves by default
+    for role, reviewer in (("manager", "alpha-rep"), ("rep", "alpha-executive")):
+        response = post_json(
+            client,
+            convos.url("api/v1/feedback/links/"),
+            {**TARGET, "reviewer": reviewer},
+            **convos.bearer(role),
+        )
+        assert response.status_code == 403, (role, reviewer)
+        assert "only for yourself" in response.json()["detail"]
+    nameless = post_json(
+        client, convos.url("api/v1/feedback/links/"), TARGET, **convos.bearer("agent")
     )
-    assert response.status_code == 400 and "reviewer" in response.json()
+    assert nameless.status_code == 400 and "reviewer" in nameless.json()
+
+
+def test_a_link_records_that_it_was_a_link_and_who_made_it(convos, client) -> None:
+    client.post(make_links(convos, client)["1"])
+    with tenant_context(convos.tenant):
+        entry = FeedbackEntry.objects.values_list("reviewer__username", "via", "minted_by").get()
+    assert entry == (
+        "alpha-rep",
+        "link",
+        "agent:alpha-agent",
+    )
+
+
+@pytest.mark.parametrize("signed_in_as", ["manager", "executive", "admin"])
+def test_nobody_signed_in_as_someone_else_can_use_a_link(convos, client, signed_in_as) -> None:
+    good = make_links(convos, client, "alpha-rep")["1"]
+    convos.login(client, signed_in_as)
+    for method in (client.get, client.post):
+        response = method(good)
+        assert response.status_code == 403
+        assert "you are signed in as" in response.content.decode()
+    assert entries(convos) == []
+    convos.login(client, "rep")  # the reviewer themselves
+    assert client.post(good).status_code == 200
+    assert entries(convos) == [("alpha-rep", 1.0, "")]
+
+
+def test_no_signed_in_person_produces_a_verdict_in_another_name(convos, client) -> None:
+    """Every way a person can rate, tried by every role against alpha-rep's message:
+    each entry that exists afterwards names its own author."""
+    for role in ("rep", "manager", "executive", "admin"):
+        person = convos.users[role]
+        body = {**TARGET, "source": "inline", "rating": 1}
+        post_json(client, convos.url("api/v1/feedback/"), body, **convos.bearer(role))
+        post_json(  # links for somebody else: refused for everyone but themselves
+            client,
+            convos.url("api/v1/feedback/links/"),
+            {**TARGET, "reviewer": "alpha-rep" if role != "rep" else "alpha-manager"},
+            **convos.bearer(role),
+        )
+        convos.login(client, role)
+        client.post(convos.url("feedback/review/"), {**TARGET, "stars": "4"})
+        for rating in ("1", "-1"):  # the agent's link for someone else, clicked
+            other = "alpha-executive" if role != "executive" else "alpha-manager"
+            client.post(make_links(convos, client, other)[rating])
+        client.logout()
+        with tenant_context(convos.tenant):
+            authors = set(
+                FeedbackEntry.objects.filter(reviewer_role=role).values_list(
+                    "reviewer__username", flat=True
+                )
+            )
+            assert authors <= {person.username}, role
+    with tenant_context(convos.tenant):
+        assert not FeedbackEntry.objects.exclude(reviewer__role=models.F("reviewer_role")).exists()
 
 
 def slack_post(client, world, body: bytes, *, secret="slack-secret", at=None, signature=None):
@@ -220,3 +286,32 @@ def test_admin_search_and_conversation_inline(convos, client) -> None:
 def test_signing_salt_is_ours() -> None:
     with pytest.raises(signing.BadSignature):
         signing.loads(signing.dumps({"s": "t_alpha"}), salt=links.SALT)
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"target_id": "m" * 201}, "target id"),
+        ({"target_id": "m-1\x00"}, "target id"),
+        ({"target_id": "m-1\n<b>x</b>"}, "target id"),
+        ({"conversation_id": "<script>"}, "conversation id"),
+        ({"target_type": "everything"}, "target type"),
+        ({"stars": "9"}, "stars"),
+        ({"stars": "", "thumb": ""}, "Choose a rating"),
+        ({"comment": "x" * 4001}, "comment"),
+        ({"comment": "nul\x00"}, "comment"),
+    ],
+)
+def test_the_review_form_validates_like_the_api(convos, client, change, message) -> None:
+    convos.login(client, "rep")
+    form = {**TARGET, "stars": "4", "comment": "", **change}
+    response = client.post(convos.url("feedback/review/"), form, follow=True)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert entries(convos) == []
+
+
+def test_slack_payload_nested_too_deeply_is_a_400(convos, client, slack_secret) -> None:
+    body = urlencode({"payload": "[" * 100_000}).encode()
+    response = slack_post(client, convos, body)
+    assert response.status_code == 400 and response.json() == {"error": "not a feedback button"}
