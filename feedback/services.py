@@ -175,13 +175,16 @@ def _outcome_for(
 
 def _published(entry: FeedbackEntry) -> None:
     analytics_cache.invalidate()
-    live.publish(
+    # Feedback is seen by whoever sees its conversation: its rep, their manager, the tenant.
+    live.publish_about(
         "feedback.recorded",
-        {
-            "id": entry.pk,
-            "target_type": entry.target_type,
-            "target_id": entry.target_id,
-            "normalized_rating": entry.normalized_rating,
+        [entry],
+        rep_of=lambda e: e.conversation.rep_id,
+        payload=lambda entries: {
+            "id": entries[0].pk,
+            "target_type": entries[0].target_type,
+            "target_id": entries[0].target_id,
+            "normalized_rating": entries[0].normalized_rating,
         },
     )
 
@@ -252,10 +255,10 @@ def record_draft(
                 comment="",
                 reviewer=rep,
                 reviewer_role=rep.role if rep else "",
+                via=Via.DRAFT,
                 rated_at=sent_at,
             )
             _published(entry)
-                via=Via.DRAFT,
         if intent and original_draft:
             # A use of that intent or playbook entry: counted, and judged while it is an
             # experiment (in this transaction: a replay above never counts twice).

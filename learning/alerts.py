@@ -238,7 +238,7 @@ def notify(alert: Alert) -> None:
             recipient_list=to,
         )
     Alert.objects.filter(pk=alert.pk).update(notified_at=timezone.now())
-    live.publish(
+    live.publish_to_managers(
         "alert.opened",
         {"id": alert.pk, "rule": alert.rule, "subject": alert.subject, "message": alert.message},
     )

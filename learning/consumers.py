@@ -3,14 +3,16 @@ from __future__ import annotations
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.security.websocket import WebsocketDenier
 
-from learning.live import tenant_group, user_group
+from learning import api_http
+from learning.live import groups_of
 
 UNAUTHENTICATED = 4401
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
-    """A signed-in user's live feed: tenant-wide events and events addressed to them."""
+    """A signed-in person's live feed: the events about what they may see (learning.live)."""
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -18,7 +20,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=UNAUTHENTICATED)
             return
         schema_name = self.scope["schema_name"]
-        self.groups_joined = [tenant_group(schema_name), user_group(schema_name, user.pk)]
+        self.groups_joined = groups_of(schema_name, user)
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -37,9 +39,23 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
+    async def receive(self, text_data: Any = None, bytes_data: Any = None, **kwargs: Any) -> None:
+        try:
+            content = api_http.loads(text_data or bytes_data or "")
+        except ValueError:  # not JSON, or nested too deeply: nothing to answer
+            return
+        await self.receive_json(content)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("event") == "ping":
             await self.send_json({"event": "pong", "payload": {}})
 
     async def live_event(self, message: dict[str, Any]) -> None:
         await self.send_json({"event": message["event"], "payload": message["payload"]})
+
+
+class NoSuchSocket:
+    """Any websocket path without a consumer: refused quietly (403 on the handshake)."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await WebsocketDenier()(scope, receive, send)

@@ -1,47 +1,128 @@
-"""Live updates: which websocket groups exist and how events reach them.
+"""Live updates: which websocket groups exist, who joins which, and how events reach them.
 
-Group names always start with the tenant's schema, so an event of one tenant can never
-reach a socket of another. Events are sent only after the data they describe is committed.
+A person receives only events about what they may see, the same scope as the pages and the
+API (learning.selectors.visible_users): a rep their own data, a manager their team's (and
+their own), executives and admins the whole tenant.
+
+| group                            | joined by            | receives                          |
+|----------------------------------|----------------------|-----------------------------------|
+| `live.<schema>.tenant`           | executives, admins   | every event of the tenant         |
+| `live.<schema>.managers`         | managers             | tenant-wide news for managers     |
+|                                  |                      | (alerts)                          |
+| `live.<schema>.team.<manager>`   | that manager         | events about their reps' data     |
+| `live.<schema>.user.<user>`      | that person          | events about their own data       |
+
+An event about several reps' data (a batch of resolved outcomes) is split: each group gets
+one event carrying only the part it may see. Group names start with the tenant's schema, so
+nothing crosses tenants, and events are sent only after the data they describe is committed.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import structlog
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from learning.models import Role, User
 from learning.tenancy.context import current_schema_name
 
 logger = structlog.get_logger(__name__)
 
+T = TypeVar("T")
+
 
 def tenant_group(schema_name: str) -> str:
-    return f"live.{schema_name}"
+    return f"live.{schema_name}.tenant"
+
+
+def managers_group(schema_name: str) -> str:
+    return f"live.{schema_name}.managers"
+
+
+def team_group(schema_name: str, manager_id: int) -> str:
+    return f"live.{schema_name}.team.{manager_id}"
 
 
 def user_group(schema_name: str, user_id: int) -> str:
     return f"live.{schema_name}.user.{user_id}"
 
 
-def publish(event: str, payload: dict[str, Any], *, user_id: int | None = None) -> None:
-    """Push `event` to the current tenant's live dashboards once the transaction commits
-    (at once when there is no transaction)."""
+def groups_of(schema_name: str, user: Any) -> list[str]:
+    """The groups a signed-in person's socket joins: exactly their scope."""
+    if user.role in (Role.EXECUTIVE, Role.ADMIN):
+        return [tenant_group(schema_name)]
+    if user.role == Role.MANAGER:
+        return [
+            managers_group(schema_name),
+            team_group(schema_name, user.pk),
+            user_group(schema_name, user.pk),
+        ]
+    return [user_group(schema_name, user.pk)]
+
+
+def publish_about(
+    event: str,
+    items: Sequence[T],
+    *,
+    rep_of: Callable[[T], int | None],
+    payload: Callable[[Sequence[T]], dict[str, Any]],
+) -> None:
+    """Push `event` about `items` (each some rep's data, or no rep's) once the transaction
+    commits: to the whole tenant's group all of them, and to each rep's and each team's
+    group only theirs."""
+    if not items:
+        return
     schema_name = current_schema_name()
-    group = user_group(schema_name, user_id) if user_id else tenant_group(schema_name)
-    message = {"type": "live.event", "event": event, "payload": payload}
-    transaction.on_commit(lambda: _send(group, message))
+    by_rep: dict[int | None, list[T]] = defaultdict(list)
+    for item in items:
+        by_rep[rep_of(item)].append(item)
+    by_group: dict[str, list[T]] = {tenant_group(schema_name): list(items)}
+    reps = [rep for rep in by_rep if rep is not None]
+    managers = dict(User.objects.filter(pk__in=reps).values_list("pk", "manager_id"))
+    for rep in reps:
+        by_group[user_group(schema_name, rep)] = by_rep[rep]
+        manager = managers.get(rep)
+        if manager is not None:
+            by_group.setdefault(team_group(schema_name, manager), []).extend(by_rep[rep])
+    _send_after_commit(
+        [(group, _message(event, payload(part))) for group, part in by_group.items()]
+    )
 
 
-def _send(group: str, message: dict[str, Any]) -> None:
+def publish_to_managers(event: str, payload: dict[str, Any]) -> None:
+    """Push tenant-wide news that managers and up may see (alerts) after the commit."""
+    schema_name = current_schema_name()
+    message = _message(event, payload)
+    groups = (tenant_group(schema_name), managers_group(schema_name))
+    _send_after_commit([(group, message) for group in groups])
+
+
+def _message(event: str, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "live.event", "event": event, "payload": payload}
+
+
+def _send_after_commit(messages: Iterable[tuple[str, dict[str, Any]]]) -> None:
+    batch = list(messages)
+    transaction.on_commit(lambda: _send(batch))
+
+
+def _send(messages: list[tuple[str, dict[str, Any]]]) -> None:
     """Best effort: with Redis down the data is stored all the same, and pages catch up
     on their next load; a push is never worth failing the request that stored it."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not messages:
         return
+
+    async def send_all() -> None:
+        await asyncio.gather(*(layer.group_send(group, message) for group, message in messages))
+
     try:
-        async_to_sync(layer.group_send)(group, message)
+        async_to_sync(send_all)()
     except Exception as error:
-        logger.warning("live_push_failed", group=group, error=str(error))
+        logger.warning("live_push_failed", groups=len(messages), error=str(error))

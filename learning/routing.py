@@ -1,8 +1,10 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from learning.consumers import LiveConsumer
+from learning.consumers import LiveConsumer, NoSuchSocket
 
 # Matched against the path after the tenant prefix (see TenantWebsocketMiddleware).
 websocket_urlpatterns = [
     path("ws/live/", LiveConsumer.as_asgi(), name="ws-live"),
+    # Anything else is refused quietly, not an error with a traceback.
+    re_path(r"", NoSuchSocket()),
 ]

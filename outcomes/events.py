@@ -7,7 +7,7 @@ counted twice and nothing is lost. Live dashboards hear about it only after the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from learning import live
@@ -40,10 +40,14 @@ def outcomes_resolved(resolved: list[ResolvedOutcome]) -> None:
         return
     for subscriber in list(_subscribers):
         subscriber(resolved)
+    # Each rep hears of their own outcomes, each manager of their team's, executives of all.
+    live.publish_about(
+        "outcomes.resolved", resolved, rep_of=lambda outcome: outcome.rep_id, payload=_summary
+    )
+
+
+def _summary(resolved: Sequence[ResolvedOutcome]) -> dict[str, object]:
     by_status: dict[str, int] = {}
     for outcome in resolved:
         by_status[outcome.status] = by_status.get(outcome.status, 0) + 1
-    live.publish(
-        "outcomes.resolved",
-        {"count": len(resolved), "by_status": by_status, "ids": [o.id for o in resolved[:100]]},
-    )
+    return {"count": len(resolved), "by_status": by_status, "ids": [o.id for o in resolved[:100]]}

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import websockets
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from learning import live
@@ -75,10 +75,10 @@ def test_socket_from_a_foreign_origin_is_refused(alpha, live_server_url) -> None
 def test_events_reach_only_the_own_tenant(alpha, beta, live_server_url) -> None:
     async def scenario() -> tuple[dict, str]:
         a = await _connect(
-            live_server_url, "/t/alpha/ws/live/", f"sessionid_alpha={alpha.sessions['rep']}"
+            live_server_url, "/t/alpha/ws/live/", f"sessionid_alpha={alpha.sessions['executive']}"
         )
         b = await _connect(
-            live_server_url, "/t/beta/ws/live/", f"sessionid_beta={beta.sessions['rep']}"
+            live_server_url, "/t/beta/ws/live/", f"sessionid_beta={beta.sessions['executive']}"
         )
         await a.recv(), await b.recv()  # hello
         layer = get_channel_layer()
@@ -121,7 +121,7 @@ def test_publish_waits_for_commit(alpha, live_server_url, django_capture_on_comm
         django_capture_on_commit_callbacks(execute=False) as callbacks,
         tenant_context(alpha.tenant),
     ):
-        live.publish("feedback.created", {"rating": 5})
+        live.publish_to_managers("feedback.created", {"rating": 5})
     time.sleep(0.5)
     assert received == []  # nothing is sent before the commit
     assert len(callbacks) == 1
@@ -131,9 +131,10 @@ def test_publish_waits_for_commit(alpha, live_server_url, django_capture_on_comm
 
 
 def test_group_names_start_with_the_schema() -> None:
-    assert live.tenant_group("t_alpha") == "live.t_alpha"
+    assert live.tenant_group("t_alpha") == "live.t_alpha.tenant"
+    assert live.managers_group("t_alpha") == "live.t_alpha.managers"
+    assert live.team_group("t_alpha", 3) == "live.t_alpha.team.3"
     assert live.user_group("t_alpha", 7) == "live.t_alpha.user.7"
-    assert async_to_sync is not None
 
 
 def test_a_malformed_unrelated_cookie_does_not_drop_the_session(alpha, live_server_url) -> None:
@@ -147,3 +148,206 @@ def test_a_malformed_unrelated_cookie_does_not_drop_the_session(alpha, live_serv
 
 def test_nul_in_the_websocket_path_is_refused(alpha, live_server_url) -> None:
     assert _refused(live_server_url, "/t/%00/ws/live/") == 403
+
+
+@pytest.mark.parametrize(
+    "path", ["/t/alpha/ws/anything", "/t/alpha/ws/live/extra/", "/t/alpha/ws/"]
+)
+def test_unknown_socket_paths_are_refused_quietly(alpha, live_server_url, caplog, path) -> None:
+    assert _refused(live_server_url, path) == 403
+    cookie = f"sessionid_alpha={alpha.sessions['rep']}"
+    assert _refused(live_server_url, path, cookie) == 403
+    assert "Traceback" not in caplog.text and "No route found" not in caplog.text
+
+
+def test_a_page_on_another_host_cannot_open_the_socket(alpha, live_server_url) -> None:
+    """Two tenants' own host names under one domain are one site to a browser, which then
+    sends the session cookie along: only a page on the socket's own host may open it."""
+    cookie = f"sessionid_alpha={alpha.sessions['rep']}"
+    port = live_server_url.split(":")[1]
+    assert _refused(live_server_url, "/t/alpha/ws/live/", cookie, f"http://localhost:{port}") == 403
+    assert _refused(live_server_url, "/t/alpha/ws/live/", cookie) == 101
+
+
+# --- who hears what: rep = own, manager = team, executive and admin = tenant ----------------
+
+TEAMS = {  # username: (role, manager)
+    "ws-manager2": ("manager", None),
+    "ws-rep2": ("rep", "ws-manager2"),
+    "ws-loner": ("rep", None),
+}
+
+
+@pytest.fixture
+def teams(world):
+    """Beside the world's alpha-rep (team of alpha-manager): a second team (ws-manager2
+    with ws-rep2) and a rep with no team, committed with their sessions so the live server
+    sees them; removed afterwards. Ask for it before `alpha`, so that it is removed after
+    the test's own transaction has rolled back."""
+    alpha = world["alpha"]
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    from learning import services as learning_services
+    from learning.models import User
+    from tests.browser_support import committed
+
+    def create() -> dict[str, str]:
+        engine = import_module(settings.SESSION_ENGINE)
+        sessions = {}
+        for username, (role, manager) in TEAMS.items():
+            user, _ = learning_services.create_user(
+                username=username, role=role, password="x" * 16, manager_username=manager
+            )
+            session = engine.SessionStore()
+            session[SESSION_KEY] = str(user.pk)
+            session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+            session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+            session.create()
+            sessions[username] = session.session_key
+        return sessions
+
+    sessions = committed(alpha.tenant, create)
+    for role in ("rep", "manager", "executive", "admin"):
+        sessions[f"alpha-{role}"] = alpha.sessions[role]
+    yield sessions
+
+    def remove() -> None:
+        User.objects.filter(username__in=list(TEAMS)).delete()
+
+    committed(alpha.tenant, remove)
+
+
+def _listen_all(url: str, sessions: dict[str, str], act) -> dict[str, list[dict]]:
+    """Open a socket per person, run `act()` once all are connected, and collect what each
+    receives in the next two seconds."""
+    received: dict[str, list[dict]] = {name: [] for name in sessions}
+    ready = threading.Event()
+
+    async def listen() -> None:
+        sockets = {
+            name: await _connect(url, "/t/alpha/ws/live/", f"sessionid_alpha={session}")
+            for name, session in sessions.items()
+        }
+        for socket in sockets.values():
+            await socket.recv()  # hello
+        ready.set()
+
+        async def drain(name: str, socket: Any) -> None:
+            while True:
+                try:
+                    received[name].append(json.loads(await asyncio.wait_for(socket.recv(), 2)))
+                except TimeoutError:
+                    return
+
+        await asyncio.gather(*(drain(name, socket) for name, socket in sockets.items()))
+        for socket in sockets.values():
+            await socket.close()
+
+    listener = threading.Thread(target=asyncio.run, args=(listen(),))
+    listener.start()
+    assert ready.wait(15)
+    act()
+    listener.join(20)
+    return received
+
+
+def test_each_person_hears_only_about_what_they_may_see(
+    teams, alpha, live_server_url, django_capture_on_commit_callbacks
+) -> None:
+    from feedback import services as feedback_services
+    from learning.models import User
+    from outcomes import services as outcome_services
+    from outcomes.models import OutcomeRecord
+
+    owners = {"alpha-rep": "c-1", "ws-rep2": "c-2", "ws-loner": "c-3", None: "c-4"}
+
+    def act() -> None:
+        with tenant_context(alpha.tenant):
+            with django_capture_on_commit_callbacks(execute=True):
+                recorded = outcome_services.record_outcomes(
+                    items=[
+                        outcome_services.OutcomeInput(
+                            action_id=f"ws-{conversation}",
+                            conversation_id=conversation,
+                            action_type="send_email",
+                            predicted_confidence=0.5,
+                            outcome_type="email_engagement",
+                            occurred_at=timezone.now(),
+                            rep=rep,
+                        )
+                        for rep, conversation in owners.items()
+                    ]
+                )
+                outcome_services.transition_outcomes(
+                    ids=[r.id for r in recorded],
+                    status="positive",
+                    score=1.0,
+                    source="event",
+                    reason="test",
+                )
+            with django_capture_on_commit_callbacks(execute=True):
+                feedback_services.record_feedback(
+                    reviewer=User.objects.get(username="alpha-manager"),
+                    target_type="conversation",
+                    target_id="c-1",
+                    conversation_id="c-1",
+                    source="dashboard",
+                    rating=4,
+                )
+            with django_capture_on_commit_callbacks(execute=True):
+                live.publish_to_managers("alert.opened", {"id": 1})
+
+    received = _listen_all(live_server_url, teams, act)
+    with tenant_context(alpha.tenant):
+        ids = dict(
+            OutcomeRecord.objects.filter(action_id__startswith="ws-").values_list(
+                "conversation__external_id", "id"
+            )
+        )
+
+    def heard(name: str) -> dict[str, list]:
+        events: dict[str, list] = {}
+        for message in received[name]:
+            payload = message["payload"]
+            detail = sorted(payload["ids"]) if "ids" in payload else payload.get("target_id", 1)
+            events.setdefault(message["event"], []).append(detail)
+        return events
+
+    resolved = {name: heard(name).get("outcomes.resolved") for name in teams}
+    assert resolved == {
+        "alpha-rep": [[ids["c-1"]]],
+        "ws-rep2": [[ids["c-2"]]],
+        "ws-loner": [[ids["c-3"]]],
+        "alpha-manager": [[ids["c-1"]]],  # their team
+        "ws-manager2": [[ids["c-2"]]],
+        "alpha-executive": [sorted(ids.values())],  # the whole tenant
+        "alpha-admin": [sorted(ids.values())],
+    }
+    feedback = {name for name in teams if "feedback.recorded" in heard(name)}
+    assert feedback == {"alpha-rep", "alpha-manager", "alpha-executive", "alpha-admin"}
+    alerts = {name for name in teams if "alert.opened" in heard(name)}
+    assert alerts == {"alpha-manager", "ws-manager2", "alpha-executive", "alpha-admin"}
+    # nobody hears anything twice
+    assert all(len(received[name]) == sum(map(len, heard(name).values())) for name in teams)
+    assert all(all(len(v) == 1 for v in heard(name).values()) for name in teams), received
+
+
+def test_a_socket_never_reaches_another_tenant_on_a_tenants_own_host(
+    alpha, beta, live_server_url
+) -> None:
+    from learning.tenancy.models import Domain
+    from tests.browser_support import committed
+
+    committed(beta.tenant, lambda: Domain.objects.create(domain="localhost", tenant=beta.tenant))
+    try:
+        port = live_server_url.split(":")[1]
+        on_beta_host = f"localhost:{port}"
+        cookie = f"sessionid_alpha={alpha.sessions['rep']}"
+        assert _refused(on_beta_host, "/t/alpha/ws/live/", cookie) == 403
+        beta_cookie = f"sessionid_beta={beta.sessions['rep']}"
+        assert _refused(on_beta_host, "/ws/live/", beta_cookie) == 101
+    finally:
+        committed(beta.tenant, lambda: Domain.objects.filter(domain="localhost").delete())
