@@ -318,16 +318,21 @@ def record_signal(
 ) -> SignalResult:
     """Store a signal and resolve at once the pending outcomes it decides.
 
-    Attribution: a signal naming an `action_id` concerns that action only. Without one it
-    concerns every pending action of its conversation whose outcome type the signal kind
-    decides and whose window contains the signal's time (multi-touch: when a deal
-    advances, every pending deal-progression action in the window gets the credit).
+    Attribution: a signal naming an `action_id` concerns that action only; it must name
+    the action's own conversation (else InvalidInput). Without one it concerns every
+    pending action of its conversation whose outcome type the signal kind decides. Either
+    way only actions whose window contains the signal's time (from the action to its
+    window's end) are resolved: a signal from before an action says nothing of it.
+    Multi-touch: when a deal advances, every pending deal-progression action in the
+    window gets the credit.
     """
     with transaction.atomic():
         if signal_id:
             existing = SignalRecord.objects.filter(signal_id=signal_id).first()
             if existing is not None:
                 return SignalResult(signal=existing, created=False, resolved=[])
+        if action_id:
+            _check_action_conversation(action_id=action_id, conversation_id=conversation_id)
         conversation_pk, _ = _conversations({conversation_id}, {}, occurred_at)[conversation_id]
         conversation = Conversation.objects.select_for_update().get(pk=conversation_pk)
         data = dict(data)
@@ -356,16 +361,14 @@ def record_signal(
                 continue
             rule = rules.RULES[outcome_type]
             targets = OutcomeRecord.objects.filter(
-                outcome_type=outcome_type, status=OutcomeStatus.PENDING
+                outcome_type=outcome_type,
+                status=OutcomeStatus.PENDING,
+                conversation=conversation,
+                occurred_at__lte=occurred_at,
+                window_expires_at__gte=occurred_at,
             )
             if action_id:
                 targets = targets.filter(action_id=action_id)
-            else:
-                targets = targets.filter(
-                    conversation=conversation,
-                    occurred_at__lte=occurred_at,
-                    window_expires_at__gte=occurred_at,
-                )
             resolved += transition_outcomes(
                 ids=targets.values_list("id", flat=True),
                 status=verdict.status,
@@ -374,6 +377,20 @@ def record_signal(
                 reason=f"signal {kind}" + (f": {verdict.reason}" if verdict.reason else ""),
             )
     return SignalResult(signal=signal, created=True, resolved=resolved)
+
+
+def _check_action_conversation(*, action_id: str, conversation_id: str) -> None:
+    """A signal that names a recorded action must name that action's conversation."""
+    recorded = (
+        OutcomeRecord.objects.filter(action_id=action_id)
+        .values_list("conversation__external_id", flat=True)
+        .first()
+    )
+    if recorded is not None and recorded != conversation_id:
+        raise InvalidInput(
+            f"Action {action_id!r} belongs to conversation {recorded!r}, not {conversation_id!r}.",
+            field="conversation_id",
+        )
 
 
 # --- human labels ---------------------------------------------------------------------------

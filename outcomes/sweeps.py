@@ -54,11 +54,13 @@ def _pairs(*, decisive_only: bool) -> list[str]:
     ]
 
 
-# A signal concerns an outcome when it names its action, or names no action and falls in
-# the outcome's window in the same conversation (see services.record_signal). Written as
-# two conditions, each served by its own index (signal_action, signal_conversation).
+# A signal concerns an outcome when it falls in the outcome's window in the same
+# conversation and names the outcome's action, or no action (see services.record_signal).
+# Written as two conditions, each served by its own index (signal_action,
+# signal_conversation).
 _BY_ACTION = """
-    s.action_id = o.action_id AND s.action_id <> ''
+    s.action_id = o.action_id AND s.action_id <> '' AND s.conversation_id = o.conversation_id
+    AND s.occurred_at >= o.occurred_at AND s.occurred_at <= o.window_expires_at
     AND (o.outcome_type || ':' || s.kind) = ANY(%(pairs)s)
 """
 _BY_CONVERSATION = """

@@ -9,6 +9,7 @@ import pytest
 from django.db import connection, connections
 from django_tenants.utils import tenant_context
 
+from learning.errors import InvalidInput
 from outcomes import events, services, sweeps
 from outcomes.models import Conversation, OutcomeRecord, Signal
 
@@ -90,6 +91,45 @@ def test_signal_before_the_action_does_not_count(in_alpha) -> None:
     record("late", at=T0 + timedelta(hours=2))
     assert signal("replied", at=T0 + timedelta(hours=1)).resolved == []
     assert status_of("late") == "pending"
+
+
+def test_a_signal_naming_an_action_must_name_its_conversation(in_alpha) -> None:
+    record("a1", conversation="c1")
+    with pytest.raises(InvalidInput) as error:
+        signal("bounced", conversation="c-elsewhere", action_id="a1")
+    assert error.value.field == "conversation_id"
+    assert status_of("a1") == "pending"
+    assert not Conversation.objects.filter(external_id="c-elsewhere").exists()
+    assert not Signal.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "at",
+    [T0 - timedelta(days=365), T0 - timedelta(seconds=1), T0 + timedelta(days=7, seconds=1)],
+)
+def test_a_signal_naming_an_action_outside_its_window_does_not_resolve_it(in_alpha, at) -> None:
+    record("a1", at=T0)  # email engagement: 7 days
+    result = signal("replied", action_id="a1", at=at)
+    assert result.created and result.resolved == []
+    assert status_of("a1") == "pending"
+    for window in ("immediate", "engagement", "expiry"):
+        sweeps.run_sweep(window=window, now=T0 + timedelta(hours=2))
+    assert status_of("a1") == "pending"
+
+
+def test_sweeps_match_a_named_action_only_in_its_conversation_and_window(in_alpha) -> None:
+    """The signals came before their actions (the agent posts asynchronously)."""
+    signal("replied", conversation="c-wrong", action_id="early-1", at=T0 + timedelta(hours=1))
+    signal("replied", conversation="c1", action_id="early-2", at=T0 - timedelta(hours=1))
+    signal("replied", conversation="c1", action_id="early-3", at=T0 + timedelta(hours=1))
+    for action_id in ("early-1", "early-2", "early-3"):
+        record(action_id, conversation="c1", at=T0)
+    sweeps.run_sweep(window="immediate", now=T0 + timedelta(hours=2))
+    assert [status_of(a) for a in ("early-1", "early-2", "early-3")] == [
+        "pending",
+        "pending",
+        "positive",
+    ]
 
 
 def test_stage_is_tracked_on_the_conversation(in_alpha) -> None:
