@@ -5,6 +5,8 @@ A tenant is reached in one of two ways:
   DNS set-up (the default; `create_tenant --json` prints these URLs);
 - a host name registered as a `Domain` of the tenant (e.g. `acme.example.com` in
   production), with no prefix.
+The two never cross: on a tenant's own host name, a prefix naming another tenant is not
+found (acme is never served under globex's host, where globex's cookies would be sent).
 Anything else is the public site: the product's front page, health checks, ops admin.
 """
 
@@ -71,9 +73,10 @@ class TenantPathMiddleware:
         # tenant it is the public schema's stand-in (see is_tenant_request).
         request.tenant = connection.tenant  # type: ignore[attr-defined]
         match = TENANT_PATH.match(request.path_info)
+        host_tenant = selectors.ready_tenant_by_host(host=request.get_host().split(":")[0])
         if match:
             tenant = selectors.ready_tenant_by_slug(slug=match["slug"])
-            if tenant is None:
+            if tenant is None or host_tenant not in (None, tenant):
                 return HttpResponseNotFound("No such workspace.", content_type="text/plain")
             if match["rest"] is None:
                 query = request.META.get("QUERY_STRING", "")
@@ -84,9 +87,8 @@ class TenantPathMiddleware:
         if request.path_info.startswith(f"/{settings.TENANT_PATH_PREFIX}/"):
             return HttpResponseNotFound("No such workspace.", content_type="text/plain")
 
-        tenant = selectors.ready_tenant_by_host(host=request.get_host().split(":")[0])
-        if tenant is not None:
-            return self._serve_tenant(request, tenant)
+        if host_tenant is not None:
+            return self._serve_tenant(request, host_tenant)
 
         request.urlconf = settings.PUBLIC_SCHEMA_URLCONF  # type: ignore[attr-defined]
         return self.get_response(request)

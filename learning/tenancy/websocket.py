@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
@@ -31,13 +32,28 @@ WS_PATH = re.compile(
 
 @database_sync_to_async
 def _tenant_for(slug: str | None, host: str) -> tuple[str, str] | None:
-    """By the /t/<slug>/ prefix, else by the tenant's own host name (a Domain)."""
+    """By the /t/<slug>/ prefix, else by the tenant's own host name (a Domain); as for
+    HTTP, a prefix naming another tenant than the host's own is no tenant."""
     with schema_context(settings.PUBLIC_SCHEMA_NAME):
-        if slug:
-            tenant = selectors.ready_tenant_by_slug(slug=slug)
-        else:
-            tenant = selectors.ready_tenant_by_host(host=host)
-        return (tenant.slug, tenant.schema_name) if tenant else None
+        host_tenant = selectors.ready_tenant_by_host(host=host)
+        tenant = selectors.ready_tenant_by_slug(slug=slug) if slug else host_tenant
+        if tenant is None or host_tenant not in (None, tenant):
+            return None
+        return tenant.slug, tenant.schema_name
+
+
+def _same_host(headers: dict[bytes, bytes]) -> bool:
+    """The page that opens the socket is on the host the socket goes to. Sibling hosts
+    (two tenants' own names under one domain) are the same site to a browser, which then
+    sends its cookies: only the same host name may open a tenant's socket."""
+    origin = headers.get(b"origin", b"").decode("latin-1")
+    host = headers.get(b"host", b"").decode("latin-1")
+    try:
+        origin_host = urlsplit(origin).hostname
+        socket_host = urlsplit(f"//{host}").hostname
+    except ValueError:
+        return False
+    return bool(origin_host) and origin_host == socket_host
 
 
 @database_sync_to_async
@@ -75,12 +91,14 @@ class TenantWebsocketMiddleware:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         path = scope.get("path", "")
         headers = dict(scope.get("headers", []))
+        host = headers.get(b"host", b"").decode("latin-1").split(":")[0].lower()
         found, rest = None, path
         match = WS_PATH.match(path)
-        if match:
-            found, rest = await _tenant_for(match["slug"], ""), match["rest"]
+        if not _same_host(headers):
+            pass
+        elif match:
+            found, rest = await _tenant_for(match["slug"], host), match["rest"]
         elif path.startswith("/ws/"):
-            host = headers.get(b"host", b"").decode("latin-1").split(":")[0]
             found = await _tenant_for(None, host)
         if found is None:
             return await WebsocketDenier()(scope, receive, send)

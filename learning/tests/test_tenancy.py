@@ -166,6 +166,30 @@ def test_tenant_on_its_own_host_name(alpha, client) -> None:
         )
 
 
+def test_a_prefix_never_reaches_another_tenant_on_a_tenants_own_host(alpha, beta, client) -> None:
+    """globex's host carries globex's cookies: acme must not be served there."""
+    from learning.tenancy.models import Domain
+
+    Domain.objects.create(domain="beta.example.test", tenant=beta.tenant)
+    host = {"HTTP_HOST": "beta.example.test"}
+    with override_settings(ALLOWED_HOSTS=["beta.example.test"]):
+        assert client.get("/t/alpha/login/", **host).status_code == 404
+        api = client.get("/t/alpha/api/v1/me/", **host, **alpha.bearer("agent"))
+        assert api.status_code == 404
+        # the host's own tenant is served, with or without its prefix
+        assert client.get("/t/beta/login/", **host).status_code == 200
+        assert client.get("/login/", **host).status_code == 200
+    assert client.get("/t/alpha/login/").status_code == 200  # on a neutral host: by prefix
+
+
+def test_api_responses_are_never_stored_by_a_cache(alpha, client) -> None:
+    for role, path in (("agent", "me/"), ("manager", "analytics/manager/"), ("agent", "x/")):
+        response = client.get(alpha.url(f"api/v1/{path}"), **alpha.bearer(role))
+        assert "no-store" in response["Cache-Control"], path
+        assert "private" in response["Cache-Control"]
+    assert "no-store" in client.get(alpha.url("api/v1/me/"))["Cache-Control"]  # a 401 too
+
+
 @pytest.mark.parametrize(
     "path",
     ["/t/%00/", "/t/alpha%00/", "/t/Alpha/", "/t/a_b/", "/t/" + "x" * 60 + "/", "/t/alpha/rep/%0A"],
