@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from learning.permissions import IsAgent, IsHuman
 from outcomes.schemas import ACTION_TYPE
 
 ActionType = serializers.RegexField(ACTION_TYPE, max_length=64)
+ACTION_TYPE_PATTERN = ACTION_TYPE.removesuffix("\\Z") + "$"  # the same rule, as ECMA regex
 
 BIN = inline_serializer(
     "CalibrationBin",
@@ -71,6 +72,14 @@ class CalibrationCurveApi(APIView):
     permission_classes = [IsAgent | IsHuman]
 
     @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "action_type",
+                {"type": "string", "pattern": ACTION_TYPE_PATTERN, "maxLength": 64},
+                OpenApiParameter.PATH,
+                description="e.g. send_email.",
+            )
+        ],
         responses=CalibrationCurveSerializer,
         description="10 bins always (empty ones with count 0); Brier score 0.25 with no data.",
     )

@@ -293,7 +293,9 @@ def gap_findings(gaps: Sequence[Any]) -> list[Finding]:
         members = [gaps[i] for i in group]
         name = suggested_name([m.sent_version for m in members])
         while name in taken:
-            name = f"{name}_2" if not name[-1].isdigit() else f"{name[:-1]}{int(name[-1]) + 1}"
+            name = (
+                f"{name}_2" if name[-1] not in "0123456789" else f"{name[:-1]}{int(name[-1]) + 1}"
+            )
         taken.add(name)
         centre = members[medoid([m.sent_version for m in members])]
         findings.append(

@@ -8,15 +8,17 @@ from typing import Any
 
 import django_filters
 from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
 
 
 class FiniteFloatField(serializers.FloatField):
-    """A JSON number: not a boolean, not NaN or infinity."""
+    """A JSON number: not a string, not a boolean, not NaN or infinity (as the agent's
+    outcome bodies, which msgspec checks)."""
 
     default_error_messages = {"finite": "Must be a finite number."}
 
     def to_internal_value(self, data: Any) -> float:
-        if isinstance(data, bool):
+        if isinstance(data, bool) or not isinstance(data, int | float):
             self.fail("invalid")
         value = super().to_internal_value(data)
         if not math.isfinite(value):
@@ -27,13 +29,18 @@ class FiniteFloatField(serializers.FloatField):
 MAX_DAYS = 365
 
 
+def whole_number(text: str) -> bool:
+    """ASCII digits only (str.isdigit also takes '²', which int() refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def days_param(raw: str | None, *, default: int = 30) -> int:
     """The `?days=` of a report: a whole number from 1 to MAX_DAYS."""
     from learning.errors import InvalidInput
 
     value = default if raw is None else raw
     text = str(value)
-    if not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
+    if not whole_number(text) or not 1 <= int(text) <= MAX_DAYS:
         raise InvalidInput(f"A whole number of days from 1 to {MAX_DAYS}.", field="days")
     return int(text)
 
@@ -60,3 +67,53 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
             except OverflowError:  # year 1 or 9999 shifted out of range
                 value = (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
         return super().filter(qs, value)
+
+
+class StrictLimitOffsetPagination(LimitOffsetPagination):
+    """`?limit=` (1 to MAX_PAGE) and `?offset=` (0 up) as whole numbers; anything else is a
+    400 naming the parameter, where DRF would quietly fall back to its defaults."""
+
+    max_limit = MAX_PAGE = 1000
+    MAX_OFFSET = 1_000_000_000
+
+    def _param(self, request: Any, name: str, low: int, high: int) -> int | None:
+        from learning.errors import InvalidInput
+
+        raw = request.query_params.get(name)
+        if raw is None:
+            return None
+        if not whole_number(raw) or not low <= int(raw) <= high:
+            raise InvalidInput(f"A whole number from {low} to {high:,}.", field=name)
+        return int(raw)
+
+    def get_limit(self, request: Any) -> int | None:
+        limit = self._param(request, self.limit_query_param, 1, self.MAX_PAGE)
+        return self.default_limit if limit is None else limit
+
+    def get_offset(self, request: Any) -> int:
+        return self._param(request, self.offset_query_param, 0, self.MAX_OFFSET) or 0
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        bounds = {
+            self.limit_query_param: (1, self.MAX_PAGE),
+            self.offset_query_param: (0, self.MAX_OFFSET),
+        }
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            low, high = bounds[parameter["name"]]
+            parameter["schema"] |= {"minimum": low, "maximum": high}
+        return parameters
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """A filter given empty (`?status=`, `?occurred_after=`) is refused where the schema
+    says what it must be (a choice, a time), rather than read as no filter at all. Free
+    text filters may be empty."""
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        for name, filter_ in self.filters.items():
+            if type(filter_) is not django_filters.CharFilter and self.data.get(name) == "":
+                self.form.add_error(name, "Give a value, or leave the parameter out.")
+                valid = False
+        return valid

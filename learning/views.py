@@ -10,6 +10,7 @@ from calibration import selectors as calibration_selectors
 from coaching import selectors as coaching_selectors
 from learning import analytics
 from learning.access import PAGE_ROLES, role_required
+from learning.api_fields import whole_number
 from learning.models import Role
 from learning.selectors import reps_of
 from learning.tenancy.context import current_schema_name
@@ -34,7 +35,7 @@ def _filters(request: HttpRequest) -> tuple[analytics.Window, str | None, dict[s
     """The page's date range and action type from the query string; bad values fall back
     to the defaults (a page never fails on a hand-edited URL)."""
     raw = request.GET.get("days", "30")
-    days = int(raw) if raw.isdigit() and 1 <= int(raw) <= 365 else 30
+    days = int(raw) if whole_number(raw) and 1 <= int(raw) <= 365 else 30
     action_type = request.GET.get("action_type") or None
     known = calibration_selectors.action_types()
     if action_type not in known:
@@ -166,13 +167,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
     from learning.errors import is_transient
 
     error = sys.exc_info()[1]
-    if isinstance(error, Exception) and is_transient(error):
     api = "/api/" in request.path
+    if isinstance(error, Exception) and is_transient(error):
         retry = {"Retry-After": "5"}
         if api:
             detail = {"detail": "The database is unavailable; retry later."}
             return JsonResponse(detail, status=503, headers=retry)
         return HttpResponse(UNAVAILABLE_PAGE, status=503, headers=retry)
-    return django_server_error(request)
     if api:
         return JsonResponse({"detail": "Server error; it has been logged."}, status=500)
+    return django_server_error(request)

@@ -6,13 +6,13 @@ from typing import Any
 
 import django_filters
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from learning.api_fields import FiniteFloatField, UtcDateTimeFilter
+from learning.api_fields import FiniteFloatField, StrictFilterSet, UtcDateTimeFilter
 from learning.errors import DomainError
 from learning.permissions import IsAgent, IsHuman
 from outcomes import rules, schemas, selectors, services
@@ -22,6 +22,7 @@ from outcomes.schemas import IDENTIFIER
 MAX_BULK_ITEMS = 10_000
 
 
+@extend_schema_field({"type": "object", "additionalProperties": True})
 class SmallJSONObjectField(serializers.JSONField):
     default_error_messages = {
         "not_object": "Must be a JSON object.",
@@ -38,8 +39,12 @@ class SmallJSONObjectField(serializers.JSONField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(
+    {"type": "string", "format": "date-time", "pattern": schemas.YEAR_2000_ON_PATTERN}
+)
 class AwareDateTimeField(serializers.DateTimeField):
-    """ISO 8601; a time without zone is UTC. Not more than a day in the future."""
+    """ISO 8601; a time without zone is UTC. In the year 2000 or later (as written), not
+    more than a day in the future."""
 
     default_error_messages = {
         "future": "Must not be more than a day in the future.",
@@ -50,7 +55,7 @@ class AwareDateTimeField(serializers.DateTimeField):
         parsed = super().to_internal_value(value)
         if parsed > timezone.now() + timezone.timedelta(days=1):
             self.fail("future")
-        if parsed < schemas.EARLIEST:
+        if not schemas.year_2000_on(str(value)):
             self.fail("too_early")
         return parsed
 
@@ -114,7 +119,7 @@ class OutcomeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OutcomeFilter(django_filters.FilterSet):
+class OutcomeFilter(StrictFilterSet):
     conversation = django_filters.CharFilter(field_name="conversation__external_id")
     rep = django_filters.CharFilter(field_name="rep__username")
     occurred_after = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte")

@@ -20,10 +20,11 @@ from outcomes.services import OutcomeInput
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,199}\Z"
 ACTION_TYPE = r"^[a-z][a-z0-9_.-]{0,63}\Z"
 USERNAME = r"^[\w.@+-]{1,150}\Z"
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+# Times start in the year 2000, as written (so the OpenAPI schema can say it: a pattern).
+YEAR_2000_ON_PATTERN = r"^([2-9][0-9]{3})-"
 MAX_JSON_OBJECT_BYTES = 16_384
-
 MAX_JSON_DEPTH = 16
+
 Identifier = Annotated[str, msgspec.Meta(pattern=IDENTIFIER, max_length=200)]
 
 
@@ -69,7 +70,7 @@ def parse_outcome(data: Any, *, now: datetime | None = None) -> OutcomeInput:
         occurred_at = occurred_at.replace(tzinfo=UTC)
     if occurred_at > now + timedelta(days=1):
         raise InvalidInput("Must not be more than a day in the future.", field="occurred_at")
-    if occurred_at < EARLIEST:
+    if occurred_at.year < 2000:
         raise InvalidInput("Must be in the year 2000 or later.", field="occurred_at")
     check_json_object(body.attributes, field="attributes")
     return OutcomeInput(
@@ -84,27 +85,26 @@ def parse_outcome(data: Any, *, now: datetime | None = None) -> OutcomeInput:
     )
 
 
+def year_2000_on(text: str) -> bool:
+    """A time written in the year 2000 or later (ISO 8601 starts with the year)."""
+    return re.match(YEAR_2000_ON_PATTERN, text) is not None
+
+
 def check_json_object(value: dict[str, Any], *, field: str) -> None:
     """A JSON object PostgreSQL can store as jsonb, of bounded size and depth."""
     if not value:
         return
+    too_deep = f"Must be nested at most {MAX_JSON_DEPTH} levels deep."
     try:
         encoded = msgspec.json.encode(value)
     except UnicodeEncodeError as exc:  # an unpaired surrogate
         raise InvalidInput("Must be valid Unicode text.", field=field) from exc
-    if len(encoded) > MAX_JSON_OBJECT_BYTES:
-        raise InvalidInput(f"Must be at most {MAX_JSON_OBJECT_BYTES} bytes as JSON.", field=field)
-    too_deep = f"Must be nested at most {MAX_JSON_DEPTH} levels deep."
-    if b"\\u0000" in encoded:
-        raise InvalidInput("Must not contain NUL characters.", field=field)
-
-
     except RecursionError:
         raise InvalidInput(too_deep, field=field) from None
-def parse_outcomes(items: list[Any]) -> tuple[list[OutcomeInput], dict[str, dict[str, list[str]]]]:
-    """Every item validated; errors by item index (as a string), empty when all are valid."""
-    now = timezone.now()
-    parsed: list[OutcomeInput] = []
+    if len(encoded) > MAX_JSON_OBJECT_BYTES:
+        raise InvalidInput(f"Must be at most {MAX_JSON_OBJECT_BYTES} bytes as JSON.", field=field)
+    if b"\\u0000" in encoded:
+        raise InvalidInput("Must not contain NUL characters.", field=field)
     if _depth(value) > MAX_JSON_DEPTH:
         raise InvalidInput(too_deep, field=field)
 
@@ -119,6 +119,12 @@ def _depth(value: Any) -> int:
         deepest = max(deepest, level)
         stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
     return deepest
+
+
+def parse_outcomes(items: list[Any]) -> tuple[list[OutcomeInput], dict[str, dict[str, list[str]]]]:
+    """Every item validated; errors by item index (as a string), empty when all are valid."""
+    now = timezone.now()
+    parsed: list[OutcomeInput] = []
     errors: dict[str, dict[str, list[str]]] = {}
     for index, item in enumerate(items):
         try:
