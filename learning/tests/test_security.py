@@ -43,20 +43,6 @@ def test_security_headers(alpha, client) -> None:
 
 
 def test_hsts_on_https_responses(alpha, client, settings) -> None:
-
-
-def test_debug_is_off_unless_set() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
-    env |= {
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": "x" * 50,
-        "ALLOWED_HOSTS": "example.com",
-    }
-    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
-    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "False"
     settings.SECURE_HSTS_SECONDS = 31536000
     secure = client.get(alpha.url("login/"), secure=True)
     assert secure["Strict-Transport-Security"].startswith("max-age=31536000")
@@ -96,3 +82,17 @@ def test_admin_is_for_staff_of_its_own_tenant(alpha, beta, client) -> None:
     rep = Client()
     alpha.login(rep, "rep")
     assert rep.get(alpha.url("admin/")).status_code == 302
+
+
+def test_debug_is_off_unless_set() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "x" * 50,
+        "ALLOWED_HOSTS": "example.com",
+    }
+    code = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+    result = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
