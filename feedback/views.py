@@ -105,7 +105,10 @@ def one_click(request: HttpRequest, token: str) -> HttpResponse:
             f"This link is for {reviewer.get_full_name() or reviewer.username}; you are "
             f"signed in as {signed_in.get_username()}. Nothing was recorded."
         )
-        return render(request, "feedback/link.html", {"error": message}, status=403)
+        hint = "A link rates in the name of the person it was made for. To give your own "
+        hint += "verdict, use the review page."
+        context = {"error": message, "hint": hint, "review": reverse("feedback-review")}
+        return render(request, "feedback/link.html", context, status=403)
     used = UsedLink.objects.select_related("entry").filter(nonce=claim.nonce).first()
     context: dict[str, Any] = {"claim": claim, "reviewer": reviewer, "token": token}
     if request.method == "GET":

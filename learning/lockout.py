@@ -86,9 +86,10 @@ class SignInLimited(Exception):
     """Raised by SignInLimitBackend; SignInLimitMiddleware answers it with a 429. Not a
     PermissionDenied, which `authenticate` would swallow into "wrong password"."""
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int, *, whole_address: bool) -> None:
         super().__init__(f"retry after {retry_after} s")
         self.retry_after = retry_after
+        self.whole_address = whole_address  # everyone there, not one account
 
 
 def _address_key(group: str, request: HttpRequest) -> str:
@@ -102,10 +103,13 @@ def _username_key(username: str) -> Any:
     return key
 
 
+ADDRESS, ACCOUNT = "sign-in:address", "sign-in:account"
+
+
 def _counters(username: str | None) -> list[tuple[str, Any, str]]:
-    counters = [("sign-in:address", _address_key, settings.LOGIN_ADDRESS_RATE)]
+    counters = [(ADDRESS, _address_key, settings.LOGIN_ADDRESS_RATE)]
     if username:
-        counters.append(("sign-in:account", _username_key(username), settings.LOGIN_RATE))
+        counters.append((ACCOUNT, _username_key(username), settings.LOGIN_RATE))
     return counters
 
 
@@ -117,15 +121,17 @@ def _usage(request: HttpRequest, group: str, key: Any, rate: str, *, count: bool
         return None
 
 
-def sign_in_wait(request: HttpRequest, username: str | None) -> int:
-    """Seconds until this address may try again, 0 if it may now: it has used up its
-    failed sign-ins in this tenant, overall or for this username."""
-    wait = 0
+def sign_in_limit(request: HttpRequest, username: str | None) -> SignInLimited | None:
+    """Why this address may not try now, if it may not: it has used up its failed
+    sign-ins in this tenant, overall or for this username."""
+    limited = None
     for group, key, rate in _counters(username):
         usage = _usage(request, group, key, rate, count=False)
         if usage and usage["count"] >= usage["limit"]:
-            wait = max(wait, usage["time_left"], 1)
-    return wait
+            wait = max(usage["time_left"], 1, limited.retry_after if limited else 0)
+            whole = group == ADDRESS or bool(limited and limited.whole_address)
+            limited = SignInLimited(wait, whole_address=whole)
+    return limited
 
 
 class SignInLimitBackend:
@@ -133,10 +139,10 @@ class SignInLimitBackend:
     often, before any password is checked; otherwise lets the next backend decide."""
 
     def authenticate(self, request: HttpRequest | None, username: str | None = None, **_: Any):  # type: ignore[no-untyped-def]
-        wait = sign_in_wait(request, username) if request is not None else 0
-        if wait:
+        limited = sign_in_limit(request, username) if request is not None else None
+        if limited is not None:
             logger.warning("sign_in_limited", username=username, address=client_address(request))
-            raise SignInLimited(wait)
+            raise limited
         return None
 
     def get_user(self, user_id: Any) -> None:
@@ -153,14 +159,18 @@ def count_failed_sign_in(
         _usage(request, group, key, rate, count=True)
 
 
-def too_many_attempts(request: HttpRequest, retry_after: int) -> HttpResponse:
+def too_many_attempts(request: HttpRequest, limited: SignInLimited) -> HttpResponse:
     """What a limited sign-in gets: 429 with Retry-After, JSON under the API."""
-    retry = {"Retry-After": str(retry_after)}
+    retry = {"Retry-After": str(limited.retry_after)}
     if "/api/" in request.path:
         detail = {"detail": "Too many failed attempts from your address; wait and retry."}
         return JsonResponse(detail, status=429, headers=retry)
-    minutes = max(1, round(retry_after / 60))
-    response = render(request, "learning/too_many.html", {"minutes": minutes}, status=429)
+    context = {
+        "minutes": max(1, round(limited.retry_after / 60)),
+        "whole_address": limited.whole_address,
+        "back": request.get_full_path(),
+    }
+    response = render(request, "learning/too_many.html", context, status=429)
     response["Retry-After"] = retry["Retry-After"]
     return response
 
@@ -176,7 +186,7 @@ class SignInLimitMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> Any:
         if isinstance(exception, SignInLimited):
-            return too_many_attempts(request, exception.retry_after)
+            return too_many_attempts(request, exception)
         return None
 
 

@@ -146,3 +146,19 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_counter(alpha, settings)
     assert _sign_in(via_proxy, alpha.url("login/"), "alpha-rep", PASSWORD) == 429
     other = Client(REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR="198.51.100.2")
     assert _sign_in(other, alpha.url("login/"), "alpha-rep", PASSWORD) == 302
+
+
+def test_the_page_says_whose_sign_in_is_paused(alpha, settings) -> None:
+    settings.LOGIN_RATE = "2/15m"
+    settings.LOGIN_ADDRESS_RATE = "4/15m"
+    client = Client(REMOTE_ADDR="203.0.113.12")
+    for _ in range(2):
+        _sign_in(client, alpha.url("login/"), "alpha-rep", "nope")
+    account = client.post(alpha.url("login/"), {"username": "alpha-rep", "password": "x"})
+    assert account.status_code == 429
+    assert "Other people can still sign in" in account.content.decode()
+    for _ in range(2):
+        _sign_in(client, alpha.url("login/"), "alpha-manager", "nope")
+    address = client.post(alpha.url("login/"), {"username": "alpha-admin", "password": "x"})
+    assert address.status_code == 429
+    assert "sign-in from this address is paused" in address.content.decode()
