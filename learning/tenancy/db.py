@@ -4,7 +4,9 @@ Django's PostgreSQL cursors bind parameters on the client, which for big arrays 
 quoting every element in Python. For bulk statements (`= ANY(%b)`, `unnest(%b)`) this
 cursor binds on the server, and `%b` placeholders send parameters in binary. It is opened
 on the connection Django already uses, after a Django cursor has set the tenant's
-search_path, so it sees the same schema and takes part in the same transaction.
+search_path, so it sees the same schema and takes part in the same transaction. Its
+errors are Django's, as a Django cursor's would be (a connection lost mid-statement is a
+django.db.OperationalError, which the API answers with a retryable 503).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ def binary_cursor() -> Iterator[psycopg.Cursor]:
     with connection.cursor() as django_cursor:  # sets search_path for the current tenant
         raw = psycopg.Cursor(django_cursor.connection)
         try:
-            yield raw
+            with connection.wrap_database_errors:
+                yield raw
         finally:
             raw.close()

@@ -131,3 +131,15 @@ def test_a_500_under_the_api_is_json(alpha, client, monkeypatch, settings) -> No
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"detail": "Server error; it has been logged."}
+
+
+def test_binary_cursor_errors_are_djangos(alpha) -> None:
+    """A lost connection under the bulk cursor must reach the handlers as Django's
+    OperationalError (a retryable 503), not psycopg's (a 500)."""
+    import psycopg
+    from django_tenants.utils import tenant_context
+
+    from learning.tenancy.db import binary_cursor
+
+    with tenant_context(alpha.tenant), pytest.raises(OperationalError), binary_cursor():
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
