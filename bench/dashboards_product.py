@@ -23,7 +23,8 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 
-from learning import analytics_cache, rollups, services  # noqa: E402
+from insights import rollups  # noqa: E402
+from learning import analytics_cache, services  # noqa: E402
 from learning.models import Role, User  # noqa: E402
 from learning.tenancy.models import Tenant  # noqa: E402
 

@@ -94,6 +94,8 @@ TENANT_APPS = [
     "feedback",
     "calibration",
     "coaching",
+    "insights",
+    "demo",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -147,7 +149,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "learning.context_processors.tenant",
-                "learning.context_processors.alerts",
+                "insights.context_processors.alerts",
             ],
         },
     },
@@ -225,9 +227,9 @@ CELERY_TASK_DEFAULT_QUEUE = QUEUES["default"]
 CELERY_TASK_ROUTES = {
     "outcomes.sweep": {"queue": QUEUES["sweeps"]},
     "calibration.recalibrate": {"queue": QUEUES["sweeps"]},
-    "learning.refresh_rollups": {"queue": QUEUES["sweeps"]},
-    "learning.evaluate_alerts": {"queue": QUEUES["reports"]},
-    "learning.send_reports": {"queue": QUEUES["reports"]},
+    "insights.refresh_rollups": {"queue": QUEUES["sweeps"]},
+    "insights.evaluate_alerts": {"queue": QUEUES["reports"]},
+    "insights.send_reports": {"queue": QUEUES["reports"]},
     "coaching.*": {"queue": QUEUES["reports"]},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("calibration.api_urls")),
     path("", include("feedback.api_urls")),
     path("", include("coaching.api_urls")),
+    path("", include("insights.api_urls")),
     path("schema/", TenantSchemaView.as_view(), name="api-schema"),
     # Swagger UI and ReDoc pages carry inline script: outside the CSP, API pages only.
     path(

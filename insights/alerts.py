@@ -14,9 +14,11 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from learning import analytics, live
-from learning.analytics import Window
-from learning.models import Alert, AlertRule, AlertSettings, Role, User
+from insights import analytics
+from insights.analytics import Window
+from insights.models import Alert, AlertRule, AlertSettings
+from learning import live
+from learning.models import Role, User
 from learning.selectors import reachable
 from outcomes.models import OutcomeRecord, OutcomeStatus
 
@@ -232,8 +234,8 @@ def notify(alert: Alert) -> None:
         context = {"alert": alert}
         send_mail(
             subject=f"[Learning Loop] {alert.get_rule_display()}",
-            message=render_to_string("learning/email/alert.txt", context),
-            html_message=render_to_string("learning/email/alert.html", context),
+            message=render_to_string("insights/email/alert.txt", context),
+            html_message=render_to_string("insights/email/alert.html", context),
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=to,
         )

@@ -18,13 +18,10 @@ from django.db.models import Q, Sum
 
 from calibration import selectors as calibration_selectors
 from coaching import selectors as coaching_selectors
-from learning import analytics_cache, rollups
-from learning.models import (
-    AnalyticsSettings,
-    DailyFeedbackRollup,
-    DailyOutcomeRollup,
-    User,
-)
+from insights import rollups
+from insights.models import AnalyticsSettings, DailyFeedbackRollup, DailyOutcomeRollup
+from learning import analytics_cache
+from learning.models import User
 from learning.selectors import reps_of, visible_users
 
 SUMS = (

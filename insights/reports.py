@@ -2,8 +2,8 @@
 week before) and a weekly one for each executive (the tenant, last week against the week
 before, ROI).
 
-A report is built from the same selectors as the dashboards (`learning.analytics`), with
-its charts drawn on the server (`learning.charts`) and sent inline as `cid:` images in a
+A report is built from the same selectors as the dashboards (`insights.analytics`), with
+its charts drawn on the server (`insights.charts`) and sent inline as `cid:` images in a
 multipart/related HTML email, with a plain-text part. `--dry-run` writes the same report to
 an `.eml` file (exactly what would be sent) and an `.html` file with the images embedded,
 to open in a browser. Each (kind, user, period) is sent at most once: a `ReportDelivery`
@@ -28,8 +28,9 @@ from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 
 from coaching import selectors as coaching_selectors
-from learning import analytics, charts
-from learning.models import Alert, ReportDelivery, ReportKind, Role, User
+from insights import analytics, charts
+from insights.models import Alert, ReportDelivery, ReportKind
+from learning.models import Role, User
 from learning.selectors import reachable, reps_of
 
 logger = structlog.get_logger(__name__)
@@ -133,7 +134,7 @@ def manager_report(*, user: User, today: date) -> Report:
         user=user,
         period=analytics.Window(yesterday, yesterday),
         subject=f"[Learning Loop] Your team on {yesterday:%a %d %b %Y}",
-        template="learning/email/manager_report",
+        template="insights/email/manager_report",
         context={
             "user": user,
             "day": yesterday,
@@ -188,7 +189,7 @@ def executive_report(*, user: User, today: date) -> Report:
         user=user,
         period=week,
         subject=f"[Learning Loop] Week of {week.start:%d %b} to {week.end:%d %b %Y}",
-        template="learning/email/executive_report",
+        template="insights/email/executive_report",
         context={
             "user": user,
             "week": week,

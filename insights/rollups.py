@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from insights.models import RollupState
 from learning import analytics_cache
-from learning.models import RollupState
 from learning.tenancy.db import binary_cursor
 from outcomes import rules
 

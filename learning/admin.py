@@ -6,8 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from learning.admin_access import ReviewAdmin, SettingsAdmin
-from learning.models import AgentKey, Alert, AlertSettings, AnalyticsSettings, ApiToken, User
+from learning.models import AgentKey, ApiToken, User
 
 
 @admin.register(User)
@@ -44,27 +43,3 @@ class AgentKeyAdmin(CredentialAdmin):
 class ApiTokenAdmin(CredentialAdmin):
     list_display = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("user", *CredentialAdmin.readonly_fields)
-
-
-@admin.register(AnalyticsSettings)
-class AnalyticsSettingsAdmin(SettingsAdmin):
-    """The human baseline ROI is measured against."""
-
-    list_display = (
-        "__str__",
-        "agent_cost_per_interaction",
-        "human_minutes_per_interaction",
-        "human_hourly_cost",
-        "human_success_rate",
-    )
-
-
-@admin.register(AlertSettings)
-class AlertSettingsAdmin(SettingsAdmin):
-    """Alert thresholds."""
-
-
-@admin.register(Alert)
-class AlertAdmin(ReviewAdmin):
-    list_display = ("opened_at", "rule", "subject", "message", "closed_at", "notified_at")
-    list_filter = ("rule", ("closed_at", admin.EmptyFieldListFilter))

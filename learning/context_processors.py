@@ -10,15 +10,3 @@ from learning.tenancy.middleware import is_tenant_request
 def tenant(request: HttpRequest) -> dict[str, Any]:
     """`tenant` in templates: the request's tenant, None on the public site."""
     return {"tenant": request.tenant if is_tenant_request(request) else None}  # type: ignore[attr-defined]
-
-
-def alerts(request: HttpRequest) -> dict[str, Any]:
-    """`open_alerts` for the bell: managers and up, inside a tenant."""
-    user = getattr(request, "user", None)
-    if not is_tenant_request(request) or not getattr(user, "is_authenticated", False):
-        return {}
-    if getattr(user, "role", None) not in ("manager", "executive", "admin"):
-        return {}
-    from learning.alerts import open_count
-
-    return {"open_alerts": open_count()}

@@ -74,14 +74,14 @@ SCHEDULES: list[Schedule] = [
     ),
     Schedule(
         name="analytics: refresh rollups",
-        task="learning.refresh_rollups",
+        task="insights.refresh_rollups",
         why="Every 15 min: recompute the daily rollups of the days that changed.",
         every_seconds=15 * 60,
         jitter_seconds=60,
     ),
     Schedule(
         name="analytics: alerts",
-        task="learning.evaluate_alerts",
+        task="insights.evaluate_alerts",
         why="Hourly: open, keep or close alert episodes (escalations, Brier, engagement, "
         "fatigue, labelling backlog); new ones are emailed to managers once.",
         every_seconds=3600,
@@ -105,7 +105,7 @@ SCHEDULES: list[Schedule] = [
     ),
     Schedule(
         name="reports: daily manager",
-        task="learning.send_reports",
+        task="insights.send_reports",
         kwargs={"role": "manager"},
         why="Daily at 06:00 UTC: each manager's team yesterday, by email with charts.",
         crontab={"minute": "0", "hour": "6"},
@@ -113,7 +113,7 @@ SCHEDULES: list[Schedule] = [
     ),
     Schedule(
         name="reports: weekly executive",
-        task="learning.send_reports",
+        task="insights.send_reports",
         kwargs={"role": "executive"},
         why="Mondays at 06:30 UTC: last week's ROI and trends for each executive.",
         crontab={"minute": "30", "hour": "6", "day_of_week": "1"},

@@ -64,34 +64,6 @@ def clear_expired_sessions() -> int:
     return deleted
 
 
-@app.task(name="learning.refresh_rollups", acks_late=True)
-def refresh_rollups() -> dict[str, Any]:
-    """Bring this tenant's daily rollups up to date (only the days that changed)."""
-    from learning import rollups
-
-    refreshed = rollups.refresh()
-    return {"outcome_days": refreshed.outcome_days, "feedback_days": refreshed.feedback_days}
-
-
-@app.task(name="learning.evaluate_alerts")
-def evaluate_alerts() -> dict[str, Any]:
-    """Open, keep or close this tenant's alert episodes (see learning.alerts)."""
-    from learning import alerts
-
-    result = alerts.evaluate()
-    return {"opened": len(result.opened), "open": result.still_open, "closed": result.closed}
-
-
-@app.task(name="learning.send_reports")
-def send_reports(role: str) -> dict[str, Any]:
-    """Email this tenant's `role` report (manager: daily, executive: weekly) to each of its
-    users, once per period (a retry or a second run sends nothing twice)."""
-    from learning import reports
-
-    result = reports.send(kind=reports.ROLES[role])
-    return {"sent": len(result.sent), "skipped": len(result.skipped), "failed": len(result.failed)}
-
-
 @app.task(name="learning.ping")
 def ping() -> dict[str, Any]:
     """Which schema a worker runs this in and what it sees there; also leaves the time of

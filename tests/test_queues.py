@@ -40,12 +40,12 @@ def test_each_queue_is_served_by_its_own_worker(world, start_worker) -> None:
 
     routes = settings.CELERY_TASK_ROUTES
     assert routes["outcomes.sweep"]["queue"] == settings.QUEUES["sweeps"]
-    assert routes["learning.send_reports"]["queue"] == settings.QUEUES["reports"]
+    assert routes["insights.send_reports"]["queue"] == settings.QUEUES["reports"]
     # This test's own queue names: the suite's in-process worker serves the real ones.
     sweeps, reports = (f"{settings.QUEUES[name]}-solo" for name in ("sweeps", "reports"))
     with tenant_context(world["alpha"].tenant):
         sweep = app.send_task("outcomes.sweep", kwargs={"window": "expiry"}, queue=sweeps)
-        report = app.send_task("learning.send_reports", kwargs={"role": "manager"}, queue=reports)
+        report = app.send_task("insights.send_reports", kwargs={"role": "manager"}, queue=reports)
     start_worker(sweeps, "sweeps")
     assert sweep.get(timeout=90)["window"] == "expiry"
     time.sleep(2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from learning.simulation import history
+from demo.simulation import history
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=UTC)
 

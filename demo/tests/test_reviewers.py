@@ -8,12 +8,12 @@ from datetime import timedelta
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from feedback import simulation
+from demo import reviewers as simulation
 from feedback.models import FeedbackEntry
 from feedback.selectors import fatigue
+from insights.tests.test_analytics import record
 from learning import services as learning_services
 from learning.models import User
-from learning.tests.test_analytics import record
 
 
 def test_reviewers_rate_resolved_actions_and_bob_tires(alpha) -> None:

@@ -9,9 +9,9 @@ from django.core import mail
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from learning import alerts, rollups
-from learning.models import Alert, AlertSettings
-from learning.tests.test_analytics import record
+from insights import alerts, rollups
+from insights.models import Alert, AlertSettings
+from insights.tests.test_analytics import record
 from outcomes.models import OutcomeRecord
 
 

@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from learning import rollups
+from insights import rollups
+from insights.models import AnalyticsSettings, DailyOutcomeRollup, RollupState
 from learning import services as learning_services
-from learning.models import AnalyticsSettings, DailyOutcomeRollup, RollupState
 from outcomes import services as outcome_services
 from outcomes.models import OutcomeRecord
 
@@ -289,7 +289,10 @@ def test_refresh_rollups_command(fixed) -> None:
 
 def test_admins_set_the_human_baseline(alpha, client) -> None:
     alpha.login(client, "admin")
-    listing = client.get(alpha.url("admin/learning/analyticssettings/"))
+    old = client.get(alpha.url("admin/learning/analyticssettings/?x=1"))  # a bookmark
+    assert old.status_code == 301
+    assert old["Location"] == alpha.url("admin/insights/analyticssettings/?x=1")
+    listing = client.get(alpha.url("admin/insights/analyticssettings/"))
     assert listing.status_code == 302 and listing["Location"].endswith("/1/change/")
     form = {
         "agent_cost_per_interaction": "0.2",
@@ -298,7 +301,7 @@ def test_admins_set_the_human_baseline(alpha, client) -> None:
         "human_success_rate": "0.3",
         "currency": "EUR",
     }
-    url = alpha.url("admin/learning/analyticssettings/1/change/")
+    url = alpha.url("admin/insights/analyticssettings/1/change/")
     assert client.post(url, {**form, "human_success_rate": "1.5"}).status_code == 200  # error
     assert client.post(url, form).status_code == 302
     alpha.login(client, "manager")

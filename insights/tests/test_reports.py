@@ -13,9 +13,9 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
-from learning import reports, rollups
-from learning.models import AnalyticsSettings, ReportDelivery
-from learning.tests.test_analytics import TODAY, record
+from insights import reports, rollups
+from insights.models import AnalyticsSettings, ReportDelivery
+from insights.tests.test_analytics import TODAY, record
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -7,8 +7,8 @@ from django.utils import timezone
 from rich.console import Console
 from rich.progress import Progress
 
+from demo.simulation import history
 from learning.management.base import post_json
-from learning.simulation import history
 
 
 class Command(BaseCommand):

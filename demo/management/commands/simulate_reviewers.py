@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 from django.utils import timezone
 
-from feedback import simulation
+from demo import reviewers as simulation
 from learning.management.base import TenantCommand
 from learning.tenancy.models import Tenant
 

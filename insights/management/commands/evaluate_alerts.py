@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import tenant_context
 
-from learning import alerts
+from insights import alerts
 from learning.management.base import tenants_for
 
 

@@ -7,7 +7,7 @@ from django_tenants.utils import tenant_context
 from rich.console import Console
 from rich.progress import Progress
 
-from learning import rollups
+from insights import rollups
 from learning.management.base import tenants_for
 
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
-from learning import reports
+from insights import reports
 from learning.management.base import tenants_for
 
 
