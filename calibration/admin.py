@@ -17,12 +17,14 @@ from learning.errors import DomainError
 
 @admin.register(CalibrationBin)
 class CalibrationBinAdmin(ReviewAdmin):
+    whole_tenant = True  # the agent's calibration, one per tenant
     list_display = ("action_type", "bin_index", "n", "sum_y", "sum_p", "updated_at")
     list_filter = ("action_type",)
 
 
 @admin.register(BehaviorPolicy)
 class BehaviorPolicyAdmin(ReviewAdmin):
+    whole_tenant = True  # the agent's calibration, one per tenant
     list_display = ("action_type", "confidence_scale", "escalation_threshold", "updated_at")
 
 
@@ -39,6 +41,7 @@ def revert(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySe
 
 @admin.register(CalibrationAdjustment)
 class CalibrationAdjustmentAdmin(ReviewAdmin):
+    whole_tenant = True  # the agent's calibration, one per tenant
     list_display = (
         "created_at",
         "action_type",

@@ -15,20 +15,13 @@ from calibration.models import BehaviorPolicy, CalibrationAdjustment
 from learning.errors import Conflict, NotFound
 from learning.tenancy.db import binary_cursor
 from outcomes import rules
+from outcomes import selectors as outcome_selectors
 from outcomes.events import ResolvedOutcome
 
 
 def success_of(outcome: ResolvedOutcome) -> float | None:
-    """1 for positive, 0 for negative; expired is 0 where silence means failure for its
-    outcome type (email engagement) and not counted elsewhere."""
-    if outcome.status == "positive":
-        return 1.0
-    if outcome.status == "negative":
-        return 0.0
-    if outcome.status == "expired":
-        rule = rules.RULES.get(outcome.outcome_type)
-        return 0.0 if rule is not None and rule.silence_is_failure else None
-    return None
+    """What calibration learns from the outcome (outcomes.rules.calibration_label)."""
+    return rules.calibration_label(outcome.status, outcome.outcome_type)
 
 
 def count_resolved_outcomes(resolved: Iterable[ResolvedOutcome]) -> int:
@@ -187,19 +180,21 @@ def revert_adjustment(*, adjustment_id: int, user: Any) -> CalibrationAdjustment
 
 def rebuild_bins(*, action_type: str | None = None) -> int:
     """Recompute the bins (of one action type, or all) from the outcome history in
-    set-based SQL; returns how many outcomes they now count. Bin assignment uses the same
-    edges as stats.bin_index (an outcome is in the bin of the inner edges below it)."""
-    silence_types = [t for t, rule in rules.RULES.items() if rule.silence_is_failure]
-    inner_edges = [float(e) for e in stats.EDGES[1:-1]]
-    only = "AND o.action_type = %(action_type)s" if action_type else ""
+    set-based SQL; returns how many outcomes they now count. The samples are outcomes' own
+    query of what calibration learns from; bin assignment uses the same edges as
+    stats.bin_index (an outcome is in the bin of the inner edges below it)."""
+    samples, params = outcome_selectors.calibration_samples_query(action_type=action_type)
+    params = {**params, "action_type": action_type, "edges": [float(e) for e in stats.EDGES[1:-1]]}
     type_filter = " WHERE action_type = %(action_type)s" if action_type else ""
     with transaction.atomic(), binary_cursor() as cursor:
-        params = {"action_type": action_type}
-        cursor.execute(
-            "DELETE FROM calibration_countedoutcome c USING outcomes_outcomerecord o "  # noqa: S608
-            f"WHERE c.outcome_id = o.id {only}",
-            params,
-        )
+        if action_type:
+            ids, id_params = outcome_selectors.outcome_ids_query(action_type=action_type)
+            cursor.execute(
+                f"DELETE FROM calibration_countedoutcome WHERE outcome_id IN ({ids})",  # noqa: S608
+                id_params,
+            )
+        else:
+            cursor.execute("DELETE FROM calibration_countedoutcome")
         cursor.execute(
             "DELETE FROM calibration_calibrationbin" + type_filter,  # noqa: S608
             params,
@@ -207,14 +202,10 @@ def rebuild_bins(*, action_type: str | None = None) -> int:
         cursor.execute(
             f"""
             WITH samples AS (
-                SELECT o.id, o.action_type, o.predicted_confidence AS p,
-                       CASE WHEN o.status = 'positive' THEN 1.0 ELSE 0.0 END AS y,
+                SELECT s.id, s.action_type, s.p, s.y,
                        (SELECT count(*) FROM unnest(%(edges)s::float8[]) e
-                         WHERE e < o.predicted_confidence)::int AS k
-                  FROM outcomes_outcomerecord o
-                 WHERE (o.status IN ('positive', 'negative')
-                        OR (o.status = 'expired' AND o.outcome_type = ANY(%(silence)s)))
-                   {only}
+                         WHERE e < s.p)::int AS k
+                  FROM ({samples}) s
             ), counted AS (
                 INSERT INTO calibration_countedoutcome (outcome_id, counted_at)
                 SELECT id, now() FROM samples ON CONFLICT DO NOTHING RETURNING outcome_id
@@ -224,7 +215,7 @@ def rebuild_bins(*, action_type: str | None = None) -> int:
             SELECT action_type, k, count(*), sum(y), sum(p), sum(p * p), sum(p * y), now()
               FROM samples GROUP BY action_type, k
             """,  # noqa: S608 - only constant SQL is formatted in
-            {**params, "edges": inner_edges, "silence": silence_types},
+            params,
         )
         cursor.execute(
             "SELECT coalesce(sum(n), 0) FROM calibration_calibrationbin" + type_filter,  # noqa: S608

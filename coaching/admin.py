@@ -35,6 +35,7 @@ class PatternInline(ReviewInline):
 
 @admin.register(CoachingRun)
 class CoachingRunAdmin(ReviewAdmin):
+    whole_tenant = True  # about the agent across the tenant
     list_display = ("started_at", "outcomes", "comparisons", "false_discovery_rate", "min_group")
     inlines = [PatternInline]
 
@@ -43,6 +44,7 @@ class CoachingRunAdmin(ReviewAdmin):
 class LearningProposalAdmin(ReviewAdmin):
     """Batch learning's proposals: admins approve (an experimental entry is created or
     updated) or reject them; managers may read them."""
+    whole_tenant = True  # about the agent across the tenant
 
     list_display = ("title", "kind", "count", "status", "created_at", "decided_by")
     list_filter = ("status", "kind")
@@ -94,6 +96,7 @@ class LearningProposalAdmin(ReviewAdmin):
 
 @admin.register(PlaybookEntry)
 class PlaybookEntryAdmin(ReviewAdmin):
+    whole_tenant = True  # about the agent across the tenant
     list_display = ("name", "kind", "status", "uses", "approvals", "approval", "decided_at")
     list_filter = ("status", "kind")
     search_fields = ("name",)
@@ -105,4 +108,5 @@ class PlaybookEntryAdmin(ReviewAdmin):
 
 @admin.register(BatchRun)
 class BatchRunAdmin(ReviewAdmin):
+    whole_tenant = True  # about the agent across the tenant
     list_display = ("started_at", "period_start", "period_end", "edits", "gaps", "proposals")

@@ -48,6 +48,8 @@ from coaching.models import (
     ProposalKind,
     ProposalStatus,
 )
+from feedback import selectors as feedback_selectors
+from feedback import services as feedback_services
 from learning.errors import Conflict, Forbidden, NotFound
 from learning.models import Role
 from learning.selectors import reachable
@@ -329,15 +331,9 @@ def run(*, now: datetime | None = None, days: int = 7) -> Batch:
     """One batch-learning pass over the last `days`: proposals stored, drafts marked
     analysed, admins told. Re-running over the same week updates the same pending
     proposals rather than adding new ones."""
-    from feedback.models import DraftFeedback
-
     end = now or timezone.now()
     start = end - timedelta(days=days)
-    week = DraftFeedback.objects.filter(sent_at__gte=start, sent_at__lt=end).order_by(
-        "sent_at", "id"
-    )
-    edits = list(week.filter(significant=True).exclude(original_draft=""))
-    gaps = list(week.filter(original_draft="").exclude(sent_version=""))
+    edits, gaps = feedback_selectors.drafts_for_learning(start=start, end=end)
     findings = edit_findings(edits) + gap_findings(gaps)
     summarise = _summariser()
     with transaction.atomic():
@@ -366,7 +362,7 @@ def run(*, now: datetime | None = None, days: int = 7) -> Batch:
                 defaults=values,
             )
             batch.proposals.append(proposal)
-        DraftFeedback.objects.filter(pk__in=[d.pk for d in edits + gaps]).update(analyzed=True)
+        feedback_services.mark_drafts_analyzed(draft_ids=[d.pk for d in edits + gaps])
         batch.run.proposals = len(batch.proposals)
         batch.run.finished_at = timezone.now()
         batch.run.save(update_fields=["proposals", "finished_at"])

@@ -23,11 +23,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 from scipy.special import betaln
 
 from coaching.models import EntryStatus, PlaybookEntry
+from feedback import selectors as feedback_selectors
+from feedback.events import DraftRecorded
 
 ALPHA = 0.05
 PRIOR_STRENGTH = 2.0  # κ: the prior's weight in pseudo-uses, centred on the baseline
@@ -84,23 +86,26 @@ def judge(uses: int, approvals: int, baseline: float, *, alpha: float = ALPHA) -
 def baseline_rate(kind: str) -> float:
     """Approval of the active entries of `kind`; or of every draft of the last 30 days
     while those have too few uses; 0.5 with no data at all."""
-    from feedback.models import DraftFeedback
-
     active = PlaybookEntry.objects.filter(kind=kind, status=EntryStatus.ACTIVE).aggregate(
         uses=Sum("uses"), approvals=Sum("approvals")
     )
     if (active["uses"] or 0) >= MIN_BASELINE_USES:
         return active["approvals"] / active["uses"]
-    experimental = PlaybookEntry.objects.filter(status=EntryStatus.EXPERIMENTAL).values("name")
-    recent = (
-        DraftFeedback.objects.filter(sent_at__gte=timezone.now() - timedelta(days=30))
-        .exclude(original_draft="")
-        .exclude(intent__in=experimental)  # an experiment is not its own baseline
+    experimental = PlaybookEntry.objects.filter(status=EntryStatus.EXPERIMENTAL)
+    total, unedited = feedback_selectors.approval(
+        since=timezone.now() - timedelta(days=30),
+        # an experiment is not its own baseline
+        excluding_intents=experimental.values_list("name", flat=True),
     )
-    counts = recent.aggregate(total=Count("id"), unedited=Count("id", filter=Q(edit_distance=0)))
-    if not counts["total"]:
+    if not total:
         return 0.5
-    return counts["unedited"] / counts["total"]
+    return unedited / total
+
+
+def on_draft_recorded(draft: DraftRecorded) -> None:
+    """feedback.events.DRAFT_RECORDED: a draft made from an intent is a use of it."""
+    if draft.intent and draft.drafted:
+        record_use(name=draft.intent, approved=draft.approved)
 
 
 def record_use(*, name: str, approved: bool) -> PlaybookEntry | None:

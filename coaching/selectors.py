@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from coaching import experiments
 from coaching.models import (
     CoachingPattern,
     CoachingRun,
@@ -15,6 +16,7 @@ from coaching.models import (
     PlaybookEntry,
     ProposalStatus,
 )
+from feedback import selectors as feedback_selectors
 
 
 def latest_run() -> CoachingRun | None:
@@ -102,26 +104,11 @@ def learning_metrics(*, weeks: int = 8, now: datetime | None = None) -> dict[str
     """Seed 004's learning dashboard: per week, intent coverage (messages answered from a
     known intent), draft accuracy (drafts sent unedited) and learning velocity (proposals
     approved); the experiments and the pending proposals."""
-    from coaching import experiments
-    from feedback.models import DraftFeedback
-
     end = now or timezone.now()
     first = (end - timedelta(weeks=weeks - 1)).date()
     first -= timedelta(days=first.weekday())  # a Monday
     start = datetime.combine(first, time.min, tzinfo=UTC)
-    drafted = ~Q(original_draft="")
-    rows = {
-        r["week"].date(): r
-        for r in DraftFeedback.objects.filter(sent_at__gte=start, sent_at__lte=end)
-        .annotate(week=TruncWeek("sent_at", tzinfo=UTC))
-        .values("week")
-        .annotate(
-            messages=Count("id"),
-            drafted=Count("id", filter=drafted),
-            covered=Count("id", filter=drafted & ~Q(intent__in=["", "unknown"])),
-            unedited=Count("id", filter=drafted & Q(edit_distance=0)),
-        )
-    }
+    rows = feedback_selectors.weekly_drafts(start=start, end=end)
     applied = {
         r["week"].date(): r["n"]
         for r in LearningProposal.objects.filter(

@@ -1,12 +1,13 @@
 """Coaching pattern extraction: what works better or worse, in words reps can act on.
 
-One SQL scan with GROUPING SETS counts decided outcomes (positive / positive + negative +
-expired, as on the dashboards) of the period per level of every dimension, within each
-outcome type (rates of different outcome types are not comparable: a reply is not a deal
-won). Each level is tested against the rest of its dimension (`coaching.stats`), all the
-run's p-values are adjusted together (Benjamini-Hochberg), and what survives is stored as
-`CoachingPattern`s of one `CoachingRun`, strongest first, with top-performing actions and
-improvement areas beside them.
+outcomes.selectors.decided_by_segment counts the period's decided outcomes and their
+successes (outcomes.rules: success = positive / positive + negative + expired, as on the
+dashboards) per level of every dimension in one scan, within each outcome type (rates
+of different outcome types are not comparable: a reply is not a deal won). Each level is
+tested against the rest of its dimension (`coaching.stats`), all the run's p-values are
+adjusted together (Benjamini-Hochberg), and what survives is stored as `CoachingPattern`s
+of one `CoachingRun`, strongest first, with top-performing actions and improvement areas
+beside them.
 """
 
 from __future__ import annotations
@@ -15,28 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import Avg, Count, Q
-from django.db.models.fields.json import KeyTextTransform
+from django.db import transaction
 from django.utils import timezone
 
 from coaching import stats
 from coaching.models import CoachingPattern, CoachingRun, CoachingSettings, PatternKind
+from feedback import selectors as feedback_selectors
 from learning import analytics_cache
+from outcomes import selectors as outcome_selectors
 
-# The action's time where its rep works (UTC for actions without a rep).
-LOCAL = "o.occurred_at AT TIME ZONE coalesce(u.time_zone, 'UTC')"
-# dimension -> SQL expression over outcome `o` and its rep `u`
-DIMENSIONS: dict[str, str] = {
-    "action_type": "o.action_type",
-    "hour_of_day": f"extract(hour FROM {LOCAL})::int::text",
-    "weekday": f"to_char({LOCAL}, 'FMDay')",
-    "persona": "nullif(o.attributes->>'persona', '')",
-    "channel": "nullif(o.attributes->>'channel', '')",
-    "deal_stage": "nullif(o.attributes->>'deal_stage', '')",
-    "escalation_trigger": "nullif(o.attributes->>'escalation_trigger', '')",
-}
-DECIDED = ("positive", "negative", "expired")
 ESCALATION = "escalation_result"
 
 
@@ -46,38 +34,10 @@ def settings_row() -> CoachingSettings:
 
 def cells(*, start: datetime, end: datetime) -> tuple[list[stats.Cell], int]:
     """Per outcome type, dimension and level: (successes, decided); and the decided total."""
-    columns = ",\n".join(f"{sql} AS {name}" for name, sql in DIMENSIONS.items())
-    sets = ", ".join(f"(outcome_type, {name})" for name in DIMENSIONS)
-    grouping = ", ".join(f"GROUPING({name})" for name in DIMENSIONS)
-    # Only constant expressions of this module are interpolated; values are parameters.
-    query = f"""
-        WITH decided AS (
-            SELECT o.outcome_type, (o.status = 'positive')::int AS success, {columns}
-            FROM outcomes_outcomerecord o
-            LEFT JOIN learning_user u ON u.id = o.rep_id
-            WHERE o.occurred_at >= %s AND o.occurred_at < %s
-              AND o.status IN ('positive', 'negative', 'expired')
-        )
-        SELECT outcome_type, {", ".join(DIMENSIONS)}, ARRAY[{grouping}],
-               sum(success), count(*)
-        FROM decided
-        GROUP BY GROUPING SETS ({sets}, ())
-    """  # noqa: S608
-    names = list(DIMENSIONS)
-    result, total = [], 0
-    with connection.cursor() as cursor:
-        cursor.execute(query, [start, end])
-        for row in cursor.fetchall():
-            outcome_type, levels, grouped = row[0], row[1 : 1 + len(names)], row[-3]
-            successes, trials = int(row[-2] or 0), int(row[-1])  # no rows: sum is NULL
-            if outcome_type is None:
-                total = trials
-                continue
-            dimension = names[grouped.index(0)]
-            level = levels[grouped.index(0)]
-            if level is None:
-                continue  # not recorded for these outcomes: outside the comparison
-            result.append(stats.Cell(outcome_type, dimension, str(level), successes, trials))
+    counts, total = outcome_selectors.decided_by_segment(start=start, end=end)
+    result = [
+        stats.Cell(c.outcome_type, c.segment, c.level, c.successes, c.decided) for c in counts
+    ]
     result.sort(key=lambda c: (c.stratum, c.dimension, c.level))
     return result, total
 
@@ -220,7 +180,9 @@ def _action_types(
             by_type[cell.level] = [s + cell.successes, n + cell.trials]
     enough = {name: sn for name, sn in by_type.items() if sn[1] >= config.min_group}
     ranked = sorted(enough.items(), key=lambda item: -stats.wilson(*item[1])[0])
-    feedback = _feedback_by_action_type(run.period_start, run.period_end)
+    feedback = feedback_selectors.explicit_feedback_by_action_type(
+        start=run.period_start, end=run.period_end
+    )
     patterns = []
     for name, (s, n) in ranked[:3]:
         low, high = stats.wilson(s, n)
@@ -305,56 +267,29 @@ def _summary(
     )
 
 
-def _feedback_by_action_type(start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
-    """Explicit feedback on the period's actions, per action type (normalised 0 to 1)."""
-    from feedback.models import FeedbackEntry
-    from feedback.services import SCALES
-
-    rows = (
-        FeedbackEntry.objects.filter(
-            source__in=list(SCALES),
-            outcome__occurred_at__gte=start,
-            outcome__occurred_at__lt=end,
-        )
-        .values("outcome__action_type")
-        .annotate(count=Count("id"), average=Avg("normalized_rating"))
-    )
-    return {r["outcome__action_type"]: {"count": r["count"], "average": r["average"]} for r in rows}
-
-
 def _escalation_areas(run: CoachingRun, config: CoachingSettings) -> list[CoachingPattern]:
     """Deal stages where the agent hands over unusually often: an escalation share of at
     least 20 % and twice the tenant's, over at least `min_group` actions of the period."""
-    from outcomes.models import OutcomeRecord
-
-    rows = list(
-        OutcomeRecord.objects.filter(
-            occurred_at__gte=run.period_start, occurred_at__lt=run.period_end
-        )
-        .annotate(stage=KeyTextTransform("deal_stage", "attributes"))
-        .values("stage")
-        .annotate(actions=Count("id"), escalations=Count("id", filter=Q(outcome_type=ESCALATION)))
-    )
-    total = sum(r["actions"] for r in rows)
-    overall = sum(r["escalations"] for r in rows) / total if total else 0.0
+    rows = outcome_selectors.escalations_by_stage(start=run.period_start, end=run.period_end)
+    total = sum(actions for _, actions, _ in rows)
+    overall = sum(escalations for _, _, escalations in rows) / total if total else 0.0
     patterns = []
-    for row in sorted(rows, key=lambda r: str(r["stage"])):
-        n, e = row["actions"], row["escalations"]
-        if not row["stage"] or n < config.min_group or e / n < max(0.2, 2 * overall):
+    for stage, n, e in sorted(rows, key=lambda r: str(r[0])):
+        if not stage or n < config.min_group or e / n < max(0.2, 2 * overall):
             continue
         low, high = stats.wilson(e, n)
         patterns.append(
             _summary(
                 run,
                 PatternKind.IMPROVEMENT,
-                row["stage"],
+                stage,
                 e,
                 n,
                 low,
                 high,
-                f"In the {row['stage']} stage the agent escalates {e / n:.0%} of its actions "
+                f"In the {stage} stage the agent escalates {e / n:.0%} of its actions "
                 f"({e} of {n}; {overall:.0%} across all stages).",
-                f"Coach the {row['stage']} stage: which questions make the agent hand over, "
+                f"Coach the {stage} stage: which questions make the agent hand over, "
                 "and could reps prepare answers for them?",
                 None,
                 dimension="deal_stage",

@@ -97,7 +97,12 @@ TENANT_APPS = [
     "insights",
     "demo",
 ]
-INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+INSTALLED_APPS = [
+    *SHARED_APPS,
+    *[app for app in TENANT_APPS if app not in SHARED_APPS],
+    # Last: wires the apps' events to their subscribers (config/wiring.py).
+    "config.apps.WiringConfig",
+]
 
 TENANT_MODEL = "tenancy.Tenant"
 # Issue SET search_path only when the tenant changes (django-tenants resets it on

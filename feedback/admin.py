@@ -1,19 +1,17 @@
 """Feedback in the tenant admin: entries and draft edits for reviewers, settings for admins.
 
 The conversation page (outcomes' ConversationAdmin) also lists the conversation's feedback
-and draft edits: the inlines are added here, so outcomes does not depend on feedback.
+and draft edits, added through outcomes.admin.add_conversation_inlines: outcomes does not
+depend on feedback.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import QuerySet
-from django.http import HttpRequest
 
 from feedback.models import DraftFeedback, FeedbackEntry, FeedbackRevision, FeedbackSettings
 from learning.admin_access import ReviewAdmin, ReviewInline, SettingsAdmin
-from outcomes.admin import ConversationAdmin, scoped_to_team
-from outcomes.models import Conversation
+from outcomes import admin as outcomes_admin
 
 
 class FeedbackInline(ReviewInline):
@@ -47,9 +45,7 @@ class RevisionInline(ReviewInline):
     readonly_fields = fields
 
 
-_conversation_admin = admin.site._registry.get(Conversation)  # registered by outcomes first
-if isinstance(_conversation_admin, ConversationAdmin):
-    _conversation_admin.inlines = [*_conversation_admin.inlines, FeedbackInline, DraftInline]
+outcomes_admin.add_conversation_inlines(FeedbackInline, DraftInline)
 
 
 @admin.register(FeedbackEntry)
@@ -73,8 +69,7 @@ class FeedbackEntryAdmin(ReviewAdmin):
     inlines = [RevisionInline]
     list_select_related = ("conversation", "reviewer")
 
-    def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return scoped_to_team(request, queryset, "conversation__rep")
+    rep_field = "conversation__rep"
 
 
 @admin.register(DraftFeedback)
@@ -92,8 +87,7 @@ class DraftFeedbackAdmin(ReviewAdmin):
     search_fields = ("action_id", "conversation__external_id", "intent")
     list_select_related = ("conversation",)
 
-    def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return scoped_to_team(request, queryset, "conversation__rep")
+    rep_field = "conversation__rep"
 
 
 @admin.register(FeedbackSettings)

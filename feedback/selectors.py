@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Avg, Count, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
-from feedback.models import DraftFeedback, FeedbackEntry, Source, TargetType
+from feedback.models import DraftFeedback, FeedbackEntry, FeedbackRevision, Source, TargetType
 from feedback.services import SCALES, settings_row
 from learning.models import Role, User
 from learning.selectors import sees_whole_tenant, visible_users
+from outcomes import rules as outcome_rules
 from outcomes import selectors as outcome_selectors
-from outcomes.models import OutcomeRecord, OutcomeType
+
+if TYPE_CHECKING:
+    from outcomes.models import OutcomeRecord
 
 
 def visible_feedback(*, principal: Any) -> QuerySet[FeedbackEntry]:
@@ -224,13 +228,13 @@ def fatigue_of(*, user: User) -> Fatigue:
     return fatigue(users=User.objects.filter(pk=user.pk))[0]
 
 
-CRITICAL_TYPES = (OutcomeType.ESCALATION_RESULT, OutcomeType.DEAL_PROGRESSION)
+CRITICAL_TYPES = (outcome_rules.ESCALATION_RESULT, outcome_rules.DEAL_PROGRESSION)
 
 
 def target_type_of(outcome: OutcomeRecord) -> str:
     """An email is a message; every other action (a meeting booked, an escalation, a
     stage move) is a decision."""
-    if outcome.outcome_type == OutcomeType.EMAIL_ENGAGEMENT:
+    if outcome.outcome_type == outcome_rules.EMAIL_ENGAGEMENT:
         return TargetType.MESSAGE
     return TargetType.DECISION
 
@@ -292,3 +296,104 @@ def review_page(
         else:
             routine.append(item)
     return ReviewPage(prompts, routine, tired, left)
+
+
+# --- what other apps build on -----------------------------------------------------------
+
+
+def explicit_feedback_by_action_type(
+    *, start: datetime, end: datetime
+) -> dict[str, dict[str, Any]]:
+    """People's ratings (not draft edits) of the actions of [start, end), per action
+    type: count and average normalised rating."""
+    rows = (
+        FeedbackEntry.objects.filter(
+            source__in=list(SCALES), outcome__occurred_at__gte=start, outcome__occurred_at__lt=end
+        )
+        .values("outcome__action_type")
+        .annotate(count=Count("id"), average=Avg("normalized_rating"))
+    )
+    return {r["outcome__action_type"]: {"count": r["count"], "average": r["average"]} for r in rows}
+
+
+def drafts_for_learning(
+    *, start: datetime, end: datetime
+) -> tuple[list[DraftFeedback], list[DraftFeedback]]:
+    """What batch learning reads of the drafts sent in [start, end), in the order sent:
+    drafts edited beyond the threshold, and messages sent with no draft at all."""
+    sent = DraftFeedback.objects.filter(sent_at__gte=start, sent_at__lt=end).order_by(
+        "sent_at", "id"
+    )
+    edits = list(sent.filter(significant=True).exclude(original_draft=""))
+    gaps = list(sent.filter(original_draft="").exclude(sent_version=""))
+    return edits, gaps
+
+
+def approval(*, since: datetime, excluding_intents: Iterable[str] = ()) -> tuple[int, int]:
+    """Drafts sent since `since` (with a draft; none of `excluding_intents`): how many, and
+    how many sent unedited."""
+    counts = (
+        DraftFeedback.objects.filter(sent_at__gte=since)
+        .exclude(original_draft="")
+        .exclude(intent__in=list(excluding_intents))
+        .aggregate(total=Count("id"), unedited=Count("id", filter=Q(edit_distance=0)))
+    )
+    return counts["total"], counts["unedited"]
+
+
+def weekly_drafts(*, start: datetime, end: datetime) -> dict[date, dict[str, int]]:
+    """Per week (its Monday) of [start, end]: messages sent, drafted by the agent, drafted
+    from a known intent, and sent unedited."""
+    drafted = ~Q(original_draft="")
+    rows = (
+        DraftFeedback.objects.filter(sent_at__gte=start, sent_at__lte=end)
+        .annotate(week=TruncWeek("sent_at", tzinfo=UTC))
+        .values("week")
+        .annotate(
+            messages=Count("id"),
+            drafted=Count("id", filter=drafted),
+            covered=Count("id", filter=drafted & ~Q(intent__in=["", "unknown"])),
+            unedited=Count("id", filter=drafted & Q(edit_distance=0)),
+        )
+    )
+    return {
+        r["week"].date(): {k: r[k] for k in ("messages", "drafted", "covered", "unedited")}
+        for r in rows
+    }
+
+
+DAILY_SUM_COLUMNS = "day, rep_id, source, reviewer_role, count, sum_rating"
+
+
+def daily_sums_query(*, days: Sequence[date]) -> tuple[str, dict[str, Any]]:
+    """A SELECT of the feedback given on `days` (UTC), one row per day, rep of the
+    conversation, source and reviewer role, columns DAILY_SUM_COLUMNS. Returned as SQL and
+    parameters for insights' rollups to INSERT … SELECT in one statement."""
+    low = datetime.combine(min(days), time.min, tzinfo=UTC)
+    high = datetime.combine(max(days) + timedelta(days=1), time.min, tzinfo=UTC)
+    query = """
+        SELECT (f.rated_at AT TIME ZONE 'UTC')::date, c.rep_id, f.source, f.reviewer_role,
+               count(*), sum(f.normalized_rating)
+          FROM feedback_feedbackentry f JOIN outcomes_conversation c ON c.id = f.conversation_id
+         WHERE f.rated_at >= %(feedback_low)s AND f.rated_at < %(feedback_high)s
+           AND (f.rated_at AT TIME ZONE 'UTC')::date = ANY(%(feedback_days)s)
+         GROUP BY 1, 2, 3, 4
+    """
+    return query, {"feedback_days": list(days), "feedback_low": low, "feedback_high": high}
+
+
+def days_with_feedback(*, changed_since: datetime | None = None) -> list[date]:
+    """The UTC days of feedback: all of them, or those given or revised since a time (a
+    re-rating moves an entry away from the day of its earlier verdict, too)."""
+    entries = FeedbackEntry.objects.all()
+    if changed_since is None:
+        days = entries.annotate(day=TruncDate("rated_at", tzinfo=UTC)).values_list("day")
+        return sorted({day for (day,) in days.distinct()})
+    changed = entries.filter(updated_at__gte=changed_since)
+    current = changed.annotate(day=TruncDate("rated_at", tzinfo=UTC)).values_list("day")
+    earlier = (
+        FeedbackRevision.objects.filter(entry__in=changed)
+        .annotate(day=TruncDate("rated_at", tzinfo=UTC))
+        .values_list("day")
+    )
+    return sorted({day for (day,) in current.union(earlier)})

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rapidfuzz.distance import Levenshtein
 
+from feedback import events
 from feedback.models import (
     DraftFeedback,
     FeedbackEntry,
@@ -24,7 +25,9 @@ from learning import analytics_cache, live
 from learning.errors import InvalidInput
 from outcomes import selectors as outcome_selectors
 from outcomes import services as outcome_services
-from outcomes.models import OutcomeRecord
+
+if TYPE_CHECKING:
+    from outcomes.models import OutcomeRecord
 
 MAX_DRAFT_CHARS = 20_000
 
@@ -226,7 +229,7 @@ def record_draft(
     significant = distance > settings_row().draft_edit_threshold
     with transaction.atomic():
         conversation = outcome_services.ensure_conversation(external_id=conversation_id)
-        outcome = OutcomeRecord.objects.filter(action_id=action_id).first()
+        outcome = outcome_selectors.outcome_by_action_id(action_id=action_id)
         try:
             with transaction.atomic():
                 draft = DraftFeedback.objects.create(
@@ -259,10 +262,18 @@ def record_draft(
                 rated_at=sent_at,
             )
             _published(entry)
-        if intent and original_draft:
-            # A use of that intent or playbook entry: counted, and judged while it is an
-            # experiment (in this transaction: a replay above never counts twice).
-            from coaching import experiments
-
-            experiments.record_use(name=intent, approved=draft.approved)
+        # In this transaction: a replay above never emits twice.
+        events.DRAFT_RECORDED.emit(
+            events.DraftRecorded(
+                action_id=action_id,
+                intent=intent,
+                drafted=bool(original_draft),
+                approved=draft.approved,
+            )
+        )
     return DraftRecorded(draft, created=True)
+
+
+def mark_drafts_analyzed(*, draft_ids: Iterable[int]) -> int:
+    """Batch learning has read these drafts."""
+    return DraftFeedback.objects.filter(pk__in=list(draft_ids)).update(analyzed=True)

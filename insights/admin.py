@@ -29,5 +29,6 @@ class AlertSettingsAdmin(SettingsAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(ReviewAdmin):
+    whole_tenant = True  # tenant-wide rules; reps cannot open alerts/
     list_display = ("opened_at", "rule", "subject", "message", "closed_at", "notified_at")
     list_filter = ("rule", ("closed_at", admin.EmptyFieldListFilter))

@@ -14,13 +14,14 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from feedback import selectors as feedback_selectors
 from insights import analytics
 from insights.analytics import Window
 from insights.models import Alert, AlertRule, AlertSettings
 from learning import live
 from learning.models import Role, User
 from learning.selectors import reachable
-from outcomes.models import OutcomeRecord, OutcomeStatus
+from outcomes import selectors as outcome_selectors
 
 
 @dataclass(frozen=True)
@@ -128,8 +129,6 @@ def _engagement(config: AlertSettings, today: Any) -> list[Finding]:
 
 
 def _fatigue() -> list[Finding]:
-    from feedback import selectors as feedback_selectors
-
     reviewers = User.objects.filter(is_active=True, role__in=[Role.REP, Role.MANAGER])
     return [
         Finding(
@@ -145,7 +144,7 @@ def _fatigue() -> list[Finding]:
 
 
 def _backlog(config: AlertSettings) -> list[Finding]:
-    waiting = OutcomeRecord.objects.filter(status=OutcomeStatus.AMBIGUOUS).count()
+    waiting = outcome_selectors.waiting_for_label_count()
     if waiting < config.ambiguous_backlog:
         return []
     return [

@@ -1,4 +1,7 @@
-"""Tenant admin pages for reviewers: managers see their team, admins everything."""
+"""Tenant admin pages for reviewers: managers see their team, executives and admins
+everything. Closed by default: an admin class that says neither whose rows they are
+(`rep_field`) nor that they belong to the whole tenant (`whole_tenant`) shows managers
+nothing."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from learning.models import Role
+from learning.selectors import sees_whole_tenant, visible_users
 
 REVIEWER_ROLES = (Role.MANAGER, Role.EXECUTIVE, Role.ADMIN)
 
@@ -22,7 +26,15 @@ def is_reviewer(request: HttpRequest) -> bool:
 
 class ReviewAdmin(admin.ModelAdmin):
     """Read-only review pages. Changes go through services (custom views and actions),
-    never through the admin's generic forms."""
+    never through the admin's generic forms.
+
+    Rows are scoped like every view of the product: set `rep_field` to the lookup of the
+    rep a row belongs to (e.g. "conversation__rep") and a manager sees their team's rows;
+    set `whole_tenant = True` for rows about the tenant as a whole (calibration, alerts,
+    proposals), which every reviewer may read. With neither, a manager sees nothing."""
+
+    rep_field: str | None = None
+    whole_tenant: bool = False
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_reviewer(request)
@@ -40,11 +52,22 @@ class ReviewAdmin(admin.ModelAdmin):
         return False
 
     def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        """Restrict `queryset` to what the reviewer may see; override per model."""
-        return queryset
+        """`queryset` narrowed to what the reviewer may see (module docstring)."""
+        return scoped(request, queryset, rep_field=self.rep_field, whole_tenant=self.whole_tenant)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return self.scope(request, super().get_queryset(request))
+
+
+def scoped(
+    request: HttpRequest, queryset: QuerySet, *, rep_field: str | None, whole_tenant: bool
+) -> QuerySet:
+    user = request.user
+    if sees_whole_tenant(user):
+        return queryset
+    if rep_field is not None:
+        return queryset.filter(**{f"{rep_field}__in": visible_users(user=user)})  # type: ignore[arg-type]
+    return queryset if whole_tenant else queryset.none()
 
 
 class ReviewInline(admin.TabularInline):

@@ -8,9 +8,7 @@ class LearningConfig(AppConfig):
     def ready(self) -> None:
         from django_structlog.signals import bind_extra_request_metadata
 
-        from learning import analytics_cache, lockout
-        from outcomes import events
+        from learning import lockout
 
-        events.subscribe(analytics_cache.on_outcomes_resolved)
         # The request log's client address, as the sign-in limits see it (no raw header).
         bind_extra_request_metadata.connect(lockout.bind_client_address)

@@ -58,9 +58,11 @@ def reps_of(*, user: User) -> QuerySet[User]:
     return visible_users(user=user).filter(role=Role.REP).order_by("username")
 
 
-def visible_users(*, user: User) -> QuerySet[User]:
+def visible_users(*, user: User | None) -> QuerySet[User]:
     """The users whose data `user` may see: a rep themselves, a manager their team and
-    themselves, an executive or admin everyone in the tenant."""
+    themselves, an executive or admin everyone in the tenant; nobody, without a user."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return User.objects.none()
     if user.role in (Role.EXECUTIVE, Role.ADMIN):
         return User.objects.all()
     if user.role == Role.MANAGER:

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from learning.access import ScopedQuerysetMixin
 from learning.api_fields import FiniteFloatField, StrictFilterSet, UtcDateTimeFilter
 from learning.errors import DomainError
 from learning.permissions import IsAgent, IsHuman
@@ -139,15 +140,13 @@ class OutcomeFilter(StrictFilterSet):
         ]
 
 
-class ScopedOutcomes:
-    """Every outcome view's queryset starts from what the caller may see."""
+class ScopedOutcomes(ScopedQuerysetMixin):
+    """Every outcome view's rows are the outcomes the caller may see, newest first."""
 
-    def get_queryset(self) -> Any:
-        if getattr(self, "swagger_fake_view", False):  # the OpenAPI schema has no caller
-            return OutcomeRecord.objects.none()
-        return selectors.visible_outcomes(principal=self.request.user).order_by(
-            "-occurred_at", "-id"
-        )  # type: ignore[attr-defined]
+    scope = staticmethod(selectors.visible_outcomes)
+
+    def filter_scope(self, queryset: Any) -> Any:
+        return queryset.order_by("-occurred_at", "-id")
 
 
 class OutcomeListCreateApi(ScopedOutcomes, generics.ListAPIView):

@@ -1,16 +1,23 @@
-"""The "outcome resolved" event: how other apps learn that an outcome reached a final status.
+"""What `outcomes` tells other apps.
 
-Subscribers run inside the transaction that resolved the outcomes, so whatever they write
-(calibration bins, rollups) commits or rolls back together with the resolution: nothing is
-counted twice and nothing is lost. Live dashboards hear about it only after the commit.
+RESOLVED, payload `list[ResolvedOutcome]`: outcomes reached a final status (positive,
+negative, expired; ambiguous is not final). Emitted by `services.transition_outcomes`, the
+one place an outcome changes status, inside the transaction that resolved them, with
+exactly the rows that really changed: whatever subscribers write (calibration bins)
+commits or rolls back with the resolution, so nothing is counted twice or lost.
+Subscribers: config/wiring.py.
+
+Live (learning.live, after the commit): `outcomes.resolved` with the count by status and
+the ids, to each person who may see them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from learning import live
+from learning.events import Event
 
 
 class ResolvedOutcome(NamedTuple):  # a tuple: sweeps build a million of them
@@ -24,22 +31,13 @@ class ResolvedOutcome(NamedTuple):  # a tuple: sweeps build a million of them
     signal_source: str
 
 
-Subscriber = Callable[[list[ResolvedOutcome]], None]
-_subscribers: list[Subscriber] = []
-
-
-def subscribe(subscriber: Subscriber) -> Subscriber:
-    """Register `subscriber` (idempotent); usable as a decorator in an app's ready()."""
-    if subscriber not in _subscribers:
-        _subscribers.append(subscriber)
-    return subscriber
+RESOLVED: Event[list[ResolvedOutcome]] = Event("outcomes.resolved")
 
 
 def outcomes_resolved(resolved: list[ResolvedOutcome]) -> None:
     if not resolved:
         return
-    for subscriber in list(_subscribers):
-        subscriber(resolved)
+    RESOLVED.emit(resolved)
     # Each rep hears of their own outcomes, each manager of their team's, executives of all.
     live.publish_about(
         "outcomes.resolved", resolved, rep_of=lambda outcome: outcome.rep_id, payload=_summary

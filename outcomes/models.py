@@ -6,24 +6,26 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from outcomes import rules
+
 
 class OutcomeType(models.TextChoices):
-    EMAIL_ENGAGEMENT = "email_engagement", "Email engagement"
-    DEAL_PROGRESSION = "deal_progression", "Deal progression"
-    MEETING_OUTCOME = "meeting_outcome", "Meeting outcome"
-    ESCALATION_RESULT = "escalation_result", "Escalation result"
+    EMAIL_ENGAGEMENT = rules.EMAIL_ENGAGEMENT, "Email engagement"
+    DEAL_PROGRESSION = rules.DEAL_PROGRESSION, "Deal progression"
+    MEETING_OUTCOME = rules.MEETING_OUTCOME, "Meeting outcome"
+    ESCALATION_RESULT = rules.ESCALATION_RESULT, "Escalation result"
 
 
 class OutcomeStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    POSITIVE = "positive", "Positive"
-    NEGATIVE = "negative", "Negative"
-    AMBIGUOUS = "ambiguous", "Ambiguous (needs a human label)"
-    EXPIRED = "expired", "Expired (no signal in the window)"
+    PENDING = rules.PENDING, "Pending"
+    POSITIVE = rules.POSITIVE, "Positive"
+    NEGATIVE = rules.NEGATIVE, "Negative"
+    AMBIGUOUS = rules.AMBIGUOUS, "Ambiguous (needs a human label)"
+    EXPIRED = rules.EXPIRED, "Expired (no signal in the window)"
 
 
-# Statuses an outcome never leaves: calibration counts an outcome when it reaches one.
-FINAL_STATUSES = (OutcomeStatus.POSITIVE, OutcomeStatus.NEGATIVE, OutcomeStatus.EXPIRED)
+# Statuses an outcome never leaves (rules.DECIDED): an outcome is counted when it reaches one.
+FINAL_STATUSES = rules.DECIDED
 
 
 class SignalSource(models.TextChoices):

@@ -9,8 +9,12 @@ Every outcome type has a window (how long after the action a signal still counts
   that reaches the end of its window with only weak signals becomes **ambiguous** and
   goes to the labelling queue; with no signal at all it becomes **expired**.
 
-For calibration, an expired outcome counts as a failure where silence means failure
-(`silence_is_failure`, email engagement) and is left out elsewhere.
+What counts as success is defined once, at the end of this module: an outcome is
+**decided** when positive, negative or expired, and a **success** when positive (success
+rates are successes / decided, on every dashboard and in coaching). Calibration counts an
+expired outcome as a failure only where silence means failure (`silence_is_failure`, email
+engagement) and leaves it out elsewhere. The SQL forms of the same rules are in
+`outcomes.selectors`.
 """
 
 from __future__ import annotations
@@ -20,9 +24,20 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+# Outcome statuses (outcomes.models.OutcomeStatus gives them their labels) and the verdict
+# of a weak signal.
+PENDING = "pending"
 POSITIVE = "positive"
 NEGATIVE = "negative"
+AMBIGUOUS = "ambiguous"
+EXPIRED = "expired"
 WEAK = "weak"
+
+# Outcome types (outcomes.models.OutcomeType gives them their labels).
+EMAIL_ENGAGEMENT = "email_engagement"
+DEAL_PROGRESSION = "deal_progression"
+MEETING_OUTCOME = "meeting_outcome"
+ESCALATION_RESULT = "escalation_result"
 
 # Deal stages in order. Won and lost are terminal and handled by their own verdicts.
 DEFAULT_STAGES: tuple[str, ...] = (
@@ -120,7 +135,7 @@ RULES: dict[str, OutcomeRule] = {
     rule.outcome_type: rule
     for rule in (
         OutcomeRule(
-            outcome_type="email_engagement",
+            outcome_type=EMAIL_ENGAGEMENT,
             window=timedelta(days=7),
             levels=2,
             silence_is_failure=True,
@@ -134,7 +149,7 @@ RULES: dict[str, OutcomeRule] = {
             },
         ),
         OutcomeRule(
-            outcome_type="deal_progression",
+            outcome_type=DEAL_PROGRESSION,
             window=timedelta(days=30),
             levels=5,
             silence_is_failure=False,
@@ -146,7 +161,7 @@ RULES: dict[str, OutcomeRule] = {
             },
         ),
         OutcomeRule(
-            outcome_type="meeting_outcome",
+            outcome_type=MEETING_OUTCOME,
             window=timedelta(days=14),
             levels=3,
             silence_is_failure=False,
@@ -158,7 +173,7 @@ RULES: dict[str, OutcomeRule] = {
             },
         ),
         OutcomeRule(
-            outcome_type="escalation_result",
+            outcome_type=ESCALATION_RESULT,
             window=timedelta(days=7),
             levels=2,
             silence_is_failure=False,
@@ -189,3 +204,27 @@ def is_weak(outcome_type: str, kind: str) -> bool:
 
 def outcome_types_for(kind: str) -> list[str]:
     return [name for name, rule in RULES.items() if kind in rule.signals]
+
+
+# --- what counts as success: the one definition ---------------------------------------------
+
+DECIDED = (POSITIVE, NEGATIVE, EXPIRED)  # final: what success rates divide by
+SILENCE_FAILS = tuple(sorted(t for t, rule in RULES.items() if rule.silence_is_failure))
+
+
+def is_decided(status: str) -> bool:
+    return status in DECIDED
+
+
+def is_success(status: str) -> bool:
+    return status == POSITIVE
+
+
+def calibration_label(status: str, outcome_type: str) -> float | None:
+    """What calibration learns from an outcome: 1 positive, 0 negative, 0 expired where
+    silence means failure for its outcome type; None (not counted) otherwise."""
+    if status == POSITIVE:
+        return 1.0
+    if status == NEGATIVE or (status == EXPIRED and outcome_type in SILENCE_FAILS):
+        return 0.0
+    return None

@@ -57,9 +57,9 @@ def in_alpha(alpha):
 @pytest.fixture
 def resolved_events():
     seen: list = []
-    events.subscribe(seen.extend)
+    events.RESOLVED.subscribe(seen.extend)
     yield seen
-    events._subscribers.remove(seen.extend)
+    events.RESOLVED.unsubscribe(seen.extend)
 
 
 def test_signal_naming_an_action_resolves_only_that_action(in_alpha) -> None:
@@ -268,7 +268,7 @@ def test_two_concurrent_sweeps_resolve_each_outcome_once(world, django_db_blocke
         with lock:
             seen.extend(o.id for o in resolved)
 
-    events.subscribe(collect)
+    events.RESOLVED.subscribe(collect)
     with django_db_blocker.unblock():
         with tenant_context(tenant):
             items = [
@@ -311,7 +311,7 @@ def test_two_concurrent_sweeps_resolve_each_outcome_once(world, django_db_blocke
                     == 500
                 )
         finally:
-            events._subscribers.remove(collect)
+            events.RESOLVED.unsubscribe(collect)
             with tenant_context(tenant):
                 _commit(
                     lambda: OutcomeRecord.objects.filter(

@@ -1,0 +1,31 @@
+"""Who listens to whom: every subscription between apps, in this one place.
+
+Each emitting app declares its events in its `events.py`. Subscribers run synchronously
+in the emitter's transaction (learning.events), in the order listed here:
+
+    outcome resolved      outcomes.events.RESOLVED        (outcomes.services.transition_outcomes)
+      -> calibration.services.count_resolved_outcomes     each outcome counted once in its bin
+      -> learning.analytics_cache.on_outcomes_resolved    dashboards recomputed after the commit
+
+    draft recorded        feedback.events.DRAFT_RECORDED  (feedback.services.record_draft)
+      -> coaching.experiments.on_draft_recorded           a use of its intent, judged while
+                                                          the intent is an experiment
+
+Browsers hear, after the commit, over websockets (learning.live): outcomes.resolved
+(outcomes), feedback.recorded (feedback), alert.opened (insights); each person only of
+what they may see.
+"""
+
+from __future__ import annotations
+
+
+def connect() -> None:
+    from calibration import services as calibration_services
+    from coaching import experiments
+    from feedback import events as feedback_events
+    from learning import analytics_cache
+    from outcomes import events as outcome_events
+
+    outcome_events.RESOLVED.subscribe(calibration_services.count_resolved_outcomes)
+    outcome_events.RESOLVED.subscribe(analytics_cache.on_outcomes_resolved)
+    feedback_events.DRAFT_RECORDED.subscribe(experiments.on_draft_recorded)
