@@ -90,7 +90,8 @@ def _rates(sums: BinSums) -> tuple[NDArray[np.float64], NDArray[np.float64], NDA
 def wilson_interval(
     successes: ArrayLike, n: ArrayLike, z: float = Z_95
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Wilson score interval for a proportion; (0, 1) where n = 0."""
+    """Wilson score interval for a proportion; (0, 1) where n = 0. The project's one
+    Wilson interval: calibration's bins and coaching's rates and Newcombe intervals."""
     k = np.asarray(successes, dtype=float)
     total = np.asarray(n, dtype=float)
     safe = np.where(total > 0, total, 1.0)
@@ -101,6 +102,12 @@ def wilson_interval(
     low = np.where(total > 0, np.clip(centre - half, 0.0, 1.0), 0.0)
     high = np.where(total > 0, np.clip(centre + half, 0.0, 1.0), 1.0)
     return low, high
+
+
+def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """wilson_interval of one proportion."""
+    low, high = wilson_interval(successes, n, z)
+    return float(low), float(high)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from coaching.models import (
     EntryStatus,
     LearningProposal,
     PlaybookEntry,
+    ProposalKind,
     ProposalStatus,
 )
 from feedback import selectors as feedback_selectors
@@ -157,3 +158,17 @@ def learning_metrics(*, weeks: int = 8, now: datetime | None = None) -> dict[str
             LearningProposal.objects.filter(status=ProposalStatus.PENDING).order_by("-count", "id")
         ),
     }
+
+
+def strongest_new_intent_proposal() -> LearningProposal | None:
+    """The not-rejected new-intent proposal with the most evidence (the demo approves it)."""
+    return (
+        LearningProposal.objects.filter(kind=ProposalKind.NEW_INTENT)
+        .exclude(status=ProposalStatus.REJECTED)
+        .order_by("-count", "id")
+        .first()
+    )
+
+
+def playbook_entry(*, pk: int) -> PlaybookEntry:
+    return PlaybookEntry.objects.get(pk=pk)

@@ -5,7 +5,8 @@
 - Many comparisons: Benjamini-Hochberg over every comparison of one run
   (`scipy.stats.false_discovery_control`), so about q or fewer of what is reported is noise.
 - The effect: the difference of the two rates with Newcombe's hybrid score interval
-  (method 10 of Newcombe 1998, built from two Wilson intervals), and patterns are ranked
+  (method 10 of Newcombe 1998, built from two Wilson intervals: calibration.stats's,
+  the project's one), and patterns are ranked
   by how far that interval stays from zero, not by the raw difference: a large effect on
   twelve outcomes ranks below a moderate one on a thousand.
 """
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as scipy_stats
 
-Z_95 = 1.959963984540054
+from calibration.stats import Z_95, wilson
 
 
 @dataclass(frozen=True)
@@ -60,16 +61,6 @@ class Comparison:
     def strength(self) -> float:
         """How far the interval stays from zero (the conservative size of the effect)."""
         return self.ci_low if self.effect >= 0 else -self.ci_high
-
-
-def wilson(successes: int, trials: int, z: float = Z_95) -> tuple[float, float]:
-    if trials == 0:
-        return 0.0, 1.0
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = p + z * z / (2 * trials)
-    spread = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
-    return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
 
 
 def newcombe(a: int, n1: int, b: int, n2: int, z: float = Z_95) -> tuple[float, float]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from coaching import batch, services
 from config.celery import app
 
 
@@ -9,8 +10,6 @@ from config.celery import app
 def extract_patterns() -> dict[str, Any]:
     """A new coaching run over this tenant's period (a rerun adds a run; pages show the
     latest)."""
-    from coaching import services
-
     extracted = services.extract()
     return {"run": extracted.run.pk, "patterns": len(extracted.patterns)}
 
@@ -19,7 +18,5 @@ def extract_patterns() -> dict[str, Any]:
 def batch_learning() -> dict[str, Any]:
     """The weekly batch-learning pass of this tenant (a rerun updates the same pending
     proposals)."""
-    from coaching import batch
-
     result = batch.run()
     return {"run": result.run.pk, "proposals": len(result.proposals)}

@@ -1,6 +1,7 @@
 """Who listens to whom: every subscription between apps, in this one place.
 
-Each emitting app declares its events in its `events.py`. Subscribers run synchronously
+Imported by config.apps.WiringConfig.ready(), once every app is loaded. Each emitting
+app declares its events in its `events.py`. Subscribers run synchronously
 in the emitter's transaction (learning.events), in the order listed here:
 
     outcome resolved      outcomes.events.RESOLVED        (outcomes.services.transition_outcomes)
@@ -18,14 +19,14 @@ what they may see.
 
 from __future__ import annotations
 
+from calibration import services as calibration_services
+from coaching import experiments
+from feedback import events as feedback_events
+from learning import analytics_cache
+from outcomes import events as outcome_events
+
 
 def connect() -> None:
-    from calibration import services as calibration_services
-    from coaching import experiments
-    from feedback import events as feedback_events
-    from learning import analytics_cache
-    from outcomes import events as outcome_events
-
     outcome_events.RESOLVED.subscribe(calibration_services.count_resolved_outcomes)
     outcome_events.RESOLVED.subscribe(analytics_cache.on_outcomes_resolved)
     feedback_events.DRAFT_RECORDED.subscribe(experiments.on_draft_recorded)

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from feedback import selectors as feedback_selectors
+from feedback import services as feedback_services
 from learning.models import User
-from outcomes.models import OutcomeRecord, OutcomeStatus
+from outcomes import rules
+from outcomes import selectors as outcome_selectors
 
 
 @dataclass(frozen=True)
@@ -29,16 +32,9 @@ class Review:
     at: datetime
 
 
-RESOLVED = (OutcomeStatus.POSITIVE, OutcomeStatus.NEGATIVE, OutcomeStatus.EXPIRED)
-
-
 def plan(*, now: datetime, seed: int = 11) -> list[Review]:
     rng = random.Random(seed)
-    resolved = list(
-        OutcomeRecord.objects.filter(status__in=RESOLVED, rep__username__in=("alice", "bob"))
-        .order_by("occurred_at", "id")
-        .values("id", "status", "occurred_at", "rep__username")
-    )
+    resolved = outcome_selectors.decided_of_reps(usernames=("alice", "bob"))
     reviews: list[Review] = []
 
     def at(outcome: dict[str, Any]) -> datetime:
@@ -46,11 +42,11 @@ def plan(*, now: datetime, seed: int = 11) -> list[Review]:
 
     for outcome in resolved:
         age = (now - outcome["occurred_at"]).days
-        good = outcome["status"] == OutcomeStatus.POSITIVE
-        if outcome["rep__username"] == "alice" and rng.random() < 0.3:
+        good = rules.is_success(outcome["status"])
+        if outcome["rep"] == "alice" and rng.random() < 0.3:
             rating = 1 if good and rng.random() < 0.85 else (-1 if not good else 0)
             reviews.append(Review("alice", outcome["id"], "inline", rating, "", at(outcome)))
-        if outcome["rep__username"] == "bob":
+        if outcome["rep"] == "bob":
             # keen while it was new (2 to 3 weeks ago), then all but gone
             share = 0.6 if 9 <= age <= 20 else (0.03 if age < 8 else 0.0)
             if rng.random() < share:
@@ -64,37 +60,24 @@ def plan(*, now: datetime, seed: int = 11) -> list[Review]:
 
 def apply(reviews: list[Review]) -> int:
     """Record the reviews; returns how many were new."""
-    from feedback import services
-    from feedback.models import FeedbackEntry, Source
-    from feedback.selectors import target_type_of
-
     users = {u.username: u for u in User.objects.filter(username__in={r.reviewer for r in reviews})}
-    outcomes = OutcomeRecord.objects.select_related("conversation").in_bulk(
-        [r.outcome_id for r in reviews]
-    )
-    # Reviews already recorded (a rerun) are left as they are; a draft edit's automatic
-    # score is no one's review.
-    taken = set(
-        FeedbackEntry.objects.filter(outcome_id__in=outcomes)
-        .exclude(source=Source.DRAFT_EDIT)
-        .values_list("reviewer__username", "outcome_id")
-    )
+    outcomes = outcome_selectors.outcomes_by_id(ids=[r.outcome_id for r in reviews])
+    taken = feedback_selectors.reviewed(outcome_ids=outcomes)  # a rerun adds nothing
     created = 0
     for review in reviews:
         if (review.reviewer, review.outcome_id) in taken:
             continue
         outcome = outcomes[review.outcome_id]
-        recorded = services.record_feedback(
+        recorded = feedback_services.record_feedback(
             reviewer=users[review.reviewer],
-            target_type=target_type_of(outcome),
+            target_type=feedback_selectors.target_type_of(outcome),
             target_id=outcome.action_id,
             conversation_id=outcome.conversation.external_id,
             source=review.source,
             rating=review.rating,
             comment=review.comment,
             outcome_id=outcome.pk,
+            rated_at=review.at,
         )
-        if recorded.created:
-            FeedbackEntry.objects.filter(pk=recorded.entry.pk).update(rated_at=review.at)
-            created += 1
+        created += recorded.created
     return created

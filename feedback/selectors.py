@@ -397,3 +397,13 @@ def days_with_feedback(*, changed_since: datetime | None = None) -> list[date]:
         .values_list("day")
     )
     return sorted({day for (day,) in current.union(earlier)})
+
+
+def reviewed(*, outcome_ids: Iterable[int]) -> set[tuple[str, int]]:
+    """(reviewer's username, outcome id) of people's verdicts on these outcomes (a draft
+    edit's automatic score is no one's)."""
+    return set(
+        FeedbackEntry.objects.filter(outcome_id__in=list(outcome_ids))
+        .exclude(source=Source.DRAFT_EDIT)
+        .values_list("reviewer__username", "outcome_id")
+    )

@@ -86,13 +86,15 @@ def record_feedback(
     outcome_id: int | None = None,
     via: str = Via.API,
     minted_by: str = "",
+    rated_at: datetime | None = None,
 ) -> Recorded:
     """The reviewer's verdict on a target. The reviewer and their role come from the
     authenticated user (or the person a one-click link was made for, `via` link or slack,
     with who made it in `minted_by`), never from the request body. Rating the same target
     again updates the reviewer's entry and keeps the previous verdict as a revision;
     sending the very same verdict again (a retry) changes nothing. A draft edit's
-    automatic score on the same target is another entry, never touched here."""
+    automatic score on the same target is another entry, never touched here. `rated_at`
+    (default now) dates a first verdict given earlier (imports, the demo's history)."""
     if target_type not in TargetType.values:
         raise InvalidInput("Use message, decision or conversation.", field="target_type")
     normalized = normalized_rating(source=source, rating=rating)
@@ -122,7 +124,10 @@ def record_feedback(
             try:
                 with transaction.atomic():
                     entry = FeedbackEntry.objects.create(
-                        **key, **values, reviewer_role=reviewer.role, rated_at=timezone.now()
+                        **key,
+                        **values,
+                        reviewer_role=reviewer.role,
+                        rated_at=rated_at or timezone.now(),
                     )
             except IntegrityError:  # a concurrent first rating won: update it instead
                 entry = people.select_for_update().get(**key)

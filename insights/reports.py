@@ -32,6 +32,7 @@ from insights import analytics, charts
 from insights.models import Alert, ReportDelivery, ReportKind
 from learning.models import Role, User
 from learning.selectors import reachable, reps_of
+from learning.tenancy.urls import tenant_urls
 
 logger = structlog.get_logger(__name__)
 
@@ -206,8 +207,6 @@ BUILDERS = {ReportKind.MANAGER_DAILY: manager_report, ReportKind.EXECUTIVE_WEEKL
 
 
 def _tenant_url(path: str) -> str:
-    from learning.management.base import tenant_urls
-
     tenant = getattr(connection, "tenant", None)
     return str(tenant_urls(tenant)["web_url"]) + path if tenant is not None else ""
 

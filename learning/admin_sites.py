@@ -55,6 +55,8 @@ ops_admin_site = OpsAdminSite(name="ops_admin")
 
 
 def register_ops_models() -> None:
+    # Imported here, not above: this module defines the default admin site's class, and
+    # django-celery-beat's admin module registers on that site as it is imported.
     from django_celery_beat import admin as beat_admin
     from django_celery_beat import models as beat
 

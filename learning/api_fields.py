@@ -10,6 +10,8 @@ import django_filters
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 
+from learning.errors import InvalidInput
+
 
 class FiniteFloatField(serializers.FloatField):
     """A JSON number: not a string, not a boolean, not NaN or infinity (as the agent's
@@ -36,8 +38,6 @@ def whole_number(text: str) -> bool:
 
 def days_param(raw: str | None, *, default: int = 30) -> int:
     """The `?days=` of a report: a whole number from 1 to MAX_DAYS."""
-    from learning.errors import InvalidInput
-
     value = default if raw is None else raw
     text = str(value)
     if not whole_number(text) or not 1 <= int(text) <= MAX_DAYS:
@@ -77,8 +77,6 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
     MAX_OFFSET = 1_000_000_000
 
     def _param(self, request: Any, name: str, low: int, high: int) -> int | None:
-        from learning.errors import InvalidInput
-
         raw = request.query_params.get(name)
         if raw is None:
             return None

@@ -3,10 +3,14 @@ the error pages. The role pages are insights'."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+import sys
 
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.defaults import server_error as django_server_error
+
+from learning.errors import is_transient
 from learning.models import Role
 
 ROLE_HOME = {
@@ -28,8 +32,6 @@ def public_index(request: HttpRequest) -> HttpResponse:
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """404 of a tenant URL: JSON under the API (clients parse it), the page elsewhere."""
-    from django.http import JsonResponse
-
     if "/api/" in request.path:
         return JsonResponse({"detail": "Not found."}, status=404)
     return render(request, "404.html", status=404)
@@ -46,13 +48,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     was out of reach (restarting, failing over; the transaction rolled back, so nothing was
     half-written), else a 500: JSON under the API (clients parse every error), Django's
     page elsewhere."""
-    import sys
-
-    from django.http import JsonResponse
-    from django.views.defaults import server_error as django_server_error
-
-    from learning.errors import is_transient
-
     error = sys.exc_info()[1]
     api = "/api/" in request.path
     if isinstance(error, Exception) and is_transient(error):

@@ -242,3 +242,17 @@ def outcome_ids_query(*, action_type: str) -> tuple[str, dict[str, Any]]:
     """A SELECT of the ids of the outcomes of one action type (for IN (…) elsewhere)."""
     query = "SELECT o.id FROM outcomes_outcomerecord o WHERE o.action_type = %(ids_action_type)s"
     return query, {"ids_action_type": action_type}
+
+
+def decided_of_reps(*, usernames: Iterable[str]) -> list[dict[str, Any]]:
+    """The decided outcomes of these reps, oldest first: id, status, occurred_at, rep."""
+    rows = (
+        OutcomeRecord.objects.filter(status__in=rules.DECIDED, rep__username__in=list(usernames))
+        .order_by("occurred_at", "id")
+        .values("id", "status", "occurred_at", "rep__username")
+    )
+    return [{**row, "rep": row.pop("rep__username")} for row in rows]
+
+
+def outcomes_by_id(*, ids: Iterable[int]) -> dict[int, OutcomeRecord]:
+    return OutcomeRecord.objects.select_related("conversation").in_bulk(list(ids))

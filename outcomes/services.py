@@ -23,7 +23,7 @@ from psycopg.types.json import Jsonb
 from learning.errors import Conflict, Forbidden, InvalidInput, NotFound
 from learning.models import Role
 from learning.tenancy.db import binary_cursor
-from outcomes import events, rules
+from outcomes import events, rules, selectors
 from outcomes.models import (
     FINAL_STATUSES,
     Conversation,
@@ -403,9 +403,7 @@ def label_outcome(
     their scope; a rep their own outcomes."""
     if status not in (OutcomeStatus.POSITIVE, OutcomeStatus.NEGATIVE):
         raise InvalidInput("Label an outcome positive or negative.", field="status")
-    from outcomes.selectors import visible_outcomes
-
-    outcome = visible_outcomes(principal=user).filter(pk=outcome_id).first()
+    outcome = selectors.visible_outcomes(principal=user).filter(pk=outcome_id).first()
     if outcome is None:
         raise NotFound("No such outcome.")
     if user.role not in (Role.REP, Role.MANAGER, Role.EXECUTIVE, Role.ADMIN):
@@ -440,9 +438,7 @@ def flag_conversations(*, ids: Iterable[int], user: Any, flagged: bool, note: st
     conversation keeps its first flag. Returns how many changed."""
     if user.role not in (Role.MANAGER, Role.EXECUTIVE, Role.ADMIN):
         raise Forbidden("Only managers and above may flag conversations.")
-    from outcomes.selectors import visible_conversations
-
-    scope = visible_conversations(principal=user).filter(pk__in=list(ids))
+    scope = selectors.visible_conversations(principal=user).filter(pk__in=list(ids))
     if flagged:
         return scope.filter(flagged_at__isnull=True).update(
             flagged_at=timezone.now(), flagged_by=user, flag_note=note[:500]

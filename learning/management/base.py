@@ -7,29 +7,12 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import tenant_context
 
 from learning.errors import DomainError
 from learning.tenancy import selectors
-from learning.tenancy.middleware import tenant_prefix
 from learning.tenancy.models import Tenant
-
-
-def base_url() -> str:
-    return str(getattr(settings, "LL_BASE_URL", None) or _env_base_url()).rstrip("/")
-
-
-def _env_base_url() -> str:
-    import os
-
-    return os.environ.get("LL_BASE_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
-
-
-def tenant_urls(tenant: Tenant) -> dict[str, Any]:
-    web_url = base_url() + tenant_prefix(tenant)
-    return {"web_url": web_url, "api_url": web_url + "api/v1/", "headers": {}}
 
 
 def post_json(url: str, body: Any, key: str) -> Any:

@@ -9,9 +9,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import schema_context, tenant_context
 
-from learning import services
-from learning.management.base import tenant_urls
+from learning import selectors, services
 from learning.models import AgentKey, Role
+from learning.tenancy.urls import tenant_urls
 from outcomes import selectors as outcome_selectors
 
 DEMO_USERS = [
@@ -67,11 +67,9 @@ class Command(BaseCommand):
         path = settings.DATA_DIR / f"demo-agent-key.{services.schema_name_for('demo')}"
         if path.exists():
             raw = path.read_text().strip()
-            if AgentKey.objects.filter(name=AGENT_KEY_NAME, revoked_at__isnull=True).exists():
-                from learning import selectors
-
-                if selectors.credential_for_bearer(raw=raw) is not None:
-                    return raw
+            live = AgentKey.objects.filter(name=AGENT_KEY_NAME, revoked_at__isnull=True)
+            if live.exists() and selectors.credential_for_bearer(raw=raw) is not None:
+                return raw
         _, raw = services.create_agent_key(name=AGENT_KEY_NAME)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(raw)

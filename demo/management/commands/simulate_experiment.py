@@ -7,7 +7,7 @@ from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
 from coaching import batch
-from coaching.models import LearningProposal, PlaybookEntry, ProposalKind, ProposalStatus
+from coaching import selectors as coaching_selectors
 from learning.management.base import TenantCommand, post_json
 from learning.models import Role, User
 from learning.tenancy.models import Tenant
@@ -29,12 +29,7 @@ class Command(TenantCommand):
         parser.add_argument("--seed", type=int, default=5)
 
     def handle_in_tenant(self, tenant: Tenant, **options: Any) -> dict[str, Any]:
-        proposal = (
-            LearningProposal.objects.filter(kind=ProposalKind.NEW_INTENT)
-            .exclude(status=ProposalStatus.REJECTED)
-            .order_by("-count", "id")
-            .first()
-        )
+        proposal = coaching_selectors.strongest_new_intent_proposal()
         if proposal is None:
             raise CommandError("No new-intent proposal: run run_batch_learning first.")
         admin = User.objects.filter(role=Role.ADMIN).order_by("pk").first()
@@ -63,7 +58,7 @@ class Command(TenantCommand):
                 },
                 options["key"],
             )
-        entry = PlaybookEntry.objects.get(pk=entry.pk)
+        entry = coaching_selectors.playbook_entry(pk=entry.pk)
         return {
             "entry": entry.name,
             "status": entry.status,

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from learning import services
 from learning.errors import DomainError
-from learning.management.base import tenant_urls
+from learning.tenancy.urls import tenant_urls
 
 
 class Command(BaseCommand):
