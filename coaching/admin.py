@@ -44,6 +44,7 @@ class CoachingRunAdmin(ReviewAdmin):
 class LearningProposalAdmin(ReviewAdmin):
     """Batch learning's proposals: admins approve (an experimental entry is created or
     updated) or reject them; managers may read them."""
+
     whole_tenant = True  # about the agent across the tenant
 
     list_display = ("title", "kind", "count", "status", "created_at", "decided_by")

@@ -99,7 +99,9 @@ class CoachingPattern(models.Model):
 
     @property
     def rest_rate(self) -> float | None:
-        return self.rest_successes / self.rest_trials if self.rest_trials else None
+        if self.rest_successes is None or not self.rest_trials:
+            return None
+        return self.rest_successes / self.rest_trials
 
 
 class EntryKind(models.TextChoices):

@@ -443,7 +443,7 @@ LOGGING = {
 }
 structlog.configure(
     processors=[
-        *_shared_processors,
+        *_shared_processors,  # type: ignore[list-item]
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
         structlog.stdlib.ProcessorFormatter.wrap_for_formatter,

@@ -32,7 +32,8 @@ class FeedbackInSerializer(serializers.Serializer):
     target_type = serializers.ChoiceField(choices=TargetType.choices)
     target_id = serializers.RegexField(IDENTIFIER, max_length=200)
     conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)
-    source = serializers.ChoiceField(
+    # (DRF's metaclass takes declared fields out of the class: no clash with Field.source)
+    source = serializers.ChoiceField(  # type: ignore[assignment]
         choices=[Source.INLINE, Source.DASHBOARD],
         help_text="inline: rating -1, 0 or 1; dashboard: rating 1 to 5.",
     )
@@ -297,11 +298,12 @@ class LinkApi(APIView):
         if is_agent(request):
             if username is None:
                 raise InvalidInput("Name the reviewer the links are for.", field="reviewer")
-            reviewer = User.objects.filter(username=username, is_active=True).first()
-            if reviewer is None:
+            found = User.objects.filter(username=username, is_active=True).first()
+            if found is None:
                 raise InvalidInput("No such reviewer.", field="reviewer")
+            reviewer: Any = found
         else:
-            reviewer = request.user  # type: ignore[assignment]
+            reviewer = request.user
             if username not in (None, reviewer.username):
                 raise Forbidden(
                     "You may make links only for yourself: a link lets whoever clicks it "

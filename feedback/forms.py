@@ -32,7 +32,7 @@ class ReviewForm(forms.Form):
     comment = forms.CharField(max_length=4000, required=False)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("thumb") is None and data.get("stars") is None and not self.errors:
             raise forms.ValidationError("Choose a rating first.")
         return data

@@ -107,8 +107,8 @@ def one_click(request: HttpRequest, token: str) -> HttpResponse:
         )
         hint = "A link rates in the name of the person it was made for. To give your own "
         hint += "verdict, use the review page."
-        context = {"error": message, "hint": hint, "review": reverse("feedback-review")}
-        return render(request, "feedback/link.html", context, status=403)
+        refusal = {"error": message, "hint": hint, "review": reverse("feedback-review")}
+        return render(request, "feedback/link.html", refusal, status=403)
     used = UsedLink.objects.select_related("entry").filter(nonce=claim.nonce).first()
     context: dict[str, Any] = {"claim": claim, "reviewer": reviewer, "token": token}
     if request.method == "GET":

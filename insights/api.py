@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 from insights import analytics
 from learning.api_fields import days_param, days_parameter
 from learning.errors import InvalidInput, NotFound
+from learning.models import User
 from learning.permissions import IsExecutiveOrAbove, IsHuman, IsManagerOrAbove
 from outcomes.schemas import ACTION_TYPE
 
@@ -46,7 +48,8 @@ class RepAnalyticsApi(APIView):
         description="A rep's response rates, escalations, deal impact, feedback and trend.",
     )
     def get(self, request: Request) -> Response:
-        rep = analytics.visible_rep(viewer=request.user, username=request.query_params.get("rep"))
+        viewer = cast(User, request.user)  # IsHuman: a signed-in person
+        rep = analytics.visible_rep(viewer=viewer, username=request.query_params.get("rep"))
         if rep is None:
             raise NotFound("No such rep in your scope.", field="rep")
         return Response(
@@ -68,7 +71,9 @@ class ManagerAnalyticsApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(
             analytics.cached_manager_view(
-                user=request.user, window=_window(request), action_type=_action_type(request)
+                user=cast(User, request.user),
+                window=_window(request),
+                action_type=_action_type(request),
             )
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,7 +14,7 @@ from insights import analytics
 from insights.models import Alert
 from learning.access import PAGE_ROLES, role_required
 from learning.api_fields import whole_number
-from learning.models import Role
+from learning.models import Role, User
 from learning.selectors import reps_of
 from learning.tenancy.context import current_schema_name
 
@@ -86,8 +86,8 @@ def manager_home(request: HttpRequest) -> HttpResponse:
         "My team",
         "insights/manager_home.html",
         data=analytics.cached_manager_view(
-            user=request.user, window=window, action_type=action_type
-        ),  # type: ignore[arg-type]
+            user=cast(User, request.user), window=window, action_type=action_type
+        ),
         curves=calibration_selectors.curves(),
         adjustments=calibration_selectors.adjustment_log(limit=20),
         **coaching_selectors.for_page(),

@@ -14,7 +14,7 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "role", "manager", "email", "is_active", "last_login")
     list_filter = ("role", "is_active")
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         ("Learning Loop", {"fields": ("role", "manager", "time_zone")}),
     )
 
@@ -26,7 +26,7 @@ def revoke(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySe
 
 
 class CredentialAdmin(admin.ModelAdmin):
-    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
     exclude = ("digest", "secret_salt")
     actions = [revoke]
 
@@ -42,4 +42,4 @@ class AgentKeyAdmin(CredentialAdmin):
 @admin.register(ApiToken)
 class ApiTokenAdmin(CredentialAdmin):
     list_display = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = ("user", *CredentialAdmin.readonly_fields)
+    readonly_fields = ["user", *CredentialAdmin.readonly_fields]

@@ -50,11 +50,6 @@ class Forbidden(DomainError):
     default_code = "forbidden"
 
 
-class ServiceUnavailable(DomainError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "unavailable"
-
-
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(exc.as_data(), status=exc.status_code)

@@ -19,15 +19,15 @@ P = TypeVar("P")
 class Event(Generic[P]):
     def __init__(self, name: str) -> None:
         self.name = name
-        self._subscribers: list[Callable[[P], None]] = []
+        self._subscribers: list[Callable[[P], object]] = []
 
-    def subscribe(self, subscriber: Callable[[P], None]) -> Callable[[P], None]:
+    def subscribe(self, subscriber: Callable[[P], object]) -> Callable[[P], object]:
         """Call `subscriber(payload)` on every emit (idempotent)."""
         if subscriber not in self._subscribers:
             self._subscribers.append(subscriber)
         return subscriber
 
-    def unsubscribe(self, subscriber: Callable[[P], None]) -> None:
+    def unsubscribe(self, subscriber: Callable[[P], object]) -> None:
         if subscriber in self._subscribers:
             self._subscribers.remove(subscriber)
 

@@ -138,8 +138,12 @@ class SignInLimitBackend:
     """First in AUTHENTICATION_BACKENDS: refuses a sign-in from an address that failed too
     often, before any password is checked; otherwise lets the next backend decide."""
 
-    def authenticate(self, request: HttpRequest | None, username: str | None = None, **_: Any):  # type: ignore[no-untyped-def]
-        limited = sign_in_limit(request, username) if request is not None else None
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, **_: Any
+    ) -> None:
+        if request is None:
+            return None
+        limited = sign_in_limit(request, username)
         if limited is not None:
             logger.warning("sign_in_limited", username=username, address=client_address(request))
             raise limited

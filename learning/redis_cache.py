@@ -17,23 +17,25 @@ _lock = threading.Lock()
 _clients: dict[tuple[str, str], Any] = {}
 
 
+# Built on Django's RedisCacheClient internals (_servers, _pool_options, _pool_class,
+# _client, _get_connection_pool_index), which its type stubs leave out.
 class SharedRedisCacheClient(RedisCacheClient):
     def __init__(self, servers: list[str], **options: Any) -> None:
         super().__init__(servers, **options)
         # What makes two clients interchangeable, worked out once rather than per call.
-        settings = repr(sorted(self._pool_options.items()))
-        self._shared = [(server, settings) for server in self._servers]
+        settings = repr(sorted(self._pool_options.items()))  # type: ignore[attr-defined]
+        self._shared = [(server, settings) for server in self._servers]  # type: ignore[attr-defined]
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)
+        index = self._get_connection_pool_index(write)  # type: ignore[attr-defined]
         shared = self._shared[index]
         client = _clients.get(shared)
         if client is None:
             with _lock:
                 client = _clients.get(shared)
                 if client is None:
-                    pool = self._pool_class.from_url(self._servers[index], **self._pool_options)
-                    client = _clients[shared] = self._client(connection_pool=pool)
+                    pool = self._pool_class.from_url(self._servers[index], **self._pool_options)  # type: ignore[attr-defined]
+                    client = _clients[shared] = self._client(connection_pool=pool)  # type: ignore[attr-defined]
         return client
 
 

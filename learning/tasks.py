@@ -70,13 +70,3 @@ def ping() -> dict[str, Any]:
     the last ping in the tenant's cache (diagnostics for ops)."""
     cache.set(tenant_key("last-ping"), timezone.now().isoformat(), timeout=24 * 3600)
     return {"schema": current_schema_name(), "users": User.objects.count()}
-
-
-def for_each_tenant(task_name: str, **kwargs: Any) -> int:
-    """Queue `task_name` now in every ready tenant (used by ops commands)."""
-    count = 0
-    for tenant in tenancy_selectors.ready_tenants():
-        with tenant_context(tenant):
-            app.send_task(task_name, kwargs=kwargs)
-        count += 1
-    return count

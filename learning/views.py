@@ -13,7 +13,7 @@ from django.views.defaults import server_error as django_server_error
 from learning.errors import is_transient
 from learning.models import Role
 
-ROLE_HOME = {
+ROLE_HOME: dict[str, str] = {
     Role.REP: "rep-home",
     Role.MANAGER: "manager-home",
     Role.EXECUTIVE: "executive-home",
@@ -23,7 +23,8 @@ ROLE_HOME = {
 
 @login_required
 def landing(request: HttpRequest) -> HttpResponse:
-    return redirect(ROLE_HOME.get(request.user.role, "rep-home"))  # type: ignore[union-attr]
+    role = getattr(request.user, "role", "")
+    return redirect(ROLE_HOME.get(role, "rep-home"))
 
 
 def public_index(request: HttpRequest) -> HttpResponse:

@@ -80,13 +80,15 @@ class ConversationAdmin(ReviewAdmin):
     inlines = [OutcomeInline, SignalInline]
     # What other apps know of a conversation (feedback: its ratings and draft edits) is
     # added by them with add_conversation_inlines: outcomes knows nothing of it.
-    extra_inlines: ClassVar[list[type[ReviewInline]]] = []
+    extra_inlines: ClassVar[list[type[admin.options.InlineModelAdmin]]] = []
     actions = ["flag_selected", "clear_flag"]
     readonly_fields = ("flagged_at", "flagged_by", "flag_note")
 
     rep_field = "rep"
 
-    def get_inlines(self, request: HttpRequest, obj: Any) -> list[type[ReviewInline]]:
+    def get_inlines(
+        self, request: HttpRequest, obj: Any
+    ) -> list[type[admin.options.InlineModelAdmin]]:
         return [*self.inlines, *self.extra_inlines]
 
     @admin.display(description="Flag", ordering="flagged_at")
@@ -228,7 +230,7 @@ class LabellingQueueAdmin(ReviewAdmin):
         return HttpResponseRedirect(reverse("admin:outcomes_ambiguousoutcome_changelist"))
 
 
-def add_conversation_inlines(*inlines: type[ReviewInline]) -> None:
+def add_conversation_inlines(*inlines: type[admin.options.InlineModelAdmin]) -> None:
     """Show `inlines` on every conversation's admin page, after outcomes' own."""
     for inline in inlines:
         if inline not in ConversationAdmin.extra_inlines:

@@ -141,10 +141,6 @@ class OutcomeRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.action_type} {self.action_id} ({self.status})"
 
-    @property
-    def is_final(self) -> bool:
-        return self.status in FINAL_STATUSES
-
 
 class Signal(models.Model):
     """Something that happened after an action: a reply, a bounce, a stage change, …"""

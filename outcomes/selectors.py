@@ -38,19 +38,6 @@ def visible_conversations(*, principal: Any) -> QuerySet[Conversation]:
     return queryset.filter(rep__in=visible_users(user=principal))
 
 
-def labelling_queue(*, principal: Any) -> QuerySet[OutcomeRecord]:
-    """Ambiguous outcomes waiting for a human, oldest first."""
-    return (
-        visible_outcomes(principal=principal)
-        .filter(status=OutcomeStatus.AMBIGUOUS)
-        .order_by("occurred_at", "id")
-    )
-
-
-def conversation_by_external_id(*, external_id: str) -> Conversation | None:
-    return Conversation.objects.filter(external_id=external_id).first()
-
-
 def has_outcomes() -> bool:
     return OutcomeRecord.objects.exists()
 
@@ -249,9 +236,10 @@ def decided_of_reps(*, usernames: Iterable[str]) -> list[dict[str, Any]]:
     rows = (
         OutcomeRecord.objects.filter(status__in=rules.DECIDED, rep__username__in=list(usernames))
         .order_by("occurred_at", "id")
-        .values("id", "status", "occurred_at", "rep__username")
+        .values_list("id", "status", "occurred_at", "rep__username")
     )
-    return [{**row, "rep": row.pop("rep__username")} for row in rows]
+    names = ("id", "status", "occurred_at", "rep")
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def outcomes_by_id(*, ids: Iterable[int]) -> dict[int, OutcomeRecord]:

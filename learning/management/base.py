@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_tenants.utils import tenant_context
+from rich.console import Console
 
 from learning.errors import DomainError
 from learning.tenancy import selectors
@@ -69,3 +70,11 @@ class TenantCommand(BaseCommand):
         else:
             for key, value in result.items():
                 self.stdout.write(f"{key}: {value}")
+
+
+def console_for(command: BaseCommand, *, wide: bool = False) -> Console:
+    """A rich console on the command's stdout (progress bars, tables); 200 columns when
+    `wide` and not on a terminal (a log file keeps whole table rows)."""
+    out = command.stdout
+    width = None if not wide or out.isatty() else 200
+    return Console(file=out, width=width)  # type: ignore[arg-type]  # a TextIOBase, as rich needs

@@ -14,16 +14,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import structlog
 from django.conf import settings
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, HttpResponseRedirect
+from django.db import connection as default_connection
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotFound,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.urls import get_script_prefix, set_script_prefix
 from django_tenants.utils import tenant_context
 
 from learning.tenancy import selectors
 from learning.tenancy.models import Tenant
+
+# django-tenants' database wrapper (set_tenant, set_schema_to_public), untyped.
+connection: Any = default_connection
 
 # Only well-formed slugs reach the database; anything else is simply not a tenant path.
 TENANT_PATH = re.compile(
@@ -99,7 +109,7 @@ class TenantPathMiddleware:
         connection.set_tenant(tenant)
         structlog.contextvars.bind_contextvars(tenant=tenant.slug)
         response = self.get_response(request)
-        if response.streaming and not response.is_async:
+        if isinstance(response, StreamingHttpResponse) and not response.is_async:
             # The body is produced after this middleware returns: produce it in the tenant.
             response.streaming_content = _in_tenant(tenant, response.streaming_content)
         return response

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.validators import RegexValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
@@ -14,12 +16,15 @@ slug_validator = RegexValidator(
 class Tenant(TenantMixin):
     """A customer. Its data lives in its own PostgreSQL schema, `schema_name`."""
 
-    slug = models.CharField(max_length=40, unique=True, validators=[slug_validator])
-    name = models.CharField(max_length=200)
+    # (Annotated: django-tenants ships no types, so its base class hides the fields'.)
+    slug: models.CharField[str, str] = models.CharField(
+        max_length=40, unique=True, validators=[slug_validator]
+    )
+    name: models.CharField[str, str] = models.CharField(max_length=200)
     # False until the schema is created and migrated: sweeps and routing skip such tenants,
     # so beat never works against a schema that is still migrating.
-    ready = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    ready: models.BooleanField[bool, bool] = models.BooleanField(default=False)
+    created_at: models.DateTimeField[Any, Any] = models.DateTimeField(auto_now_add=True)
 
     auto_create_schema = True
     auto_drop_schema = False

@@ -4,12 +4,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import tenant_context
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from calibration import selectors, services, stats
-from learning.management.base import tenants_for
+from learning.management.base import console_for, tenants_for
 
 
 class Command(BaseCommand):
@@ -30,7 +29,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenants = tenants_for(options["tenant"])
-        console = Console(file=self.stdout, width=None if self.stdout.isatty() else 200)
+        console = console_for(self, wide=True)
         table = Table(
             "tenant",
             "action type",

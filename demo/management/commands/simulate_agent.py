@@ -4,11 +4,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
-from rich.console import Console
 from rich.progress import Progress
 
 from demo.simulation import history
-from learning.management.base import post_json
+from learning.management.base import console_for, post_json
 
 
 class Command(BaseCommand):
@@ -37,7 +36,7 @@ class Command(BaseCommand):
         outcomes = [s.body for s in steps if s.kind == "outcome"]
         signals = [s.body for s in steps if s.kind == "signal"]
         drafts = [s.body for s in steps if s.kind == "draft"]
-        console = Console(file=self.stdout)
+        console = console_for(self)
         with Progress(console=console) as progress:
             bar = progress.add_task("actions", total=len(outcomes))
             for start in range(0, len(outcomes), 1000):

@@ -4,11 +4,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import tenant_context
-from rich.console import Console
 from rich.progress import Progress
 
 from insights import rollups
-from learning.management.base import tenants_for
+from learning.management.base import console_for, tenants_for
 
 
 class Command(BaseCommand):
@@ -22,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenants = tenants_for(options["tenant"])
-        console = Console(file=self.stdout)
+        console = console_for(self)
         with Progress(console=console, transient=True) as progress:
             bar = progress.add_task("tenants", total=len(tenants))
             for tenant in tenants:

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import tenant_context
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from learning.management.base import tenants_for
+from learning.management.base import console_for, tenants_for
 from outcomes import sweeps
 
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         tenants = tenants_for(options["tenant"])
         windows = sweeps.WINDOWS if options["window"] == "all" else (options["window"],)
-        console = Console(file=self.stdout, width=None if self.stdout.isatty() else 200)
+        console = console_for(self, wide=True)
         table = Table(
             "tenant",
             "window",
@@ -46,7 +46,7 @@ class Command(BaseCommand):
                     for window in windows:
                         bar = progress.add_task(f"{tenant.slug}: {window}", total=None)
                         result = sweeps.run_sweep(
-                            window=window, progress=lambda n, bar=bar: progress.advance(bar, n)
+                            window=window, progress=partial(progress.advance, bar)
                         )
                         progress.remove_task(bar)
                         table.add_row(
