@@ -38,6 +38,8 @@ class SweepResult:
     window: str
     examined: int
     resolved: dict[str, int]
+    # Where a bounded sweep stopped with work left (the last id it claimed), else None.
+    stopped_after: int | None = None
 
     @property
     def total_resolved(self) -> int:
@@ -113,7 +115,12 @@ def run_sweep(
     now: datetime | None = None,
     batch_size: int = 5000,
     progress: Callable[[int], None] | None = None,
+    after: int = 0,
+    max_batches: int | None = None,
 ) -> SweepResult:
+    """Check the window's candidates in id order from `after`, one transaction per batch.
+    With `max_batches`, stop after that many and say where (`stopped_after`), so that a
+    caller can continue later: one run has a bounded duration."""
     if window not in WINDOWS:
         raise ValueError(f"unknown window {window!r}")
     now = now or timezone.now()
@@ -129,8 +136,10 @@ def run_sweep(
         "limit": batch_size,
     }
     sql = _candidates_sql(window)
-    after, examined, resolved = 0, 0, Counter[str]()
+    examined, resolved, batches = 0, Counter[str](), 0
     while True:
+        if max_batches is not None and batches >= max_batches:
+            return SweepResult(window, examined, dict(resolved), stopped_after=after)
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(sql, {**params, "after": after})
@@ -140,8 +149,11 @@ def run_sweep(
             resolved.update(_settle(ids, window_closed=window == "expiry", now=now))
         examined += len(ids)
         after = ids[-1]
+        batches += 1
         if progress:
             progress(len(ids))
+        if len(ids) < batch_size:  # the last batch (rows locked elsewhere are theirs)
+            break
     return SweepResult(window=window, examined=examined, resolved=dict(resolved))
 
 

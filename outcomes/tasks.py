@@ -9,11 +9,45 @@ from outcomes import sweeps
 
 logger = structlog.get_logger(__name__)
 
+MAX_BATCHES = 20  # per run: a sweep over a large backlog goes on in a fresh task
 
-@app.task(name="outcomes.sweep", acks_late=True)
-def sweep(window: str, batch_size: int = 5000) -> dict[str, Any]:
-    """One time-window check in the current tenant (queued per tenant by fan_out).
-    Safe to run twice or concurrently: each outcome is claimed and resolved once."""
-    result = sweeps.run_sweep(window=window, batch_size=max(1, min(batch_size, 50_000)))
-    logger.info("outcomes.sweep", window=window, examined=result.examined, resolved=result.resolved)
-    return {"window": window, "examined": result.examined, "resolved": result.resolved}
+
+@app.task(name="outcomes.sweep", acks_late=True, bind=True)
+def sweep(
+    self: Any, window: str, batch_size: int = 5000, after: int = 0, max_batches: int = MAX_BATCHES
+) -> dict[str, Any]:
+    """One time-window check in the current tenant (queued per tenant by fan_out). It
+    handles at most `max_batches` batches, then queues its own continuation from where
+    it stopped (in the same tenant, on the same queue), so no run holds a worker for long
+    (Saleor's self-re-queuing batch tasks). Safe to run twice or concurrently: each
+    outcome is claimed and resolved once."""
+    result = sweeps.run_sweep(
+        window=window,
+        batch_size=max(1, min(batch_size, 50_000)),
+        after=after,
+        max_batches=max(1, max_batches),
+    )
+    if result.stopped_after is not None:
+        queue = (self.request.delivery_info or {}).get("routing_key")
+        sweep.apply_async(
+            kwargs={
+                "window": window,
+                "batch_size": batch_size,
+                "after": result.stopped_after,
+                "max_batches": max_batches,
+            },
+            **({"queue": queue} if queue else {}),
+        )
+    logger.info(
+        "outcomes.sweep",
+        window=window,
+        examined=result.examined,
+        resolved=result.resolved,
+        continued_after=result.stopped_after,
+    )
+    return {
+        "window": window,
+        "examined": result.examined,
+        "resolved": result.resolved,
+        "continued_after": result.stopped_after,
+    }

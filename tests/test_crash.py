@@ -81,6 +81,11 @@ def test_a_worker_killed_mid_sweep_leaves_every_outcome_resolved_once(
             # Another worker restores the unacknowledged task after its visibility timeout.
             second = worker_process(queue, "second", visibility=2)
             assert result.get(timeout=120)["window"] == "expiry"
+            # A sweep handles a bounded number of batches per run and goes on in fresh
+            # tasks on the same queue: wait for the last of them.
+            deadline = time.monotonic() + 120
+            while committed(tenant, expired) < N and time.monotonic() < deadline:
+                time.sleep(0.2)
 
             def tally() -> dict:
                 outcomes = OutcomeRecord.objects.filter(action_id__startswith="crash-")
