@@ -11,9 +11,9 @@ from django_tenants.utils import tenant_context
 from demo import reviewers as simulation
 from feedback.models import FeedbackEntry
 from feedback.selectors import fatigue
-from insights.tests.test_analytics import record
 from learning import services as learning_services
 from learning.models import User
+from outcomes.tests.factories import OutcomeFactory
 
 
 def test_reviewers_rate_resolved_actions_and_bob_tires(alpha) -> None:
@@ -26,8 +26,10 @@ def test_reviewers_rate_resolved_actions_and_bob_tires(alpha) -> None:
         for i in range(150):
             rep = "bob" if i % 3 else "alice"
             status = "positive" if i % 4 else "negative"
-            record(f"sim-{i}", rep=rep, days_ago=1 + i % 25, status=status)
-        record("sim-pending", rep="bob", days_ago=10)  # unresolved: nobody rates it
+            OutcomeFactory(action_id=f"sim-{i}", rep=rep, days_ago=1 + i % 25, status=status)
+        OutcomeFactory(
+            action_id="sim-pending", rep="bob", days_ago=10
+        )  # unresolved: nobody rates it
         reviews = simulation.plan(now=timezone.now())
         assert {r.reviewer for r in reviews} == {"alice", "bob", "maria"}
         assert "sim-pending" not in {e.target_id for e in FeedbackEntry.objects.all()}

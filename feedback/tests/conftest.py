@@ -8,21 +8,20 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from learning import services as learning_services
-from outcomes import services as outcome_services
+from outcomes.tests.factories import OutcomeFactory
 
 
 def act(action_id, conversation, rep, *, outcome_type="email_engagement", action_type="send_email"):
-    return outcome_services.record_outcome(
-        item=outcome_services.OutcomeInput(
-            action_id=action_id,
-            conversation_id=conversation,
-            action_type=action_type,
-            predicted_confidence=0.7,
-            outcome_type=outcome_type,
-            occurred_at=timezone.now() - timedelta(hours=1),
-            rep=rep,
-        )
-    ).outcome
+    """An action of an hour ago, as the agent records it."""
+    return OutcomeFactory(
+        action_id=action_id,
+        conversation_id=conversation,
+        rep=rep,
+        action_type=action_type,
+        outcome_type=outcome_type,
+        predicted_confidence=0.7,
+        occurred_at=timezone.now() - timedelta(hours=1),
+    )
 
 
 @pytest.fixture

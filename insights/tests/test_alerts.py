@@ -11,8 +11,8 @@ from django_tenants.utils import tenant_context
 
 from insights import alerts, rollups
 from insights.models import Alert, AlertSettings
-from insights.tests.test_analytics import record
 from outcomes.models import OutcomeRecord
+from outcomes.tests.factories import OutcomeFactory
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def test_backlog_episode_opens_once_then_closes(
 ) -> None:
     AlertSettings.objects.create(ambiguous_backlog=3)
     for i in range(3):
-        record(f"amb-{i}", status="ambiguous")
+        OutcomeFactory(action_id=f"amb-{i}", rep="alpha-rep", status="ambiguous")
     with django_capture_on_commit_callbacks(execute=True):
         first = alerts.evaluate()
     assert [(a.rule, a.subject) for a in first.opened] == [("ambiguous_backlog", "")]
@@ -51,12 +51,23 @@ def test_backlog_episode_opens_once_then_closes(
 def test_escalation_spike(in_alpha) -> None:
     # The 7 days before: 1 escalation in 20 actions (5 %); today: 6 in 10 (60 %).
     for i in range(19):
-        record(f"old-{i}", days_ago=1 + i % 7)
-    record("old-x", days_ago=3, action_type="escalate", outcome_type="escalation_result")
+        OutcomeFactory(action_id=f"old-{i}", rep="alpha-rep", days_ago=1 + i % 7)
+    OutcomeFactory(
+        action_id="old-x",
+        rep="alpha-rep",
+        days_ago=3,
+        action_type="escalate",
+        outcome_type="escalation_result",
+    )
     for i in range(4):
-        record(f"new-{i}")
+        OutcomeFactory(action_id=f"new-{i}", rep="alpha-rep")
     for i in range(6):
-        record(f"new-x{i}", action_type="escalate", outcome_type="escalation_result")
+        OutcomeFactory(
+            action_id=f"new-x{i}",
+            rep="alpha-rep",
+            action_type="escalate",
+            outcome_type="escalation_result",
+        )
     rollups.refresh()
     (finding,) = [f for f in alerts.findings() if f.rule == "escalation_spike"]
     assert finding.value == pytest.approx(0.6) and finding.threshold == pytest.approx(0.1)
@@ -68,9 +79,21 @@ def test_escalation_spike(in_alpha) -> None:
 def test_brier_worsening_and_engagement_drop(in_alpha) -> None:
     # 28 days before: confident and right; last 7 days: confident and wrong.
     for i in range(40):
-        record(f"b-{i}", days_ago=8 + i % 20, p=0.9, status="positive")
+        OutcomeFactory(
+            action_id=f"b-{i}",
+            rep="alpha-rep",
+            days_ago=8 + i % 20,
+            predicted_confidence=0.9,
+            status="positive",
+        )
     for i in range(40):
-        record(f"n-{i}", days_ago=i % 7, p=0.9, status="negative" if i % 4 else "positive")
+        OutcomeFactory(
+            action_id=f"n-{i}",
+            rep="alpha-rep",
+            days_ago=i % 7,
+            predicted_confidence=0.9,
+            status="negative" if i % 4 else "positive",
+        )
     rollups.refresh()
     found = {(f.rule, f.subject): f for f in alerts.findings()}
     brier = found[("brier_worsening", "send_email")]

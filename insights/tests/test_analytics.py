@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.utils import timezone
@@ -15,45 +15,14 @@ from insights.models import AnalyticsSettings, DailyOutcomeRollup, RollupState
 from learning import services as learning_services
 from outcomes import services as outcome_services
 from outcomes.models import OutcomeRecord
+from outcomes.tests.factories import OutcomeFactory, today_noon
 
-TODAY = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
-if datetime.now(UTC) < TODAY:
-    TODAY = datetime.now(UTC) - timedelta(minutes=1)
+TODAY = today_noon()
 
 
-def record(
-    action_id,
-    *,
-    rep="alpha-rep",
-    days_ago=0,
-    action_type="send_email",
-    outcome_type="email_engagement",
-    p=0.8,
-    status=None,
-    score=None,
-):
-    when = TODAY - timedelta(days=days_ago)
-    outcome = outcome_services.record_outcome(
-        item=outcome_services.OutcomeInput(
-            action_id=action_id,
-            conversation_id=f"conv-{rep}",
-            action_type=action_type,
-            predicted_confidence=p,
-            outcome_type=outcome_type,
-            occurred_at=when,
-            rep=rep,
-        )
-    )
-    if status:
-        outcome_services.transition_outcomes(
-            ids=[outcome.id],
-            status=status,
-            score=score if score is not None else (1.0 if status == "positive" else 0.0),
-            source="event",
-            reason="test",
-            from_statuses=("pending", "ambiguous"),
-        )
-    return outcome
+def record(action_id: str, **kwargs) -> OutcomeRecord:
+    """An action of alpha-rep's (unless another rep is named), made by the factory."""
+    return OutcomeFactory(action_id=action_id, **{"rep": "alpha-rep", **kwargs})
 
 
 @pytest.fixture
@@ -63,10 +32,10 @@ def fixed(alpha):
     (not on the manager's team) one replied email."""
     with tenant_context(alpha.tenant):
         learning_services.create_user(username="outsider", role="rep", password="x" * 12)
-        record("e1", days_ago=1, status="positive", p=0.9)
-        record("e2", days_ago=1, status="negative", p=0.7)
-        record("e3", status="positive", p=0.6)
-        record("e4", p=0.5)
+        record("e1", days_ago=1, status="positive", predicted_confidence=0.9)
+        record("e2", days_ago=1, status="negative", predicted_confidence=0.7)
+        record("e3", status="positive", predicted_confidence=0.6)
+        record("e4", predicted_confidence=0.5)
         record("x1", action_type="escalate", outcome_type="escalation_result", status="positive")
         record(
             "d1",
@@ -246,7 +215,7 @@ def test_rollups_equal_raw_rows_after_random_changes(alpha, seed) -> None:
                     days_ago=rng.randrange(0, 20),
                     action_type=action_type,
                     outcome_type=outcome_type,
-                    p=round(rng.random(), 2),
+                    predicted_confidence=round(rng.random(), 2),
                     status=rng.choice([None, "positive", "negative", "ambiguous", "expired"]),
                     score=rng.random(),
                 )

@@ -15,7 +15,9 @@ from django_tenants.utils import tenant_context
 
 from insights import reports, rollups
 from insights.models import AnalyticsSettings, ReportDelivery
-from insights.tests.test_analytics import TODAY, record
+from outcomes.tests.factories import OutcomeFactory, today_noon
+
+TODAY_NOON = today_noon()
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -34,18 +36,38 @@ def team(alpha):
             alpha.users[role].email = f"{role}@alpha.example"
             alpha.users[role].save(update_fields=["email"])
         for i, status in enumerate(["positive"] * 3 + ["negative"]):
-            record(f"y{i}", days_ago=1, status=status, p=0.8)
-        record("yx", days_ago=1, action_type="escalate", outcome_type="escalation_result")
+            OutcomeFactory(
+                action_id=f"y{i}",
+                rep="alpha-rep",
+                days_ago=1,
+                status=status,
+                predicted_confidence=0.8,
+            )
+        OutcomeFactory(
+            action_id="yx",
+            rep="alpha-rep",
+            days_ago=1,
+            action_type="escalate",
+            outcome_type="escalation_result",
+        )
         for i, status in enumerate(["positive", "negative", "positive", "negative"]):
-            record(f"w{i}", days_ago=2 + i, status=status, p=0.6)
-        record("old", days_ago=9, status="positive")  # the 14-day chart, not the week
+            OutcomeFactory(
+                action_id=f"w{i}",
+                rep="alpha-rep",
+                days_ago=2 + i,
+                status=status,
+                predicted_confidence=0.6,
+            )
+        OutcomeFactory(
+            action_id="old", rep="alpha-rep", days_ago=9, status="positive"
+        )  # the 14-day chart, not the week
         rollups.refresh()
         yield alpha
 
 
 def test_manager_report_figures_and_inline_charts(team) -> None:
     manager = team.users["manager"]
-    report = reports.manager_report(user=manager, today=TODAY.date())
+    report = reports.manager_report(user=manager, today=TODAY_NOON.date())
     context = report.context
     assert context["yesterday"]["actions"] == 5
     assert context["yesterday"]["decided"] == 4
@@ -55,7 +77,7 @@ def test_manager_report_figures_and_inline_charts(team) -> None:
     assert context["change"] == pytest.approx(0.25)
     (rep,) = context["per_rep"]
     assert (rep["rep"], rep["actions"], rep["positive"], rep["decided"]) == ("alpha-rep", 9, 5, 8)
-    assert report.period.start == report.period.end == TODAY.date() - timedelta(days=1)
+    assert report.period.start == report.period.end == TODAY_NOON.date() - timedelta(days=1)
 
     text, html = report.render(inline=True)
     assert "Agent actions: 5" in text
@@ -80,7 +102,7 @@ def test_executive_report_roi_and_week_on_week(team) -> None:
             human_minutes_per_interaction=6.0,
             human_hourly_cost=40,
         )
-        report = reports.executive_report(user=team.users["executive"], today=TODAY.date())
+        report = reports.executive_report(user=team.users["executive"], today=TODAY_NOON.date())
     view = report.context["view"]
     # the week: 9 actions (5 yesterday, 4 before), 5 of 8 decided positive
     assert view["roi"]["interactions"] == 9
@@ -97,11 +119,11 @@ def test_executive_report_roi_and_week_on_week(team) -> None:
 
 def test_send_once_per_user_and_period(team) -> None:
     with tenant_context(team.tenant):
-        first = reports.send(kind="manager_daily", today=TODAY.date())
-        again = reports.send(kind="manager_daily", today=TODAY.date())
+        first = reports.send(kind="manager_daily", today=TODAY_NOON.date())
+        again = reports.send(kind="manager_daily", today=TODAY_NOON.date())
         assert (first.sent, again.sent, again.skipped) == (["alpha-manager"], [], ["alpha-manager"])
         assert ReportDelivery.objects.count() == 1
-        weekly = reports.send(kind="executive_weekly", today=TODAY.date())
+        weekly = reports.send(kind="executive_weekly", today=TODAY_NOON.date())
     assert weekly.sent == ["alpha-executive"]  # the admin has no address: nobody else
     assert [m.to for m in mail.outbox] == [["manager@alpha.example"], ["executive@alpha.example"]]
     assert mail.outbox[0].subject.startswith("[Learning Loop] Your team on ")
@@ -110,7 +132,7 @@ def test_send_once_per_user_and_period(team) -> None:
 def test_refused_send_records_nothing_so_the_next_run_retries(team, settings) -> None:
     settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
     with tenant_context(team.tenant):
-        result = reports.send(kind="manager_daily", today=TODAY.date())
+        result = reports.send(kind="manager_daily", today=TODAY_NOON.date())
         assert (result.sent, result.failed) == ([], ["alpha-manager"])
         assert not ReportDelivery.objects.exists()
 
@@ -122,9 +144,9 @@ def test_dry_run_writes_files_and_sends_nothing(team, tmp_path: Path, capsys) ->
         role="manager",
         dry_run=True,
         out=tmp_path,
-        date=TODAY.date(),
+        date=TODAY_NOON.date(),
     )
-    yesterday = TODAY.date() - timedelta(days=1)
+    yesterday = TODAY_NOON.date() - timedelta(days=1)
     stem = f"{team.slug}-manager_daily-{yesterday}-alpha-manager"
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{stem}.eml", f"{stem}.html"]
     html = (tmp_path / f"{stem}.html").read_text()
@@ -141,10 +163,10 @@ def test_manager_report_carries_the_strongest_coaching_patterns(team) -> None:
 
     with tenant_context(team.tenant):
         run = CoachingRun.objects.create(
-            started_at=TODAY,
-            finished_at=TODAY,
-            period_start=TODAY,
-            period_end=TODAY,
+            started_at=TODAY_NOON,
+            finished_at=TODAY_NOON,
+            period_start=TODAY_NOON,
+            period_end=TODAY_NOON,
             false_discovery_rate=0.1,
             min_group=30,
         )
@@ -161,6 +183,6 @@ def test_manager_report_carries_the_strongest_coaching_patterns(team) -> None:
                 trials=2,
                 effect=0.1,
             )
-        report = reports.manager_report(user=team.users["manager"], today=TODAY.date())
+        report = reports.manager_report(user=team.users["manager"], today=TODAY_NOON.date())
     text, html = report.render(inline=True)
     assert "- finding 1 advice 1" in text and "finding 3" in html and "finding 4" not in html

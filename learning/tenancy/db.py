@@ -6,24 +6,46 @@ cursor binds on the server, and `%b` placeholders send parameters in binary. It 
 on the connection Django already uses, after a Django cursor has set the tenant's
 search_path, so it sees the same schema and takes part in the same transaction. Its
 errors are Django's, as a Django cursor's would be (a connection lost mid-statement is a
-django.db.OperationalError, which the API answers with a retryable 503).
+django.db.OperationalError, which the API answers with a retryable 503), and where Django
+logs queries (DEBUG, or a test counting them) its statements are logged too.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
 import psycopg
 from django.db import connection
+
+
+class _Logged:
+    """The cursor, its statements added to Django's query log as Django's own are."""
+
+    def __init__(self, raw: psycopg.Cursor) -> None:
+        self._raw = raw
+
+    def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
+        start = time.monotonic()
+        try:
+            return self._raw.execute(query, params, **options)
+        finally:
+            duration = time.monotonic() - start
+            connection.queries_log.append({"sql": str(query), "time": f"{duration:.3f}"})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
 
 
 @contextmanager
 def binary_cursor() -> Iterator[psycopg.Cursor]:
     with connection.cursor() as django_cursor:  # sets search_path for the current tenant
         raw = psycopg.Cursor(django_cursor.connection)
+        cursor = cast(psycopg.Cursor, _Logged(raw)) if connection.queries_logged else raw
         try:
             with connection.wrap_database_errors:
-                yield raw
+                yield cursor
         finally:
             raw.close()

@@ -13,6 +13,7 @@ from learning.access import ScopedQuerysetMixin
 from learning.admin_access import ReviewAdmin
 from outcomes import selectors as outcome_selectors
 from outcomes.models import OutcomeRecord
+from outcomes.tests.factories import OutcomeFactory
 
 
 def test_an_api_view_may_not_replace_its_scoped_queryset() -> None:
@@ -50,11 +51,9 @@ def test_the_schema_built_with_no_caller_sees_no_rows(alpha) -> None:
     ],
 )
 def test_review_admin_is_closed_by_default(alpha, attributes, manager_sees) -> None:
-    from feedback.tests.conftest import act
-
     with tenant_context(alpha.tenant):
-        act("mine", "c-team", "alpha-rep")
-        act("theirs", "c-other", None)
+        OutcomeFactory(action_id="mine", rep="alpha-rep")
+        OutcomeFactory(action_id="theirs", rep=None)
         model_admin = type("Probe", (ReviewAdmin,), attributes)(OutcomeRecord, admin.site)
         request = RequestFactory().get("/")
         for role, expected in (("manager", manager_sees), ("executive", "all")):

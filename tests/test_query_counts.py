@@ -1,0 +1,88 @@
+"""How many SQL statements the hot paths cost, pinned: a change that adds a query to a
+request the agent makes thousands of times an hour shows up here. Counted after a warm-up
+request (the tenant's route and the credential are then as in steady traffic); the
+savepoints are the test's own transaction nesting."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+OUTCOME = {
+    "action_id": "qc-1",
+    "conversation_id": "qc-conv",
+    "action_type": "send_email",
+    "predicted_confidence": 0.5,
+    "outcome_type": "email_engagement",
+}
+
+
+def _post(client: Any, world: Any, path: str, body: dict, role: str) -> Any:
+    return client.post(
+        world.url(f"api/v1/{path}"),
+        json.dumps(body),
+        content_type="application/json",
+        **world.bearer(role),
+    )
+
+
+@pytest.fixture
+def warm(alpha, client):
+    """One request first: the tenant's route is remembered, as in steady traffic."""
+    client.get(alpha.url("api/v1/me/"), **alpha.bearer("agent"))
+    return alpha
+
+
+def test_post_outcome(warm, client, django_assert_num_queries) -> None:
+    # search_path, key; conversation upsert, insert (in a savepoint); the created row
+    with django_assert_num_queries(8):
+        assert _post(client, warm, "outcomes/", OUTCOME, "agent").status_code == 201
+    with django_assert_num_queries(6):  # a replay: looked up, not written
+        assert _post(client, warm, "outcomes/", OUTCOME, "agent").status_code == 200
+
+
+def test_post_signal(warm, client, django_assert_num_queries) -> None:
+    _post(client, warm, "outcomes/", OUTCOME, "agent")
+    signal = {"conversation_id": "qc-conv", "kind": "replied"}
+    with django_assert_num_queries(15):  # stored, the outcome resolved and counted
+        response = _post(client, warm, "signals/", signal, "agent")
+    assert response.status_code == 201 and len(response.json()["resolved"]) == 1
+
+
+def test_post_feedback(warm, client, django_assert_num_queries) -> None:
+    _post(client, warm, "outcomes/", OUTCOME, "agent")
+    rating = {
+        "target_type": "message",
+        "target_id": "qc-1",
+        "conversation_id": "qc-conv",
+        "source": "dashboard",
+        "rating": 4,
+    }
+    with django_assert_num_queries(11):
+        assert _post(client, warm, "feedback/", rating, "executive").status_code == 201
+
+
+def test_calibrate(warm, client, django_assert_num_queries) -> None:
+    body = {"action_type": "send_email", "confidence": 0.5}
+    with django_assert_num_queries(5):
+        assert _post(client, warm, "calibrate/", body, "agent").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("role", "page", "queries"),
+    [("rep", "rep/", 9), ("manager", "manager/", 19), ("executive", "executive/", 8)],
+)
+def test_role_pages(warm, client, django_assert_num_queries, role, page, queries) -> None:
+    """With a resolved action (so calibration has bins); the count does not grow with the
+    number of action types, reps or days."""
+    assert (
+        _post(client, warm, "outcomes/", {**OUTCOME, "rep": "alpha-rep"}, "agent").status_code
+        == 201
+    )
+    signal = {"conversation_id": "qc-conv", "kind": "replied"}
+    assert _post(client, warm, "signals/", signal, "agent").json()["resolved"]
+    warm.login(client, role)
+    with django_assert_num_queries(queries):  # numbers not cached yet: computed
+        assert client.get(warm.url(page)).status_code == 200
