@@ -1,7 +1,8 @@
 """The numbers behind each role's dashboard, from the daily rollups plus today's live rows.
 
-Rates: a *success rate* is positive / decided, where decided = positive + negative + expired
-(ambiguous outcomes wait for a label and pending ones for a signal, so neither counts). The
+Rates: a *success rate* is successes / decided, by outcomes.rules' one definition (decided =
+positive + negative + expired; ambiguous outcomes wait for a label and pending ones for a
+signal, so neither counts), applied to the rollups' counts by status. The
 *response rate* is the success rate of email engagement. Feedback averages are of the
 normalised rating, [0, 1].
 """
@@ -23,6 +24,7 @@ from insights.models import AnalyticsSettings, DailyFeedbackRollup, DailyOutcome
 from learning import analytics_cache
 from learning.models import User
 from learning.selectors import reps_of, visible_users
+from outcomes import rules
 
 SUMS = (
     "total",
@@ -110,9 +112,13 @@ def sum_rows(rows: Iterable[dict[str, Any]]) -> dict[str, float]:
     return total
 
 
+def decided(s: dict[str, float]) -> float:
+    return sum(s[status] for status in rules.DECIDED)
+
+
 def success_rate(s: dict[str, float]) -> float | None:
-    decided = s["positive"] + s["negative"] + s["expired"]
-    return s["positive"] / decided if decided else None
+    total = decided(s)
+    return s[rules.POSITIVE] / total if total else None
 
 
 def brier(s: dict[str, float]) -> float | None:
@@ -125,7 +131,7 @@ def _figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
     s = sum_rows(rows)
     return {
         "actions": int(s["total"]),
-        "decided": int(s["positive"] + s["negative"] + s["expired"]),
+        "decided": int(decided(s)),
         "positive": int(s["positive"]),
         "negative": int(s["negative"]),
         "expired": int(s["expired"]),
@@ -189,12 +195,12 @@ def _escalations(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def _deals(rows: list[dict[str, Any]]) -> dict[str, Any]:
     deals = [r for r in rows if r["outcome_type"] == "deal_progression"]
     s = sum_rows(deals)
-    decided = s["positive"] + s["negative"]
+    with_score = s["positive"] + s["negative"]  # expired deal moves have no score
     return {
         "actions": int(s["total"]),
         "advanced": int(s["positive"]),
         "lost_or_back": int(s["negative"]),
-        "mean_score": s["sum_score"] / decided if decided else None,
+        "mean_score": s["sum_score"] / with_score if with_score else None,
     }
 
 
