@@ -63,6 +63,26 @@ class AwareDateTimeField(serializers.DateTimeField):
         return parsed
 
 
+class ContentSerializer(serializers.Serializer):
+    """What the agent produced with the action (schemas.ContentBody validates it)."""
+
+    channel = serializers.RegexField(
+        schemas.CHANNEL.removesuffix("\\Z") + "$",
+        max_length=32,
+        help_text="email, chat, meeting, call, note, crm, handoff, …",
+    )
+    subject = serializers.CharField(
+        max_length=schemas.MAX_SUBJECT_CHARS, required=False, allow_blank=True, default=""
+    )
+    body = serializers.CharField(
+        max_length=schemas.MAX_BODY_CHARS,
+        help_text="Plain text or limited Markdown (pages render it sanitised).",
+    )
+    to_role = serializers.ChoiceField(
+        choices=schemas.THREAD_ROLES, required=False, default="prospect"
+    )
+
+
 class OutcomeInSerializer(serializers.Serializer):
     """The outcome body, for the OpenAPI schema; schemas.OutcomeBody validates it."""
 
@@ -88,6 +108,7 @@ class OutcomeInSerializer(serializers.Serializer):
     occurred_at = AwareDateTimeField(
         required=False, default=None, help_text="ISO 8601; default now."
     )
+    content = ContentSerializer(required=False, allow_null=True, default=None)
 
 
 class OutcomeSerializer(serializers.ModelSerializer):
@@ -98,6 +119,19 @@ class OutcomeSerializer(serializers.ModelSerializer):
         allow_blank=True,
         help_text="What resolved it; empty while pending.",
     )
+    content = serializers.SerializerMethodField()
+
+    @extend_schema_field(ContentSerializer(allow_null=True))
+    def get_content(self, outcome: OutcomeRecord) -> dict[str, str] | None:
+        message = selectors.content_of(outcome)
+        if message is None:
+            return None
+        return {
+            "channel": message.channel,
+            "subject": message.subject,
+            "body": message.body,
+            "to_role": message.to_role,
+        }
 
     class Meta:
         model = OutcomeRecord
@@ -118,6 +152,7 @@ class OutcomeSerializer(serializers.ModelSerializer):
             "window_expires_at",
             "resolved_at",
             "created_at",
+            "content",
         ]
         read_only_fields = fields
 
@@ -321,4 +356,67 @@ class SignalApi(APIView):
                 ],
             },
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class MessageInSerializer(serializers.Serializer):
+    message_id = serializers.RegexField(
+        IDENTIFIER, max_length=200, help_text="Your id of the message: a retry is stored once."
+    )
+    conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)
+    channel = serializers.RegexField(schemas.CHANNEL.removesuffix("\\Z") + "$", max_length=32)
+    subject = serializers.CharField(
+        max_length=schemas.MAX_SUBJECT_CHARS, required=False, allow_blank=True, default=""
+    )
+    body = serializers.CharField(max_length=schemas.MAX_BODY_CHARS, trim_whitespace=False)
+    from_role = serializers.ChoiceField(
+        choices=schemas.THREAD_ROLES, required=False, default="prospect"
+    )
+    sent_at = AwareDateTimeField(required=False, default=None, help_text="ISO 8601; default now.")
+    in_reply_to = serializers.RegexField(
+        IDENTIFIER,
+        max_length=200,
+        required=False,
+        default="",
+        help_text="The action_id this message answers (of the same conversation).",
+    )
+
+
+MESSAGE_RESULT = inline_serializer(
+    "MessageResult",
+    {
+        "id": serializers.IntegerField(),
+        "message_id": serializers.CharField(),
+        "conversation_id": serializers.CharField(),
+        "created": serializers.BooleanField(),
+    },
+)
+
+
+class MessageApi(APIView):
+    permission_classes = [IsAgent]
+
+    @extend_schema(
+        request=MessageInSerializer,
+        responses={201: MESSAGE_RESULT, 200: MESSAGE_RESULT},
+        description="A message the conversation received that the agent answers (a "
+        "prospect's email, a chat line, a rep's note), so that the conversation reads as a "
+        "thread next to what the agent said (each action's `content`). Idempotent on "
+        "message_id.",
+    )
+    def post(self, request: Request) -> Response:
+        body = MessageInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        data["sent_at"] = data["sent_at"] or timezone.now()
+        recorded = services.record_message(**data)
+        message = recorded.message
+        return Response(
+            {
+                "id": message.pk,
+                "message_id": message.message_id,
+                "conversation_id": data["conversation_id"],
+                "created": recorded.created,
+            },
+            status=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
         )

@@ -8,4 +8,5 @@ urlpatterns = [
     path("outcomes/<int:pk>/", api.OutcomeDetailApi.as_view(), name="api-outcome"),
     path("outcomes/<int:pk>/label/", api.OutcomeLabelApi.as_view(), name="api-outcome-label"),
     path("signals/", api.SignalApi.as_view(), name="api-signals"),
+    path("messages/", api.MessageApi.as_view(), name="api-messages"),
 ]

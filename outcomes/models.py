@@ -172,6 +172,67 @@ class Signal(models.Model):
         return f"{self.kind} on {self.conversation_id}"
 
 
+class MessageDirection(models.TextChoices):
+    AGENT = "agent", "From the agent (what an action said)"
+    INBOUND = "inbound", "To the agent (what it answered)"
+
+
+class ThreadRole(models.TextChoices):
+    PROSPECT = "prospect", "Prospect"
+    REP = "rep", "Rep"
+    MANAGER = "manager", "Manager"
+
+
+class Message(models.Model):
+    """One message of a conversation's thread: what an agent action said (its content,
+    `outcome` set), or what came in that the agent answered (`inbound`, posted with
+    `POST messages/`). Stored as sent; pages render the body as limited Markdown, sanitised."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.PROTECT, related_name="messages"
+    )
+    direction = models.CharField(max_length=16, choices=MessageDirection.choices)
+    outcome = models.OneToOneField(
+        OutcomeRecord,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="content",
+        help_text="The action this is the content of (agent messages).",
+    )
+    message_id = models.CharField(
+        max_length=200,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="The client's id of an inbound message: a retry is stored once.",
+    )
+    in_reply_to = models.CharField(
+        max_length=200, blank=True, help_text="The action_id an inbound message answers."
+    )
+    channel = models.CharField(max_length=32)
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField()
+    to_role = models.CharField(max_length=16, choices=ThreadRole.choices, blank=True)
+    from_role = models.CharField(max_length=16, choices=ThreadRole.choices, blank=True)
+    sent_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sent_at", "id"]
+        indexes = [models.Index(fields=["conversation", "sent_at"], name="message_thread")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(direction="agent") & Q(outcome__isnull=False))
+                | (Q(direction="inbound") & Q(message_id__isnull=False)),
+                name="message_agent_has_action_inbound_has_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.channel} message in {self.conversation_id}"
+
+
 class AmbiguousOutcome(OutcomeRecord):
     """The labelling queue: outcomes the signals could not decide (admin only)."""
 

@@ -15,7 +15,7 @@ import msgspec
 from django.utils import timezone
 
 from learning.errors import InvalidInput
-from outcomes.services import OutcomeInput
+from outcomes.services import Content, OutcomeInput
 
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,199}\Z"
 ACTION_TYPE = r"^[a-z][a-z0-9_.-]{0,63}\Z"
@@ -26,6 +26,20 @@ MAX_JSON_OBJECT_BYTES = 16_384
 MAX_JSON_DEPTH = 16
 
 Identifier = Annotated[str, msgspec.Meta(pattern=IDENTIFIER, max_length=200)]
+
+CHANNEL = r"^[a-z][a-z0-9_]{0,31}\Z"
+MAX_SUBJECT_CHARS = 300
+MAX_BODY_CHARS = 20_000
+THREAD_ROLES = ("prospect", "rep", "manager")
+
+
+class ContentBody(msgspec.Struct, forbid_unknown_fields=True):
+    """What the agent produced with an action: an email, a chat line, an invite, a note."""
+
+    channel: Annotated[str, msgspec.Meta(pattern=CHANNEL)]
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_BODY_CHARS)]
+    subject: Annotated[str, msgspec.Meta(max_length=MAX_SUBJECT_CHARS)] = ""
+    to_role: Literal["prospect", "rep", "manager"] = "prospect"
 
 
 class OutcomeBody(msgspec.Struct):
@@ -39,20 +53,24 @@ class OutcomeBody(msgspec.Struct):
     rep: Annotated[str, msgspec.Meta(pattern=USERNAME)] | None = None
     attributes: dict[str, Any] = msgspec.field(default_factory=dict)
     occurred_at: datetime | None = None
+    content: ContentBody | None = None
 
 
-_AT_FIELD = re.compile(r"^(?P<message>.*?)(?: - at `\$\.(?P<field>[a-z_]+)[^`]*`)?$")
-_MISSING = re.compile(r"^Object missing required field `(?P<field>[a-z_]+)`$")
+_AT_FIELD = re.compile(r"^(?P<message>.*?)(?: - at `\$\.(?P<field>[a-z_.]+)[^`]*`)?$")
+_MISSING = re.compile(r"^Object missing required field `(?P<field>[a-z_]+)`")
 
 
 def _field_error(error: msgspec.ValidationError) -> tuple[str, str]:
+    """(field, message) of msgspec's error; nested fields dotted, e.g. content.body."""
     text = str(error)
-    missing = _MISSING.match(text)
-    if missing:
-        return missing["field"], "This field is required."
     match = _AT_FIELD.match(text)
     assert match is not None
-    return match["field"] or "non_field_errors", match["message"]
+    path = match["field"]
+    missing = _MISSING.match(match["message"])
+    if missing:
+        field = f"{path}.{missing['field']}" if path else missing["field"]
+        return field, "This field is required."
+    return path or "non_field_errors", match["message"]
 
 
 def parse_outcome(data: Any, *, now: datetime | None = None) -> OutcomeInput:
@@ -73,6 +91,17 @@ def parse_outcome(data: Any, *, now: datetime | None = None) -> OutcomeInput:
     if occurred_at.year < 2000:
         raise InvalidInput("Must be in the year 2000 or later.", field="occurred_at")
     check_json_object(body.attributes, field="attributes")
+    content = None
+    if body.content is not None:
+        for name in ("subject", "body"):
+            if "\x00" in getattr(body.content, name):
+                raise InvalidInput("Must not contain NUL characters.", field=f"content.{name}")
+        content = Content(
+            channel=body.content.channel,
+            subject=body.content.subject,
+            body=body.content.body,
+            to_role=body.content.to_role,
+        )
     return OutcomeInput(
         action_id=body.action_id,
         conversation_id=body.conversation_id,
@@ -82,6 +111,7 @@ def parse_outcome(data: Any, *, now: datetime | None = None) -> OutcomeInput:
         outcome_type=body.outcome_type,
         attributes=body.attributes,
         occurred_at=occurred_at,
+        content=content,
     )
 
 

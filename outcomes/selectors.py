@@ -17,16 +17,24 @@ from django.db.models.functions import TruncDate
 
 from learning.selectors import sees_whole_tenant, visible_users
 from outcomes import rules
-from outcomes.models import Conversation, OutcomeRecord, OutcomeStatus, OutcomeType
+from outcomes.models import Conversation, Message, OutcomeRecord, OutcomeStatus, OutcomeType
 
 
 def visible_outcomes(*, principal: Any) -> QuerySet[OutcomeRecord]:
     """Every outcome query of a view starts here: the agent and executives see the whole
     tenant, a manager their team's outcomes, a rep their own."""
-    queryset = OutcomeRecord.objects.select_related("rep", "conversation")
+    queryset = OutcomeRecord.objects.select_related("rep", "conversation", "content")
     if sees_whole_tenant(principal):
         return queryset
     return queryset.filter(rep__in=visible_users(user=principal))
+
+
+def content_of(outcome: OutcomeRecord) -> Message | None:
+    """The action's content (its agent message), if it had any."""
+    try:
+        return outcome.content
+    except Message.DoesNotExist:
+        return None
 
 
 def visible_conversations(*, principal: Any) -> QuerySet[Conversation]:

@@ -27,6 +27,8 @@ from outcomes import events, rules, selectors
 from outcomes.models import (
     FINAL_STATUSES,
     Conversation,
+    Message,
+    MessageDirection,
     OutcomeRecord,
     OutcomeStatus,
     SignalSource,
@@ -34,6 +36,16 @@ from outcomes.models import (
 from outcomes.models import Signal as SignalRecord
 
 User = get_user_model()
+
+
+@dataclass(frozen=True)
+class Content:
+    """What the agent produced with an action (stored as the thread's agent message)."""
+
+    channel: str
+    body: str
+    subject: str = ""
+    to_role: str = "prospect"
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,7 @@ class OutcomeInput:
     occurred_at: datetime
     rep: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    content: Content | None = None
 
 
 class Recorded(NamedTuple):
@@ -56,7 +69,9 @@ class Recorded(NamedTuple):
 
     @property
     def outcome(self) -> OutcomeRecord:
-        return OutcomeRecord.objects.select_related("rep", "conversation").get(pk=self.id)
+        return OutcomeRecord.objects.select_related("rep", "conversation", "content").get(
+            pk=self.id
+        )
 
 
 # --- the one place an outcome changes status ---------------------------------------------
@@ -269,7 +284,41 @@ def _insert_outcomes(
             """,
             [now, *columns.values()],
         )
-        return {action_id: (pk, status) for action_id, pk, status in cursor.fetchall()}
+        created = {action_id: (pk, status) for action_id, pk, status in cursor.fetchall()}
+    _insert_contents(
+        [(created[i.action_id][0], i) for i in items if i.content and i.action_id in created],
+        conversations,
+    )
+    return created
+
+
+def _insert_contents(
+    rows: list[tuple[int, OutcomeInput]], conversations: dict[str, tuple[int, int | None]]
+) -> None:
+    """The thread messages of newly created actions that carry content, in one insert."""
+    if not rows:
+        return
+    contents = [(pk, item, item.content) for pk, item in rows if item.content is not None]
+    with binary_cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO outcomes_message
+                   (conversation_id, direction, outcome_id, message_id, in_reply_to, channel,
+                    subject, body, to_role, from_role, sent_at, created_at)
+            SELECT c, 'agent', o, NULL, '', ch, su, bo, tr, '', sa, now()
+              FROM unnest(%b::bigint[], %b::bigint[], %b::text[], %b::text[], %b::text[],
+                          %b::text[], %b::timestamptz[]) AS v(c, o, ch, su, bo, tr, sa)
+            """,
+            [
+                [conversations[item.conversation_id][0] for _, item, _ in contents],
+                [pk for pk, _, _ in contents],
+                [content.channel for *_, content in contents],
+                [content.subject for *_, content in contents],
+                [content.body for *_, content in contents],
+                [content.to_role for *_, content in contents],
+                [item.occurred_at for _, item, _ in contents],
+            ],
+        )
 
 
 def record_outcome(*, item: OutcomeInput) -> Recorded:
@@ -379,8 +428,11 @@ def record_signal(
     return SignalResult(signal=signal, created=True, resolved=resolved)
 
 
-def _check_action_conversation(*, action_id: str, conversation_id: str) -> None:
-    """A signal that names a recorded action must name that action's conversation."""
+def _check_action_conversation(
+    *, action_id: str, conversation_id: str, field: str = "conversation_id"
+) -> None:
+    """A signal or message that names a recorded action must name that action's
+    conversation."""
     recorded = (
         OutcomeRecord.objects.filter(action_id=action_id)
         .values_list("conversation__external_id", flat=True)
@@ -389,8 +441,59 @@ def _check_action_conversation(*, action_id: str, conversation_id: str) -> None:
     if recorded is not None and recorded != conversation_id:
         raise InvalidInput(
             f"Action {action_id!r} belongs to conversation {recorded!r}, not {conversation_id!r}.",
-            field="conversation_id",
+            field=field,
         )
+
+
+# --- inbound messages -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MessageRecorded:
+    message: Message
+    created: bool
+
+
+def record_message(
+    *,
+    message_id: str,
+    conversation_id: str,
+    channel: str,
+    body: str,
+    sent_at: datetime,
+    subject: str = "",
+    from_role: str = "prospect",
+    in_reply_to: str = "",
+) -> MessageRecorded:
+    """A message the conversation received (a prospect's email, a rep's note): the thread
+    the agent's actions answer. Idempotent on `message_id`: a retry returns what is stored
+    and changes nothing. `in_reply_to` names the action it answers, which must be of the
+    same conversation (InvalidInput otherwise)."""
+    stored = Message.objects.filter(message_id=message_id).first()
+    if stored is not None:
+        return MessageRecorded(stored, created=False)
+    if in_reply_to:
+        _check_action_conversation(
+            action_id=in_reply_to, conversation_id=conversation_id, field="in_reply_to"
+        )
+    with transaction.atomic():
+        conversation_pk, _ = _conversations({conversation_id}, {}, sent_at)[conversation_id]
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(
+                    conversation_id=conversation_pk,
+                    direction=MessageDirection.INBOUND,
+                    message_id=message_id,
+                    in_reply_to=in_reply_to,
+                    channel=channel,
+                    subject=subject,
+                    body=body,
+                    from_role=from_role,
+                    sent_at=sent_at,
+                )
+        except IntegrityError:  # a concurrent retry stored it first
+            return MessageRecorded(Message.objects.get(message_id=message_id), created=False)
+    return MessageRecorded(message, created=True)
 
 
 # --- human labels ---------------------------------------------------------------------------
