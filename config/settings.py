@@ -363,6 +363,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for a choice set used by several fields (a message's to_role and from_role).
+    "ENUM_NAME_OVERRIDES": {"ThreadRoleEnum": ["prospect", "rep", "manager"]},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "learning.api_schema.add_error_responses",

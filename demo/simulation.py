@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from demo import content
+
 REPS = ("alice", "bob")
 PERSONAS = ("cfo", "cto", "vp_sales", "ops_manager")
 CHANNELS = {
@@ -93,6 +95,7 @@ def history(*, now: datetime, days: int, actions: int, seed: int = 7) -> Iterato
             attributes["escalation_trigger"] = random.Random(f"{seed}-{n}").choice(
                 sorted(TRIGGER_LIFT)
             )
+        rep = REPS[int(conversation[-4:]) % len(REPS)]
         steps.append(
             Step(
                 at,
@@ -100,12 +103,19 @@ def history(*, now: datetime, days: int, actions: int, seed: int = 7) -> Iterato
                 {
                     "action_id": action_id,
                     "conversation_id": conversation,
-                    "rep": REPS[int(conversation[-4:]) % len(REPS)],
+                    "rep": rep,
                     "action_type": action_type,
                     "predicted_confidence": confidence,
                     "outcome_type": outcome_type,
                     "occurred_at": at.isoformat(),
                     "attributes": attributes,
+                    "content": content.action_content(
+                        action_id=action_id,
+                        action_type=action_type,
+                        conversation_id=conversation,
+                        rep=rep,
+                        attributes=attributes,
+                    ),
                 },
             )
         )
@@ -117,6 +127,20 @@ def history(*, now: datetime, days: int, actions: int, seed: int = 7) -> Iterato
             continue  # silence: expires when its window closes
         kind, data, delay = signal
         when = at + delay
+        if when < now and kind == "replied":  # what they wrote, for the thread
+            steps.append(
+                Step(
+                    when,
+                    "message",
+                    {
+                        "message_id": f"sim-msg-{seed}-{n:06d}",
+                        "conversation_id": conversation,
+                        "in_reply_to": action_id,
+                        "sent_at": when.isoformat(),
+                        **content.reply(action_id=action_id, conversation_id=conversation, rep=rep),
+                    },
+                )
+            )
         if when < now:
             steps.append(
                 Step(

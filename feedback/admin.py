@@ -49,12 +49,12 @@ outcomes_admin.add_conversation_inlines(FeedbackInline, DraftInline)
 
 
 @admin.register(FeedbackEntry)
-class FeedbackEntryAdmin(ReviewAdmin):
+class FeedbackEntryAdmin(outcomes_admin.ConversationColumn, ReviewAdmin):
     list_display = (
         "rated_at",
         "target_type",
         "target_id",
-        "conversation",
+        "conversation_link",
         "source",
         "rating",
         "normalized_rating",
@@ -73,11 +73,11 @@ class FeedbackEntryAdmin(ReviewAdmin):
 
 
 @admin.register(DraftFeedback)
-class DraftFeedbackAdmin(ReviewAdmin):
+class DraftFeedbackAdmin(outcomes_admin.ConversationColumn, ReviewAdmin):
     list_display = (
         "created_at",
         "action_id",
-        "conversation",
+        "conversation_link",
         "intent",
         "edit_distance",
         "significant",

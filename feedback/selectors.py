@@ -407,3 +407,18 @@ def reviewed(*, outcome_ids: Iterable[int]) -> set[tuple[str, int]]:
         .exclude(source=Source.DRAFT_EDIT)
         .values_list("reviewer__username", "outcome_id")
     )
+
+
+def conversation_feedback(*, conversation_pk: int) -> list[FeedbackEntry]:
+    """Every verdict on the conversation and its actions (people's and automatic ones)."""
+    return list(
+        FeedbackEntry.objects.filter(conversation_id=conversation_pk)
+        .select_related("reviewer")
+        .order_by("rated_at", "id")
+    )
+
+
+def conversation_drafts(*, conversation_pk: int) -> list[DraftFeedback]:
+    return list(
+        DraftFeedback.objects.filter(conversation_id=conversation_pk).order_by("sent_at", "id")
+    )

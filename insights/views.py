@@ -10,7 +10,7 @@ from django.urls import get_script_prefix
 
 from calibration import selectors as calibration_selectors
 from coaching import selectors as coaching_selectors
-from insights import analytics
+from insights import analytics, timeline
 from insights.models import Alert
 from learning.access import PAGE_ROLES, role_required
 from learning.api_fields import whole_number
@@ -128,3 +128,12 @@ def moved(request: HttpRequest, rest: str) -> HttpResponse:
     query = request.META.get("QUERY_STRING", "")
     target = f"{get_script_prefix()}admin/insights/{rest}" + (f"?{query}" if query else "")
     return redirect(target, permanent=True)
+
+
+@role_required(*PAGE_ROLES[Role.REP])
+def conversation_page(request: HttpRequest, external_id: str) -> HttpResponse:
+    """One conversation as it happened (insights.timeline), for whoever may see it."""
+    found = timeline.conversation_timeline(principal=request.user, external_id=external_id)
+    if found is None:
+        raise Http404("No such conversation in your scope.")
+    return render(request, "insights/conversation.html", {"timeline": found})

@@ -27,6 +27,23 @@ OUTCOME_FIELDS = (
 )
 
 
+def timeline_link(conversation: Conversation) -> str:
+    """A link to the conversation's timeline page, for admin lists."""
+    return format_html('<a href="{}">read it ↗</a>', conversation.get_absolute_url())
+
+
+class ConversationColumn:
+    """`conversation_link` for the list of any admin whose rows have a conversation: its
+    id, linked to its timeline page."""
+
+    @admin.display(description="Conversation", ordering="conversation__external_id")
+    def conversation_link(self, obj: Any) -> str:
+        conversation = obj.conversation
+        return format_html(
+            '<a href="{}">{}</a>', conversation.get_absolute_url(), conversation.external_id
+        )
+
+
 class OutcomeInline(ReviewInline):
     model = OutcomeRecord
     fields = OUTCOME_FIELDS
@@ -74,7 +91,7 @@ class StatusOfActionsFilter(admin.SimpleListFilter):
 
 @admin.register(Conversation)
 class ConversationAdmin(ReviewAdmin):
-    list_display = ("external_id", "rep", "deal_stage", "last_interaction_at", "flag")
+    list_display = ("external_id", "timeline", "rep", "deal_stage", "last_interaction_at", "flag")
     list_filter = (FlaggedFilter, StatusOfActionsFilter, "deal_stage", "rep")
     search_fields = ("external_id",)
     inlines = [OutcomeInline, SignalInline]
@@ -90,6 +107,10 @@ class ConversationAdmin(ReviewAdmin):
         self, request: HttpRequest, obj: Any
     ) -> list[type[admin.options.InlineModelAdmin]]:
         return [*self.inlines, *self.extra_inlines]
+
+    @admin.display(description="Timeline")
+    def timeline(self, obj: Conversation) -> str:
+        return timeline_link(obj)
 
     @admin.display(description="Flag", ordering="flagged_at")
     def flag(self, obj: Conversation) -> str:
@@ -120,10 +141,10 @@ class ConversationAdmin(ReviewAdmin):
 
 
 @admin.register(OutcomeRecord)
-class OutcomeAdmin(ReviewAdmin):
+class OutcomeAdmin(ConversationColumn, ReviewAdmin):
     list_display = (
         "action_id",
-        "conversation",
+        "conversation_link",
         "rep",
         "action_type",
         "predicted_confidence",
@@ -163,13 +184,13 @@ class OutcomeAdmin(ReviewAdmin):
 
 
 @admin.register(AmbiguousOutcome)
-class LabellingQueueAdmin(ReviewAdmin):
+class LabellingQueueAdmin(ConversationColumn, ReviewAdmin):
     """Ambiguous outcomes, oldest first; one click labels a row positive or negative (with
     the comment typed beside it, if any)."""
 
     list_display = (
         "occurred_at",
-        "conversation",
+        "conversation_link",
         "rep",
         "action_type",
         "predicted_confidence",

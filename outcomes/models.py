@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 from outcomes import rules
 
@@ -72,6 +73,10 @@ class Conversation(models.Model):
 
     def __str__(self) -> str:
         return self.external_id
+
+    def get_absolute_url(self) -> str:
+        """Its timeline page (insights), where people read it as it happened."""
+        return reverse("conversation", args=[self.external_id])
 
 
 class OutcomeRecord(models.Model):

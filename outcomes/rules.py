@@ -212,6 +212,10 @@ DECIDED = (POSITIVE, NEGATIVE, EXPIRED)  # final: what success rates divide by
 SILENCE_FAILS = tuple(sorted(t for t, rule in RULES.items() if rule.silence_is_failure))
 
 
+def is_decided(status: str) -> bool:
+    return status in DECIDED
+
+
 def is_success(status: str) -> bool:
     return status == POSITIVE
 

@@ -17,7 +17,14 @@ from django.db.models.functions import TruncDate
 
 from learning.selectors import sees_whole_tenant, visible_users
 from outcomes import rules
-from outcomes.models import Conversation, Message, OutcomeRecord, OutcomeStatus, OutcomeType
+from outcomes.models import (
+    Conversation,
+    Message,
+    OutcomeRecord,
+    OutcomeStatus,
+    OutcomeType,
+    Signal,
+)
 
 
 def visible_outcomes(*, principal: Any) -> QuerySet[OutcomeRecord]:
@@ -252,3 +259,33 @@ def decided_of_reps(*, usernames: Iterable[str]) -> list[dict[str, Any]]:
 
 def outcomes_by_id(*, ids: Iterable[int]) -> dict[int, OutcomeRecord]:
     return OutcomeRecord.objects.select_related("conversation").in_bulk(list(ids))
+
+
+# --- a conversation's thread ----------------------------------------------------------------
+
+
+def visible_conversation(*, principal: Any, external_id: str) -> Conversation | None:
+    """The conversation, if it is in the principal's scope."""
+    return visible_conversations(principal=principal).filter(external_id=external_id).first()
+
+
+def conversation_actions(*, conversation: Conversation) -> list[OutcomeRecord]:
+    """The agent's actions in the conversation, oldest first, with their content."""
+    return list(
+        OutcomeRecord.objects.filter(conversation=conversation)
+        .select_related("content", "resolved_by", "rep")
+        .order_by("occurred_at", "id")
+    )
+
+
+def inbound_messages(*, conversation: Conversation) -> list[Message]:
+    """What the conversation received (the agent's own words are its actions' content)."""
+    return list(
+        Message.objects.filter(conversation=conversation, direction="inbound").order_by(
+            "sent_at", "id"
+        )
+    )
+
+
+def conversation_signals(*, conversation: Conversation) -> list[Signal]:
+    return list(Signal.objects.filter(conversation=conversation).order_by("occurred_at", "id"))

@@ -38,7 +38,7 @@ def test_every_sign_in_form_is_limited(alpha, ops_user, settings, form) -> None:
     assert codes == [200] * 5 + [429, 429]
     # the right password from the guessing address waits too: no password is checked
     refused = guesser.post(url, {"username": username, "password": PASSWORD, "next": "/"})
-    assert refused.status_code == 429 and int(refused["Retry-After"]) > 60
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1  # what is left
     assert b"try again in about" in refused.content
     # the person themselves, from their own address, signs in
     owner = Client(REMOTE_ADDR="198.51.100.20")

@@ -36,6 +36,7 @@ class Command(BaseCommand):
         outcomes = [s.body for s in steps if s.kind == "outcome"]
         signals = [s.body for s in steps if s.kind == "signal"]
         drafts = [s.body for s in steps if s.kind == "draft"]
+        messages = [s.body for s in steps if s.kind == "message"]
         console = console_for(self)
         with Progress(console=console) as progress:
             bar = progress.add_task("actions", total=len(outcomes))
@@ -43,6 +44,10 @@ class Command(BaseCommand):
                 chunk = outcomes[start : start + 1000]
                 post_json(api + "outcomes/bulk/", chunk, options["key"])
                 progress.advance(bar, len(chunk))
+            bar = progress.add_task("messages", total=len(messages))
+            for body in messages:
+                post_json(api + "messages/", body, options["key"])
+                progress.advance(bar)
             bar = progress.add_task("signals", total=len(signals))
             for body in signals:
                 post_json(api + "signals/", body, options["key"])
@@ -52,6 +57,6 @@ class Command(BaseCommand):
                 post_json(api + "drafts/", body, options["key"])
                 progress.advance(bar)
         console.print(
-            f"Posted {len(outcomes)} actions, {len(signals)} signals and {len(drafts)} drafts "
-            f"to {api}"
+            f"Posted {len(outcomes)} actions, {len(messages)} replies, {len(signals)} signals "
+            f"and {len(drafts)} drafts to {api}"
         )
