@@ -40,6 +40,14 @@ class FeedbackInSerializer(serializers.Serializer):
     rating = serializers.IntegerField(min_value=-1, max_value=5)
     comment = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
     outcome_id = serializers.IntegerField(required=False, allow_null=True, default=None)
+    correction = serializers.CharField(
+        max_length=services.MAX_DRAFT_CHARS,
+        required=False,
+        allow_blank=True,
+        default="",
+        trim_whitespace=False,
+        help_text="What the agent should have said instead (feeds batch learning).",
+    )
 
 
 class FeedbackSerializer(serializers.ModelSerializer):
@@ -58,6 +66,7 @@ class FeedbackSerializer(serializers.ModelSerializer):
             "rating",
             "normalized_rating",
             "comment",
+            "correction",
             "reviewer",
             "reviewer_role",
             "via",

@@ -60,6 +60,11 @@ class FeedbackEntry(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
     comment = models.TextField(blank=True)
+    correction = models.TextField(
+        blank=True,
+        help_text="What the agent should have said instead (batch learning reads it like a "
+        "heavily edited draft).",
+    )
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -121,6 +126,7 @@ class FeedbackRevision(models.Model):
     rating = models.FloatField()
     normalized_rating = models.FloatField()
     comment = models.TextField(blank=True)
+    correction = models.TextField(blank=True)
     via = models.CharField(max_length=16, choices=Via.choices, blank=True)
     minted_by = models.CharField(max_length=160, blank=True)
     rated_at = models.DateTimeField()

@@ -16,7 +16,6 @@ from feedback.services import SCALES, settings_row
 from learning.models import Role, User
 from learning.selectors import sees_whole_tenant, visible_users
 from outcomes import rules as outcome_rules
-from outcomes import selectors as outcome_selectors
 
 if TYPE_CHECKING:
     from outcomes.models import OutcomeRecord
@@ -239,63 +238,37 @@ def target_type_of(outcome: OutcomeRecord) -> str:
     return TargetType.DECISION
 
 
-@dataclass(frozen=True)
-class ReviewItem:
-    outcome: OutcomeRecord
-    target_type: str
-    critical: bool
-    mine: FeedbackEntry | None
-
-
-@dataclass(frozen=True)
-class ReviewPage:
-    prompts: list[ReviewItem]
-    routine: list[ReviewItem]
-    fatigued: bool
-    prompts_left_today: int
-
-
-def review_page(
-    *, user: User, days: int = 14, limit: int = 50, rep: str | None = None
-) -> ReviewPage:
-    """The agent's recent actions the user may review, newest first, with the user's own
-    verdict on each. Critical actions (escalations, deal-stage moves) not rated yet are
-    prompts, at most the day's allowance (smaller for a fatigued reviewer); the rest are
-    reviewable on demand."""
-    since = timezone.now() - timedelta(days=days)
-    outcomes = outcome_selectors.visible_outcomes(principal=user).filter(occurred_at__gte=since)
-    if rep:
-        outcomes = outcomes.filter(rep__username=rep)
-    recent = list(outcomes.order_by("-occurred_at", "-id")[:limit])
-    mine = {
-        (e.target_type, e.target_id): e
-        for e in FeedbackEntry.objects.filter(
-            reviewer=user, target_id__in=[o.action_id for o in recent]
-        ).exclude(source=Source.DRAFT_EDIT)  # a draft edit's automatic score is not a verdict
+def verdicts_of(*, reviewer: User, action_ids: Iterable[str]) -> dict[str, FeedbackEntry]:
+    """The person's own verdicts on these actions (never a draft edit's automatic score)."""
+    return {
+        e.target_id: e
+        for e in FeedbackEntry.objects.filter(reviewer=reviewer, target_id__in=list(action_ids))
+        .exclude(source=Source.DRAFT_EDIT)
+        .order_by("rated_at")
     }
+
+
+def prompts_left_today(*, user: User) -> int:
+    """How many more critical actions to put before the person today: the day's
+    allowance (smaller for a fatigued reviewer) less the ratings given today."""
     config = settings_row()
-    tired = fatigue_of(user=user).flagged
-    allowance = config.fatigued_prompts_per_day if tired else config.prompts_per_day
+    allowance = (
+        config.fatigued_prompts_per_day if fatigue_of(user=user).flagged else config.prompts_per_day
+    )
     today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    given_today = FeedbackEntry.objects.filter(
+    given = FeedbackEntry.objects.filter(
         reviewer=user, rated_at__gte=today, source__in=list(SCALES)
     ).count()
-    left = max(0, allowance - given_today)
-    prompts: list[ReviewItem] = []
-    routine: list[ReviewItem] = []
-    for outcome in recent:
-        target = target_type_of(outcome)
-        item = ReviewItem(
-            outcome,
-            target,
-            outcome.outcome_type in CRITICAL_TYPES,
-            mine.get((target, outcome.action_id)),
-        )
-        if item.critical and item.mine is None and len(prompts) < left:
-            prompts.append(item)
-        else:
-            routine.append(item)
-    return ReviewPage(prompts, routine, tired, left)
+    return max(0, allowance - given)
+
+
+def automatic_score(*, action_id: str) -> FeedbackEntry | None:
+    """The draft edit's automatic score of the action, if its draft was rewritten."""
+    return FeedbackEntry.objects.filter(target_id=action_id, source=Source.DRAFT_EDIT).first()
+
+
+def draft_of(*, action_id: str) -> DraftFeedback | None:
+    return DraftFeedback.objects.filter(action_id=action_id).first()
 
 
 # --- what other apps build on -----------------------------------------------------------

@@ -84,6 +84,7 @@ def record_feedback(
     rating: Any,
     comment: str = "",
     outcome_id: int | None = None,
+    correction: str = "",
     via: str = Via.API,
     minted_by: str = "",
     rated_at: datetime | None = None,
@@ -113,6 +114,7 @@ def record_feedback(
         "rating": float(rating),
         "normalized_rating": normalized,
         "comment": comment,
+        "correction": correction,
         "via": via,
         "minted_by": minted_by,
     }
@@ -134,10 +136,11 @@ def record_feedback(
             else:
                 _published(entry)
                 return Recorded(entry, created=True, changed=True)
-        same = (entry.source, entry.rating, entry.comment, entry.outcome_id) == (
+        same = (entry.source, entry.rating, entry.comment, entry.correction, entry.outcome_id) == (
             source,
             float(rating),
             comment,
+            correction,
             outcome.pk if outcome else None,
         )
         if same:
@@ -149,6 +152,7 @@ def record_feedback(
             rating=entry.rating,
             normalized_rating=entry.normalized_rating,
             comment=entry.comment,
+            correction=entry.correction,
             via=entry.via,
             minted_by=entry.minted_by,
             rated_at=entry.rated_at,

@@ -7,13 +7,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from feedback import links, selectors, services
+from feedback import review as review_flow
 from feedback.forms import ReviewForm
 from feedback.models import Source, UsedLink, Via
 from learning import api_http
@@ -27,47 +28,86 @@ USERNAME_RE = re.compile(USERNAME)
 
 
 @role_required(*PAGE_ROLES[Role.REP])
-@require_http_methods(["GET", "POST"])
 def review(request: HttpRequest) -> HttpResponse:
-    """The user's (or their team's) recent agent actions, to rate with thumbs or 1-5."""
-    user: Any = request.user
-    if request.method == "POST":
-        return _record_from_form(request, user)
-    rep = request.GET.get("rep") or None
-    team = list(visible_users(user=user).order_by("username")) if user.role != Role.REP else []
-    page = selectors.review_page(user=user, rep=rep)
-    return render(
-        request, "feedback/review.html", {"page": page, "team": team, "selected_rep": rep}
+    """Where a person reviews: the first queue with something to do, at its first item."""
+    found = review_flow.queues(user=request.user)
+    first = next(
+        (q for q in found if any(i.outcome.action_id not in q.mine for i in q.items)),
+        found[-1],
     )
+    return redirect("feedback-review-item", queue=first.key, position=1)
 
 
-def _record_from_form(request: HttpRequest, user: Any) -> HttpResponse:
+@role_required(*PAGE_ROLES[Role.REP])
+@require_http_methods(["GET", "POST"])
+def review_item(request: HttpRequest, queue: str, position: int) -> HttpResponse:
+    """One action of a queue, with what the agent said and its context, and the verdict
+    form; saving goes on to the next item."""
+    user: Any = request.user
+    found = review_flow.queues(user=user)
+    current = next((q for q in found if q.key == queue), None)
+    if current is None:
+        raise Http404("No such queue.")
+    here = reverse("feedback-review-item", args=[queue, position])
+    if request.method == "POST":
+        return _record_review(request, user, current, position)
+    if not current.items:
+        return render(request, "feedback/review_item.html", {"queues": found, "queue": current})
+    if not 1 <= position <= len(current.items):
+        return redirect("feedback-review-item", queue=queue, position=len(current.items))
+    item = current.items[position - 1]
+    context = {
+        "queues": found,
+        "queue": current,
+        "item": item,
+        "position": position,
+        "total": len(current.items),
+        "previous": position - 1 if position > 1 else None,
+        "next": position + 1 if position < len(current.items) else None,
+        "mine": current.mine.get(item.outcome.action_id),
+        "context": review_flow.context_of(item.outcome),
+        "here": here,
+    }
+    return render(request, "feedback/review_item.html", context)
+
+
+def _record_review(
+    request: HttpRequest, user: Any, current: review_flow.Queue, position: int
+) -> HttpResponse:
     form = ReviewForm(request.POST)
-    rep = request.POST.get("rep", "")
-    back = reverse("feedback-review")
-    if rep and USERNAME_RE.match(rep):
-        back += f"?rep={rep}"
     if not form.is_valid():
         messages.error(request, form.first_error())
-        return redirect(back)
-    source, rating = form.source_and_rating
+        return redirect("feedback-review-item", queue=current.key, position=position)
     data = form.cleaned_data
+    item = next((i for i in current.items if i.outcome.action_id == data["action_id"]), None)
+    if item is None:  # labelled by someone else meanwhile, or not in this queue
+        messages.error(request, "That action is no longer in this queue; here is the next one.")
+        return redirect("feedback-review-item", queue=current.key, position=position)
+    label = data.get("label") or None
+    if label and not item.needs_label:
+        label = None  # only items waiting for a label take one
+    source, rating = form.source_and_rating
     try:
-        services.record_feedback(
+        review_flow.record_review(
             reviewer=user,
-            target_type=data["target_type"],
-            target_id=data["target_id"],
-            conversation_id=data["conversation_id"],
+            outcome=item.outcome,
             source=source,
             rating=rating,
+            label=label,
             comment=data["comment"].strip(),
-            via=Via.REVIEW_PAGE,
+            correction=data["correction"],
         )
     except DomainError as exc:
         messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Thanks: your rating of {data['target_id']} is saved.")
-    return redirect(back + f"#item-{data['target_id']}")
+        return redirect("feedback-review-item", queue=current.key, position=position)
+    messages.success(request, f"Saved your verdict on {item.outcome.action_id}.")
+    # A labelled item leaves its queue: the next one is now at the same place.
+    following = position if (label and current.shrinks) else position + 1
+    total = len(current.items) - (1 if label and current.shrinks else 0)
+    if following > total:
+        messages.info(request, f"That was the last of {current.name.lower()}.")
+        following = max(total, 1)
+    return redirect("feedback-review-item", queue=current.key, position=following)
 
 
 @role_required(*PAGE_ROLES[Role.MANAGER])

@@ -193,5 +193,15 @@ def test_automatic_and_human_verdicts_both_survive(convos, client) -> None:
     assert automatic.revision == 1 and automatic.rating < 0.8
     # the review page shows the person's own verdict, never the automatic score as theirs
     convos.login(client, "rep")
-    page = client.get(convos.url("feedback/review/")).content.decode()
-    assert "Your verdict: 👎 bad" in page
+    position = _position_of(client, convos, "recent", "m-1")
+    page = client.get(convos.url(f"feedback/review/recent/{position}/")).content.decode()
+    assert "You said: 👎 bad" in page and "not a person's verdict, and not yours" in page
+
+
+def _position_of(client, world, queue: str, action_id: str) -> int:
+    """Where an action is in one of the signed-in person's review queues."""
+    for position in range(1, 50):
+        page = client.get(world.url(f"feedback/review/{queue}/{position}/")).content.decode()
+        if f'name="action_id" value="{action_id}"' in page:
+            return position
+    raise AssertionError(f"{action_id} is not in {queue}")

@@ -1,0 +1,182 @@
+"""The review flow: which of the agent's actions a person reviews, one at a time, in what
+order, with what context; and recording their judgement of one.
+
+Every person has three queues, computed from their scope (nothing to set up):
+
+- **needs you**: escalations and deal-stage moves of the last two weeks, the critical
+  actions (at most the day's prompt allowance of them not yet rated, smaller for a
+  fatigued reviewer; the ones already rated stay in the list, marked, so positions hold);
+- **to label**: outcomes whose window closed with only weak signals (ambiguous), oldest
+  first: a person decides whether the action worked, which resolves it;
+- **recent**: every action of the last two weeks, newest first, on demand.
+
+Managers' own queues (with reviewers and spot checks) come on top of these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from feedback import selectors, services
+from feedback.models import FeedbackEntry, Via
+from learning.errors import InvalidInput
+from outcomes import rules
+from outcomes import selectors as outcome_selectors
+from outcomes import services as outcome_services
+
+DAYS = 14
+NEEDS_YOU, TO_LABEL, RECENT = "needs-you", "to-label", "recent"
+
+
+@dataclass(frozen=True)
+class Item:
+    outcome: Any  # outcomes.models.OutcomeRecord
+    why: str
+    needs_label: bool = False
+
+
+@dataclass(frozen=True)
+class Queue:
+    key: str
+    name: str
+    description: str
+    items: list[Item]
+    shrinks: bool = False  # items leave it once judged (to label): the next is at the same place
+    mine: dict[str, FeedbackEntry] = field(default_factory=dict)  # action_id -> my verdict
+
+    @property
+    def done(self) -> int:
+        return sum(item.outcome.action_id in self.mine for item in self.items)
+
+
+def _why_ambiguous(outcome: Any) -> str:
+    reason = outcome.resolution_reason or "window closed with weak signals only"
+    return f"The signals did not decide it ({reason}): did it work?"
+
+
+def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
+    """The person's queues, in the order they are offered."""
+    now = now or timezone.now()
+    since = now - timedelta(days=DAYS)
+    scope = outcome_selectors.visible_outcomes(principal=user)
+    recent = list(scope.filter(occurred_at__gte=since).order_by("-occurred_at", "-id")[:200])
+    mine = selectors.verdicts_of(reviewer=user, action_ids=[o.action_id for o in recent])
+    critical = [o for o in reversed(recent) if o.outcome_type in selectors.CRITICAL_TYPES]
+    allowance = selectors.prompts_left_today(user=user)
+    needs_you, unrated = [], 0
+    for outcome in critical:
+        if outcome.action_id in mine:
+            needs_you.append(Item(outcome, "A critical action you rated."))
+        elif unrated < allowance:
+            unrated += 1
+            kind = (
+                "An escalation"
+                if outcome.outcome_type == rules.ESCALATION_RESULT
+                else "A deal-stage move"
+            )
+            needs_you.append(Item(outcome, f"{kind} the agent made: critical, not rated yet."))
+    ambiguous = list(scope.filter(status=rules.AMBIGUOUS).order_by("occurred_at", "id")[:200])
+    mine |= selectors.verdicts_of(reviewer=user, action_ids=[o.action_id for o in ambiguous])
+    return [
+        Queue(
+            NEEDS_YOU,
+            "Needs your verdict",
+            "Escalations and deal-stage moves of the last two weeks.",
+            needs_you,
+            mine=mine,
+        ),
+        Queue(
+            TO_LABEL,
+            "To label",
+            "Outcomes the signals could not decide: your label resolves them.",
+            [Item(o, _why_ambiguous(o), needs_label=True) for o in ambiguous],
+            shrinks=True,
+            mine=mine,
+        ),
+        Queue(
+            RECENT,
+            "Recent actions",
+            "Everything the agent did in the last two weeks, newest first.",
+            [Item(o, "A recent action, to rate on demand.") for o in recent],
+            mine=mine,
+        ),
+    ]
+
+
+def queue(*, user: Any, key: str) -> Queue | None:
+    return next((q for q in queues(user=user) if q.key == key), None)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a reviewer reads next to the verdict form."""
+
+    content: Any  # the action's message, or None
+    thread: list[Any]  # earlier messages and actions' content of the conversation
+    signals: list[Any]  # the conversation's signals from the action on
+    automatic: FeedbackEntry | None  # the draft edit's automatic score, if any
+    draft: Any  # the draft and what was sent, if any
+
+
+def context_of(outcome: Any) -> Context:
+    conversation = outcome.conversation
+    actions = outcome_selectors.conversation_actions(conversation=conversation)
+    earlier: list[Any] = [
+        m
+        for m in outcome_selectors.inbound_messages(conversation=conversation)
+        if m.sent_at <= outcome.occurred_at
+    ]
+    earlier += [
+        a
+        for a in actions
+        if a.occurred_at < outcome.occurred_at and outcome_selectors.content_of(a)
+    ]
+    earlier.sort(key=lambda x: getattr(x, "sent_at", None) or x.occurred_at)
+    signals = [
+        s
+        for s in outcome_selectors.conversation_signals(conversation=conversation)
+        if s.occurred_at >= outcome.occurred_at and s.action_id in ("", outcome.action_id)
+    ]
+    automatic = selectors.automatic_score(action_id=outcome.action_id)
+    draft = selectors.draft_of(action_id=outcome.action_id)
+    return Context(outcome_selectors.content_of(outcome), earlier[-5:], signals, automatic, draft)
+
+
+def record_review(
+    *,
+    reviewer: Any,
+    outcome: Any,
+    source: str | None,
+    rating: int | None,
+    label: str | None,
+    comment: str = "",
+    correction: str = "",
+) -> None:
+    """A person's judgement of one action from the review flow: a rating (thumbs or
+    stars, with a comment and what the agent should have said), a label (it worked or
+    not, which resolves an ambiguous outcome), or both, together or not at all."""
+    if rating is None and label is None:
+        raise InvalidInput("Choose a rating or a label first.", field="rating")
+    with transaction.atomic():
+        if rating is not None and source is not None:
+            services.record_feedback(
+                reviewer=reviewer,
+                target_type=selectors.target_type_of(outcome),
+                target_id=outcome.action_id,
+                conversation_id=outcome.conversation.external_id,
+                source=source,
+                rating=rating,
+                comment=comment,
+                correction=correction,
+                outcome_id=outcome.pk,
+                via=Via.REVIEW_PAGE,
+            )
+        if label is not None:
+            outcome_services.label_outcome(
+                outcome_id=outcome.pk, status=label, user=reviewer, comment=comment
+            )
