@@ -61,3 +61,71 @@ class ReviewForm(forms.Form):
             label = "" if name == "__all__" else f"{name.replace('_', ' ')}: "
             return f"{label}{errors[0]}"
         return ""
+
+
+STATUSES = [
+    ("pending", "pending"),
+    ("ambiguous", "ambiguous (to label)"),
+    ("positive", "positive"),
+    ("negative", "negative"),
+    ("expired", "expired"),
+]
+
+
+class QueueForm(forms.Form):
+    """A manager's new review queue (feedback.queues.create_queue checks the rest)."""
+
+    name = forms.CharField(max_length=100)
+    reviewers = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
+    reviewers_per_item = forms.IntegerField(
+        min_value=1,
+        max_value=5,
+        initial=1,
+        help_text="How many reviewers judge each item (agreement needs 2 or more).",
+    )
+    action_types = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, help_text="None chosen: all."
+    )
+    statuses = forms.MultipleChoiceField(
+        choices=STATUSES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None chosen: all.",
+    )
+    reps = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, help_text="None chosen: your team."
+    )
+    occurred_after = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Actions from"
+    )
+    occurred_before = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Actions before"
+    )
+    rated_below = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=1,
+        label="Only actions rated below",
+        help_text="People's average rating, 0 to 1 (e.g. 0.5).",
+    )
+    spot_check_percent = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=100,
+        label="Spot check: % of decided actions",
+        help_text="Draw this share of the decided actions at random, to check the automatic "
+        "verdicts against people's (undecided ones all come in). Empty: take every match.",
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        reviewers: list[str],
+        reps: list[str],
+        action_types: list[str],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        field_choices = (("reviewers", reviewers), ("reps", reps), ("action_types", action_types))
+        for name, values in field_choices:
+            self.fields[name].choices = [(v, v) for v in values]  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from feedback import queues as queues_module
 from feedback import selectors, services
 from feedback.models import FeedbackEntry, Via
 from learning.errors import InvalidInput
@@ -38,6 +39,8 @@ class Item:
     outcome: Any  # outcomes.models.OutcomeRecord
     why: str
     needs_label: bool = False
+    queue_item: Any = None  # a manager's queue's item (feedback.models.QueueItem)
+    blind: bool = False  # the automatic verdict is hidden, so as not to sway the reviewer
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,12 @@ class Queue:
     items: list[Item]
     shrinks: bool = False  # items leave it once judged (to label): the next is at the same place
     mine: dict[str, FeedbackEntry] = field(default_factory=dict)  # action_id -> my verdict
+    judged: set[str] | None = None  # a manager's queue: the action_ids I judged
 
     @property
     def done(self) -> int:
+        if self.judged is not None:
+            return len(self.judged)
         return sum(item.outcome.action_id in self.mine for item in self.items)
 
 
@@ -80,7 +86,15 @@ def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
                 else "A deal-stage move"
             )
             needs_you.append(Item(outcome, f"{kind} the agent made: critical, not rated yet."))
-    ambiguous = list(scope.filter(status=rules.AMBIGUOUS).order_by("occurred_at", "id")[:200])
+    ambiguous = list(
+        scope.filter(status=rules.AMBIGUOUS)
+        # those that several reviewers of a manager's queue settle together are theirs
+        .exclude(
+            queue_items__queue__closed_at__isnull=True,
+            queue_items__queue__reviewers_per_item__gt=1,
+        )
+        .order_by("occurred_at", "id")[:200]
+    )
     mine |= selectors.verdicts_of(reviewer=user, action_ids=[o.action_id for o in ambiguous])
     return [
         Queue(
@@ -98,6 +112,7 @@ def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
             shrinks=True,
             mine=mine,
         ),
+        *[_managers_queue(q, user) for q in queues_module.queues_of(reviewer=user)],
         Queue(
             RECENT,
             "Recent actions",
@@ -106,6 +121,43 @@ def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
             mine=mine,
         ),
     ]
+
+
+def _managers_queue(queue: Any, user: Any) -> Queue:
+    items = queues_module.items_for(queue=queue, reviewer=user)
+    judged = queues_module.judged_by(reviewer=user, items=items)
+    per_item = queue.reviewers_per_item
+    shown = []
+    for qi in items:
+        if qi.reason == "spot_check":
+            why = (
+                f"A spot check, drawn at random ({qi.inclusion_probability:.0%} of the decided "
+                "actions). The automatic verdict is hidden so that it does not sway yours: "
+                "did it work?"
+            )
+        elif qi.reason == "ambiguous":
+            why = _why_ambiguous(qi.outcome)
+        else:
+            why = f"Matches the queue's filters ({queue.name}): did it work?"
+        if per_item > 1:
+            why += f" {per_item} reviewers judge each item of this queue."
+        shown.append(
+            Item(
+                qi.outcome,
+                why,
+                needs_label=True,
+                queue_item=qi,
+                blind=qi.reason == "spot_check",
+            )
+        )
+    return Queue(
+        f"q{queue.pk}",
+        queue.name,
+        f"{queue.owner.username}'s queue; each item wants {per_item} reviewer(s).",
+        shown,
+        mine=selectors.verdicts_of(reviewer=user, action_ids=[i.outcome.action_id for i in shown]),
+        judged={qi.outcome.action_id for qi in items if qi.pk in judged},
+    )
 
 
 def queue(*, user: Any, key: str) -> Queue | None:
@@ -156,15 +208,21 @@ def record_review(
     label: str | None,
     comment: str = "",
     correction: str = "",
+    queue_item: Any = None,
 ) -> None:
     """A person's judgement of one action from the review flow: a rating (thumbs or
     stars, with a comment and what the agent should have said), a label (it worked or
-    not, which resolves an ambiguous outcome), or both, together or not at all."""
+    not, which resolves an ambiguous outcome), or both, together or not at all. In a
+    manager's queue the label is the reviewer's judgement of the item, and the outcome is
+    settled by the queue's rule (feedback.queues)."""
     if rating is None and label is None:
         raise InvalidInput("Choose a rating or a label first.", field="rating")
+    entry = None
+    if queue_item is not None:
+        queues_module.require_reviewer(item=queue_item, reviewer=reviewer)
     with transaction.atomic():
         if rating is not None and source is not None:
-            services.record_feedback(
+            entry = services.record_feedback(
                 reviewer=reviewer,
                 target_type=selectors.target_type_of(outcome),
                 target_id=outcome.action_id,
@@ -175,8 +233,13 @@ def record_review(
                 correction=correction,
                 outcome_id=outcome.pk,
                 via=Via.REVIEW_PAGE,
+                assigned=queue_item is not None,
+            ).entry
+        if queue_item is not None:
+            queues_module.record_judgement(
+                item=queue_item, reviewer=reviewer, label=label, entry=entry
             )
-        if label is not None:
+        elif label is not None:
             outcome_services.label_outcome(
                 outcome_id=outcome.pk, status=label, user=reviewer, comment=comment
             )

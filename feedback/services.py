@@ -88,6 +88,7 @@ def record_feedback(
     via: str = Via.API,
     minted_by: str = "",
     rated_at: datetime | None = None,
+    assigned: bool = False,
 ) -> Recorded:
     """The reviewer's verdict on a target. The reviewer and their role come from the
     authenticated user (or the person a one-click link was made for, `via` link or slack,
@@ -95,18 +96,21 @@ def record_feedback(
     again updates the reviewer's entry and keeps the previous verdict as a revision;
     sending the very same verdict again (a retry) changes nothing. A draft edit's
     automatic score on the same target is another entry, never touched here. `rated_at`
-    (default now) dates a first verdict given earlier (imports, the demo's history)."""
+    (default now) dates a first verdict given earlier (imports, the demo's history).
+    `assigned`: the reviewer was given this action by a manager's queue (the caller checked
+    it), so it need not be in their own scope."""
     if target_type not in TargetType.values:
         raise InvalidInput("Use message, decision or conversation.", field="target_type")
     normalized = normalized_rating(source=source, rating=rating)
+    principal = _AssignedReviewer() if assigned else reviewer
     conversation = (
-        outcome_selectors.visible_conversations(principal=reviewer)
+        outcome_selectors.visible_conversations(principal=principal)
         .filter(external_id=conversation_id)
         .first()
     )
     if conversation is None:
         raise InvalidInput("No such conversation.", field="conversation_id")
-    outcome = _outcome_for(reviewer, conversation.pk, target_type, target_id, outcome_id)
+    outcome = _outcome_for(principal, conversation.pk, target_type, target_id, outcome_id)
     values = {
         "conversation": conversation,
         "outcome": outcome,
@@ -165,6 +169,14 @@ def record_feedback(
         entry.save(update_fields=[*values, "revision", "reviewer_role", "rated_at", "updated_at"])
     _published(entry)
     return Recorded(entry, created=False, changed=True)
+
+
+class _AssignedReviewer:
+    """The scope of a reviewer rating an action a manager's queue assigned them: the
+    whole tenant's (the queue, checked by its caller, is what limits it)."""
+
+    role = "agent"  # learning.selectors.sees_whole_tenant
+    is_authenticated = True
 
 
 def _outcome_for(

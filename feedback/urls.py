@@ -10,6 +10,9 @@ urlpatterns = [
         name="feedback-review-item",
     ),
     path("feedback/team/", views.team, name="feedback-team"),
+    path("feedback/queues/", views.queue_list, name="feedback-queues"),
+    path("feedback/queues/new/", views.queue_new, name="feedback-queue-new"),
+    path("feedback/queues/<int:pk>/", views.queue_detail, name="feedback-queue"),
     path("f/<str:token>/", views.one_click, name="feedback-link"),
     path("integrations/slack/", views.slack_interactivity, name="slack-interactivity"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, time
 from typing import Any
 
 from django.contrib import messages
@@ -13,15 +14,16 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from feedback import links, selectors, services
+from feedback import links, queues, selectors, services
 from feedback import review as review_flow
-from feedback.forms import ReviewForm
+from feedback.forms import QueueForm, ReviewForm
 from feedback.models import Source, UsedLink, Via
 from learning import api_http
 from learning.access import PAGE_ROLES, role_required
 from learning.errors import DomainError, InvalidInput
 from learning.models import Role, User
 from learning.selectors import visible_users
+from outcomes import selectors as outcome_selectors
 from outcomes.schemas import USERNAME
 
 USERNAME_RE = re.compile(USERNAME)
@@ -86,6 +88,9 @@ def _record_review(
     label = data.get("label") or None
     if label and not item.needs_label:
         label = None  # only items waiting for a label take one
+    if item.queue_item is not None and not label:
+        messages.error(request, "In this queue, say whether it worked (y or n) too.")
+        return redirect("feedback-review-item", queue=current.key, position=position)
     source, rating = form.source_and_rating
     try:
         review_flow.record_review(
@@ -96,6 +101,7 @@ def _record_review(
             label=label,
             comment=data["comment"].strip(),
             correction=data["correction"],
+            queue_item=item.queue_item,
         )
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -245,3 +251,74 @@ def slack_interactivity(request: HttpRequest) -> HttpResponse:
             "entry": {"id": entry.pk, "rating": entry.rating},
         }
     )
+
+
+# --- managers' review queues -----------------------------------------------------------------
+
+
+def _queue_form(user: Any, data: Any = None) -> QueueForm:
+    people = [u.username for u in queues.candidates(user=user)]
+    reps = [u.username for u in queues.candidates(user=user) if u.role == Role.REP]
+    return QueueForm(
+        data,
+        reviewers=people,
+        reps=reps,
+        action_types=outcome_selectors.action_types(),
+    )
+
+
+@role_required(*PAGE_ROLES[Role.MANAGER])
+def queue_list(request: HttpRequest) -> HttpResponse:
+    """The manager's queues: how far each is, and how far its reviewers agree."""
+    found = [queues.summary(queue=q) for q in queues.visible_queues(user=request.user)]
+    return render(request, "feedback/queues.html", {"summaries": found})
+
+
+@role_required(*PAGE_ROLES[Role.MANAGER])
+@require_http_methods(["GET", "POST"])
+def queue_new(request: HttpRequest) -> HttpResponse:
+    user: Any = request.user
+    form = _queue_form(user, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        share = data.get("spot_check_percent")
+        try:
+            queue = queues.create_queue(
+                owner=user,
+                name=data["name"],
+                reviewers=data["reviewers"],
+                reviewers_per_item=data["reviewers_per_item"],
+                action_types=data["action_types"],
+                statuses=data["statuses"],
+                reps=data["reps"],
+                occurred_after=_day_start(data.get("occurred_after")),
+                occurred_before=_day_start(data.get("occurred_before")),
+                rated_below=data.get("rated_below"),
+                spot_check_share=share / 100 if share else None,
+            )
+        except InvalidInput as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Queue “{queue.name}” made: {queue.items.count()} items.")
+            return redirect("feedback-queue", pk=queue.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "feedback/queue_new.html", {"form": form}, status=status)
+
+
+@role_required(*PAGE_ROLES[Role.MANAGER])
+@require_http_methods(["GET", "POST"])
+def queue_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    queue = queues.visible_queues(user=request.user).filter(pk=pk).first()
+    if queue is None:
+        raise Http404("No such queue.")
+    if request.method == "POST" and "close" in request.POST:
+        queues.close_queue(queue_id=pk, user=request.user)
+        messages.success(request, f"Queue “{queue.name}” closed: reviewers no longer see it.")
+        return redirect("feedback-queue", pk=pk)
+    return render(request, "feedback/queue.html", {"s": queues.summary(queue=queue)})
+
+
+def _day_start(day: Any) -> Any:
+    if day is None:
+        return None
+    return datetime.combine(day, time.min, tzinfo=UTC)

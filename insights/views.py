@@ -10,6 +10,7 @@ from django.urls import get_script_prefix
 
 from calibration import selectors as calibration_selectors
 from coaching import selectors as coaching_selectors
+from feedback import queues as feedback_queues
 from insights import analytics, timeline
 from insights.models import Alert
 from learning.access import PAGE_ROLES, role_required
@@ -89,6 +90,7 @@ def manager_home(request: HttpRequest) -> HttpResponse:
             user=cast(User, request.user), window=window, action_type=action_type
         ),
         curves=calibration_selectors.curves(),
+        review_queues=feedback_queues.summaries(user=request.user),
         adjustments=calibration_selectors.adjustment_log(limit=20),
         **coaching_selectors.for_page(),
         api="api/v1/analytics/manager/",

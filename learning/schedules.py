@@ -88,6 +88,14 @@ SCHEDULES: list[Schedule] = [
         jitter_seconds=120,
     ),
     Schedule(
+        name="feedback: fill review queues",
+        task="feedback.fill_queues",
+        why="Hourly: managers' review queues take the actions that matched since (spot "
+        "checks draw each newly decided action once).",
+        every_seconds=3600,
+        jitter_seconds=300,
+    ),
+    Schedule(
         name="coaching: extract patterns",
         task="coaching.extract_patterns",
         why="Daily at 04:00 UTC: which segments work better or worse, tested and "

@@ -289,3 +289,8 @@ def inbound_messages(*, conversation: Conversation) -> list[Message]:
 
 def conversation_signals(*, conversation: Conversation) -> list[Signal]:
     return list(Signal.objects.filter(conversation=conversation).order_by("occurred_at", "id"))
+
+
+def action_types() -> list[str]:
+    """Every action type the agent has recorded, by name."""
+    return sorted(OutcomeRecord.objects.values_list("action_type", flat=True).distinct())
