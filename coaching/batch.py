@@ -2,7 +2,9 @@
 turned into proposals for admins.
 
 Two sources, over the period (7 days by default):
-- draft edits beyond the tenant's threshold (`DraftFeedback.significant`), grouped by the
+- draft edits beyond the tenant's threshold (`DraftFeedback.significant`) and reviewers'
+  corrections of what an action said (read exactly like a heavily edited draft: the
+  action's content as the draft, the correction as what was sent), grouped by the
   intent that produced the draft: when reps cut the drafts to well under their length it is
   a style finding ("shorter drafts preferred"), when the versions they send resemble each
   other it is a playbook change (the most typical sent version is proposed as the new text);
@@ -222,6 +224,7 @@ def edit_findings(drafts: Sequence[Any]) -> list[Finding]:
                 "original": d.original_draft,
                 "sent": d.sent_version,
                 "edit_distance": round(d.edit_distance, 3),
+                **({"corrected_by": d.corrected_by} if d.corrected_by else {}),
             }
             for d in group[:EXAMPLES]
         ]
@@ -275,7 +278,11 @@ def edit_findings(drafts: Sequence[Any]) -> list[Finding]:
                             "words_after": _words(centre.sent_version),
                         },
                         "examples": [
-                            {"action_id": d.action_id, "sent": d.sent_version}
+                            {
+                                "action_id": d.action_id,
+                                "sent": d.sent_version,
+                                **({"corrected_by": d.corrected_by} if d.corrected_by else {}),
+                            }
                             for d in members[:EXAMPLES]
                         ],
                     },
@@ -362,7 +369,9 @@ def run(*, now: datetime | None = None, days: int = 7) -> Batch:
                 defaults=values,
             )
             batch.proposals.append(proposal)
-        feedback_services.mark_drafts_analyzed(draft_ids=[d.pk for d in edits + gaps])
+        feedback_services.mark_drafts_analyzed(
+            draft_ids=[d.draft_id for d in edits + gaps if d.draft_id is not None]
+        )
         batch.run.proposals = len(batch.proposals)
         batch.run.finished_at = timezone.now()
         batch.run.save(update_fields=["proposals", "finished_at"])
@@ -396,7 +405,7 @@ def notify_admins(batch: Batch) -> None:
         subject=f"[Learning Loop] Weekly learning: {len(batch.proposals)} proposal(s) to review",
         message="\n".join(
             [
-                f"This week's analysis of {batch.run.edits} edited drafts and "
+                f"This week's analysis of {batch.run.edits} edited drafts or corrections, and "
                 f"{batch.run.gaps} messages the agent had no draft for found:",
                 *lines,
                 "",

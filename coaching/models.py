@@ -159,7 +159,9 @@ class BatchRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     period_start = models.DateTimeField()
     period_end = models.DateTimeField()
-    edits = models.PositiveIntegerField(default=0, help_text="Drafts edited beyond the threshold.")
+    edits = models.PositiveIntegerField(
+        default=0, help_text="Drafts edited beyond the threshold, and reviewers' corrections."
+    )
     gaps = models.PositiveIntegerField(default=0, help_text="Messages the agent had no draft for.")
     proposals = models.PositiveIntegerField(default=0)
     notified_at = models.DateTimeField(null=True, blank=True)

@@ -12,7 +12,7 @@ from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
 from feedback.models import DraftFeedback, FeedbackEntry, FeedbackRevision, Source, TargetType
-from feedback.services import SCALES, settings_row
+from feedback.services import SCALES, edit_distance, settings_row
 from learning.models import Role, User
 from learning.selectors import sees_whole_tenant, visible_users
 from outcomes import rules as outcome_rules
@@ -289,17 +289,90 @@ def explicit_feedback_by_action_type(
     return {r["outcome__action_type"]: {"count": r["count"], "average": r["average"]} for r in rows}
 
 
+@dataclass(frozen=True)
+class LearningText:
+    """One text batch learning reads: a draft and what was sent instead, or an action's
+    content and a reviewer's correction of it. `draft_id` is the DraftFeedback row, if any."""
+
+    action_id: str
+    conversation_id: int
+    intent: str
+    original_draft: str
+    sent_version: str
+    edit_distance: float
+    draft_id: int | None = None
+    corrected_by: str = ""
+
+
+def _from_draft(draft: DraftFeedback) -> LearningText:
+    return LearningText(
+        action_id=draft.action_id,
+        conversation_id=draft.conversation_id,
+        intent=draft.intent,
+        original_draft=draft.original_draft,
+        sent_version=draft.sent_version,
+        edit_distance=draft.edit_distance,
+        draft_id=draft.pk,
+    )
+
+
 def drafts_for_learning(
     *, start: datetime, end: datetime
-) -> tuple[list[DraftFeedback], list[DraftFeedback]]:
-    """What batch learning reads of the drafts sent in [start, end), in the order sent:
-    drafts edited beyond the threshold, and messages sent with no draft at all."""
+) -> tuple[list[LearningText], list[LearningText]]:
+    """What batch learning reads of [start, end), in time order: drafts edited beyond the
+    threshold and reviewers' corrections (each exactly like a heavily edited draft), and
+    messages sent with no draft at all."""
     sent = DraftFeedback.objects.filter(sent_at__gte=start, sent_at__lt=end).order_by(
         "sent_at", "id"
     )
-    edits = list(sent.filter(significant=True).exclude(original_draft=""))
-    gaps = list(sent.filter(original_draft="").exclude(sent_version=""))
-    return edits, gaps
+    edits = [_from_draft(d) for d in sent.filter(significant=True).exclude(original_draft="")]
+    gaps = [_from_draft(d) for d in sent.filter(original_draft="").exclude(sent_version="")]
+    return edits + corrections(start=start, end=end), gaps
+
+
+def corrections(*, start: datetime, end: datetime) -> list[LearningText]:
+    """People's corrections given in [start, end) of what an action said. The original is
+    the action's content (or its draft, when it came from one); the intent is its draft's,
+    else the action's `intent` attribute, else its action type, so that corrections of the
+    same kind of action are read together."""
+    entries = (
+        FeedbackEntry.objects.filter(rated_at__gte=start, rated_at__lt=end, outcome__isnull=False)
+        .exclude(correction="")
+        .exclude(source=Source.DRAFT_EDIT)
+        .select_related("outcome", "outcome__content", "reviewer")
+        .order_by("rated_at", "id")
+    )
+    entries = list(entries)
+    drafts = {
+        d.action_id: d
+        for d in DraftFeedback.objects.filter(
+            action_id__in=[e.outcome.action_id for e in entries if e.outcome]
+        ).exclude(original_draft="")
+    }
+    texts = []
+    for entry in entries:
+        outcome = entry.outcome
+        assert outcome is not None
+        draft = drafts.get(outcome.action_id)
+        content = getattr(outcome, "content", None)
+        original = draft.original_draft if draft else content.body if content else ""
+        intent = (
+            (draft.intent if draft else "")
+            or str((outcome.attributes or {}).get("intent") or "")
+            or outcome.action_type
+        )
+        texts.append(
+            LearningText(
+                action_id=outcome.action_id,
+                conversation_id=entry.conversation_id,
+                intent=intent[:100],
+                original_draft=original,
+                sent_version=entry.correction,
+                edit_distance=edit_distance(original, entry.correction),
+                corrected_by=entry.reviewer.username if entry.reviewer else "",
+            )
+        )
+    return texts
 
 
 def approval(*, since: datetime, excluding_intents: Iterable[str] = ()) -> tuple[int, int]:

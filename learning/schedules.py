@@ -106,8 +106,8 @@ SCHEDULES: list[Schedule] = [
     Schedule(
         name="coaching: weekly batch learning",
         task="coaching.batch_learning",
-        why="Mondays at 05:00 UTC: last week's heavily edited drafts and messages without "
-        "a draft, grouped into proposals for admins (who get a summary email).",
+        why="Mondays at 05:00 UTC: last week's heavily edited drafts, reviewers' corrections and "
+        "messages without a draft, grouped into proposals for admins (who get a summary email).",
         crontab={"minute": "0", "hour": "5", "day_of_week": "1"},
         jitter_seconds=900,
     ),

@@ -3,15 +3,18 @@ decisions, the summary email, the optional summariser hook and the learning page
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from coaching import batch
 from coaching.models import LearningProposal, PlaybookEntry
+from feedback import selectors as feedback_selectors
 from feedback import services as feedback_services
 from feedback.models import DraftFeedback
 from learning.errors import Conflict, Forbidden
@@ -114,7 +117,7 @@ def test_run_proposes_style_playbook_and_new_intent_with_evidence(
         assert LearningProposal.objects.count() == 3
     (email,) = [m for m in mail.outbox if "Weekly learning" in m.subject]
     assert email.to == ["adam@alpha.example"] and "1 x New intent" in email.body
-    assert "4 edited drafts and 5 messages the agent had no draft for" in email.body
+    assert "4 edited drafts or corrections, and 5 messages the agent had no draft for" in email.body
 
 
 def test_summariser_hook_is_optional_and_never_breaks_the_run(week, settings) -> None:
@@ -174,4 +177,78 @@ def test_admin_actions_and_learning_page(week, client) -> None:
 def test_command(week) -> None:
     out = StringIO()
     call_command("run_batch_learning", tenant=week.slug, stdout=out)
-    assert "4 edited drafts and 5 messages without a draft -> 3 proposal(s)" in out.getvalue()
+    assert (
+        "4 edited drafts or corrections, 5 messages without a draft -> 3 proposal(s)"
+        in out.getvalue()
+    )
+
+
+PRICING = (
+    "Hello {n}, thank you so much for your time on the call today. As promised I am "
+    "attaching our full pricing guide, which covers every plan, every add-on and the "
+    "volume discounts we can offer. Let me know if you have any questions at all."
+)
+
+
+def test_reviewers_corrections_feed_batch_learning_like_edited_drafts(alpha) -> None:
+    """Three reviewers' corrections of what send_pricing actions said (no draft: grouped
+    by action type) make style and playbook proposals; a correction of a drafted action
+    joins its draft's intent."""
+    from outcomes.services import Content
+    from outcomes.tests.factories import OutcomeFactory
+
+    with tenant_context(alpha.tenant):
+        reviewer = alpha.users["manager"]
+        for i, name in enumerate(["Dana", "Lee", "Sam"]):
+            outcome = OutcomeFactory(
+                action_id=f"price-{i}",
+                rep="alpha-rep",
+                action_type="send_pricing",
+                content=Content(channel="email", body=PRICING.format(n=name)),
+            )
+            feedback_services.record_feedback(
+                reviewer=reviewer,
+                target_type="message",
+                target_id=outcome.action_id,
+                conversation_id=outcome.conversation.external_id,
+                source="dashboard",
+                rating=2,
+                correction=f"Hi {name}, pricing guide attached: plans from $40 a seat.",
+            )
+        # a drafted action: its correction is read with its draft's intent, against the draft
+        drafted = OutcomeFactory(action_id="bd-x", rep="alpha-rep", action_type="send_email")
+        feedback_services.record_draft(
+            action_id="bd-x",
+            conversation_id=drafted.conversation.external_id,
+            original_draft=LONG.format(n="Al"),
+            sent_version=LONG.format(n="Al"),
+            intent="book_demo",
+        )
+        feedback_services.record_feedback(
+            reviewer=reviewer,
+            target_type="message",
+            target_id="bd-x",
+            conversation_id=drafted.conversation.external_id,
+            source="dashboard",
+            rating=3,
+            correction="Hi Al, Tuesday 2pm for a demo?",
+        )
+        (read,) = [
+            t
+            for t in feedback_selectors.corrections(
+                start=timezone.now() - timedelta(days=1), end=timezone.now() + timedelta(seconds=1)
+            )
+            if t.action_id == "bd-x"
+        ]
+        assert (read.intent, read.original_draft) == ("book_demo", LONG.format(n="Al"))
+        assert read.edit_distance > 0.5 and read.draft_id is None
+        result = batch.run()
+        proposals = {(p.kind, p.key): p for p in LearningProposal.objects.all()}
+        assert set(proposals) == {("style", "send_pricing"), ("playbook_change", "send_pricing")}
+        playbook = proposals[("playbook_change", "send_pricing")]
+        assert playbook.proposed_content.endswith("plans from $40 a seat.")
+        assert playbook.count == 3
+        assert {
+            e["corrected_by"] for e in proposals[("style", "send_pricing")].evidence["examples"]
+        } == {"alpha-manager"}
+        assert result.run.edits == 4

@@ -25,8 +25,8 @@ class Command(BaseCommand):
             with tenant_context(tenant):
                 result = batch.run(days=options["days"])
             self.stdout.write(
-                f"{tenant.slug}: {result.run.edits} edited drafts and {result.run.gaps} "
-                f"messages without a draft -> {len(result.proposals)} proposal(s)"
+                f"{tenant.slug}: {result.run.edits} edited drafts or corrections, "
+                f"{result.run.gaps} messages without a draft -> {len(result.proposals)} proposal(s)"
             )
             for proposal in result.proposals:
                 self.stdout.write(f"  [{proposal.get_kind_display()}] {proposal.title}")
