@@ -335,14 +335,13 @@ def corrections(*, start: datetime, end: datetime) -> list[LearningText]:
     the action's content (or its draft, when it came from one); the intent is its draft's,
     else the action's `intent` attribute, else its action type, so that corrections of the
     same kind of action are read together."""
-    entries = (
+    entries = list(
         FeedbackEntry.objects.filter(rated_at__gte=start, rated_at__lt=end, outcome__isnull=False)
         .exclude(correction="")
         .exclude(source=Source.DRAFT_EDIT)
         .select_related("outcome", "outcome__content", "reviewer")
         .order_by("rated_at", "id")
     )
-    entries = list(entries)
     drafts = {
         d.action_id: d
         for d in DraftFeedback.objects.filter(
