@@ -15,11 +15,44 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from feedback import rubrics
 from feedback import selectors as feedback_selectors
 from feedback import services as feedback_services
 from learning.models import User
 from outcomes import rules
 from outcomes import selectors as outcome_selectors
+
+RUBRIC: list[dict[str, Any]] = [
+    {
+        "key": "tone",
+        "label": "Tone",
+        "kind": "numeric",
+        "minimum": 1,
+        "maximum": 5,
+        "description": "1 pushy or cold, 5 just right for this prospect.",
+    },
+    {
+        "key": "accuracy",
+        "label": "Facts right?",
+        "kind": "categorical",
+        "options": ["wrong", "partly", "right"],
+        "description": "Prices, dates and names as they are in the CRM.",
+        "position": 1,
+    },
+    {
+        "key": "next_step",
+        "label": "Right next step?",
+        "kind": "boolean",
+        "description": "Was this the step you would have taken now?",
+        "position": 2,
+    },
+]
+
+
+def seed_rubric() -> None:
+    """The demo tenant's rubric for messages (beside the overall rating)."""
+    for dimension in RUBRIC:
+        rubrics.define(target_type="message", **dimension)
 
 
 @dataclass(frozen=True)
@@ -30,6 +63,7 @@ class Review:
     rating: int
     comment: str
     at: datetime
+    scores: dict[str, Any] | None = None
 
 
 def plan(*, now: datetime, seed: int = 11) -> list[Review]:
@@ -54,12 +88,20 @@ def plan(*, now: datetime, seed: int = 11) -> list[Review]:
         if rng.random() < 0.08:
             stars = rng.choice((4, 5)) if good else rng.choice((1, 2, 3))
             note = "" if stars >= 3 else rng.choice(("wrong timing", "too pushy", "off-topic"))
-            reviews.append(Review("maria", outcome["id"], "dashboard", stars, note, at(outcome)))
+            scores = {
+                "tone": max(1, min(5, stars + rng.choice((-1, 0, 0, 1)))),
+                "accuracy": "right" if stars >= 4 else rng.choice(("partly", "wrong")),
+                "next_step": stars >= 3,
+            }
+            reviews.append(
+                Review("maria", outcome["id"], "dashboard", stars, note, at(outcome), scores)
+            )
     return reviews
 
 
 def apply(reviews: list[Review]) -> int:
-    """Record the reviews; returns how many were new."""
+    """Record the reviews (the demo rubric defined first); returns how many were new."""
+    seed_rubric()
     users = {u.username: u for u in User.objects.filter(username__in={r.reviewer for r in reviews})}
     outcomes = outcome_selectors.outcomes_by_id(ids=[r.outcome_id for r in reviews])
     taken = feedback_selectors.reviewed(outcome_ids=outcomes)  # a rerun adds nothing
@@ -68,14 +110,16 @@ def apply(reviews: list[Review]) -> int:
         if (review.reviewer, review.outcome_id) in taken:
             continue
         outcome = outcomes[review.outcome_id]
+        target_type = feedback_selectors.target_type_of(outcome)
         recorded = feedback_services.record_feedback(
             reviewer=users[review.reviewer],
-            target_type=feedback_selectors.target_type_of(outcome),
+            target_type=target_type,
             target_id=outcome.action_id,
             conversation_id=outcome.conversation.external_id,
             source=review.source,
             rating=review.rating,
             comment=review.comment,
+            scores=review.scores if target_type == "message" else None,
             outcome_id=outcome.pk,
             rated_at=review.at,
         )

@@ -7,10 +7,20 @@ depend on feedback.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
-from feedback.models import DraftFeedback, FeedbackEntry, FeedbackRevision, FeedbackSettings
-from learning.admin_access import ReviewAdmin, ReviewInline, SettingsAdmin
+from django.contrib import admin
+from django.http import HttpRequest
+
+from feedback.models import (
+    DraftFeedback,
+    FeedbackEntry,
+    FeedbackRevision,
+    FeedbackSettings,
+    RubricDimension,
+)
+from learning.admin_access import ReviewAdmin, ReviewInline, SettingsAdmin, is_reviewer
+from learning.models import Role
 from outcomes import admin as outcomes_admin
 
 
@@ -95,3 +105,40 @@ class FeedbackSettingsAdmin(SettingsAdmin):
     """The tenant's feedback constants."""
 
     list_display = ("__str__", "draft_edit_threshold", "fatigue_decline_ratio", "extreme_share")
+
+
+@admin.register(RubricDimension)
+class RubricDimensionAdmin(admin.ModelAdmin):
+    """The tenant's rubric: reviewers read it, admins add dimensions and retire them
+    (untick active). A dimension's key, target and kind are fixed once created, so scores
+    already given keep their meaning; nothing is deleted."""
+
+    list_display = ("label", "key", "target_type", "kind", "range_or_options", "required", "active")
+    list_filter = ("target_type", "kind", "active")
+    ordering = ("target_type", "position", "key")
+
+    @admin.display(description="range or options")
+    def range_or_options(self, obj: RubricDimension) -> str:
+        if obj.kind == "numeric":
+            return f"{obj.minimum:g} to {obj.maximum:g}"
+        if obj.kind == "categorical":
+            return " < ".join(obj.options)
+        return "yes / no"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("target_type", "key", "kind") if obj else ()
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_reviewer(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_reviewer(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_reviewer(request) and getattr(request.user, "role", None) == Role.ADMIN
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from feedback import links, selectors, services
-from feedback.models import FeedbackEntry, Source, TargetType
+from feedback.models import FeedbackEntry, RubricDimension, Source, TargetType
 from learning.access import ScopedQuerysetMixin
 from learning.api_fields import StrictFilterSet, UtcDateTimeFilter, days_param, days_parameter
 from learning.errors import Forbidden, InvalidInput
@@ -48,6 +48,44 @@ class FeedbackInSerializer(serializers.Serializer):
         trim_whitespace=False,
         help_text="What the agent should have said instead (feeds batch learning).",
     )
+    scores = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        default=dict,
+        help_text="The tenant's rubric dimensions for the target type (GET feedback/rubric/), "
+        'e.g. {"tone": 4, "accuracy": "partly", "next_step_right": true}; each is checked '
+        "against its dimension.",
+    )
+
+
+class RubricDimensionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RubricDimension
+        fields = [
+            "target_type",
+            "key",
+            "label",
+            "description",
+            "kind",
+            "minimum",
+            "maximum",
+            "integers",
+            "options",
+            "required",
+        ]
+        read_only_fields = fields
+
+
+class RubricApi(generics.ListAPIView):
+    """The tenant's rubric: the dimensions `POST feedback/` accepts in `scores`."""
+
+    serializer_class = RubricDimensionSerializer
+    permission_classes = [IsHuman | IsAgent]
+    pagination_class = None
+    filterset_class = None
+
+    def get_queryset(self) -> Any:
+        return RubricDimension.objects.filter(active=True)
 
 
 class FeedbackSerializer(serializers.ModelSerializer):
@@ -67,6 +105,8 @@ class FeedbackSerializer(serializers.ModelSerializer):
             "normalized_rating",
             "comment",
             "correction",
+            "scores",
+            "normalized_scores",
             "reviewer",
             "reviewer_role",
             "via",
@@ -160,10 +200,24 @@ class FeedbackSummaryApi(APIView):
                 ),
                 "drafts": serializers.DictField(),
                 "explicit": _counts("ExplicitCounts"),
+                "rubric": inline_serializer(
+                    "RubricDimensionSummary",
+                    {
+                        "target_type": serializers.CharField(),
+                        "key": serializers.CharField(),
+                        "label": serializers.CharField(),
+                        "kind": serializers.CharField(),
+                        "count": serializers.IntegerField(),
+                        "average": serializers.FloatField(allow_null=True),
+                        "in_words": serializers.CharField(),
+                    },
+                    many=True,
+                ),
             },
         ),
         description="Feedback in your scope over the last `days` days. Averages are of "
-        "the normalised rating, on [0, 1].",
+        "the normalised rating, on [0, 1]; `rubric` averages each dimension of the tenant's "
+        "rubric on [0, 1] too (and `in_words` on its own scale).",
     )
     def get(self, request: Request) -> Response:
         days = days_param(request.query_params.get("days"))

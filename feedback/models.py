@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -66,6 +67,16 @@ class FeedbackEntry(models.Model):
         blank=True,
         help_text="What the agent should have said instead (batch learning reads it like a "
         "heavily edited draft).",
+    )
+    scores = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The tenant's rubric dimensions rated, as given: {dimension key: value}.",
+    )
+    normalized_scores = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The same on [0, 1] (for averages across dimensions of any kind).",
     )
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -129,6 +140,7 @@ class FeedbackRevision(models.Model):
     normalized_rating = models.FloatField()
     comment = models.TextField(blank=True)
     correction = models.TextField(blank=True)
+    scores = models.JSONField(default=dict, blank=True)
     via = models.CharField(max_length=16, choices=Via.choices, blank=True)
     minted_by = models.CharField(max_length=160, blank=True)
     rated_at = models.DateTimeField()
@@ -141,6 +153,71 @@ class FeedbackRevision(models.Model):
 
     def __str__(self) -> str:
         return f"revision {self.revision} of entry {self.entry_id}"
+
+
+class DimensionKind(models.TextChoices):
+    NUMERIC = "numeric", "Number in a range"
+    CATEGORICAL = "categorical", "One of a list of options"
+    BOOLEAN = "boolean", "Yes or no"
+
+
+class RubricDimension(models.Model):
+    """One dimension of the tenant's rubric for a target type ("tone", 1-5; "next step
+    right?", yes/no; "accuracy", wrong/partly/right), rated beside the overall rating (the
+    default rubric: inline -1/0/1, dashboard 1-5 stars). Each maps onto [0, 1] for
+    averages: a number by its range, options evenly by their order (worst first), yes as
+    1. Retired dimensions (inactive) take no new scores; earlier scores stay."""
+
+    target_type = models.CharField(max_length=16, choices=TargetType.choices)
+    key = models.SlugField(
+        max_length=40, help_text="The name clients send it under in `scores` (e.g. tone)."
+    )
+    label = models.CharField(max_length=80, help_text="What reviewers see (e.g. Tone).")
+    description = models.CharField(max_length=300, blank=True)
+    kind = models.CharField(max_length=16, choices=DimensionKind.choices)
+    minimum = models.FloatField(null=True, blank=True, help_text="Numeric: the lowest value.")
+    maximum = models.FloatField(null=True, blank=True, help_text="Numeric: the highest value.")
+    integers = models.BooleanField(default=True, help_text="Numeric: whole numbers only.")
+    options = models.JSONField(
+        default=list, blank=True, help_text="Categorical: the options, worst first."
+    )
+    required = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["target_type", "position", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["target_type", "key"], name="one_dimension_per_key"),
+            models.CheckConstraint(
+                condition=~models.Q(kind="numeric")
+                | models.Q(
+                    minimum__isnull=False, maximum__isnull=False, minimum__lt=models.F("maximum")
+                ),
+                name="numeric_dimension_has_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_type}: {self.label}"
+
+    def clean(self) -> None:
+        if self.kind == DimensionKind.NUMERIC and (
+            self.minimum is None or self.maximum is None or self.minimum >= self.maximum
+        ):
+            raise ValidationError({"maximum": "Give a range: a minimum below the maximum."})
+        if self.kind == DimensionKind.CATEGORICAL:
+            options = self.options if isinstance(self.options, list) else []
+            if (
+                len(options) < 2
+                or len(options) > 20
+                or not all(isinstance(o, str) and o.strip() and len(o) <= 80 for o in options)
+                or len(set(options)) != len(options)
+            ):
+                raise ValidationError(
+                    {"options": "List 2 to 20 different options (text), worst first."}
+                )
 
 
 class DraftFeedback(models.Model):

@@ -208,6 +208,7 @@ def record_review(
     label: str | None,
     comment: str = "",
     correction: str = "",
+    scores: dict[str, Any] | None = None,
     queue_item: Any = None,
 ) -> None:
     """A person's judgement of one action from the review flow: a rating (thumbs or
@@ -217,6 +218,8 @@ def record_review(
     settled by the queue's rule (feedback.queues)."""
     if rating is None and label is None:
         raise InvalidInput("Choose a rating or a label first.", field="rating")
+    if scores and rating is None:
+        raise InvalidInput("Rubric scores go with a rating: rate the action too.", field="rating")
     entry = None
     if queue_item is not None:
         queues_module.require_reviewer(item=queue_item, reviewer=reviewer)
@@ -231,6 +234,7 @@ def record_review(
                 rating=rating,
                 comment=comment,
                 correction=correction,
+                scores=scores,
                 outcome_id=outcome.pk,
                 via=Via.REVIEW_PAGE,
                 assigned=queue_item is not None,

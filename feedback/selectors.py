@@ -11,6 +11,7 @@ from django.db.models import Avg, Count, Q, QuerySet
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
+from feedback import rubrics
 from feedback.models import DraftFeedback, FeedbackEntry, FeedbackRevision, Source, TargetType
 from feedback.services import SCALES, edit_distance, settings_row
 from learning.models import Role, User
@@ -103,6 +104,18 @@ def summary(*, principal: Any, days: int = 30, now: datetime | None = None) -> d
         ),
         "daily_trend": trend,
         "drafts": draft_summary(principal=principal, since=since, now=now),
+        "rubric": [
+            {
+                "target_type": row.dimension.target_type,
+                "key": row.dimension.key,
+                "label": row.dimension.label,
+                "kind": row.dimension.kind,
+                "count": row.count,
+                "average": row.average,
+                "in_words": row.on_scale,
+            }
+            for row in rubrics.summary(entry_ids_sql=entries.values("id").query.sql_with_params())
+        ],
     }
 
 

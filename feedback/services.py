@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rapidfuzz.distance import Levenshtein
 
-from feedback import events
+from feedback import events, rubrics
 from feedback.models import (
     DraftFeedback,
     FeedbackEntry,
@@ -85,6 +85,7 @@ def record_feedback(
     comment: str = "",
     outcome_id: int | None = None,
     correction: str = "",
+    scores: Any = None,
     via: str = Via.API,
     minted_by: str = "",
     rated_at: datetime | None = None,
@@ -98,10 +99,12 @@ def record_feedback(
     automatic score on the same target is another entry, never touched here. `rated_at`
     (default now) dates a first verdict given earlier (imports, the demo's history).
     `assigned`: the reviewer was given this action by a manager's queue (the caller checked
-    it), so it need not be in their own scope."""
+    it), so it need not be in their own scope. `scores` rate the tenant's rubric dimensions
+    for the target type (feedback.rubrics), each checked."""
     if target_type not in TargetType.values:
         raise InvalidInput("Use message, decision or conversation.", field="target_type")
     normalized = normalized_rating(source=source, rating=rating)
+    scores, normalized_scores = rubrics.validate(target_type=target_type, scores=scores)
     principal = _AssignedReviewer() if assigned else reviewer
     conversation = (
         outcome_selectors.visible_conversations(principal=principal)
@@ -119,6 +122,8 @@ def record_feedback(
         "normalized_rating": normalized,
         "comment": comment,
         "correction": correction,
+        "scores": scores,
+        "normalized_scores": normalized_scores,
         "via": via,
         "minted_by": minted_by,
     }
@@ -140,13 +145,14 @@ def record_feedback(
             else:
                 _published(entry)
                 return Recorded(entry, created=True, changed=True)
-        same = (entry.source, entry.rating, entry.comment, entry.correction, entry.outcome_id) == (
-            source,
-            float(rating),
-            comment,
-            correction,
-            outcome.pk if outcome else None,
-        )
+        same = (
+            entry.source,
+            entry.rating,
+            entry.comment,
+            entry.correction,
+            entry.scores,
+            entry.outcome_id,
+        ) == (source, float(rating), comment, correction, scores, outcome.pk if outcome else None)
         if same:
             return Recorded(entry, created=False, changed=False)
         FeedbackRevision.objects.create(
@@ -157,6 +163,7 @@ def record_feedback(
             normalized_rating=entry.normalized_rating,
             comment=entry.comment,
             correction=entry.correction,
+            scores=entry.scores,
             via=entry.via,
             minted_by=entry.minted_by,
             rated_at=entry.rated_at,

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from feedback import links, queues, selectors, services
+from feedback import links, queues, rubrics, selectors, services
 from feedback import review as review_flow
 from feedback.forms import QueueForm, ReviewForm
 from feedback.models import Source, UsedLink, Via
@@ -67,6 +67,10 @@ def review_item(request: HttpRequest, queue: str, position: int) -> HttpResponse
         "previous": position - 1 if position > 1 else None,
         "next": position + 1 if position < len(current.items) else None,
         "mine": current.mine.get(item.outcome.action_id),
+        "rubric": rubrics.form_fields(
+            target_type=selectors.target_type_of(item.outcome),
+            earlier=getattr(current.mine.get(item.outcome.action_id), "scores", None),
+        ),
         "context": review_flow.context_of(item.outcome),
         "here": here,
     }
@@ -101,6 +105,9 @@ def _record_review(
             label=label,
             comment=data["comment"].strip(),
             correction=data["correction"],
+            scores=rubrics.from_form(
+                target_type=selectors.target_type_of(item.outcome), data=request.POST
+            ),
             queue_item=item.queue_item,
         )
     except DomainError as exc:

@@ -134,6 +134,16 @@ def conversation_timeline(*, principal: Any, external_id: str) -> Timeline | Non
             details.append(f"through a link made by {entry.minted_by or 'unknown'}")
         if entry.comment:
             details.append(f"“{entry.comment}”")
+        if entry.scores:
+            details.append(
+                ", ".join(
+                    f"{key.replace('_', ' ')}: "
+                    + (("yes" if value else "no") if isinstance(value, bool) else f"{value}")
+                    for key, value in entry.scores.items()
+                )
+            )
+        if entry.correction:
+            details.append(f"should have said: “{entry.correction[:300]}”")
         events.append(
             Event(
                 at=entry.rated_at,

@@ -37,6 +37,10 @@ def test_reviewers_rate_resolved_actions_and_bob_tires(alpha) -> None:
         assert created == len(reviews) == FeedbackEntry.objects.count()
         assert simulation.apply(simulation.plan(now=timezone.now())) == 0  # a second run
         assert FeedbackEntry.objects.count() == created
+        marias = FeedbackEntry.objects.filter(reviewer__username="maria")
+        assert marias.exists() and all(
+            set(e.scores) == {"tone", "accuracy", "next_step"} for e in marias
+        )  # the demo rubric, rated on every email she reviews
         late = FeedbackEntry.objects.filter(rated_at__gt=timezone.now() + timedelta(seconds=1))
         assert not late.exists()
         flagged = {

@@ -58,6 +58,7 @@ def thread(alpha):
             conversation_id="deal-7",
             rating=5,
             comment="clear and short",
+            correction="Hi Dana, $38,400 for 40 seats; shall I send the order form?",
         )
         DraftFactory(
             action_id="a-2",
@@ -81,6 +82,7 @@ def test_the_timeline_reads_as_the_conversation_happened(thread, client) -> None
         "replied",  # the signal
         "alpha-manager rated 5/5",
         "clear and short",
+        "should have said: “Hi Dana, $38,400 for 40 seats; shall I send the order form?”",
     ]
     positions = [html.index(text) for text in order]
     assert positions == sorted(positions), positions

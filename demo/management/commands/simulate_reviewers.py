@@ -13,7 +13,8 @@ from learning.tenancy.models import Tenant
 class Command(TenantCommand):
     help = (
         "Demo: people rate the agent's resolved actions over the simulated weeks (alice "
-        "inline, maria on the dashboard, bob keen and then fatigued). Idempotent."
+        "inline, maria on the dashboard with the demo rubric (tone, facts, next step), bob "
+        "keen and then fatigued). Idempotent."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
