@@ -10,6 +10,7 @@ from calibration.models import (
     CalibrationAdjustment,
     CalibrationBin,
     CalibrationSettings,
+    PolicyVersion,
 )
 from learning.admin_access import ReviewAdmin, SettingsAdmin
 from learning.errors import DomainError
@@ -25,7 +26,29 @@ class CalibrationBinAdmin(ReviewAdmin):
 @admin.register(BehaviorPolicy)
 class BehaviorPolicyAdmin(ReviewAdmin):
     whole_tenant = True  # the agent's calibration, one per tenant
-    list_display = ("action_type", "confidence_scale", "escalation_threshold", "updated_at")
+    list_display = (
+        "action_type",
+        "confidence_scale",
+        "escalation_threshold",
+        "version",
+        "updated_at",
+    )
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(ReviewAdmin):
+    """Every version of each policy and when it came into force (exports name them)."""
+
+    whole_tenant = True  # the agent's calibration, one per tenant
+    list_display = (
+        "action_type",
+        "version",
+        "confidence_scale",
+        "escalation_threshold",
+        "valid_from",
+        "cause",
+    )
+    list_filter = ("action_type", "cause")
 
 
 @admin.action(description="Revert the selected adjustments (latest first)", permissions=["change"])

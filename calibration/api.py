@@ -36,6 +36,9 @@ POLICY = inline_serializer(
     {
         "confidence_scale": serializers.FloatField(),
         "escalation_threshold": serializers.FloatField(),
+        "version": serializers.IntegerField(
+            help_text="The policy's version: 0 the defaults, one more at each change."
+        ),
     },
 )
 
@@ -104,6 +107,7 @@ class PolicyApi(APIView):
                         "action_type": serializers.CharField(),
                         "confidence_scale": serializers.FloatField(),
                         "escalation_threshold": serializers.FloatField(),
+                        "version": serializers.IntegerField(),
                     },
                     many=True,
                 )
@@ -134,6 +138,9 @@ class CalibrateApi(APIView):
                 "escalate": serializers.BooleanField(),
                 "method": serializers.ChoiceField(choices=["scale", "bins"]),
                 "sample_count": serializers.IntegerField(),
+                "policy_version": serializers.IntegerField(
+                    help_text="The version of the policy that answered (exports carry it)."
+                ),
             },
         ),
         description="Turn a raw confidence into the calibrated one, and say whether to "

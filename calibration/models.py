@@ -127,6 +127,11 @@ class BehaviorPolicy(models.Model):
     action_type = models.CharField(max_length=64, unique=True)
     confidence_scale = models.FloatField(default=DEFAULT_CONFIDENCE_SCALE)
     escalation_threshold = models.FloatField(default=DEFAULT_ESCALATION_THRESHOLD)
+    version = models.PositiveIntegerField(
+        default=0,
+        help_text="How many times it changed: 0 is the defaults, each change adds one "
+        "(its history is in PolicyVersion).",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -154,6 +159,42 @@ class BehaviorPolicy(models.Model):
             f"{self.action_type}: x{self.confidence_scale:.2f}, "
             f"escalate below {self.escalation_threshold:.2f}"
         )
+
+
+class VersionCause(models.TextChoices):
+    INITIAL = "initial", "In force when versions began to be kept"
+    ADJUSTMENT = "adjustment", "The miscalibration check adjusted it"
+    REVERT = "revert", "An adjustment was reverted"
+
+
+class PolicyVersion(models.Model):
+    """One version of an action type's policy and when it came into force: every action
+    (and export row) can say which policy was in force when it was taken. Version 0, the
+    defaults, has no row: it is in force before an action type's first version."""
+
+    action_type = models.CharField(max_length=64)
+    version = models.PositiveIntegerField()
+    confidence_scale = models.FloatField()
+    escalation_threshold = models.FloatField()
+    valid_from = models.DateTimeField()
+    cause = models.CharField(max_length=16, choices=VersionCause.choices)
+    adjustment = models.ForeignKey(
+        "CalibrationAdjustment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["action_type", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action_type", "version"], name="one_row_per_policy_version"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["action_type", "valid_from"], name="policy_version_in_force")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_type} v{self.version} from {self.valid_from:%Y-%m-%d %H:%M}"
 
 
 class CalibrationAdjustment(models.Model):

@@ -3,6 +3,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
 from calibration import stats
 from calibration.adjust import AdjustmentSettings
 from calibration.models import (
@@ -12,6 +15,7 @@ from calibration.models import (
     CalibrationAdjustment,
     CalibrationBin,
     CalibrationSettings,
+    PolicyVersion,
 )
 
 
@@ -51,6 +55,7 @@ class Policy:
     action_type: str
     confidence_scale: float
     escalation_threshold: float
+    version: int = 0
 
 
 def policy_for(*, action_type: str) -> Policy:
@@ -58,7 +63,20 @@ def policy_for(*, action_type: str) -> Policy:
     stored = BehaviorPolicy.objects.filter(action_type=action_type).first()
     if stored is None:
         return Policy(action_type, DEFAULT_CONFIDENCE_SCALE, DEFAULT_ESCALATION_THRESHOLD)
-    return Policy(action_type, stored.confidence_scale, stored.escalation_threshold)
+    return Policy(action_type, stored.confidence_scale, stored.escalation_threshold, stored.version)
+
+
+def version_in_force(*, action_type: str = "action_type", at: str = "occurred_at") -> Coalesce:
+    """An expression for querysets of actions (another app's: they name their fields): the
+    version of the action type's policy in force at that time, 0 before its first change."""
+    latest = (
+        PolicyVersion.objects.filter(
+            action_type=OuterRef(action_type), valid_from__lte=OuterRef(at)
+        )
+        .order_by("-valid_from", "-version")
+        .values("version")[:1]
+    )
+    return Coalesce(Subquery(latest), Value(0))
 
 
 def policies() -> list[Policy]:
@@ -76,6 +94,7 @@ class Calibrated:
     escalate: bool
     method: str  # "scale" before the bins hold min_samples outcomes, then "bins"
     sample_count: int
+    policy_version: int
 
 
 def calibrate(*, action_type: str, confidence: float) -> Calibrated:
@@ -108,6 +127,7 @@ def calibrate(*, action_type: str, confidence: float) -> Calibrated:
         calibrated < policy.escalation_threshold,
         method,
         int(sums.total),
+        policy.version,
     )
 
 
@@ -131,6 +151,7 @@ def _curve(action_type: str, sums: stats.BinSums, policy: Policy) -> dict[str, A
         "policy": {
             "confidence_scale": policy.confidence_scale,
             "escalation_threshold": policy.escalation_threshold,
+            "version": policy.version,
         },
     }
 
@@ -146,7 +167,12 @@ def curves() -> list[dict[str, Any]]:
         _curve(
             name,
             stats.BinSums.from_rows(bins),
-            Policy(name, stored[name].confidence_scale, stored[name].escalation_threshold)
+            Policy(
+                name,
+                stored[name].confidence_scale,
+                stored[name].escalation_threshold,
+                stored[name].version,
+            )
             if name in stored
             else Policy(name, DEFAULT_CONFIDENCE_SCALE, DEFAULT_ESCALATION_THRESHOLD),
         )

@@ -11,7 +11,12 @@ from django.utils import timezone
 
 from calibration import adjust, selectors, stats
 from calibration.adjust import AdjustmentSettings, Proposal
-from calibration.models import BehaviorPolicy, CalibrationAdjustment
+from calibration.models import (
+    BehaviorPolicy,
+    CalibrationAdjustment,
+    PolicyVersion,
+    VersionCause,
+)
 from learning.errors import Conflict, NotFound
 from learning.tenancy.db import binary_cursor
 from outcomes import rules
@@ -137,8 +142,7 @@ def recalibrate(
             return proposal
         stored.confidence_scale = proposal.scale
         stored.escalation_threshold = proposal.threshold
-        stored.save(update_fields=["confidence_scale", "escalation_threshold", "updated_at"])
-        CalibrationAdjustment.objects.create(
+        adjustment = CalibrationAdjustment.objects.create(
             action_type=action_type,
             before_scale=scale,
             after_scale=proposal.scale,
@@ -149,7 +153,25 @@ def recalibrate(
             triggered_bins=[asdict(b) for b in flagged],
             run_id=run_id,
         )
+        _new_version(stored, cause=VersionCause.ADJUSTMENT, adjustment=adjustment)
     return proposal
+
+
+def _new_version(
+    policy: BehaviorPolicy, *, cause: str, adjustment: CalibrationAdjustment
+) -> PolicyVersion:
+    """Save the changed policy (locked by the caller) as its next version, in force now."""
+    policy.version += 1
+    policy.save(update_fields=["confidence_scale", "escalation_threshold", "version", "updated_at"])
+    return PolicyVersion.objects.create(
+        action_type=policy.action_type,
+        version=policy.version,
+        confidence_scale=policy.confidence_scale,
+        escalation_threshold=policy.escalation_threshold,
+        valid_from=policy.updated_at,
+        cause=cause,
+        adjustment=adjustment,
+    )
 
 
 def revert_adjustment(*, adjustment_id: int, user: Any) -> CalibrationAdjustment:
@@ -171,7 +193,7 @@ def revert_adjustment(*, adjustment_id: int, user: Any) -> CalibrationAdjustment
             raise Conflict("The policy changed since; revert the later adjustment first.")
         policy.confidence_scale = adjustment.before_scale
         policy.escalation_threshold = adjustment.before_threshold
-        policy.save(update_fields=["confidence_scale", "escalation_threshold", "updated_at"])
+        _new_version(policy, cause=VersionCause.REVERT, adjustment=adjustment)
         adjustment.reverted_at = timezone.now()
         adjustment.reverted_by = user
         adjustment.save(update_fields=["reverted_at", "reverted_by"])

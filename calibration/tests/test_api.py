@@ -55,7 +55,7 @@ def test_curve_body(alpha, client) -> None:
     assert [b["actual_rate"] for b in nonempty] == pytest.approx(prob_true, abs=1e-9)
     assert [b["mean_predicted"] for b in nonempty] == pytest.approx(prob_pred, abs=1e-9)
     assert all(b["ci_low"] <= b["actual_rate"] <= b["ci_high"] for b in nonempty)
-    assert body["policy"] == {"confidence_scale": 1.0, "escalation_threshold": 0.6}
+    assert body["policy"] == {"confidence_scale": 1.0, "escalation_threshold": 0.6, "version": 0}
     assert body["reliability"] - body["resolution"] + body["uncertainty"] + body[
         "within_bin_variance"
     ] - 2 * body["within_bin_covariance"] == pytest.approx(body["brier_score"], abs=1e-9)
@@ -78,12 +78,17 @@ def test_bad_action_type_is_400(alpha, client) -> None:
 def test_policy_and_calibrate(alpha, client) -> None:
     with tenant_context(alpha.tenant):
         BehaviorPolicy.objects.create(
-            action_type="send_email", confidence_scale=0.8, escalation_threshold=0.5
+            action_type="send_email", confidence_scale=0.8, escalation_threshold=0.5, version=3
         )
     policies = client.get(alpha.url("api/v1/policy/"), **alpha.bearer("agent")).json()
     assert policies == {
         "policies": [
-            {"action_type": "send_email", "confidence_scale": 0.8, "escalation_threshold": 0.5}
+            {
+                "action_type": "send_email",
+                "confidence_scale": 0.8,
+                "escalation_threshold": 0.5,
+                "version": 3,
+            }
         ]
     }
 
@@ -98,6 +103,7 @@ def test_policy_and_calibrate(alpha, client) -> None:
     answer = calibrate(action_type="send_email", confidence=0.75).json()
     assert answer["calibrated_confidence"] == pytest.approx(0.6)
     assert (answer["escalation_threshold"], answer["escalate"]) == (0.5, False)
+    assert answer["policy_version"] == 3
     assert calibrate(action_type="send_email", confidence=0.5).json()["escalate"] is True
     assert calibrate(action_type="new_type", confidence=0.5).json() == {
         "action_type": "new_type",
@@ -107,6 +113,7 @@ def test_policy_and_calibrate(alpha, client) -> None:
         "escalate": True,
         "method": "scale",
         "sample_count": 0,
+        "policy_version": 0,
     }
     for bad in (
         {"action_type": "send_email", "confidence": 1.2},

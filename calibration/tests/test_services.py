@@ -275,6 +275,7 @@ def test_revert_restores_the_previous_policy(in_alpha) -> None:
     services.revert_adjustment(adjustment_id=first.pk, user=in_alpha.users["admin"])
     policy = selectors.policy_for(action_type="revert_me")
     assert (policy.confidence_scale, policy.escalation_threshold) == (1.0, 0.6)
+    assert policy.version == 4  # two steps, two reverts: each change is a version
     with pytest.raises(Conflict):
         services.revert_adjustment(adjustment_id=first.pk, user=in_alpha.users["admin"])
 
@@ -287,3 +288,37 @@ def test_curves_of_every_type_equal_each_curve(in_alpha, django_assert_max_num_q
         together = selectors.curves()
     assert together == [selectors.curve(t) for t in ("nudge", "pitch")]
     assert [c["policy"]["confidence_scale"] for c in together] == [1.0, 0.9]
+
+
+def test_each_action_carries_the_policy_version_in_force_when_it_was_taken(in_alpha) -> None:
+    """Versions come into force as the policy changes (an adjustment, a revert); an action
+    before the first change ran under version 0, the defaults."""
+    from datetime import timedelta
+
+    from calibration.models import CalibrationAdjustment, PolicyVersion
+    from outcomes.models import OutcomeRecord
+    from outcomes.tests.factories import OutcomeFactory, today_noon
+
+    _fill("versioned", 0.85, 60, 20)
+    services.recalibrate(action_type="versioned")
+    services.recalibrate(action_type="versioned")
+    latest = CalibrationAdjustment.objects.filter(action_type="versioned").first()
+    services.revert_adjustment(adjustment_id=latest.pk, user=in_alpha.users["admin"])
+    versions = PolicyVersion.objects.filter(action_type="versioned").order_by("version")
+    assert [(v.version, v.cause, v.confidence_scale) for v in versions] == [
+        (1, "adjustment", 0.9),
+        (2, "adjustment", 0.8),
+        (3, "revert", 0.9),
+    ]
+    noon = today_noon()
+    for version, days in ((1, 30), (2, 20), (3, 10)):  # v-30 was taken as version 1 began
+        PolicyVersion.objects.filter(action_type="versioned", version=version).update(
+            valid_from=noon - timedelta(days=days)
+        )
+    for days in (40, 30, 25, 15, 5):
+        OutcomeFactory(action_id=f"v-{days}", action_type="versioned", days_ago=days)
+    OutcomeFactory(action_id="other-type", action_type="send_email", days_ago=5)
+    stamped = dict(
+        OutcomeRecord.objects.annotate(v=selectors.version_in_force()).values_list("action_id", "v")
+    )
+    assert stamped == {"v-40": 0, "v-30": 1, "v-25": 1, "v-15": 2, "v-5": 3, "other-type": 0}
