@@ -321,6 +321,11 @@ def visible_queues(*, user: Any) -> QuerySet[ReviewQueue]:
     return queues.filter(owner=user)
 
 
+def visible_judgements(*, user: Any) -> QuerySet[Judgement]:
+    """Every judgement made in the queues a person may manage (exports read them)."""
+    return Judgement.objects.filter(item__queue__in=visible_queues(user=user))
+
+
 @dataclass(frozen=True)
 class ReviewerProgress:
     username: str

@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import re
-from typing import cast
+from collections.abc import Iterator
+from typing import Any, cast
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from insights import analytics
-from learning.api_fields import days_param, days_parameter
+from feedback import selectors as feedback_selectors
+from feedback.api import FeedbackFilter
+from insights import analytics, exports
+from learning.api_fields import as_utc, days_param, days_parameter
 from learning.errors import InvalidInput, NotFound
 from learning.models import User
 from learning.permissions import IsExecutiveOrAbove, IsHuman, IsManagerOrAbove
-from outcomes.schemas import ACTION_TYPE
+from learning.streaming import streaming_response
+from outcomes import selectors as outcome_selectors
+from outcomes.api import OutcomeFilter
+from outcomes.schemas import ACTION_TYPE, USERNAME
 
 
 def _window(request: Request) -> analytics.Window:
@@ -92,3 +102,151 @@ class ExecutiveAnalyticsApi(APIView):
                 window=_window(request), action_type=_action_type(request)
             )
         )
+
+
+# --- exports -----------------------------------------------------------------------------
+
+
+class IgnoreClientContentNegotiation(BaseContentNegotiation):
+    """Exports answer with their file's type, and errors in JSON, whatever `Accept` says
+    (a client asking for text/csv must get the 400 that names the field, not a 406)."""
+
+    def select_parser(self, request: Any, parsers: Any) -> Any:
+        return parsers[0]
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        return (renderers[0], renderers[0].media_type)
+
+
+FORMAT_PARAMETER = OpenApiParameter(
+    "fmt",
+    str,
+    OpenApiParameter.PATH,
+    enum=list(exports.FORMATS),
+    description="csv (with a header row) or jsonl (one JSON object per line).",
+)
+EXPORT_RESPONSES = {
+    (200, "text/csv"): OpenApiTypes.STR,
+    (200, "application/jsonl"): OpenApiTypes.STR,
+}
+
+
+class ExportApi(APIView):
+    """A table streamed as a file; the query parameters filter it (unknown ones are
+    refused, so a misspelt filter never exports everything)."""
+
+    permission_classes = [IsManagerOrAbove]
+    content_negotiation_class = IgnoreClientContentNegotiation
+    table: exports.Table
+    filters: tuple[str, ...] = ()
+
+    def get(self, request: Request, fmt: str) -> Any:
+        if fmt not in exports.FORMATS:
+            raise NotFound("Export as csv or jsonl.", field="fmt")
+        unknown = sorted(set(request.query_params) - set(self.filters))
+        if unknown:
+            allowed = ", ".join(self.filters) or "none"
+            raise InvalidInput(
+                f"Not a filter of this export (they are: {allowed}).", field=unknown[0][:60]
+            )
+        rows = self.rows(request)
+        tenant = request.tenant  # type: ignore[attr-defined]
+        return streaming_response(
+            exports.encode(self.table, rows, fmt),
+            tenant=tenant,
+            content_type=exports.FORMATS[fmt],
+            filename=exports.filename(
+                self.table, tenant_slug=tenant.slug, fmt=fmt, now=timezone.now()
+            ),
+        )
+
+    def rows(self, request: Request) -> Iterator[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    @staticmethod
+    def filtered(filterset: Any) -> Any:
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        return filterset.qs
+
+
+def _export_schema(table: exports.Table, parameters: list[Any]) -> Any:
+    return extend_schema(
+        parameters=[FORMAT_PARAMETER, *parameters],
+        responses=EXPORT_RESPONSES,
+        description=f"{table.description} Managers and up, within their scope; streamed. "
+        f"Columns, in order: {', '.join(table.columns)}.",
+    )
+
+
+class OutcomeExportApi(ExportApi):
+    table = exports.OUTCOMES
+    filters = tuple(OutcomeFilter.base_filters)
+
+    @_export_schema(exports.OUTCOMES, [])
+    def get(self, request: Request, fmt: str) -> Any:
+        return super().get(request, fmt)
+
+    def rows(self, request: Request) -> Iterator[tuple[Any, ...]]:
+        scoped = outcome_selectors.visible_outcomes(principal=request.user)
+        return exports.outcome_rows(self.filtered(OutcomeFilter(request.query_params, scoped)))
+
+
+class FeedbackExportApi(ExportApi):
+    table = exports.FEEDBACK
+    filters = tuple(FeedbackFilter.base_filters)
+
+    @_export_schema(exports.FEEDBACK, [])
+    def get(self, request: Request, fmt: str) -> Any:
+        return super().get(request, fmt)
+
+    def rows(self, request: Request) -> Iterator[tuple[Any, ...]]:
+        scoped = feedback_selectors.visible_feedback(principal=request.user)
+        return exports.feedback_rows(self.filtered(FeedbackFilter(request.query_params, scoped)))
+
+
+class LabelFilters(serializers.Serializer):
+    queue = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    reviewer = serializers.RegexField(USERNAME, max_length=150, required=False)
+    labelled_after = serializers.DateTimeField(required=False)
+    labelled_before = serializers.DateTimeField(required=False)
+
+
+class LabelExportApi(ExportApi):
+    table = exports.LABELS
+    filters = tuple(LabelFilters().fields)
+
+    @_export_schema(exports.LABELS, [LabelFilters])
+    def get(self, request: Request, fmt: str) -> Any:
+        return super().get(request, fmt)
+
+    def rows(self, request: Request) -> Iterator[tuple[Any, ...]]:
+        given = LabelFilters(data=request.query_params)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        return exports.label_rows(
+            user=request.user,
+            queue_id=data.get("queue"),
+            reviewer=data.get("reviewer"),
+            after=as_utc(data.get("labelled_after")),
+            before=as_utc(data.get("labelled_before")),
+        )
+
+
+class CalibrationFilters(serializers.Serializer):
+    action_type = serializers.RegexField(ACTION_TYPE, max_length=64, required=False)
+
+
+class CalibrationExportApi(ExportApi):
+    table = exports.CALIBRATION
+    filters = ("action_type",)
+
+    @_export_schema(exports.CALIBRATION, [CalibrationFilters])
+    def get(self, request: Request, fmt: str) -> Any:
+        return super().get(request, fmt)
+
+    def rows(self, request: Request) -> Iterator[tuple[Any, ...]]:
+        given = CalibrationFilters(data=request.query_params)
+        given.is_valid(raise_exception=True)
+        action_type = given.validated_data.get("action_type")
+        return exports.calibration_rows(action_types=[action_type] if action_type else None)

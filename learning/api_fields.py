@@ -61,12 +61,18 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     offsets past ±15:59 that Python accepts) and clamped to the years Python can hold."""
 
     def filter(self, qs: Any, value: Any) -> Any:
-        if value is not None:
-            try:
-                value = value.astimezone(UTC)
-            except OverflowError:  # year 1 or 9999 shifted out of range
-                value = (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
-        return super().filter(qs, value)
+        return super().filter(qs, as_utc(value))
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A parsed time in UTC (PostgreSQL refuses offsets past ±15:59 that Python accepts),
+    clamped to the years Python can hold."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 shifted out of range
+        return (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 class StrictLimitOffsetPagination(LimitOffsetPagination):

@@ -32,7 +32,7 @@ FINAL_STATUSES = rules.DECIDED
 class SignalSource(models.TextChoices):
     AUTOMATIC = "automatic", "Automatic (time-window check)"
     EVENT = "event", "Event (signal received)"
-    HUMAN_LABEL = "human_label", "Human label"
+    HUMAN_LABEL = rules.HUMAN_LABEL, "Human label"
 
 
 class Conversation(models.Model):

@@ -32,6 +32,8 @@ NEGATIVE = "negative"
 AMBIGUOUS = "ambiguous"
 EXPIRED = "expired"
 WEAK = "weak"
+# How an outcome was resolved by a person (outcomes.models.SignalSource.HUMAN_LABEL).
+HUMAN_LABEL = "human_label"
 
 # Outcome types (outcomes.models.OutcomeType gives them their labels).
 EMAIL_ENGAGEMENT = "email_engagement"
