@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import calibration, dashboards, environment, ingest, sweep
+from bench import calibration, dashboards, environment, export, ingest, sweep
 
 
 def main() -> int:
@@ -38,6 +38,9 @@ def main() -> int:
     if wanted("dashboards"):
         console.print("[bold]Dashboards over a million outcomes…")
         results += dashboards.run(bench, quick)
+    if wanted("export"):
+        console.print("[bold]Exports of a million outcomes: streamed, in constant memory…")
+        results += export.run(bench, quick)
     if wanted("calibration"):
         console.print("[bold]Calibration: contention, statistics, learning efficacy…")
         results += calibration.run(bench, quick)

@@ -4,7 +4,7 @@ feedback and calibration lists (the same files as `GET exports/...`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
@@ -46,7 +46,7 @@ class AlertAdmin(ReviewAdmin):
     list_filter = ("rule", ("closed_at", admin.EmptyFieldListFilter))
 
 
-Rows = Callable[[QuerySet[Any]], Iterator[tuple[Any, ...]]]
+Rows = Callable[[QuerySet[Any]], exports.Rows]
 
 
 def _export_actions(table: exports.Table, rows: Rows) -> list[Callable[..., Any]]:
@@ -70,7 +70,7 @@ def _export_actions(table: exports.Table, rows: Rows) -> list[Callable[..., Any]
     return [make(fmt) for fmt in exports.FORMATS]
 
 
-def _bins(queryset: QuerySet[Any]) -> Iterator[tuple[Any, ...]]:
+def _bins(queryset: QuerySet[Any]) -> exports.Rows:
     return exports.calibration_rows(
         action_types=set(queryset.values_list("action_type", flat=True))
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any, cast
 
 from django.utils import timezone
@@ -160,7 +159,7 @@ class ExportApi(APIView):
             ),
         )
 
-    def rows(self, request: Request) -> Iterator[tuple[Any, ...]]:
+    def rows(self, request: Request) -> exports.Rows:
         raise NotImplementedError
 
     @staticmethod
@@ -187,7 +186,7 @@ class OutcomeExportApi(ExportApi):
     def get(self, request: Request, fmt: str) -> Any:
         return super().get(request, fmt)
 
-    def rows(self, request: Request) -> Iterator[tuple[Any, ...]]:
+    def rows(self, request: Request) -> exports.Rows:
         scoped = outcome_selectors.visible_outcomes(principal=request.user)
         return exports.outcome_rows(self.filtered(OutcomeFilter(request.query_params, scoped)))
 
@@ -200,7 +199,7 @@ class FeedbackExportApi(ExportApi):
     def get(self, request: Request, fmt: str) -> Any:
         return super().get(request, fmt)
 
-    def rows(self, request: Request) -> Iterator[tuple[Any, ...]]:
+    def rows(self, request: Request) -> exports.Rows:
         scoped = feedback_selectors.visible_feedback(principal=request.user)
         return exports.feedback_rows(self.filtered(FeedbackFilter(request.query_params, scoped)))
 
@@ -220,7 +219,7 @@ class LabelExportApi(ExportApi):
     def get(self, request: Request, fmt: str) -> Any:
         return super().get(request, fmt)
 
-    def rows(self, request: Request) -> Iterator[tuple[Any, ...]]:
+    def rows(self, request: Request) -> exports.Rows:
         given = LabelFilters(data=request.query_params)
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -245,7 +244,7 @@ class CalibrationExportApi(ExportApi):
     def get(self, request: Request, fmt: str) -> Any:
         return super().get(request, fmt)
 
-    def rows(self, request: Request) -> Iterator[tuple[Any, ...]]:
+    def rows(self, request: Request) -> exports.Rows:
         given = CalibrationFilters(data=request.query_params)
         given.is_valid(raise_exception=True)
         action_type = given.validated_data.get("action_type")

@@ -2,16 +2,22 @@
 team's own analysis, streamed in constant memory.
 
 Each table is a fixed list of columns (its header, in order). Rows come from the scoped
-querysets of their owning apps (a manager exports their team's), read with a server-side
-cursor `CHUNK_ROWS` at a time, encoded and sent in chunks of about `FLUSH_BYTES`; nothing
-holds the whole export (learning.streaming sends it). Each row of an action carries
-`policy_version`: the version of its action type's behaviour policy in force when the
-action was taken (calibration.selectors.version_in_force; 0 is the defaults).
+querysets of their owning apps (a manager exports their team's). PostgreSQL formats them
+(`COPY (the queryset's SQL) TO STDOUT`: CSV as such, JSON Lines as one json_build_object
+per row), so an export runs at about the speed of exporting by hand with psql; the copy
+is read as it arrives and sent in chunks of about `FLUSH_BYTES`, and nothing holds the
+whole export (learning.streaming sends it; a client that goes away cancels the COPY).
+The calibration curves, computed in Python, are formatted here the same way. Each row of
+an action carries `policy_version`: the version of its action type's behaviour policy in
+force when the action was taken (calibration.selectors.version_in_force; 0 is the
+defaults).
 
-Values: times in ISO 8601 UTC (`2026-12-01T09:30:00Z`); numbers as stored; JSON fields
-(attributes, rubric scores) as objects in JSON Lines and as JSON text in CSV; empty for
-none. In CSV, a text cell starting with = + - @ or a tab is prefixed with ' so that a
-spreadsheet shows it rather than running it as a formula (JSON Lines is left as stored).
+Values: times in ISO 8601 UTC with microseconds (`2026-12-01T09:30:00.000000Z`); numbers
+as PostgreSQL writes them (shortest exact form: 1, 0.25); JSON fields (attributes, rubric
+scores) as objects in JSON Lines and as JSON text in CSV; empty (CSV) or null (JSON) for
+none. In CSV, a text cell starting with = + - @ a tab or a carriage return gets a ' in
+front, so that a spreadsheet shows it rather than running it as a formula; JSON Lines
+holds text as stored.
 """
 
 from __future__ import annotations
@@ -19,21 +25,33 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from django.db.models import Case, F, FloatField, IntegerField, QuerySet, Value, When
+from django.core.exceptions import EmptyResultSet
+from django.db.models import (
+    Case,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    JSONField,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast
 
 from calibration import selectors as calibration_selectors
 from feedback import queues as feedback_queues
+from learning.tenancy.db import binary_cursor
 from outcomes import rules
 from outcomes import selectors as outcome_selectors
 
-CHUNK_ROWS = 2000
 FLUSH_BYTES = 256 * 1024
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -41,11 +59,32 @@ FORMATS = {
 }
 
 
+TEXT, NUMBER, TIME, JSON = "text", "number", "time", "json"
+
+
 @dataclass(frozen=True)
 class Table:
     name: str
     columns: tuple[str, ...]
     description: str
+    times: frozenset[str] = frozenset()
+    numbers: frozenset[str] = frozenset()
+    objects: frozenset[str] = frozenset()
+
+    def kind(self, column: str) -> str:
+        if column in self.times:
+            return TIME
+        if column in self.numbers:
+            return NUMBER
+        return JSON if column in self.objects else TEXT
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Rows the database reads: a queryset and one expression per column of the table."""
+
+    queryset: QuerySet[Any]
+    expressions: list[Any]
 
 
 OUTCOMES = Table(
@@ -72,6 +111,9 @@ OUTCOMES = Table(
         "attributes",
     ),
     "One row per agent action: its confidence, how it turned out, what it said.",
+    times=frozenset({"occurred_at", "window_expires_at", "resolved_at"}),
+    numbers=frozenset({"predicted_confidence", "score", "policy_version"}),
+    objects=frozenset({"attributes"}),
 )
 FEEDBACK = Table(
     "feedback",
@@ -96,6 +138,9 @@ FEEDBACK = Table(
         "policy_version",
     ),
     "One row per current verdict (a person's, or a draft edit's automatic score).",
+    times=frozenset({"rated_at"}),
+    numbers=frozenset({"id", "rating", "normalized_rating", "revision", "policy_version"}),
+    objects=frozenset({"scores"}),
 )
 LABELS = Table(
     "labels",
@@ -120,6 +165,26 @@ LABELS = Table(
     "review queue (source queue, with the item's inclusion probability and its inverse, "
     "the weight that reweights spot checks to all decided actions), and each label given "
     "outside a queue (source label).",
+    times=frozenset({"labelled_at"}),
+    numbers=frozenset(
+        {"queue_id", "predicted_confidence", "inclusion_probability", "weight", "policy_version"}
+    ),
+)
+CALIBRATION_NUMBERS = (
+    "bin",
+    "lower",
+    "upper",
+    "count",
+    "mean_predicted",
+    "actual_rate",
+    "ci_low",
+    "ci_high",
+    "sample_count",
+    "brier_score",
+    "ece",
+    "confidence_scale",
+    "escalation_threshold",
+    "policy_version",
 )
 CALIBRATION = Table(
     "calibration",
@@ -142,6 +207,7 @@ CALIBRATION = Table(
     ),
     "One row per action type and confidence bin: the calibration curve, with the policy "
     "in force now.",
+    numbers=frozenset(CALIBRATION_NUMBERS),
 )
 TABLES = {t.name: t for t in (OUTCOMES, FEEDBACK, LABELS, CALIBRATION)}
 
@@ -149,9 +215,9 @@ TABLES = {t.name: t for t in (OUTCOMES, FEEDBACK, LABELS, CALIBRATION)}
 # --- rows --------------------------------------------------------------------------------
 
 
-def outcome_rows(outcomes: QuerySet[Any]) -> Iterator[tuple[Any, ...]]:
+def outcome_rows(outcomes: QuerySet[Any]) -> list[Selection]:
     """`outcomes` (scoped and filtered by the caller) in time order, as OUTCOMES rows."""
-    return _read(
+    return _select(
         outcomes.order_by("occurred_at", "id"),
         [
             F("action_id"),
@@ -177,9 +243,9 @@ def outcome_rows(outcomes: QuerySet[Any]) -> Iterator[tuple[Any, ...]]:
     )
 
 
-def feedback_rows(entries: QuerySet[Any]) -> Iterator[tuple[Any, ...]]:
+def feedback_rows(entries: QuerySet[Any]) -> list[Selection]:
     """Feedback entries (scoped and filtered by the caller) in time order."""
-    return _read(
+    return _select(
         entries.order_by("rated_at", "id"),
         [
             F("id"),
@@ -216,7 +282,7 @@ def label_rows(
     reviewer: str | None = None,
     after: datetime | None = None,
     before: datetime | None = None,
-) -> Iterator[tuple[Any, ...]]:
+) -> list[Selection]:
     """Queue judgements (in the queues the person manages), then labels given outside a
     queue (on actions in their scope), each in time order."""
     judgements = feedback_queues.visible_judgements(user=user).exclude(label="")
@@ -227,7 +293,6 @@ def label_rows(
     )
     if queue_id is not None:
         judgements = judgements.filter(item__queue_id=queue_id)
-        direct = direct.none()
     if reviewer:
         judgements = judgements.filter(reviewer__username=reviewer)
         direct = direct.filter(resolved_by__username=reviewer)
@@ -238,7 +303,7 @@ def label_rows(
         judgements = judgements.filter(judged_at__lt=before)
         direct = direct.filter(resolved_at__lt=before)
     nothing = Value(None, output_field=FloatField())
-    from_queues = _read(
+    from_queues = Selection(
         judgements.order_by("judged_at", "id"),
         [
             Value("queue"),
@@ -260,7 +325,7 @@ def label_rows(
             ),
         ],
     )
-    outside = _read(
+    outside = Selection(
         direct.order_by("resolved_at", "id"),
         [
             Value("label"),
@@ -280,8 +345,7 @@ def label_rows(
             calibration_selectors.version_in_force(),
         ],
     )
-    yield from from_queues
-    yield from outside
+    return [from_queues] if queue_id is not None else [from_queues, outside]
 
 
 def calibration_rows(*, action_types: Iterable[str] | None = None) -> Iterator[tuple[Any, ...]]:
@@ -311,70 +375,127 @@ def calibration_rows(*, action_types: Iterable[str] | None = None) -> Iterator[t
             )
 
 
-def _read(queryset: QuerySet[Any], columns: list[Any]) -> Iterator[tuple[Any, ...]]:
-    """The columns of each row, read through a server-side cursor."""
-    return queryset.values_list(*columns).iterator(chunk_size=CHUNK_ROWS)
+def _select(queryset: QuerySet[Any], expressions: list[Any]) -> list[Selection]:
+    return [Selection(queryset, expressions)]
 
 
 # --- encoding ----------------------------------------------------------------------------
 
+Rows = Sequence[Selection] | Iterable[tuple[Any, ...]]
 
-def encode(table: Table, rows: Iterable[tuple[Any, ...]], fmt: str) -> Iterator[bytes]:
-    """The rows as CSV (with a header) or JSON Lines, in chunks of about FLUSH_BYTES."""
+
+def encode(table: Table, rows: Rows, fmt: str) -> Iterator[bytes]:
+    """The rows as CSV (with a header) or JSON Lines, in chunks of about FLUSH_BYTES.
+    Rows the database reads (selections) are formatted there for CSV (PostgreSQL's COPY,
+    as fast as exporting by hand) and read through a server-side cursor for JSON Lines;
+    rows computed in Python (the calibration curves) are formatted here."""
+    if fmt not in FORMATS:
+        raise ValueError(fmt)
     if fmt == "csv":
-        return _csv(table, rows)
-    if fmt == "jsonl":
-        return _jsonl(table, rows)
-    raise ValueError(fmt)
+        yield (",".join(table.columns) + "\n").encode()
+    chunks = _csv_chunks if fmt == "csv" else _jsonl_chunks
+    for part in _parts(rows):
+        yield from _buffered(chunks(table, part))
 
 
-def _csv(table: Table, rows: Iterable[tuple[Any, ...]]) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(table.columns)
-    for row in rows:
-        writer.writerow([_cell(value) for value in row])
-        if buffer.tell() >= FLUSH_BYTES:
+def _parts(rows: Rows) -> list[Selection | Iterable[tuple[Any, ...]]]:
+    if isinstance(rows, Sequence) and rows and all(isinstance(r, Selection) for r in rows):
+        return list(rows)
+    return [rows]  # type: ignore[list-item]
+
+
+def _buffered(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    buffer = bytearray()
+    for piece in pieces:
+        buffer += piece
+        if len(buffer) >= FLUSH_BYTES:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+def _csv_chunks(table: Table, part: Selection | Iterable[tuple[Any, ...]]) -> Iterator[bytes]:
+    if not isinstance(part, Selection):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for row in part:
+            writer.writerow([_cell(value) for value in row])
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
-    yield buffer.getvalue().encode()
+        return
+    columns = [
+        _csv_column(expression, table.kind(name))
+        for name, expression in zip(table.columns, part.expressions, strict=True)
+    ]
+    try:
+        sql, params = part.queryset.values_list(*columns).query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing (e.g. `pk__in=[]`)
+        return
+    statement = f"COPY ({sql}) TO STDOUT (FORMAT csv)"
+    with binary_cursor() as cursor, cursor.copy(statement, params) as copy:
+        for data in copy:
+            yield bytes(data)
+
+
+def _csv_column(expression: Any, kind: str) -> Any:
+    """The column as CSV shows it, formatted by PostgreSQL: times in ISO 8601 UTC, objects
+    as JSON text, and text guarded against spreadsheet formulas (module docstring)."""
+    if kind == TIME:
+        return Func(expression, template=CSV_TIME, output_field=TextField())
+    if kind == JSON:
+        return Cast(expression, TextField())
+    if kind == TEXT:
+        return Func(expression, template=CSV_TEXT, output_field=TextField())
+    return expression
+
+
+CSV_TIME = """to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+# A leading = + - @ tab or carriage return gets a ' before it (a POSIX regex in SQL).
+CSV_TEXT = r"""regexp_replace(%(expressions)s::text, '^([-=+@\t\r])', '''\1')"""
+
+
+def _jsonl_chunks(table: Table, part: Selection | Iterable[tuple[Any, ...]]) -> Iterator[bytes]:
+    if not isinstance(part, Selection):
+        encoder = msgspec.json.Encoder(enc_hook=_unknown)
+        for row in part:
+            yield encoder.encode(dict(zip(table.columns, row, strict=True))) + b"\n"
+        return
+    # PostgreSQL writes each row as a JSON object with the table's keys in order
+    # (json_build_object; jsonb would sort them). CSV with a quote and a delimiter JSON
+    # text never holds raw (control characters are escaped in JSON) copies each object out
+    # verbatim, one per line.
+    pairs: list[Any] = []
+    for name, expression in zip(table.columns, part.expressions, strict=True):
+        if table.kind(name) == TIME:
+            expression = Func(expression, template=CSV_TIME, output_field=TextField())
+        pairs += [Value(name), expression]
+    line = Cast(Func(*pairs, function="json_build_object", output_field=JSONField()), TextField())
+    try:
+        sql, params = part.queryset.values_list(line).query.sql_with_params()
+    except EmptyResultSet:
+        return
+    statement = f"COPY ({sql}) TO STDOUT (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
+    with binary_cursor() as cursor, cursor.copy(statement, params) as copy:
+        for data in copy:
+            yield bytes(data)
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: Any) -> Any:
+    """A value computed in Python, as the database's CSV would show it."""
     if value is None:
         return ""
     if isinstance(value, str):
         return "'" + value if value.startswith(FORMULA_STARTS) else value
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, datetime):
-        return _time(value)
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    if isinstance(value, float):
-        return repr(value)
+        return json.dumps(value, ensure_ascii=False)
     return value
-
-
-def _time(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _jsonl(table: Table, rows: Iterable[tuple[Any, ...]]) -> Iterator[bytes]:
-    encoder = msgspec.json.Encoder(enc_hook=_unknown)
-    names = table.columns
-    buffer = bytearray()
-    for row in rows:
-        encoder.encode_into(dict(zip(names, row, strict=True)), buffer, -1)
-        buffer.extend(b"\n")
-        if len(buffer) >= FLUSH_BYTES:
-            yield bytes(buffer)
-            buffer.clear()
-    yield bytes(buffer)
 
 
 def _unknown(value: Any) -> Any:

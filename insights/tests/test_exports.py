@@ -117,7 +117,7 @@ def test_outcomes_csv_is_the_teams_actions_with_their_policy_version(data, clien
     rows = {r["action_id"]: r for r in table(text)}
     assert set(rows) == {"mine-0", "mine-1", "amb"}  # not the other team's
     assert (rows["mine-0"]["policy_version"], rows["mine-1"]["policy_version"]) == ("0", "1")
-    assert rows["mine-0"]["attributes"] == '{"segment":"smb"}'
+    assert json.loads(rows["mine-0"]["attributes"]) == {"segment": "smb"}
     assert rows["mine-0"]["occurred_at"].endswith("Z") and rows["mine-0"]["rep"] == "alpha-rep"
     _, everything = export(client, data, "outcomes.csv", role="executive")
     assert len(table(everything)) == 4
@@ -155,8 +155,8 @@ def test_labels_carry_the_inclusion_probability_and_weight(data, client) -> None
     )
     assert (queued["reason"], queued["inclusion_probability"], queued["weight"]) == (
         "ambiguous",
-        "1.0",
-        "1.0",
+        "1",
+        "1",
     )
     assert (rows["direct"]["source"], rows["direct"]["label"], rows["direct"]["weight"]) == (
         "label",
@@ -236,3 +236,13 @@ def test_the_admin_exports_the_same_rows(data, client) -> None:
     from_admin = table(b"".join(chunks(response)).decode())
     _, from_api = export(client, data, "outcomes.csv")
     assert from_admin == table(from_api)
+
+
+def test_nothing_to_export_is_a_header_alone(data, client) -> None:
+    _, text = export(client, data, "outcomes.csv?rep=nobody")
+    assert text == ",".join(exports.OUTCOMES.columns) + "\n"
+    _, text = export(client, data, "outcomes.jsonl?rep=nobody")
+    assert text == ""
+    with tenant_context(data.tenant):
+        nothing = exports.outcome_rows(OutcomeRecord.objects.none())
+        assert b"".join(exports.encode(exports.OUTCOMES, nothing, "csv")).count(b"\n") == 1
