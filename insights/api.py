@@ -220,7 +220,7 @@ class LabelExportApi(ExportApi):
         return super().get(request, fmt)
 
     def rows(self, request: Request) -> exports.Rows:
-        given = LabelFilters(data=request.query_params)
+        given = LabelFilters(data=request.query_params.dict())  # "" is refused, not absent
         given.is_valid(raise_exception=True)
         data = given.validated_data
         return exports.label_rows(
@@ -245,7 +245,7 @@ class CalibrationExportApi(ExportApi):
         return super().get(request, fmt)
 
     def rows(self, request: Request) -> exports.Rows:
-        given = CalibrationFilters(data=request.query_params)
+        given = CalibrationFilters(data=request.query_params.dict())
         given.is_valid(raise_exception=True)
         action_type = given.validated_data.get("action_type")
         return exports.calibration_rows(action_types=[action_type] if action_type else None)

@@ -203,6 +203,9 @@ def test_calibration_rows_are_the_curves(data, client) -> None:
         ("labels.csv?queue=0", "queue"),
         ("labels.csv?labelled_after=soon", "labelled_after"),
         ("calibration.csv?action_type=not%20a%20type", "action_type"),
+        ("calibration.jsonl?action_type=", "action_type"),  # empty: refused, not ignored
+        ("labels.csv?reviewer=", "reviewer"),
+        ("outcomes.csv?status=", "status"),
     ],
 )
 def test_bad_filters_are_refused_with_the_field(data, client, path, field) -> None:
