@@ -361,15 +361,15 @@ class QueueSummary:
 
 
 def summary(*, queue: ReviewQueue) -> QueueSummary:
-    return _summaries([queue])[0]
+    return summaries_of([queue])[0]
 
 
 def summaries(*, user: Any) -> list[QueueSummary]:
     """The open queues a person manages, summarised in four queries however many there are."""
-    return _summaries(list(visible_queues(user=user).filter(closed_at__isnull=True)))
+    return summaries_of(list(visible_queues(user=user).filter(closed_at__isnull=True)))
 
 
-def _summaries(queues: list[ReviewQueue]) -> list[QueueSummary]:
+def summaries_of(queues: list[ReviewQueue]) -> list[QueueSummary]:
     if not queues:
         return []
     ids = [q.pk for q in queues]

@@ -277,7 +277,7 @@ def _queue_form(user: Any, data: Any = None) -> QueueForm:
 @role_required(*PAGE_ROLES[Role.MANAGER])
 def queue_list(request: HttpRequest) -> HttpResponse:
     """The manager's queues: how far each is, and how far its reviewers agree."""
-    found = [queues.summary(queue=q) for q in queues.visible_queues(user=request.user)]
+    found = queues.summaries_of(list(queues.visible_queues(user=request.user)))
     return render(request, "feedback/queues.html", {"summaries": found})
 
 
