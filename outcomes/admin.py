@@ -190,18 +190,31 @@ class LabellingQueueAdmin(ConversationColumn, ReviewAdmin):
 
     list_display = (
         "occurred_at",
+        "label",
         "conversation_link",
         "rep",
         "action_type",
         "predicted_confidence",
         "resolution_reason",
-        "label",
     )
     list_filter = ("outcome_type", "action_type", "rep")
     list_select_related = ("conversation", "rep")
     ordering = ("occurred_at", "id")
 
     rep_field = "rep"
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if request.method == "GET":
+            self.message_user(
+                request,
+                format_html(
+                    "To read what the agent said before you label, label them one at a time "
+                    'in the <a href="{}">review flow</a>.',
+                    reverse("feedback-review-item", args=["to-label", 1]),
+                ),
+                messages.INFO,
+            )
+        return super().changelist_view(request, extra_context)
 
     def scope(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return super().scope(request, queryset.filter(status=OutcomeStatus.AMBIGUOUS))
