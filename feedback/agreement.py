@@ -86,3 +86,35 @@ def krippendorff_alpha(data: ArrayLike, level: str = "nominal") -> float | None:
     if expected == 0:
         return None
     return 1.0 - observed / expected
+
+
+def in_words(value: float | None) -> str:
+    """An agreement figure in plain words (Landis and Koch's bands for kappa; Krippendorff
+    asks for 0.8 to rely on labels, 0.667 for tentative use)."""
+    if value is None:
+        return "not enough judged items yet"
+    if value < 0:
+        return "worse than chance: reviewers read the guidelines differently"
+    for bound, words in (
+        (0.2, "slight: little better than chance"),
+        (0.4, "fair"),
+        (0.6, "moderate"),
+        (0.8, "substantial"),
+    ):
+        if value < bound:
+            return words
+    return "almost perfect"
+
+
+def alpha_in_words(alpha: float | None, data: ArrayLike) -> str:
+    """Krippendorff's alpha of `data` in words, saying why it is missing when it is."""
+    matrix = np.asarray(data, dtype=float)
+    given = matrix[~np.isnan(matrix)] if matrix.size else matrix
+    if alpha is None and given.size > 1 and np.unique(given).size == 1:
+        return (
+            "everyone gave the same answer every time: full agreement, "
+            "but too little variety for alpha to measure it"
+        )
+    if alpha is None:
+        return "not enough items judged by two reviewers yet"
+    return in_words(alpha)

@@ -305,7 +305,11 @@ def settle(*, item: QueueItem) -> str | None:
         why = f"a tie, decided by the most senior reviewer ({len(judgements)} reviewers)"
     decider = next(j.reviewer for j in judgements if j.label == label)
     outcome_services.label_outcome(
-        outcome_id=outcome.pk, status=label, user=decider, comment=f"{why} in '{queue.name}'"
+        outcome_id=outcome.pk,
+        status=label,
+        user=decider,
+        comment=f"{why} in '{queue.name}'",
+        assigned=True,  # the queue gave it to its reviewers, whoever's action it is
     )
     return label
 
@@ -349,6 +353,8 @@ class QueueSummary:
     reviewers: list[ReviewerProgress]
     label_alpha: float | None  # Krippendorff, nominal, items with 2+ labels
     star_alpha: float | None  # Krippendorff, ordinal, items with 2+ star ratings
+    label_words: str  # the same in plain words (and why it is missing, if it is)
+    star_words: str
     multi_judged: int
     pairs: list[PairKappa]
     automatic_agreement: float | None  # spot checks: weighted share agreeing with the signals
@@ -441,13 +447,17 @@ def _summarise(
         if weights
         else None
     )
+    label_alpha = agreement.krippendorff_alpha(label_data, "nominal") if multi else None
+    star_alpha = agreement.krippendorff_alpha(star_data, "ordinal") if multi else None
     return QueueSummary(
         queue=queue,
         items=len(items),
         complete=complete,
         reviewers=[ReviewerProgress(r, judged[r], len(items)) for r in reviewers],
-        label_alpha=agreement.krippendorff_alpha(label_data, "nominal") if multi else None,
-        star_alpha=agreement.krippendorff_alpha(star_data, "ordinal") if multi else None,
+        label_alpha=label_alpha,
+        star_alpha=star_alpha,
+        label_words=agreement.alpha_in_words(label_alpha, label_data),
+        star_words=agreement.alpha_in_words(star_alpha, star_data),
         multi_judged=len(multi),
         pairs=pairs,
         automatic_agreement=agree,

@@ -500,13 +500,21 @@ def record_message(
 
 
 def label_outcome(
-    *, outcome_id: int, status: str, user: Any, score: float | None = None, comment: str = ""
+    *,
+    outcome_id: int,
+    status: str,
+    user: Any,
+    score: float | None = None,
+    comment: str = "",
+    assigned: bool = False,
 ) -> OutcomeRecord:
     """A human's verdict on a pending or ambiguous outcome. Managers and above may label
-    their scope; a rep their own outcomes."""
+    their scope; a rep their own outcomes. `assigned`: a manager's review queue gave the
+    outcome to this person (its caller checked that), so it need not be in their scope."""
     if status not in (OutcomeStatus.POSITIVE, OutcomeStatus.NEGATIVE):
         raise InvalidInput("Label an outcome positive or negative.", field="status")
-    outcome = selectors.visible_outcomes(principal=user).filter(pk=outcome_id).first()
+    scope = OutcomeRecord.objects.all() if assigned else selectors.visible_outcomes(principal=user)
+    outcome = scope.filter(pk=outcome_id).first()
     if outcome is None:
         raise NotFound("No such outcome.")
     if user.role not in (Role.REP, Role.MANAGER, Role.EXECUTIVE, Role.ADMIN):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
+from feedback import agreement
 from feedback.agreement import cohen_kappa, krippendorff_alpha
 
 
@@ -69,3 +70,12 @@ def test_krippendorff_alpha_on_a_published_example() -> None:
     ]
     assert round(krippendorff_alpha(data, "nominal"), 3) == 0.743
     assert krippendorff_alpha([[1, 1], [1, 1]]) is None  # one value: undefined
+
+
+def test_alpha_in_words_says_why_it_is_missing() -> None:
+    same = np.array([[4.0, 4.0, 4.0], [4.0, 4.0, np.nan]])
+    assert agreement.krippendorff_alpha(same, "ordinal") is None
+    assert "same answer every time" in agreement.alpha_in_words(None, same)
+    assert agreement.alpha_in_words(None, np.full((2, 3), np.nan)).startswith("not enough")
+    assert agreement.alpha_in_words(0.7, same) == "substantial"
+    assert agreement.in_words(-0.1).startswith("worse than chance")

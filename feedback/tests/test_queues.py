@@ -164,6 +164,24 @@ def test_a_tie_among_equals_waits_for_one_more(team) -> None:
     assert status_of(team, "amb-2") == "ambiguous"
 
 
+def test_reviewers_settle_actions_outside_their_own_scope(team) -> None:
+    """A queue gives rep2 alpha-rep's actions and alpha-rep rep2's: when both agree, the
+    label is stored in the decider's name although the action is not theirs to see."""
+    with tenant_context(team.tenant):
+        OutcomeFactory(action_id="rep2-amb", rep="rep2", status="ambiguous")
+    queue = make(
+        team,
+        name="Crossed",
+        reviewers=["alpha-rep", "rep2"],
+        reviewers_per_item=2,
+        statuses=["ambiguous"],
+    )
+    for action_id in ("amb-3", "rep2-amb"):
+        _judge(team, queue, "rep2", action_id, "negative")
+        _judge(team, queue, "rep", action_id, "negative")
+        assert status_of(team, action_id) == "negative"
+
+
 def test_someone_outside_the_queue_cannot_judge_it(team) -> None:
     queue = make(team, name="Solo", reviewers=["rep2"], statuses=["ambiguous"])
     with pytest.raises(Forbidden):
