@@ -41,6 +41,11 @@ EMAILS = {
             "Hi {first},\n\nTo make our call useful:\n\n- How many reps handle inbound today?\n"
             "- Which CRM do you use?\n- Is there a deadline driving this?\n\nBest,\n{rep}",
         ),
+        (
+            "Who else should join?",
+            "Hi {first},\n\nFor Thursday: would it help to bring whoever runs sales ops at "
+            "{company}? The routing questions usually land with them.\n\n{rep}",
+        ),
     ],
     "discovery": [
         (
@@ -49,6 +54,12 @@ EMAILS = {
             "**visibility for managers** matter most, and the team is on Salesforce.\n\n"
             "I'll send a short proposal by Thursday.\n\n{rep}",
         ),
+        (
+            "The numbers we discussed",
+            "Hi {first},\n\nYou mentioned leads wait about **a day** for a first reply. At "
+            "{company}'s volume that is roughly 30 leads a week going cold. Our customers "
+            "answer in under 10 minutes.\n\nWorth a demo with your team leads?\n\n{rep}",
+        ),
     ],
     "demo": [
         (
@@ -56,6 +67,11 @@ EMAILS = {
             "Hi {first},\n\nThanks for joining the demo. The recording is linked below, and "
             "I've attached the security overview your IT lead asked for.\n\n"
             "Next step: a trial with 5 seats. Does the week of the 14th work?\n\n{rep}",
+        ),
+        (
+            "Your trial is ready",
+            "Hi {first},\n\nThe 5 trial seats for {company} are live. Your team got their "
+            "invites this morning; the setup guide takes about 15 minutes.\n\n{rep}",
         ),
     ],
     "proposal": [
@@ -78,8 +94,31 @@ EMAILS = {
             "Hi {first},\n\nWe can accept net-45 payment terms. The discount stays at 8 % on "
             "the annual plan; for a two-year term we can go to 12 %.\n\n{rep}",
         ),
+        (
+            "Redlines back from our legal team",
+            "Hi {first},\n\nOur counsel accepted your changes to sections 4 and 7. On the "
+            "liability cap we can offer 12 months of fees.\n\nCan we aim to sign by Friday?"
+            "\n\n{rep}",
+        ),
     ],
 }
+FOLLOW_UPS = [
+    (
+        "Following up",
+        "Hi {first},\n\nJust bringing this back to the top of your inbox. Is this still a "
+        "priority for {company} this quarter?\n\n{rep}",
+    ),
+    (
+        "A customer story you might like",
+        "Hi {first},\n\nKestrel Foods had the same routing problem; they now answer every "
+        "inbound lead within 10 minutes. Happy to share how they set it up.\n\n{rep}",
+    ),
+    (
+        "Anything I can help with?",
+        "Hi {first},\n\nI know things get busy. If it is easier, reply with a good time and "
+        "I'll call you.\n\n{rep}",
+    ),
+]
 CHATS = [
     "Hi {first}! Saw you were looking at our pricing page. Anything I can answer?",
     "Thanks {first}, I'll pass that to {rep} and get back to you today.",
@@ -113,7 +152,8 @@ def action_content(
     stage = str(attributes.get("deal_stage", "prospecting"))
     fill = {"first": first, "company": company, "rep": rep_name, "person": person}
     if action_type == "send_email":
-        subject, body = rng.choice(EMAILS.get(stage, EMAILS["prospecting"]))
+        choices = EMAILS.get(stage, EMAILS["prospecting"])
+        subject, body = rng.choice(FOLLOW_UPS if rng.random() < 0.35 else choices)
         return {"channel": "email", "subject": subject.format(**fill), "body": body.format(**fill)}
     if action_type == "send_chat":
         return {"channel": "chat", "body": rng.choice(CHATS).format(**fill)}

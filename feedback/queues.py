@@ -266,6 +266,16 @@ def record_judgement(
     return judgement
 
 
+def label_of(*, item: QueueItem, reviewer: Any) -> str:
+    """The reviewer's label of a queue item so far ("" for none)."""
+    return (
+        Judgement.objects.filter(item=item, reviewer=reviewer)
+        .values_list("label", flat=True)
+        .first()
+        or ""
+    )
+
+
 def require_reviewer(*, item: QueueItem, reviewer: Any) -> None:
     """Only the queue's reviewers judge its items (while it is open)."""
     seated = QueueReviewer.objects.filter(

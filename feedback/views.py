@@ -67,6 +67,9 @@ def review_item(request: HttpRequest, queue: str, position: int) -> HttpResponse
         "previous": position - 1 if position > 1 else None,
         "next": position + 1 if position < len(current.items) else None,
         "mine": current.mine.get(item.outcome.action_id),
+        "my_label": queues.label_of(item=item.queue_item, reviewer=user)
+        if item.queue_item is not None
+        else "",
         "rubric": rubrics.form_fields(
             target_type=selectors.target_type_of(item.outcome),
             earlier=getattr(current.mine.get(item.outcome.action_id), "scores", None),

@@ -315,6 +315,8 @@ def test_a_manager_makes_a_spot_check_for_two_reviewers_who_review_it(team, clie
                 here, {"action_id": action_id.split('"')[0], "label": "positive", "stars": "4"}
             )
             assert saved["Location"] == team.url(f"feedback/review/q{queue.pk}/{position + 1}/")
+        again = client.get(team.url(f"feedback/review/q{queue.pk}/1/")).content.decode()
+        assert 'value="positive" checked' in again  # their label, shown back to them
     team.login(client, "manager")
     home = client.get(team.url("manager/")).content.decode()
     assert "Friday spot check" in home and "items done" in home
