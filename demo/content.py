@@ -142,6 +142,11 @@ def _names(conversation_id: str) -> tuple[str, str, str]:
     return person, person.split()[0], pick.choice(COMPANIES)
 
 
+def first_name(conversation_id: str) -> str:
+    """The first name of the prospect of a simulated conversation."""
+    return _names(conversation_id)[1]
+
+
 def action_content(
     *, action_id: str, action_type: str, conversation_id: str, rep: str, attributes: dict[str, Any]
 ) -> dict[str, str]:

@@ -237,8 +237,11 @@ def _drafts(steps: list[Step], *, now: datetime, seed: int) -> list[Step]:
         if step.kind != "outcome" or body["action_type"] not in ("send_email", "send_chat"):
             continue
         intent = rng.choice(list(DRAFTS))
-        name = rng.choice(["Dana", "Lee", "Sam", "Priya", "Jo"])
+        rng.choice(["Dana", "Lee", "Sam", "Priya", "Jo"])  # (kept: the same stream as before)
+        name = content.first_name(body["conversation_id"])
         original = DRAFTS[intent].format(name=name)
+        # What the agent said is its draft (the rep may then have changed what was sent).
+        body["content"] = {**body["content"], "body": original}
         roll = rng.random()
         if roll < 0.6:
             sent = original
