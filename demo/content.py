@@ -183,7 +183,8 @@ def action_content(
             f"{TRIGGERS.get(trigger, trigger)}. The thread is below; they expect an answer "
             "today.",
         }
-    to_stage = rng.choice(["qualification", "discovery", "demo", "proposal", "negotiation"])
+    stages = ["qualification", "discovery", "demo", "proposal", "negotiation"]
+    to_stage = rng.choice([s for s in stages if s != stage])
     return {
         "channel": "crm",
         "to_role": "rep",

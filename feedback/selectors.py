@@ -445,7 +445,7 @@ def days_with_feedback(*, changed_since: datetime | None = None) -> list[date]:
     re-rating moves an entry away from the day of its earlier verdict, too)."""
     entries = FeedbackEntry.objects.all()
     if changed_since is None:
-        days = entries.annotate(day=TruncDate("rated_at", tzinfo=UTC)).values_list("day")
+        days = entries.annotate(day=TruncDate("rated_at", tzinfo=UTC)).order_by().values_list("day")
         return sorted({day for (day,) in days.distinct()})
     changed = entries.filter(updated_at__gte=changed_since)
     current = changed.annotate(day=TruncDate("rated_at", tzinfo=UTC)).values_list("day")

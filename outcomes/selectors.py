@@ -215,7 +215,7 @@ def days_with_outcomes(*, changed_since: datetime | None = None) -> list[date]:
         queryset = queryset.filter(
             Q(created_at__gte=changed_since) | Q(resolved_at__gte=changed_since)
         )
-    days = queryset.annotate(day=TruncDate("occurred_at", tzinfo=UTC)).values_list("day")
+    days = queryset.annotate(day=TruncDate("occurred_at", tzinfo=UTC)).order_by().values_list("day")
     return sorted({day for (day,) in days.distinct()})
 
 
@@ -293,4 +293,6 @@ def conversation_signals(*, conversation: Conversation) -> list[Signal]:
 
 def action_types() -> list[str]:
     """Every action type the agent has recorded, by name."""
-    return sorted(OutcomeRecord.objects.values_list("action_type", flat=True).distinct())
+    # order_by(): without it the model's ordering column would be part of the DISTINCT
+    names = OutcomeRecord.objects.order_by().values_list("action_type", flat=True).distinct()
+    return sorted(names)

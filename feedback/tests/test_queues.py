@@ -97,6 +97,15 @@ def test_bad_queues_are_refused_and_nothing_is_stored(team, kwargs, field) -> No
         assert not ReviewQueue.objects.exists() and not QueueItem.objects.exists()
 
 
+def test_the_form_offers_each_action_type_once(team, client) -> None:
+    with tenant_context(team.tenant):
+        for days in (1, 2, 3):
+            OutcomeFactory(action_id=f"old-{days}", rep="rep2", days_ago=days)
+    team.login(client, "manager")
+    page = client.get(team.url("feedback/queues/new/")).content.decode()
+    assert page.count('name="action_types" value="send_email"') == 1
+
+
 def test_only_managers_make_queues(team) -> None:
     with tenant_context(team.tenant), pytest.raises(Forbidden):
         queues.create_queue(owner=team.users["rep"], name="Q", reviewers=["alpha-rep"])
