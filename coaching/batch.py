@@ -267,7 +267,7 @@ def edit_findings(drafts: Sequence[Any]) -> list[Finding]:
                 Finding(
                     kind=ProposalKind.PLAYBOOK_CHANGE,
                     key=intent,
-                    title=f"Reps rewrite {intent} drafts the same way ({len(members)} times)",
+                    title=_rewrite_title(intent, members),
                     proposed_content=centre.sent_version,
                     count=len(members),
                     evidence={
@@ -289,6 +289,19 @@ def edit_findings(drafts: Sequence[Any]) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _rewrite_title(intent: str, members: Sequence[Any]) -> str:
+    corrected = sum(bool(getattr(m, "corrected_by", "")) for m in members)
+    who = (
+        "Reviewers correct"
+        if corrected == len(members)
+        else "Reps rewrite"
+        if not corrected
+        else "Reps and reviewers rewrite"
+    )
+    what = f"{intent} actions" if corrected == len(members) else f"{intent} drafts"
+    return f"{who} {what} the same way ({len(members)} times)"
 
 
 def gap_findings(gaps: Sequence[Any]) -> list[Finding]:

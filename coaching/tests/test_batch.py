@@ -246,6 +246,7 @@ def test_reviewers_corrections_feed_batch_learning_like_edited_drafts(alpha) -> 
         proposals = {(p.kind, p.key): p for p in LearningProposal.objects.all()}
         assert set(proposals) == {("style", "send_pricing"), ("playbook_change", "send_pricing")}
         playbook = proposals[("playbook_change", "send_pricing")]
+        assert playbook.title == "Reviewers correct send_pricing actions the same way (3 times)"
         assert playbook.proposed_content.endswith("plans from $40 a seat.")
         assert playbook.count == 3
         assert {
