@@ -169,6 +169,11 @@ DRAFTS = {
     "follow_up": "Hi {name}, just following up on my last note. Did you have a chance to "
     "look at the proposal? Happy to answer any questions.",
 }
+DRAFT_SUBJECTS = {
+    "book_demo": "A demo at a time that suits you",
+    "pricing_question": "Your question about pricing",
+    "follow_up": "Following up on the proposal",
+}
 SHORT = {
     "book_demo": "Hi {name}, Tuesday 2pm for a 20-min demo?",
     "pricing_question": "Hi {name}, quote attached: 40 seats, CRM sync included.",
@@ -241,7 +246,10 @@ def _drafts(steps: list[Step], *, now: datetime, seed: int) -> list[Step]:
         name = content.first_name(body["conversation_id"])
         original = DRAFTS[intent].format(name=name)
         # What the agent said is its draft (the rep may then have changed what was sent).
-        body["content"] = {**body["content"], "body": original}
+        said = {**body["content"], "body": original}
+        if said.get("subject"):
+            said["subject"] = DRAFT_SUBJECTS[intent]
+        body["content"] = said
         roll = rng.random()
         if roll < 0.6:
             sent = original
