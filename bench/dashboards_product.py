@@ -23,6 +23,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 
+from bench.fill import copy_outcomes  # noqa: E402
 from insights import rollups  # noqa: E402
 from learning import analytics_cache, services  # noqa: E402
 from learning.models import Role, User  # noqa: E402
@@ -37,7 +38,6 @@ TYPES = [
     ("advance_stage", "deal_progression"),
     ("escalate", "escalation_result"),
 ]
-STATUSES = ["positive"] * 5 + ["negative"] * 2 + ["expired"] * 2 + ["pending", "ambiguous"]
 NAIVE = """
 SELECT (o.occurred_at AT TIME ZONE 'UTC')::date, o.action_type, o.outcome_type, o.rep_id,
        count(*), count(*) FILTER (WHERE status = 'positive'),
@@ -93,42 +93,20 @@ def populate(tenant: Tenant) -> tuple[list[int], list[int]]:
             cur.execute("SELECT id, rep_id FROM outcomes_conversation ORDER BY id")
             conversations = cur.fetchall()
             log(f"copying {OUTCOMES:,} outcomes")
-            columns = (
-                "action_id, conversation_id, rep_id, action_type, predicted_confidence, "
-                "outcome_type, attributes, occurred_at, window_expires_at, status, score, "
-                "signal_source, resolution_reason, label_comment, resolved_at, created_at"
+            copy_outcomes(
+                cur,
+                count=OUTCOMES,
+                prefix="dash",
+                conversations=conversations,
+                types=TYPES,
+                rng=rng,
+                now=now,
             )
-            with cur.copy(f"COPY outcomes_outcomerecord ({columns}) FROM STDIN") as copy:
-                for i in range(OUTCOMES):
-                    conv, rep = conversations[i % len(conversations)]
-                    action_type, outcome_type = TYPES[i % len(TYPES)]
-                    at = now - timedelta(seconds=rng.uniform(0, 90 * 86400))
-                    status = rng.choice(STATUSES)
-                    final = status in ("positive", "negative", "expired")
-                    copy.write_row(
-                        (
-                            f"dash-{i}",
-                            conv,
-                            rep,
-                            action_type,
-                            round(rng.random(), 2),
-                            outcome_type,
-                            "{}",
-                            at,
-                            at + timedelta(days=7),
-                            status,
-                            (1.0 if status == "positive" else 0.0) if final else None,
-                            "event" if final else "",
-                            "",
-                            "",
-                            at + timedelta(hours=5) if final else None,
-                            at,
-                        )
-                    )
             log(f"copying {FEEDBACK:,} feedback entries")
             fcols = (
                 "target_type, target_id, conversation_id, source, rating, normalized_rating, "
-                "comment, reviewer_id, reviewer_role, revision, rated_at, created_at, updated_at"
+                "comment, reviewer_id, reviewer_role, revision, rated_at, created_at, updated_at, "
+                "correction, scores, normalized_scores, via, minted_by"
             )
             with cur.copy(f"COPY feedback_feedbackentry ({fcols}) FROM STDIN") as copy:
                 for i in range(FEEDBACK):
@@ -150,6 +128,11 @@ def populate(tenant: Tenant) -> tuple[list[int], list[int]]:
                             at,
                             at,
                             at,
+                            "",
+                            "{}",
+                            "{}",
+                            "api",
+                            "",
                         )
                     )
             cur.execute("ANALYZE outcomes_outcomerecord")

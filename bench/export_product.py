@@ -8,7 +8,7 @@ import json
 import os
 import random
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import django
 
@@ -18,6 +18,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 
+from bench.fill import copy_outcomes  # noqa: E402
 from learning import services  # noqa: E402
 from learning.models import Role, User  # noqa: E402
 from learning.tenancy.models import Tenant  # noqa: E402
@@ -28,7 +29,6 @@ TYPES = [
     ("schedule_meeting", "meeting_outcome"),
     ("advance_stage", "deal_progression"),
 ]
-STATUSES = ["positive"] * 5 + ["negative"] * 2 + ["expired"] * 2 + ["pending", "ambiguous"]
 BODY = (
     "Hi {n}, thanks for the call today. As promised, here is the pricing for {s} seats: "
     "the Growth plan at $38 a seat per month, billed yearly, with onboarding included. "
@@ -64,38 +64,17 @@ def populate(tenant: Tenant) -> None:
         cur.execute("SELECT id, rep_id FROM outcomes_conversation ORDER BY id")
         conversations = cur.fetchall()
         log(f"copying {OUTCOMES:,} outcomes")
-        columns = (
-            "action_id, conversation_id, rep_id, action_type, predicted_confidence, "
-            "outcome_type, attributes, occurred_at, window_expires_at, status, score, "
-            "signal_source, resolution_reason, label_comment, resolved_at, created_at"
+        copy_outcomes(
+            cur,
+            count=OUTCOMES,
+            prefix="exp",
+            conversations=conversations,
+            types=TYPES,
+            rng=rng,
+            now=now,
+            attributes=lambda rng: json.dumps({"segment": rng.choice(["smb", "mid", "ent"])}),
+            reason=lambda status: "replied" if status == "positive" else "",
         )
-        with cur.copy(f"COPY outcomes_outcomerecord ({columns}) FROM STDIN") as copy:
-            for i in range(OUTCOMES):
-                conv, rep = conversations[i % len(conversations)]
-                action_type, outcome_type = TYPES[i % len(TYPES)]
-                at = now - timedelta(seconds=rng.uniform(0, 90 * 86400))
-                status = rng.choice(STATUSES)
-                final = status in ("positive", "negative", "expired")
-                copy.write_row(
-                    (
-                        f"exp-{i}",
-                        conv,
-                        rep,
-                        action_type,
-                        round(rng.random(), 2),
-                        outcome_type,
-                        json.dumps({"segment": rng.choice(["smb", "mid", "ent"])}),
-                        at,
-                        at + timedelta(days=7),
-                        status,
-                        (1.0 if status == "positive" else 0.0) if final else None,
-                        "event" if final else "",
-                        "replied" if status == "positive" else "",
-                        "",
-                        at + timedelta(hours=5) if final else None,
-                        at,
-                    )
-                )
         log("adding what the agent said to every fifth action")
         cur.execute(
             "INSERT INTO outcomes_message (conversation_id, direction, outcome_id, in_reply_to, "

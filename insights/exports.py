@@ -170,22 +170,6 @@ LABELS = Table(
         {"queue_id", "predicted_confidence", "inclusion_probability", "weight", "policy_version"}
     ),
 )
-CALIBRATION_NUMBERS = (
-    "bin",
-    "lower",
-    "upper",
-    "count",
-    "mean_predicted",
-    "actual_rate",
-    "ci_low",
-    "ci_high",
-    "sample_count",
-    "brier_score",
-    "ece",
-    "confidence_scale",
-    "escalation_threshold",
-    "policy_version",
-)
 CALIBRATION = Table(
     "calibration",
     (
@@ -206,10 +190,8 @@ CALIBRATION = Table(
         "policy_version",
     ),
     "One row per action type and confidence bin: the calibration curve, with the policy "
-    "in force now.",
-    numbers=frozenset(CALIBRATION_NUMBERS),
+    "in force now.",  # computed in Python: _cell formats each value by its type
 )
-TABLES = {t.name: t for t in (OUTCOMES, FEEDBACK, LABELS, CALIBRATION)}
 
 
 # --- rows --------------------------------------------------------------------------------
@@ -429,12 +411,19 @@ def _csv_chunks(table: Table, part: Selection | Iterable[tuple[Any, ...]]) -> It
         _csv_column(expression, table.kind(name))
         for name, expression in zip(table.columns, part.expressions, strict=True)
     ]
+    yield from _copy(part.queryset.values_list(*columns), "FORMAT csv")
+
+
+def _copy(rows: QuerySet[Any], options: str) -> Iterator[bytes]:
+    """What PostgreSQL's COPY of the queryset's SQL writes, as it arrives."""
     try:
-        sql, params = part.queryset.values_list(*columns).query.sql_with_params()
+        sql, params = rows.query.sql_with_params()
     except EmptyResultSet:  # a filter that can match nothing (e.g. `pk__in=[]`)
         return
-    statement = f"COPY ({sql}) TO STDOUT (FORMAT csv)"
-    with binary_cursor() as cursor, cursor.copy(statement, params) as copy:
+    with (
+        binary_cursor() as cursor,
+        cursor.copy(f"COPY ({sql}) TO STDOUT ({options})", params) as copy,
+    ):
         for data in copy:
             yield bytes(data)
 
@@ -472,14 +461,9 @@ def _jsonl_chunks(table: Table, part: Selection | Iterable[tuple[Any, ...]]) -> 
             expression = Func(expression, template=CSV_TIME, output_field=TextField())
         pairs += [Value(name), expression]
     line = Cast(Func(*pairs, function="json_build_object", output_field=JSONField()), TextField())
-    try:
-        sql, params = part.queryset.values_list(line).query.sql_with_params()
-    except EmptyResultSet:
-        return
-    statement = f"COPY ({sql}) TO STDOUT (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')"
-    with binary_cursor() as cursor, cursor.copy(statement, params) as copy:
-        for data in copy:
-            yield bytes(data)
+    yield from _copy(
+        part.queryset.values_list(line), "FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02'"
+    )
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
