@@ -34,6 +34,7 @@ from calibration.models import (  # noqa: E402
     CalibrationAdjustment,
     CalibrationBin,
     CountedOutcome,
+    PolicyVersion,
 )
 from learning.tenancy.models import Tenant  # noqa: E402
 from outcomes.models import OutcomeRecord, Signal  # noqa: E402
@@ -72,7 +73,7 @@ def simulate(action_type: str, seed: int) -> dict:
         CountedOutcome.objects.filter(outcome_id__in=ids).delete()
         Signal.objects.filter(action_id__startswith=f"eff-{action_type}-").delete()
         OutcomeRecord.objects.filter(action_type=action_type).delete()
-        for model in (CalibrationBin, BehaviorPolicy, CalibrationAdjustment):
+        for model in (CalibrationBin, BehaviorPolicy, PolicyVersion, CalibrationAdjustment):
             model.objects.filter(action_type=action_type).delete()
     rng = np.random.default_rng(seed)
     raw, used, success, escalated = [], [], [], 0

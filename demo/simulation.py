@@ -242,7 +242,7 @@ def _drafts(steps: list[Step], *, now: datetime, seed: int) -> list[Step]:
         if step.kind != "outcome" or body["action_type"] not in ("send_email", "send_chat"):
             continue
         intent = rng.choice(list(DRAFTS))
-        rng.choice(["Dana", "Lee", "Sam", "Priya", "Jo"])  # (kept: the same stream as before)
+        rng.choice(["Dana", "Lee", "Sam", "Priya", "Jo"])  # unused: keeps later draws as before
         name = content.first_name(body["conversation_id"])
         original = DRAFTS[intent].format(name=name)
         # What the agent said is its draft (the rep may then have changed what was sent).
