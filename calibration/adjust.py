@@ -29,9 +29,14 @@ class AdjustmentSettings:
     max_step: float = 0.10
     scale_bounds: tuple[float, float] = (0.5, 1.5)
     threshold_bounds: tuple[float, float] = (0.3, 0.9)
-    # Pseudo-outcomes per bin at the scaled confidence when fitting the monotone map:
-    # a bin with this many real outcomes counts half data, half policy.
-    prior_weight: float = 20.0
+    # Pseudo-outcomes at the scaled confidence per display bin's width, when fitting the
+    # monotone map (spread over its fine bins).
+    prior_weight: float = 5.0
+    # The window: outcomes after which an outcome counts half (0: never forgets).
+    half_life: int = 20_000
+    # The drift test (calibration.drift): the tolerance floor, and the alarm's evidence.
+    drift_tolerance: float = 0.05
+    drift_alarm_every: int = 100_000
 
 
 @dataclass(frozen=True)

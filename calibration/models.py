@@ -39,6 +39,59 @@ class CalibrationBin(models.Model):
         return f"{self.action_type} bin {self.bin_index} (n={self.n})"
 
 
+class CalibrationWindow(models.Model):
+    """What the policy and the map of an action type learn from now: the outcomes of its
+    current epoch, forgotten with the tenant's half-life. A drift alarm starts a new epoch
+    (from where the evidence of the change began). Also keeps the drift test's state and
+    how far it has read."""
+
+    action_type = models.CharField(max_length=64, unique=True)
+    epoch = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="Empty: from the start.")
+    drift_state = models.JSONField(default=dict, blank=True)
+    # The last outcome the drift test read, in counting order.
+    checked_at = models.DateTimeField(null=True, blank=True)
+    checked_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["action_type"]
+
+    def __str__(self) -> str:
+        return f"{self.action_type} epoch {self.epoch}"
+
+
+class CalibrationBucket(models.Model):
+    """The five sums of one fine bin (0.02 wide, stats.FINE_EDGES) of the outcomes of an
+    action type counted on one day in one epoch: any window of days sums exactly, and the
+    window the map uses weighs each day by the half-life. Written by the same statement as
+    the display bins, so each outcome is in exactly one bucket of its epoch."""
+
+    action_type = models.CharField(max_length=64)
+    epoch = models.PositiveIntegerField()
+    day = models.DateField()
+    fine_index = models.PositiveSmallIntegerField()
+    n = models.BigIntegerField(default=0)
+    sum_y = models.FloatField(default=0)
+    sum_p = models.FloatField(default=0)
+    sum_p2 = models.FloatField(default=0)
+    sum_py = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["action_type", "epoch", "day", "fine_index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["action_type", "epoch", "day", "fine_index"], name="one_bucket_per_day"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(fine_index__lte=49), name="fine_index_0_to_49"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_type} epoch {self.epoch} {self.day} bin {self.fine_index}"
+
+
 class CountedOutcome(models.Model):
     """An outcome already added to the bins: written in the same transaction as the bin
     update, so a resolution delivered twice is counted once."""
@@ -85,10 +138,29 @@ class CalibrationSettings(models.Model):
     threshold_min = models.FloatField(default=0.3, validators=_between(*THRESHOLD_LIMITS))
     threshold_max = models.FloatField(default=0.9, validators=_between(*THRESHOLD_LIMITS))
     prior_weight = models.FloatField(
-        default=20.0,
-        validators=_between(1.0, 10_000.0),
-        help_text="Pseudo-outcomes per bin at the scaled confidence: a bin with this many "
-        "real outcomes counts half data, half policy in the calibrated confidence.",
+        default=5.0,
+        validators=_between(0.5, 10_000.0),
+        help_text="Pseudo-outcomes at the scaled confidence per 0.1 of confidence (spread "
+        "over its five 0.02 bins): where fewer real outcomes than this fall, the calibrated "
+        "confidence leans on the policy rather than on what happened.",
+    )
+    half_life = models.PositiveIntegerField(
+        default=20_000,
+        validators=[MaxValueValidator(10_000_000)],
+        help_text="Outcomes (of one action type) after which an outcome counts half in the "
+        "calibrated confidence and the policy; 0 never forgets.",
+    )
+    drift_tolerance = models.FloatField(
+        default=0.05,
+        validators=_between(0.01, 0.3),
+        help_text="A change in calibration smaller than this (plus the map's own "
+        "uncertainty) is not a change.",
+    )
+    drift_alarm_every = models.PositiveIntegerField(
+        default=100_000,
+        validators=[MinValueValidator(100)],
+        help_text="With no change, on average at least this many outcomes pass between two "
+        "false drift alarms (the alarm rings at evidence of this many to one).",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -197,10 +269,17 @@ class PolicyVersion(models.Model):
         return f"{self.action_type} v{self.version} from {self.valid_from:%Y-%m-%d %H:%M}"
 
 
+class AdjustmentKind(models.TextChoices):
+    STEP = "step", "Policy step"
+    RESTART = "restart", "Learning restarted after a change"
+
+
 class CalibrationAdjustment(models.Model):
-    """One change of a policy by the miscalibration check, with why, and its revert."""
+    """One change of a policy by the miscalibration check, with why, and its revert; or a
+    restart of the calibration window after a drift alarm (the policy unchanged)."""
 
     action_type = models.CharField(max_length=64)
+    kind = models.CharField(max_length=8, choices=AdjustmentKind.choices, default="step")
     before_scale = models.FloatField()
     after_scale = models.FloatField()
     before_threshold = models.FloatField()

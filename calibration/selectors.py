@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -11,12 +12,15 @@ from calibration.adjust import AdjustmentSettings
 from calibration.models import (
     DEFAULT_CONFIDENCE_SCALE,
     DEFAULT_ESCALATION_THRESHOLD,
+    AdjustmentKind,
     BehaviorPolicy,
     CalibrationAdjustment,
     CalibrationBin,
     CalibrationSettings,
+    CalibrationWindow,
     PolicyVersion,
 )
+from learning.tenancy.db import binary_cursor
 
 
 def adjustment_settings() -> AdjustmentSettings:
@@ -31,6 +35,9 @@ def adjustment_settings() -> AdjustmentSettings:
         scale_bounds=(row.scale_min, row.scale_max),
         threshold_bounds=(row.threshold_min, row.threshold_max),
         prior_weight=row.prior_weight,
+        half_life=row.half_life,
+        drift_tolerance=row.drift_tolerance,
+        drift_alarm_every=row.drift_alarm_every,
     )
 
 
@@ -40,6 +47,56 @@ def bin_sums(*, action_type: str) -> stats.BinSums:
     for b in CalibrationBin.objects.filter(action_type=action_type):
         rows[b.bin_index] = (b.n, b.sum_y, b.sum_p, b.sum_p2, b.sum_py)
     return stats.BinSums.from_rows(rows)
+
+
+def window_sums(*, action_type: str, half_life: int | None = None) -> stats.BinSums:
+    """The fine sums of the action type's current window: the buckets of its current
+    epoch, each day weighed by the half-life in outcomes (stats.decay_weights, in SQL),
+    with effective counts (stats.scaled_to_effective). One query."""
+    if half_life is None:
+        half_life = adjustment_settings().half_life
+    with binary_cursor() as cursor:
+        cursor.execute(
+            """
+            WITH b AS (
+                SELECT day, fine_index, n, sum_y, sum_p, sum_p2, sum_py
+                  FROM calibration_calibrationbucket
+                 WHERE action_type = %(t)s
+                   AND epoch = coalesce((SELECT epoch FROM calibration_calibrationwindow
+                                          WHERE action_type = %(t)s), 0)
+            ), d AS (
+                SELECT day, sum(n)::float8 AS n FROM b GROUP BY day
+            ), w AS (
+                SELECT day,
+                       CASE WHEN %(h)s::float8 > 0
+                            THEN power(0.5::float8, least(
+                                     (sum(n) OVER (ORDER BY day DESC) - n / 2) / %(h)s::float8,
+                                     1000.0))
+                            ELSE 1.0 END AS w
+                  FROM d
+            )
+            SELECT fine_index, sum(w * n), sum(w * w * n), sum(w * sum_y), sum(w * sum_p),
+                   sum(w * sum_p2), sum(w * sum_py)
+              FROM b JOIN w USING (day) GROUP BY fine_index
+            """,
+            {"t": action_type, "h": half_life},
+        )
+        rows = cursor.fetchall()
+    columns = np.zeros((6, stats.N_FINE))
+    for index, *values in rows:
+        columns[:, index] = values
+    return stats.scaled_to_effective(columns[0], columns[1], list(columns[2:]))
+
+
+def window_of(*, action_type: str) -> CalibrationWindow | None:
+    return CalibrationWindow.objects.filter(action_type=action_type).first()
+
+
+def restarts_since(when: Any) -> list[CalibrationAdjustment]:
+    """The restarts of learning after a drift alarm since `when`, newest first."""
+    return list(
+        CalibrationAdjustment.objects.filter(kind=AdjustmentKind.RESTART, created_at__gte=when)
+    )
 
 
 def action_types() -> list[str]:
@@ -101,24 +158,23 @@ def calibrate(*, action_type: str, confidence: float) -> Calibrated:
     """The agent's raw confidence made calibrated, and whether that is below the
     escalation threshold.
 
-    Until the action type has `min_samples` resolved outcomes this is the policy's damped
-    scale, `min(1, scale * p)`. After that it is the monotone map of `stats.monotone_map`:
-    isotonic regression over the 10 bins' success rates, each bin shrunk towards the
-    scaled confidence by `prior_weight` pseudo-outcomes, so sparse bins lean on the policy
-    and full ones on what actually happened.
+    The map comes from the action type's current window (`window_sums`: the outcomes
+    since its last restart, forgotten with the tenant's half-life). Until the window
+    holds `min_samples` effective outcomes it is the policy's damped scale,
+    `min(1, scale * p)`; after that the monotone map of `stats.monotone_map`: isotonic
+    regression over the fine bins' success rates, each shrunk towards the scaled
+    confidence, so sparse bins lean on the policy and full ones on what happened.
     """
     settings = adjustment_settings()
     policy = policy_for(action_type=action_type)
-    sums = bin_sums(action_type=action_type)
-    if sums.total < settings.min_samples:
-        method = "scale"
-        calibrated = min(1.0, max(0.0, confidence * policy.confidence_scale))
-    else:
-        method = "bins"
-        fitted = stats.monotone_map(
-            sums, scale=policy.confidence_scale, prior_weight=settings.prior_weight
-        )
-        calibrated = float(fitted(confidence))
+    sums = window_sums(action_type=action_type, half_life=settings.half_life)
+    fitted, method = stats.calibration_map(
+        sums,
+        scale=policy.confidence_scale,
+        prior_weight=settings.prior_weight,
+        min_samples=settings.min_samples,
+    )
+    calibrated = min(1.0, max(0.0, float(fitted(confidence))))
     return Calibrated(
         action_type,
         confidence,
@@ -126,7 +182,7 @@ def calibrate(*, action_type: str, confidence: float) -> Calibrated:
         policy.escalation_threshold,
         calibrated < policy.escalation_threshold,
         method,
-        int(sums.total),
+        round(sums.total),
         policy.version,
     )
 

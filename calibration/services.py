@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
@@ -9,11 +10,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from calibration import adjust, selectors, stats
+from calibration import adjust, drift, selectors, stats
 from calibration.adjust import AdjustmentSettings, Proposal
 from calibration.models import (
+    AdjustmentKind,
     BehaviorPolicy,
     CalibrationAdjustment,
+    CalibrationWindow,
     PolicyVersion,
     VersionCause,
 )
@@ -35,9 +38,10 @@ def count_resolved_outcomes(resolved: Iterable[ResolvedOutcome]) -> int:
     Runs inside the transaction that resolved them (an outcomes.events subscriber), as one
     SQL statement: the outcomes are claimed in CountedOutcome with INSERT … ON CONFLICT DO
     NOTHING, and only those claimed now are summed per bin and added with an upsert (in
-    bin order, one lock order for concurrent writers). A repeated delivery adds nothing,
-    and the bins' row locks are held no longer than the statement when nothing else is in
-    the transaction.
+    bin order, one lock order for concurrent writers): to the display bins (all time) and
+    to today's fine bucket of the action type's current window epoch. A repeated delivery
+    adds nothing, and the bins' row locks are held no longer than the statement when
+    nothing else is in the transaction.
     """
     samples = {o.id: (o, y) for o in resolved if (y := success_of(o)) is not None}
     if not samples:
@@ -48,7 +52,7 @@ def count_resolved_outcomes(resolved: Iterable[ResolvedOutcome]) -> int:
             """
             WITH v AS (
                 SELECT * FROM unnest(%b::bigint[], %b::text[], %b::int[], %b::float8[],
-                                     %b::float8[]) AS v(id, t, k, y, p)
+                                     %b::float8[], %b::int[]) AS v(id, t, k, y, p, f)
             ), claimed AS (
                 INSERT INTO calibration_countedoutcome (outcome_id, counted_at)
                 SELECT id, now() FROM v ON CONFLICT DO NOTHING RETURNING outcome_id
@@ -66,6 +70,19 @@ def count_resolved_outcomes(resolved: Iterable[ResolvedOutcome]) -> int:
                        sum_p = b.sum_p + excluded.sum_p, sum_p2 = b.sum_p2 + excluded.sum_p2,
                        sum_py = b.sum_py + excluded.sum_py, updated_at = excluded.updated_at
                 RETURNING b.action_type, (b.xmax = 0) AS created
+            ), bucketed AS (
+                INSERT INTO calibration_calibrationbucket AS b
+                       (action_type, epoch, day, fine_index, n, sum_y, sum_p, sum_p2, sum_py)
+                SELECT v.t, coalesce(w.epoch, 0), (now() AT TIME ZONE 'UTC')::date, v.f,
+                       count(*), sum(v.y), sum(v.p), sum(v.p * v.p), sum(v.p * v.y)
+                  FROM v JOIN claimed c ON c.outcome_id = v.id
+                  LEFT JOIN calibration_calibrationwindow w ON w.action_type = v.t
+                 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+                ON CONFLICT (action_type, epoch, day, fine_index) DO UPDATE
+                   SET n = b.n + excluded.n, sum_y = b.sum_y + excluded.sum_y,
+                       sum_p = b.sum_p + excluded.sum_p, sum_p2 = b.sum_p2 + excluded.sum_p2,
+                       sum_py = b.sum_py + excluded.sum_py
+                RETURNING 1
             )
             SELECT (SELECT count(*) FROM claimed),
                    (SELECT coalesce(array_agg(DISTINCT action_type), '{}') FROM added
@@ -77,6 +94,7 @@ def count_resolved_outcomes(resolved: Iterable[ResolvedOutcome]) -> int:
                 [stats.bin_of(o.predicted_confidence) for o, _ in ordered],
                 [y for _, y in ordered],
                 [o.predicted_confidence for o, _ in ordered],
+                [stats.fine_of(o.predicted_confidence) for o, _ in ordered],
             ],
             # Prepared once per connection, whatever DB_PREPARE_THRESHOLD says: planning costs more
             # than running it. PostgreSQL re-plans it when the search_path (tenant) changes.
@@ -133,7 +151,7 @@ def recalibrate(
                 ).exists()
             ):
                 return None
-        sums = selectors.bin_sums(action_type=action_type)
+        sums = selectors.window_sums(action_type=action_type, half_life=settings.half_life).coarse()
         flagged = adjust.flagged_bins(sums, settings, scale=scale)
         proposal = adjust.propose(
             scale=scale, threshold=threshold, flagged=flagged, settings=settings, sums=sums
@@ -155,6 +173,119 @@ def recalibrate(
         )
         _new_version(stored, cause=VersionCause.ADJUSTMENT, adjustment=adjustment)
     return proposal
+
+
+# The most outcomes one drift check reads (the newest wait for the next check).
+DRIFT_BATCH = 200_000
+
+
+def check_drift(
+    *, action_type: str, settings: AdjustmentSettings | None = None
+) -> drift.Verdict | None:
+    """Feed the outcomes counted since the last check to the action type's drift test
+    (calibration.drift); on an alarm, restart its window from where the evidence began
+    (a new epoch holding the outcomes counted since then) and log it in the adjustment
+    log. Then the map of the current window becomes the test's reference for the next
+    check. The window row is locked throughout, so two checks cannot interleave.
+    Returns the verdict, or None when there was nothing to test."""
+    settings = settings or selectors.adjustment_settings()
+    with transaction.atomic():
+        window, _ = CalibrationWindow.objects.select_for_update().get_or_create(
+            action_type=action_type
+        )
+        state = drift.DriftState.from_json(window.drift_state)
+        rows = _counted_since(action_type, window.checked_at, window.checked_id)
+        keys = [[at.isoformat(), outcome_id] for at, outcome_id, _, _ in rows]
+        verdict = drift.check(
+            state,
+            [p for _, _, p, _ in rows],
+            [y for _, _, _, y in rows],
+            keys=keys,
+            window=selectors.window_sums(action_type=action_type, half_life=settings.half_life),
+            scale=selectors.policy_for(action_type=action_type).confidence_scale,
+            prior_weight=settings.prior_weight,
+            min_samples=settings.min_samples,
+            alpha=1.0 / settings.drift_alarm_every,
+            floor=settings.drift_tolerance,
+        )
+        if verdict.alarm:
+            _restart(window, verdict)
+        if rows:
+            window.checked_at, window.checked_id = rows[-1][0], rows[-1][1]
+        window.drift_state = state.to_json()
+        window.save()
+    return verdict if rows else None
+
+
+def _counted_since(
+    action_type: str, after: Any, after_id: int
+) -> list[tuple[Any, int, float, float]]:
+    """(counted_at, outcome id, p, y) of the action type's outcomes counted after the
+    watermark, in counting order."""
+    samples, params = outcome_selectors.calibration_samples_query(action_type=action_type)
+    with binary_cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT c.counted_at, c.outcome_id, s.p, s.y
+              FROM calibration_countedoutcome c JOIN ({samples}) s ON s.id = c.outcome_id
+             WHERE %(after)s::timestamptz IS NULL
+                OR (c.counted_at, c.outcome_id) > (%(after)s::timestamptz, %(after_id)s)
+             ORDER BY c.counted_at, c.outcome_id
+             LIMIT %(limit)s
+            """,  # noqa: S608 - only outcomes' constant SQL is formatted in
+            {**params, "after": after, "after_id": after_id, "limit": DRIFT_BATCH},
+        )
+        return [(at, int(i), float(p), float(y)) for at, i, p, y in cursor.fetchall()]
+
+
+def _restart(window: CalibrationWindow, verdict: drift.Verdict) -> None:
+    """A new epoch for the window, holding the outcomes counted since the evidence of the
+    change began (the verdict's key), and an entry in the adjustment log."""
+    since_at, since_id = verdict.since
+    window.epoch += 1
+    window.started_at = since_at
+    samples, params = outcome_selectors.calibration_samples_query(action_type=window.action_type)
+    with binary_cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO calibration_calibrationbucket
+                   (action_type, epoch, day, fine_index, n, sum_y, sum_p, sum_p2, sum_py)
+            SELECT %(t)s, %(epoch)s, (c.counted_at AT TIME ZONE 'UTC')::date,
+                   (SELECT count(*) FROM unnest(%(fine_edges)s::float8[]) e
+                     WHERE e < s.p)::int,
+                   count(*), sum(s.y), sum(s.p), sum(s.p * s.p), sum(s.p * s.y)
+              FROM calibration_countedoutcome c JOIN ({samples}) s ON s.id = c.outcome_id
+             WHERE (c.counted_at, c.outcome_id) >= (%(since)s::timestamptz, %(since_id)s)
+             GROUP BY 3, 4
+            ON CONFLICT (action_type, epoch, day, fine_index) DO NOTHING
+            RETURNING n
+            """,  # noqa: S608 - only outcomes' constant SQL is formatted in
+            {
+                **params,
+                "t": window.action_type,
+                "epoch": window.epoch,
+                "fine_edges": list(stats.FINE_INNER_EDGES),
+                "since": since_at,
+                "since_id": since_id,
+            },
+        )
+        kept = sum(int(n) for (n,) in cursor.fetchall())
+    policy = selectors.policy_for(action_type=window.action_type)
+    evidence = math.exp(min(verdict.log_wealth, 700.0))
+    CalibrationAdjustment.objects.create(
+        action_type=window.action_type,
+        kind=AdjustmentKind.RESTART,
+        before_scale=policy.confidence_scale,
+        after_scale=policy.confidence_scale,
+        before_threshold=policy.escalation_threshold,
+        after_threshold=policy.escalation_threshold,
+        mean_gap=0.0,
+        reason=(
+            f"Calibration changed: the outcomes since {since_at[:16].replace('T', ' ')} UTC "
+            f"no longer match the calibrated confidence (evidence {evidence:,.0f} to 1). "
+            f"Learning restarts from the {kept:,} outcomes counted since then."
+        ),
+    )
 
 
 def _new_version(
@@ -185,6 +316,8 @@ def revert_adjustment(*, adjustment_id: int, user: Any) -> CalibrationAdjustment
             raise NotFound("No such adjustment.")
         if adjustment.reverted_at is not None:
             raise Conflict("This adjustment was already reverted.")
+        if adjustment.kind == AdjustmentKind.RESTART:
+            raise Conflict("A restart of learning after a change is not a policy step.")
         policy = BehaviorPolicy.objects.select_for_update().get(action_type=adjustment.action_type)
         if (policy.confidence_scale, policy.escalation_threshold) != (
             adjustment.after_scale,
@@ -206,7 +339,12 @@ def rebuild_bins(*, action_type: str | None = None) -> int:
     query of what calibration learns from; bin assignment uses the same edges as
     stats.bin_index (an outcome is in the bin of the inner edges below it)."""
     samples, params = outcome_selectors.calibration_samples_query(action_type=action_type)
-    params = {**params, "action_type": action_type, "edges": [float(e) for e in stats.EDGES[1:-1]]}
+    params = {
+        **params,
+        "action_type": action_type,
+        "edges": list(stats.INNER_EDGES),
+        "fine_edges": list(stats.FINE_INNER_EDGES),
+    }
     type_filter = " WHERE action_type = %(action_type)s" if action_type else ""
     with transaction.atomic(), binary_cursor() as cursor:
         if action_type:
@@ -217,20 +355,34 @@ def rebuild_bins(*, action_type: str | None = None) -> int:
             )
         else:
             cursor.execute("DELETE FROM calibration_countedoutcome")
-        cursor.execute(
-            "DELETE FROM calibration_calibrationbin" + type_filter,  # noqa: S608
-            params,
-        )
+        for table in ("calibration_calibrationbin", "calibration_calibrationbucket"):
+            cursor.execute(f"DELETE FROM {table}" + type_filter, params)  # noqa: S608
+        # Buckets: an outcome resolved since its window started is in the window's epoch,
+        # on the day it was resolved; older ones in the epoch before (history).
         cursor.execute(
             f"""
             WITH samples AS (
-                SELECT s.id, s.action_type, s.p, s.y,
+                SELECT s.id, s.action_type, s.p, s.y, s.resolved_at,
                        (SELECT count(*) FROM unnest(%(edges)s::float8[]) e
-                         WHERE e < s.p)::int AS k
+                         WHERE e < s.p)::int AS k,
+                       (SELECT count(*) FROM unnest(%(fine_edges)s::float8[]) e
+                         WHERE e < s.p)::int AS f
                   FROM ({samples}) s
             ), counted AS (
                 INSERT INTO calibration_countedoutcome (outcome_id, counted_at)
                 SELECT id, now() FROM samples ON CONFLICT DO NOTHING RETURNING outcome_id
+            ), bucketed AS (
+                INSERT INTO calibration_calibrationbucket
+                       (action_type, epoch, day, fine_index, n, sum_y, sum_p, sum_p2, sum_py)
+                SELECT s.action_type,
+                       CASE WHEN w.started_at IS NULL OR s.resolved_at >= w.started_at
+                            THEN coalesce(w.epoch, 0) ELSE greatest(w.epoch - 1, 0) END,
+                       (coalesce(s.resolved_at, now()) AT TIME ZONE 'UTC')::date, s.f,
+                       count(*), sum(s.y), sum(s.p), sum(s.p * s.p), sum(s.p * s.y)
+                  FROM samples s
+                  LEFT JOIN calibration_calibrationwindow w ON w.action_type = s.action_type
+                 GROUP BY 1, 2, 3, 4
+                RETURNING 1
             )
             INSERT INTO calibration_calibrationbin
                    (action_type, bin_index, n, sum_y, sum_p, sum_p2, sum_py, updated_at)

@@ -23,6 +23,17 @@ Z_95 = 1.959963984540054
 
 INNER_EDGES: tuple[float, ...] = tuple(float(e) for e in EDGES[1:-1])
 
+# The monotone map is fitted on finer bins: each display bin split in FINE_PER_BIN equal
+# parts, with the display bins' own edges among them, so the fine bin of p lies in the
+# display bin of p (fine // FINE_PER_BIN) and the display sums are sums of fine sums.
+FINE_PER_BIN = 5
+N_FINE = N_BINS * FINE_PER_BIN
+FINE_EDGES: NDArray[np.float64] = np.concatenate(
+    [np.linspace(EDGES[k], EDGES[k + 1], FINE_PER_BIN + 1)[:-1] for k in range(N_BINS)]
+    + [np.array([1.0])]
+)
+FINE_INNER_EDGES: tuple[float, ...] = tuple(float(e) for e in FINE_EDGES[1:-1])
+
 
 def bin_index(p: ArrayLike) -> NDArray[np.intp]:
     """scikit-learn's bins: [0, .1], (.1, .2], …, (.9, 1]. So 0.1 is bin 0 and 1.0 bin 9."""
@@ -35,9 +46,22 @@ def bin_of(p: float) -> int:
     return bisect.bisect_left(INNER_EDGES, p)
 
 
+def fine_index(p: ArrayLike) -> NDArray[np.intp]:
+    """The fine bin of each value: the same left-open bins over FINE_EDGES."""
+    return np.searchsorted(FINE_EDGES[1:-1], np.asarray(p, dtype=float))
+
+
+def fine_of(p: float) -> int:
+    """`fine_index` of one value."""
+    return bisect.bisect_left(FINE_INNER_EDGES, p)
+
+
 @dataclass(frozen=True)
 class BinSums:
-    """The five sums of each of the 10 bins, as arrays of length 10."""
+    """The five sums of each bin, as arrays: 10 display bins, or N_FINE fine ones
+    (`from_samples(..., fine=True)`, `coarse()` adds them up into the display bins).
+    Sums of exponentially decayed outcomes (`decayed`) keep the same shape, with the
+    counts made effective sample sizes."""
 
     n: NDArray[np.float64]
     sum_y: NDArray[np.float64]
@@ -46,13 +70,14 @@ class BinSums:
     sum_py: NDArray[np.float64]
 
     @classmethod
-    def from_samples(cls, p: ArrayLike, y: ArrayLike) -> BinSums:
+    def from_samples(cls, p: ArrayLike, y: ArrayLike, *, fine: bool = False) -> BinSums:
         p_arr = np.asarray(p, dtype=float)
         y_arr = np.asarray(y, dtype=float)
-        bins = bin_index(p_arr)
+        bins = fine_index(p_arr) if fine else bin_index(p_arr)
+        size = N_FINE if fine else N_BINS
 
         def total(weights: NDArray[np.float64] | None) -> NDArray[np.float64]:
-            return np.bincount(bins, weights=weights, minlength=N_BINS).astype(float)
+            return np.bincount(bins, weights=weights, minlength=size).astype(float)
 
         return cls(
             n=total(None),
@@ -64,13 +89,79 @@ class BinSums:
 
     @classmethod
     def from_rows(cls, rows: list[tuple[float, float, float, float, float]]) -> BinSums:
-        """From 10 rows of (n, Σy, Σp, Σp², Σpy), in bin order."""
-        columns = np.asarray(rows, dtype=float).reshape(N_BINS, 5).T
+        """From rows of (n, Σy, Σp, Σp², Σpy), in bin order (10, or N_FINE)."""
+        columns = np.asarray(rows, dtype=float).reshape(len(rows), 5).T
         return cls(*columns)
+
+    @classmethod
+    def empty(cls, *, fine: bool = False) -> BinSums:
+        size = N_FINE if fine else N_BINS
+        return cls(*(np.zeros(size) for _ in range(5)))
 
     @property
     def total(self) -> float:
         return float(self.n.sum())
+
+    @property
+    def is_fine(self) -> bool:
+        return len(self.n) == N_FINE
+
+    def coarse(self) -> BinSums:
+        """The display bins' sums of fine sums (each display bin is FINE_PER_BIN fine ones)."""
+        if not self.is_fine:
+            return self
+
+        def add(values: NDArray[np.float64]) -> NDArray[np.float64]:
+            return values.reshape(N_BINS, FINE_PER_BIN).sum(axis=1)
+
+        return BinSums(*(add(v) for v in self.columns()))
+
+    def columns(self) -> tuple[NDArray[np.float64], ...]:
+        return (self.n, self.sum_y, self.sum_p, self.sum_p2, self.sum_py)
+
+    def __add__(self, other: BinSums) -> BinSums:
+        return BinSums(*(a + b for a, b in zip(self.columns(), other.columns(), strict=True)))
+
+
+def decay_weights(day_counts: ArrayLike, half_life: float | None) -> NDArray[np.float64]:
+    """The weight of each period (oldest first) when outcomes are forgotten with a
+    half-life counted in outcomes: a period weighs 0.5^(a / half_life), where a is how
+    many outcomes came after the middle of it (the outcomes of newer periods and half of
+    its own). No half-life: every period weighs 1."""
+    counts = np.asarray(day_counts, dtype=float)
+    if not half_life:
+        return np.ones_like(counts)
+    newer = np.cumsum(counts[::-1])[::-1] - counts / 2
+    return np.power(0.5, newer / half_life)
+
+
+def decayed(periods: list[BinSums], half_life: float | None) -> BinSums:
+    """The sums of consecutive periods (oldest first), each outcome weighted by its
+    period's `decay_weights`, with each bin's count replaced by its effective sample size
+    (Kish: (Σw)² / Σw², over the bin's outcomes) and its other sums scaled to match, so a
+    decayed bin has the mean and the uncertainty of that many outcomes."""
+    if not periods:
+        return BinSums.empty(fine=True)
+    stacked = np.array([p.columns() for p in periods])  # (periods, 5 sums, bins)
+    counts = stacked[:, 0, :]
+    weights = decay_weights(counts.sum(axis=1), half_life)[:, None]
+    return scaled_to_effective(
+        (weights * counts).sum(axis=0),
+        (weights * weights * counts).sum(axis=0),
+        [(weights * stacked[:, i, :]).sum(axis=0) for i in range(1, 5)],
+    )
+
+
+def scaled_to_effective(
+    weighted_n: NDArray[np.float64],
+    squared_n: NDArray[np.float64],
+    weighted_sums: list[NDArray[np.float64]],
+) -> BinSums:
+    """Weighted sums (Σw, Σw², Σwy, Σwp, Σwp², Σwpy per bin) as sums of effective counts."""
+    safe = np.where(squared_n > 0, squared_n, 1.0)
+    effective = np.where(squared_n > 0, weighted_n * weighted_n / safe, 0.0)
+    factor = np.where(weighted_n > 0, effective / np.where(weighted_n > 0, weighted_n, 1.0), 0.0)
+    return BinSums(effective, *(factor * s for s in weighted_sums))
 
 
 def brier_score(sums: BinSums) -> float:
@@ -228,30 +319,31 @@ class MonotoneMap:
 def anchor_points(
     sums: BinSums, *, scale: float, prior_weight: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """The points the monotone map is fitted to: each bin's success rate shrunk towards
-    the scaled confidence by `prior_weight` pseudo-outcomes, at the bin's mean predicted
-    value (its centre when empty), plus the two ends 0 and 1 at the scaled confidence.
-    Weights are the bin counts plus the prior."""
+    """The points the monotone map is fitted to, one per fine bin: its success rate
+    shrunk towards the scaled confidence `min(1, scale * p)` by prior_weight / FINE_PER_BIN
+    pseudo-outcomes (prior_weight per display bin), at the bin's mean predicted value (its
+    centre when empty). Weights are the counts plus the pseudo-outcomes. No end points are
+    forced: outside the outermost points the map is flat, as the data leaves it."""
+    if not sums.is_fine:
+        raise ValueError("the monotone map is fitted on the fine bins")
     mean_p, _, nonempty = _rates(sums)
-    centres = (EDGES[:-1] + EDGES[1:]) / 2
+    centres = (FINE_EDGES[:-1] + FINE_EDGES[1:]) / 2
     x = np.where(nonempty, mean_p, centres)
+    pseudo = prior_weight / FINE_PER_BIN
     prior = np.minimum(1.0, scale * x)
-    rate = (sums.sum_y + prior_weight * prior) / (sums.n + prior_weight)
-    xs = np.concatenate([[0.0], x, [1.0]])
-    ys = np.concatenate([[0.0], rate, [min(1.0, scale)]])
-    ws = np.concatenate([[prior_weight], sums.n + prior_weight, [prior_weight]])
-    return xs, ys, ws
+    rate = (sums.sum_y + pseudo * prior) / (sums.n + pseudo)
+    return x, rate, sums.n + pseudo
 
 
 def monotone_map(sums: BinSums, *, scale: float, prior_weight: float) -> MonotoneMap:
-    """Isotonic regression over the 10 bins, blended with the scaled raw confidence by
-    sample count: a bin with n outcomes weighs its observed rate n : prior_weight against
-    the policy's `min(1, scale * p)`. With no data the map is the scaled confidence at the
-    anchor points; as bins fill it becomes the isotonic fit of the observed rates.
+    """Isotonic regression over the fine bins' shrunk rates (`anchor_points`): a bin with
+    n outcomes weighs what happened n : prior_weight / FINE_PER_BIN against the policy's
+    `min(1, scale * p)`. With no data the map is the scaled confidence; as bins fill it
+    becomes the isotonic fit of what happened, at a resolution of 0.02.
 
-    Bins are disjoint and ordered, so their mean predicted values are ascending; a bin
-    whose mean sits exactly on a neighbour's (impossible for non-empty bins, possible only
-    at the 0/1 anchors) is nudged so the points stay distinct.
+    Bins are disjoint and ordered, so their mean predicted values ascend; two equal
+    points (a mean on the edge it shares with an empty neighbour's centre cannot happen,
+    but rounding can) are nudged apart so the points stay distinct.
     """
     xs, ys, ws = anchor_points(sums, scale=scale, prior_weight=prior_weight)
     xs = np.maximum.accumulate(xs)
@@ -260,3 +352,21 @@ def monotone_map(sums: BinSums, *, scale: float, prior_weight: float) -> Monoton
             xs[k] = np.nextafter(xs[k - 1], np.inf)
     x, fitted = isotonic_fit(xs, ys, ws)
     return MonotoneMap(x, fitted)
+
+
+def scaled_map(scale: float) -> MonotoneMap:
+    """p -> min(1, scale * p) as a MonotoneMap."""
+    if scale <= 1:
+        return MonotoneMap(np.array([0.0, 1.0]), np.array([0.0, scale]))
+    return MonotoneMap(np.array([0.0, 1.0 / scale, 1.0]), np.array([0.0, 1.0, 1.0]))
+
+
+def calibration_map(
+    sums: BinSums, *, scale: float, prior_weight: float, min_samples: float
+) -> tuple[MonotoneMap, str]:
+    """What turns the agent's confidence into the calibrated one, and its name: the
+    policy's scale ("scale") until the (fine, windowed) sums count `min_samples` effective
+    outcomes, the `monotone_map` ("bins") after."""
+    if sums.total < min_samples:
+        return scaled_map(scale), "scale"
+    return monotone_map(sums, scale=scale, prior_weight=prior_weight), "bins"

@@ -221,11 +221,12 @@ def days_with_outcomes(*, changed_since: datetime | None = None) -> list[date]:
 
 def calibration_samples_query(*, action_type: str | None = None) -> tuple[str, dict[str, Any]]:
     """A SELECT of what calibration learns from (rules.calibration_label): columns id,
-    action_type, p (the confidence) and y (1 success, 0 failure); of one action type or all.
-    For calibration to rebuild its bins in one statement."""
+    action_type, p (the confidence), y (1 success, 0 failure) and resolved_at; of one
+    action type or all. For calibration to rebuild its bins in one statement."""
     only = "AND o.action_type = %(samples_action_type)s" if action_type else ""
     query = f"""
-        SELECT o.id, o.action_type, o.predicted_confidence AS p, {sql_success()} AS y
+        SELECT o.id, o.action_type, o.predicted_confidence AS p, {sql_success()} AS y,
+               o.resolved_at
           FROM outcomes_outcomerecord o
          WHERE {sql_counted_by_calibration()} {only}
     """  # noqa: S608 - only this module's constant expressions are formatted in

@@ -218,7 +218,9 @@ def test_recalibrate_moves_an_overconfident_policy_and_logs_it(in_alpha) -> None
     assert [(a.before_scale, a.after_scale) for a in log] == [(1.0, 0.9), (0.9, 0.8)]
     assert log[0].triggered_bins[0]["index"] == 8
     answer = selectors.calibrate(action_type="pitch", confidence=0.85)
-    fitted = stats.monotone_map(selectors.bin_sums(action_type="pitch"), scale=0.8, prior_weight=20)
+    fitted = stats.monotone_map(
+        selectors.window_sums(action_type="pitch"), scale=0.8, prior_weight=5
+    )
     assert answer.method == "bins" and answer.sample_count == 60
     assert answer.calibrated_confidence == pytest.approx(float(fitted(0.85)), abs=1e-12)
     assert answer.calibrated_confidence < 0.5 and answer.escalate  # 20 of 60 succeeded
@@ -241,7 +243,7 @@ def test_a_rerun_of_the_same_run_takes_no_second_step(in_alpha) -> None:
 def test_tenant_settings_drive_the_check_and_the_map(in_alpha) -> None:
     from calibration.models import CalibrationSettings
 
-    CalibrationSettings.objects.create(min_samples=100, max_step=0.05, prior_weight=5)
+    CalibrationSettings.objects.create(min_samples=100, max_step=0.05, prior_weight=2)
     _fill("tuned", 0.85, 60, 20)
     assert services.recalibrate(action_type="tuned") is None  # 60 < 100 samples
     assert selectors.calibrate(action_type="tuned", confidence=0.85).method == "scale"
@@ -250,7 +252,7 @@ def test_tenant_settings_drive_the_check_and_the_map(in_alpha) -> None:
     assert (proposal.scale, proposal.threshold) == (0.95, 0.65)
     answer = selectors.calibrate(action_type="tuned_more", confidence=0.85)
     fitted = stats.monotone_map(
-        selectors.bin_sums(action_type="tuned_more"), scale=0.95, prior_weight=5
+        selectors.window_sums(action_type="tuned_more"), scale=0.95, prior_weight=2
     )
     assert answer.calibrated_confidence == pytest.approx(float(fitted(0.85)), abs=1e-12)
 

@@ -148,19 +148,22 @@ def test_isotonic_fit_matches_scikit_learn(seed) -> None:
 
 
 @pytest.mark.parametrize("p,y", DATASETS)
-def test_monotone_map_is_isotonic_over_the_anchored_bins(p, y) -> None:
+def test_monotone_map_is_isotonic_over_the_fine_bins(p, y) -> None:
     from sklearn.isotonic import IsotonicRegression
 
-    sums = stats.BinSums.from_samples(p, y)
-    fitted = stats.monotone_map(sums, scale=0.8, prior_weight=20)
-    x, rate, weight = stats.anchor_points(sums, scale=0.8, prior_weight=20)
-    keep = np.r_[True, np.diff(x) > 0]  # round data puts bin 0's mean on the 0 anchor
-    reference = IsotonicRegression(out_of_bounds="clip").fit(
-        x[keep], rate[keep], sample_weight=weight[keep]
+    sums = stats.BinSums.from_samples(p, y, fine=True)
+    fitted = stats.monotone_map(sums, scale=0.8, prior_weight=5)
+    x, rate, weight = stats.anchor_points(sums, scale=0.8, prior_weight=5)
+    assert len(x) == stats.N_FINE and np.all(np.diff(x) > 0)  # one point per fine bin
+    nonempty = sums.n > 0
+    np.testing.assert_allclose(weight, sums.n + 1.0)  # 5 pseudo-outcomes per 0.1: 1 per bin
+    np.testing.assert_allclose(
+        rate[nonempty],
+        (sums.sum_y[nonempty] + np.minimum(1, 0.8 * x[nonempty])) / (sums.n[nonempty] + 1),
     )
-    probe = np.linspace(0.01, 0.99, 99)
-    if keep.all():
-        np.testing.assert_allclose(fitted(probe), reference.predict(probe), rtol=0, atol=TOL)
+    reference = IsotonicRegression(out_of_bounds="clip").fit(x, rate, sample_weight=weight)
+    probe = np.linspace(-0.05, 1.05, 221)
+    np.testing.assert_allclose(fitted(probe), reference.predict(probe), rtol=0, atol=TOL)
     assert np.all(np.diff(fitted(np.linspace(0, 1, 1001))) >= 0)  # monotone
 
 
@@ -168,15 +171,66 @@ def test_monotone_map_follows_the_data_as_bins_fill() -> None:
     rng = np.random.default_rng(9)
     p = rng.uniform(0, 1, 20_000)
     y = (rng.uniform(0, 1, 20_000) < 0.6 * p).astype(float)
-    sums = stats.BinSums.from_samples(p, y)
-    fitted = stats.monotone_map(sums, scale=1.0, prior_weight=20)
-    observed = sums.sum_y / sums.n  # increasing here, so isotonic keeps them
-    # ~2,000 outcomes per bin against 20 pseudo-outcomes: within 1 % of what happened.
-    np.testing.assert_allclose(fitted(sums.sum_p / sums.n), observed, atol=0.01)
-    probe = np.array([0.15, 0.45, 0.75])
-    np.testing.assert_allclose(fitted(probe), 0.6 * probe, atol=0.04)  # and of the truth
-    empty = stats.monotone_map(stats.BinSums.from_samples([], []), scale=0.7, prior_weight=20)
-    np.testing.assert_allclose(empty(probe), 0.7 * probe, atol=1e-12)  # no data: the scale
+    sums = stats.BinSums.from_samples(p, y, fine=True)
+    fitted = stats.monotone_map(sums, scale=1.0, prior_weight=5)
+    probe = np.array([0.15, 0.45, 0.75, 0.99])
+    np.testing.assert_allclose(fitted(probe), 0.6 * probe, atol=0.03)  # the truth
+    empty = stats.monotone_map(stats.BinSums.empty(fine=True), scale=0.7, prior_weight=5)
+    np.testing.assert_allclose(empty(probe), 0.7 * probe, atol=0.01)  # no data: the scale
+
+
+def test_the_top_of_a_confident_agent_is_not_pulled_down() -> None:
+    """No end point at (1, scale) and a prior of one pseudo-outcome per 0.02: where the
+    data is dense near 1 the map says what happened there (the old map was 0.1 low)."""
+    rng = np.random.default_rng(4)
+    p = rng.beta(5, 1.5, 20_000)
+    truth = 1 / (1 + np.exp(-20 * (p - 0.8)))
+    y = (rng.uniform(0, 1, 20_000) < truth).astype(float)
+    fitted = stats.monotone_map(
+        stats.BinSums.from_samples(p, y, fine=True), scale=0.8, prior_weight=5
+    )
+    probe = np.array([0.9, 0.95, 0.99])
+    np.testing.assert_allclose(fitted(probe), 1 / (1 + np.exp(-20 * (probe - 0.8))), atol=0.03)
+
+
+def test_fine_bins_nest_in_the_display_bins() -> None:
+    values = [*np.round(np.linspace(0, 1, 1001), 3), *np.random.default_rng(3).uniform(0, 1, 5000)]
+    fine = stats.fine_index(values)
+    assert list(fine // stats.FINE_PER_BIN) == list(stats.bin_index(values))
+    assert [stats.fine_of(float(v)) for v in values] == list(fine)
+    p, y = round_data(5)
+    coarse = stats.BinSums.from_samples(p, y, fine=True).coarse()
+    display = stats.BinSums.from_samples(p, y)
+    for a, b in zip(coarse.columns(), display.columns(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=TOL)
+
+
+def test_decayed_sums_weigh_each_outcome_by_its_periods_half_life() -> None:
+    """Against the definition, outcome by outcome: weight 0.5^(outcomes after the middle
+    of its period / half-life); each bin's count the Kish effective size (Σw)²/Σw², its
+    other sums Σw·x scaled by the same factor as the count."""
+    rng = np.random.default_rng(8)
+    days = [rng.integers(0, 400) for _ in range(12)]
+    samples = [(rng.uniform(0, 1, n), (rng.uniform(0, 1, n) < 0.5).astype(float)) for n in days]
+    periods = [stats.BinSums.from_samples(p, y, fine=True) for p, y in samples]
+    got = stats.decayed(periods, half_life=1000)
+    later = np.cumsum(days[::-1])[::-1] - np.asarray(days) / 2
+    w = np.concatenate([np.full(n, 0.5 ** (a / 1000)) for n, a in zip(days, later, strict=True)])
+    p = np.concatenate([s[0] for s in samples])
+    y = np.concatenate([s[1] for s in samples])
+    k = stats.fine_index(p)
+    wn = np.bincount(k, w, stats.N_FINE)
+    effective = wn**2 / np.where(wn > 0, np.bincount(k, w * w, stats.N_FINE), 1)
+    factor = np.where(wn > 0, effective / np.where(wn > 0, wn, 1), 0)
+    np.testing.assert_allclose(got.n, effective, rtol=1e-12)
+    np.testing.assert_allclose(got.sum_y, factor * np.bincount(k, w * y, stats.N_FINE), rtol=1e-12)
+    np.testing.assert_allclose(
+        got.sum_py, factor * np.bincount(k, w * p * y, stats.N_FINE), rtol=1e-12
+    )
+    # Never forgetting: the plain sums.
+    plain = stats.decayed(periods, half_life=0)
+    np.testing.assert_allclose(plain.n, np.bincount(k, None, stats.N_FINE))
+    np.testing.assert_allclose(plain.sum_p, np.bincount(k, p, stats.N_FINE))
 
 
 def test_bin_of_one_value_agrees_with_bin_index() -> None:

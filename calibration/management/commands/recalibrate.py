@@ -13,8 +13,9 @@ from learning.management.base import console_for, tenants_for
 
 class Command(BaseCommand):
     help = (
-        "Check calibration and adjust each action type's policy (as beat does every "
-        "6 h); --rebuild recomputes the bins from the outcome history first."
+        "Check calibration for a change (restarting what it learns from on an alarm) and "
+        "adjust each action type's policy (as beat does every 6 h); --rebuild recomputes "
+        "the bins from the outcome history first."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -53,6 +54,16 @@ class Command(BaseCommand):
                         else selectors.action_types()
                     )
                     for action_type in types:
+                        verdict = (
+                            None
+                            if options["dry_run"]
+                            else services.check_drift(action_type=action_type)
+                        )
+                        restarted = (
+                            "calibration changed: learning restarted; "
+                            if (verdict and verdict.alarm)
+                            else ""
+                        )
                         before = selectors.policy_for(action_type=action_type)
                         proposal = services.recalibrate(
                             action_type=action_type, dry_run=options["dry_run"]
@@ -71,7 +82,8 @@ class Command(BaseCommand):
                             f"{stats.expected_calibration_error(sums):.4f}",
                             f"{before.confidence_scale:.2f} -> {after[0]:.2f}",
                             f"{before.escalation_threshold:.2f} -> {after[1]:.2f}",
-                            proposal.reason if proposal else "calibrated enough; no change",
+                            restarted
+                            + (proposal.reason if proposal else "calibrated enough; no change"),
                         )
                 progress.advance(bar)
         console.print(table)
