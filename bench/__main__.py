@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import calibration, dashboards, environment, export, ingest, sweep
+from bench import calibration, dashboards, efficacy, environment, export, ingest, sweep
 
 
 def main() -> int:
@@ -42,8 +42,13 @@ def main() -> int:
         console.print("[bold]Exports of a million outcomes: streamed, in constant memory…")
         results += export.run(bench, quick)
     if wanted("calibration"):
-        console.print("[bold]Calibration: contention, statistics, learning efficacy…")
+        console.print("[bold]Calibration: contention, statistics, the loop through the API…")
         results += calibration.run(bench, quick)
+    learning = None
+    if wanted("efficacy"):
+        console.print("[bold]Learning efficacy against the truth, over many seeds…")
+        learning = efficacy.run(5 if quick else 20)
+        results += efficacy.rows(learning)
 
     table = Table(
         "benchmark",
@@ -68,6 +73,8 @@ def main() -> int:
             "yes" if r["meets_target"] else "NO",
         )
     console.print(table)
+    if learning:
+        console.print(efficacy.table(learning))
     for line in calibration.chart(results):
         console.print(line, highlight=False)
     load = _last_load(out_dir)

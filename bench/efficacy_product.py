@@ -9,8 +9,10 @@ recalibrate, what the beat job calls). The truth: success = 0.6·p for send_emai
 S-shaped distortion for schedule_meeting.
 
 At the end the final calibrated confidence and scikit-learn's IsotonicRegression, fitted
-with hindsight on all the same outcomes, are scored by ECE on a fresh hold-out sample of
-the same agent. Prints JSON.
+with hindsight on all the same outcomes, are scored by their true error E|c(p) - P(y=1|p)|
+over a fresh sample of the agent's confidences (the truth is known here), and by ECE on a
+hold-out sample. One seed: bench/efficacy.py scores the same loop over many seeds without
+the HTTP stack. Prints JSON.
 """
 
 import itertools
@@ -33,6 +35,8 @@ from calibration.models import (  # noqa: E402
     BehaviorPolicy,
     CalibrationAdjustment,
     CalibrationBin,
+    CalibrationBucket,
+    CalibrationWindow,
     CountedOutcome,
     PolicyVersion,
 )
@@ -73,7 +77,14 @@ def simulate(action_type: str, seed: int) -> dict:
         CountedOutcome.objects.filter(outcome_id__in=ids).delete()
         Signal.objects.filter(action_id__startswith=f"eff-{action_type}-").delete()
         OutcomeRecord.objects.filter(action_type=action_type).delete()
-        for model in (CalibrationBin, BehaviorPolicy, PolicyVersion, CalibrationAdjustment):
+        for model in (
+            CalibrationBin,
+            CalibrationBucket,
+            CalibrationWindow,
+            BehaviorPolicy,
+            PolicyVersion,
+            CalibrationAdjustment,
+        ):
             model.objects.filter(action_type=action_type).delete()
     rng = np.random.default_rng(seed)
     raw, used, success, escalated = [], [], [], 0
@@ -109,6 +120,7 @@ def simulate(action_type: str, seed: int) -> dict:
         success += list(y.astype(float))
         with tenant_context(tenant):
             before = selectors.policy_for(action_type=action_type).confidence_scale
+            services.check_drift(action_type=action_type)
             proposal = services.recalibrate(action_type=action_type)
             policy = selectors.policy_for(action_type=action_type)
         if proposal is not None:
@@ -128,13 +140,16 @@ def simulate(action_type: str, seed: int) -> dict:
         print(f"  {action_type}: {len(raw):,}/{total:,} outcomes", file=sys.stderr, flush=True)
 
     with tenant_context(tenant):
-        sums = selectors.bin_sums(action_type=action_type)
+        sums = selectors.window_sums(action_type=action_type)
         settings = selectors.adjustment_settings()
         policy = selectors.policy_for(action_type=action_type)
         stored = CalibrationBin.objects.filter(action_type=action_type)
         assert sum(b.n for b in stored) == total  # every resolution counted once
-    final = stats.monotone_map(
-        sums, scale=policy.confidence_scale, prior_weight=settings.prior_weight
+    final, _ = stats.calibration_map(
+        sums,
+        scale=policy.confidence_scale,
+        prior_weight=settings.prior_weight,
+        min_samples=settings.min_samples,
     )
     for probe in (0.05, 0.33, 0.5, 0.77, 0.99):  # the API answers with this very map
         answer = post("calibrate/", {"action_type": action_type, "confidence": probe})
@@ -151,6 +166,11 @@ def simulate(action_type: str, seed: int) -> dict:
         "checkpoints": checkpoints,
         "moves": moves,
         "sign_flips_after_2000": flips,
+        "true_error_product": float(np.mean(np.abs(final(holdout_p) - truth(holdout_p)))),
+        "true_error_isotonic": float(
+            np.mean(np.abs(isotonic.predict(holdout_p) - truth(holdout_p)))
+        ),
+        "true_error_raw": float(np.mean(np.abs(holdout_p - truth(holdout_p)))),
         "holdout_ece_product": ece(final(holdout_p), holdout_y),
         "holdout_ece_isotonic": ece(isotonic.predict(holdout_p), holdout_y),
         "holdout_ece_raw": ece(holdout_p, holdout_y),

@@ -43,6 +43,28 @@ POLICY = inline_serializer(
 )
 
 
+WINDOW = inline_serializer(
+    "CalibrationWindow",
+    {
+        "outcomes": serializers.IntegerField(
+            help_text="Outcomes the calibrated confidence learns from now (before forgetting)."
+        ),
+        "since": serializers.DateTimeField(
+            allow_null=True, help_text="When learning last restarted; null: from the start."
+        ),
+        "restarts": serializers.IntegerField(help_text="Restarts after a change so far."),
+        "monitored": serializers.BooleanField(
+            help_text="Whether the drift test watches it (it needs 100 outcomes first)."
+        ),
+        "evidence_of_change": serializers.FloatField(
+            allow_null=True,
+            help_text="How many times likelier the recent outcomes are under a change than "
+            "under none (1: no evidence).",
+        ),
+    },
+)
+
+
 class CalibrationCurveSerializer(serializers.Serializer):
     """The calibration curve body the spec fixes (for the OpenAPI schema)."""
 
@@ -58,6 +80,7 @@ class CalibrationCurveSerializer(serializers.Serializer):
     within_bin_covariance = serializers.FloatField()
     bins = BIN
     policy = POLICY
+    window = WINDOW
 
 
 class CalibrationListApi(APIView):

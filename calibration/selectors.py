@@ -7,7 +7,7 @@ import numpy as np
 from django.db.models import OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from calibration import stats
+from calibration import drift, stats
 from calibration.adjust import AdjustmentSettings
 from calibration.models import (
     DEFAULT_CONFIDENCE_SCALE,
@@ -190,11 +190,59 @@ def calibrate(*, action_type: str, confidence: float) -> Calibrated:
 def curve(action_type: str) -> dict[str, Any]:
     """Everything the reliability diagram and `GET calibration/{action_type}/` show."""
     return _curve(
-        action_type, bin_sums(action_type=action_type), policy_for(action_type=action_type)
+        action_type,
+        bin_sums(action_type=action_type),
+        policy_for(action_type=action_type),
+        windows(action_type=action_type).get(action_type, _NO_WINDOW),
     )
 
 
-def _curve(action_type: str, sums: stats.BinSums, policy: Policy) -> dict[str, Any]:
+_NO_WINDOW: dict[str, Any] = {
+    "outcomes": 0,
+    "since": None,
+    "restarts": 0,
+    "monitored": False,
+    "evidence_of_change": None,
+}
+
+
+def windows(*, action_type: str | None = None) -> dict[str, dict[str, Any]]:
+    """What each action type learns from now (two queries): how many outcomes its
+    current window holds (before forgetting), since when (None: from the start), how many
+    times it restarted after a change, and whether the drift test watches it with how much
+    evidence of a change so far (1 is none; the alarm rings at drift_alarm_every)."""
+    rows = CalibrationWindow.objects.all()
+    if action_type is not None:
+        rows = rows.filter(action_type=action_type)
+    found: dict[str, dict[str, Any]] = {}
+    for window in rows:
+        state = drift.DriftState.from_json(window.drift_state)
+        found[window.action_type] = {
+            "outcomes": 0,
+            "since": window.started_at,
+            "restarts": window.epoch,
+            "monitored": drift.monitored(state.snapshot),
+            "evidence_of_change": state.evidence if drift.monitored(state.snapshot) else None,
+        }
+    with binary_cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT b.action_type, sum(b.n) FROM calibration_calibrationbucket b
+              LEFT JOIN calibration_calibrationwindow w ON w.action_type = b.action_type
+             WHERE b.epoch = coalesce(w.epoch, 0)
+               AND (%(t)s::text IS NULL OR b.action_type = %(t)s::text)
+             GROUP BY 1
+            """,
+            {"t": action_type},
+        )
+        for name, count in cursor.fetchall():
+            found.setdefault(name, dict(_NO_WINDOW))["outcomes"] = int(count)
+    return found
+
+
+def _curve(
+    action_type: str, sums: stats.BinSums, policy: Policy, window: dict[str, Any]
+) -> dict[str, Any]:
     decomposition = stats.decomposition(sums)
     return {
         "action_type": action_type,
@@ -209,6 +257,7 @@ def _curve(action_type: str, sums: stats.BinSums, policy: Policy) -> dict[str, A
             "escalation_threshold": policy.escalation_threshold,
             "version": policy.version,
         },
+        "window": window,
     }
 
 
@@ -219,6 +268,7 @@ def curves() -> list[dict[str, Any]]:
         bins = rows.setdefault(b.action_type, [(0.0, 0.0, 0.0, 0.0, 0.0)] * stats.N_BINS)
         bins[b.bin_index] = (b.n, b.sum_y, b.sum_p, b.sum_p2, b.sum_py)
     stored = {p.action_type: p for p in BehaviorPolicy.objects.filter(action_type__in=rows)}
+    learning = windows()
     return [
         _curve(
             name,
@@ -231,6 +281,7 @@ def curves() -> list[dict[str, Any]]:
             )
             if name in stored
             else Policy(name, DEFAULT_CONFIDENCE_SCALE, DEFAULT_ESCALATION_THRESHOLD),
+            learning.get(name, _NO_WINDOW),
         )
         for name, bins in rows.items()
     ]

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from calibration import selectors as calibration_selectors
 from feedback import selectors as feedback_selectors
 from insights import analytics
 from insights.analytics import Window
@@ -158,6 +159,26 @@ def _backlog(config: AlertSettings) -> list[Finding]:
     ]
 
 
+def _calibration_changed(today: Any) -> list[Finding]:
+    """A restart of learning after a drift alarm in the last 7 days (one per action type:
+    its latest): the agent changed, and what it was worth before no longer holds."""
+    since = datetime.combine(today - timedelta(days=6), datetime.min.time(), tzinfo=UTC)
+    latest: dict[str, Any] = {}
+    for restart in calibration_selectors.restarts_since(since):
+        latest.setdefault(restart.action_type, restart)
+    return [
+        Finding(
+            AlertRule.CALIBRATION_CHANGED,
+            action_type,
+            1.0,
+            1.0,
+            f"{action_type}: {restart.reason} Its policy stays; check what changed in the agent "
+            f"(a new model, prompt or playbook) on {restart.created_at:%Y-%m-%d}.",
+        )
+        for action_type, restart in sorted(latest.items())
+    ]
+
+
 def findings(*, today: Any = None) -> list[Finding]:
     config = alert_settings()
     today = today or datetime.now(UTC).date()
@@ -167,6 +188,7 @@ def findings(*, today: Any = None) -> list[Finding]:
         *_engagement(config, today),
         *_fatigue(),
         *_backlog(config),
+        *_calibration_changed(today),
     ]
 
 

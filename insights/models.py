@@ -131,6 +131,7 @@ class AlertRule(models.TextChoices):
     ENGAGEMENT_DROP = "engagement_drop", "Email engagement drop"
     FEEDBACK_FATIGUE = "feedback_fatigue", "Feedback fatigue"
     AMBIGUOUS_BACKLOG = "ambiguous_backlog", "Backlog of outcomes to label"
+    CALIBRATION_CHANGED = "calibration_changed", "The agent's calibration changed"
 
 
 class Alert(models.Model):

@@ -194,6 +194,14 @@ def test_a_change_restarts_the_window_and_is_logged(in_alpha) -> None:
     assert selectors.restarts_since(T0) == [restart]
     # The display bins still count every outcome once.
     assert selectors.bin_sums(action_type="switch").total == 2_600
+    # Managers hear of it: an alert about the action type, with the log's reason.
+    from insights import alerts
+
+    opened = alerts.evaluate().opened
+    changed = [a for a in opened if a.rule == "calibration_changed"]
+    assert [a.subject for a in changed] == ["switch"] and restart.reason in changed[0].message
+    curve = selectors.curve("switch")["window"]
+    assert curve["restarts"] == 1 and curve["outcomes"] == int(kept) and curve["since"]
 
 
 def test_rebuild_puts_outcomes_since_the_restart_in_the_current_epoch(in_alpha) -> None:
