@@ -9,7 +9,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import calibration, dashboards, efficacy, environment, export, ingest, sweep
+from bench import (
+    calibration,
+    dashboards,
+    efficacy,
+    environment,
+    experiments,
+    export,
+    ingest,
+    sweep,
+)
 
 
 def main() -> int:
@@ -49,6 +58,11 @@ def main() -> int:
         console.print("[bold]Learning efficacy against the truth, over many seeds…")
         learning = efficacy.run(5 if quick else 20)
         results += efficacy.rows(learning)
+    trials = None
+    if wanted("experiments"):
+        console.print("[bold]Randomised experiments, simulated…")
+        trials = experiments.run(quick)
+        results += experiments.rows(trials)
 
     table = Table(
         "benchmark",
@@ -75,6 +89,9 @@ def main() -> int:
     console.print(table)
     if learning:
         console.print(efficacy.table(learning))
+    if trials:
+        for part in experiments.tables(trials):
+            console.print(part)
     for line in calibration.chart(results):
         console.print(line, highlight=False)
     load = _last_load(out_dir)

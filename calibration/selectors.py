@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -207,36 +208,42 @@ _NO_WINDOW: dict[str, Any] = {
 
 
 def windows(*, action_type: str | None = None) -> dict[str, dict[str, Any]]:
-    """What each action type learns from now (two queries): how many outcomes its
-    current window holds (before forgetting), since when (None: from the start), how many
-    times it restarted after a change, and whether the drift test watches it with how much
+    """What each action type learns from now (one query): how many outcomes its current
+    window holds (before forgetting), since when (None: from the start), how many times
+    it restarted after a change, and whether the drift test watches it with how much
     evidence of a change so far (1 is none; the alarm rings at drift_alarm_every)."""
-    rows = CalibrationWindow.objects.all()
-    if action_type is not None:
-        rows = rows.filter(action_type=action_type)
-    found: dict[str, dict[str, Any]] = {}
-    for window in rows:
-        state = drift.DriftState.from_json(window.drift_state)
-        found[window.action_type] = {
-            "outcomes": 0,
-            "since": window.started_at,
-            "restarts": window.epoch,
-            "monitored": drift.monitored(state.snapshot),
-            "evidence_of_change": state.evidence if drift.monitored(state.snapshot) else None,
-        }
     with binary_cursor() as cursor:
         cursor.execute(
             """
-            SELECT b.action_type, sum(b.n) FROM calibration_calibrationbucket b
-              LEFT JOIN calibration_calibrationwindow w ON w.action_type = b.action_type
-             WHERE b.epoch = coalesce(w.epoch, 0)
-               AND (%(t)s::text IS NULL OR b.action_type = %(t)s::text)
-             GROUP BY 1
+            WITH counts AS (
+                SELECT b.action_type, sum(b.n) AS n FROM calibration_calibrationbucket b
+                  LEFT JOIN calibration_calibrationwindow w ON w.action_type = b.action_type
+                 WHERE b.epoch = coalesce(w.epoch, 0)
+                   AND (%(t)s::text IS NULL OR b.action_type = %(t)s::text)
+                 GROUP BY 1
+            )
+            SELECT coalesce(w.action_type, c.action_type), coalesce(c.n, 0), w.started_at,
+                   coalesce(w.epoch, 0), w.drift_state
+              FROM calibration_calibrationwindow w
+              FULL JOIN counts c ON c.action_type = w.action_type
+             WHERE %(t)s::text IS NULL OR coalesce(w.action_type, c.action_type) = %(t)s::text
             """,
             {"t": action_type},
         )
-        for name, count in cursor.fetchall():
-            found.setdefault(name, dict(_NO_WINDOW))["outcomes"] = int(count)
+        rows = cursor.fetchall()
+    found: dict[str, dict[str, Any]] = {}
+    for name, count, since, epoch, state_json in rows:
+        state = drift.DriftState.from_json(
+            json.loads(state_json) if isinstance(state_json, str | bytes) else state_json
+        )
+        watched = drift.monitored(state.snapshot)
+        found[name] = {
+            "outcomes": int(count),
+            "since": since,
+            "restarts": int(epoch),
+            "monitored": watched,
+            "evidence_of_change": state.evidence if watched else None,
+        }
     return found
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from django.contrib import admin, messages
@@ -14,6 +15,7 @@ from coaching.models import (
     CoachingPattern,
     CoachingRun,
     CoachingSettings,
+    Experiment,
     LearningProposal,
     PlaybookEntry,
 )
@@ -105,6 +107,31 @@ class PlaybookEntryAdmin(ReviewAdmin):
     @admin.display(description="Approval rate")
     def approval(self, obj: PlaybookEntry) -> str:
         return f"{obj.approval_rate:.0%}" if obj.approval_rate is not None else "-"
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(ReviewAdmin):
+    """Randomised experiments: read here, decided by the test (coaching.experiments)."""
+
+    whole_tenant = True  # about the agent across the tenant
+    list_display = ("entry", "status", "new_version", "previous_version", "evidence", "started_at")
+    list_filter = ("status",)
+    search_fields = ("entry__name",)
+    list_select_related = ("entry",)
+
+    @admin.display(description="New version: sent unedited")
+    def new_version(self, obj: Experiment) -> str:
+        rate = obj.rate("treatment")
+        return f"{rate:.0%} of {obj.treatment_uses:,}" if rate is not None else "no draft yet"
+
+    @admin.display(description="Previous version: sent unedited")
+    def previous_version(self, obj: Experiment) -> str:
+        rate = obj.rate("control")
+        return f"{rate:.0%} of {obj.control_uses:,}" if rate is not None else "no draft yet"
+
+    @admin.display(description="Evidence (decides at 20 to 1)")
+    def evidence(self, obj: Experiment) -> str:
+        return f"{math.exp(min(obj.log_wealth, 700.0)):,.1f} to 1"
 
 
 @admin.register(BatchRun)

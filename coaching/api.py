@@ -8,10 +8,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from coaching import selectors
-from coaching.models import PatternKind
+from coaching import experiments, selectors
+from coaching.models import Arm, PatternKind
 from learning.errors import InvalidInput
 from learning.permissions import IsAgent, IsHuman
+from outcomes.schemas import IDENTIFIER
 
 PATTERN = inline_serializer(
     "CoachingPattern",
@@ -74,4 +75,59 @@ class CoachingPatternsApi(APIView):
         found = selectors.patterns(run=run, kind=kind)
         return Response(
             {"run": selectors.run_as_dict(run), "patterns": [selectors.as_dict(p) for p in found]}
+        )
+
+
+class AssignInSerializer(serializers.Serializer):
+    experiment = serializers.CharField(
+        max_length=100, help_text="The intent or playbook entry's name (what drafts name)."
+    )
+    conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)
+
+
+ASSIGNMENT = inline_serializer(
+    "ExperimentAssignment",
+    {
+        "experiment": serializers.CharField(),
+        "running": serializers.BooleanField(help_text="An experiment of it runs now."),
+        "arm": serializers.ChoiceField(
+            choices=Arm.choices, allow_null=True, help_text="null when none runs."
+        ),
+        "content": serializers.CharField(
+            help_text="The text to use in this conversation; empty: the agent's default."
+        ),
+        "first_exposure": serializers.BooleanField(
+            help_text="This ask logged the conversation's exposure (later asks do not)."
+        ),
+    },
+)
+
+
+class ExperimentAssignApi(APIView):
+    permission_classes = [IsAgent]
+
+    @extend_schema(
+        request=AssignInSerializer,
+        responses={200: ASSIGNMENT},
+        description="Which version of an intent or playbook entry to use in a conversation. "
+        "While an experiment of it runs, half the conversations (by a hash of the "
+        "conversation id) get the new version and half the previous one, the same every "
+        "time; the first ask is logged as the conversation's exposure, and its first draft "
+        "(`POST drafts/`) is what the experiment observes. Safe to retry.",
+    )
+    def post(self, request: Request) -> Response:
+        body = AssignInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        assignment = experiments.assign(
+            name=body.validated_data["experiment"],
+            conversation_id=body.validated_data["conversation_id"],
+        )
+        return Response(
+            {
+                "experiment": assignment.experiment,
+                "running": assignment.running,
+                "arm": assignment.arm,
+                "content": assignment.content,
+                "first_exposure": assignment.first_exposure,
+            }
         )

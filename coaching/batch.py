@@ -41,6 +41,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from rapidfuzz import fuzz, process
 
+from coaching import experiments
 from coaching.models import (
     BatchRun,
     EntryKind,
@@ -439,8 +440,9 @@ def _require_admin(user: Any) -> None:
 
 
 def approve(*, proposal_id: int, user: Any, note: str = "") -> LearningProposal:
-    """Create or update the proposal's entry as an experiment (counts start again).
-    Approving an approved proposal again changes nothing."""
+    """Create or update the proposal's entry and start a randomised experiment of its new
+    version against the previous one (or the agent's default for a new entry); its
+    counts start again. Approving an approved proposal again changes nothing."""
     _require_admin(user)
     with transaction.atomic():
         proposal = LearningProposal.objects.select_for_update().filter(pk=proposal_id).first()
@@ -454,6 +456,7 @@ def approve(*, proposal_id: int, user: Any, note: str = "") -> LearningProposal:
         entry, created = PlaybookEntry.objects.select_for_update().get_or_create(
             name=proposal.key, defaults={"kind": kind, "content": proposal.proposed_content}
         )
+        previous = "" if created else entry.content
         if not created:
             entry.content = (
                 f"{entry.content}\n\n{proposal.proposed_content}"
@@ -466,6 +469,7 @@ def approve(*, proposal_id: int, user: Any, note: str = "") -> LearningProposal:
         entry.decided_at = None
         entry.decision_reason = ""
         entry.save()
+        experiments.start(entry, control_content=previous)
         proposal.status = ProposalStatus.APPROVED
         proposal.entry = entry
         proposal.decided_by = user

@@ -1,130 +1,187 @@
-"""Experimental intents and playbook entries: counted on every use, promoted or demoted by
-a rule that stays valid although it is checked after every use.
+"""Experimental intents and playbook entries: randomised, and decided by a test that stays
+valid although it is checked after every use.
 
-The rule is a Bayes factor of "the entry's approval rate is θ, θ ~ Beta(k·p₀, k·(1-p₀))"
-against "it is the baseline's rate p₀": BF = B(a + s, b + f) / B(a, b) / (p₀^s (1-p₀)^f)
-after s approvals and f edits. Under the baseline hypothesis BF is a nonnegative
-martingale with mean 1, so by Ville's inequality the chance it ever reaches 1/alpha is at
-most alpha, however often it is looked at. An entry is promoted when BF ≥ 1/alpha with its
-rate above p₀ and at least 10 uses, demoted when BF ≥ 1/alpha with its rate below p₀ and
-at least 20 uses (the seeds' floors). The baseline p₀ is the approval rate of the active
-entries of the same kind, or of every draft of the last 30 days while those have fewer
-than 30 uses.
+When an admin approves a proposal, the entry's new version starts an `Experiment` against
+what the agent would use otherwise (the previous text, or its default for a new intent).
+The agent asks which version to use for a conversation (`POST experiments/assign/`): a
+hash of the experiment's salt and the conversation id puts half the conversations in each
+arm, the same arm every time, and the first ask is logged as the conversation's exposure.
+The first draft of an exposed conversation (`POST drafts/`, sent unedited or not) is its
+one observation, whichever arm it was in. `coaching.stats.ArmTest` compares the arms with
+both rates unknown: promote when the evidence that the new version is better reaches
+1/alpha (20), demote when the evidence that it is worse does, with at least 10 and 20
+observations (the seeds' floors). Under "the versions are equally good" the chance of any
+decision, checked after every use for ever, is at most alpha = 5 %, for any common rate.
+Simulated in `bench/experiments.py` (`make bench`) and `coaching/tests/test_experiments.py`.
 
-Simulated (`coaching/tests/test_experiments.py`, p₀ = 0.5, k = 2, alpha = 0.05): an entry
-as good as the baseline is promoted in 2.8 % of 400 runs over 300 uses (1.5 % of 2,000);
-one at 0.8 is promoted after a median of 19 uses.
+Uses of an entry outside an experiment (a draft naming it, never assigned) are still
+counted on the entry, but they decide nothing: who got which version would not be chance.
 """
 
 from __future__ import annotations
 
-import math
+import hashlib
+import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
-from django.db import transaction
-from django.db.models import F, Sum
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
-from scipy.special import betaln
 
-from coaching.models import EntryStatus, PlaybookEntry
-from feedback import selectors as feedback_selectors
+from coaching.models import (
+    Arm,
+    EntryStatus,
+    Experiment,
+    ExperimentExposure,
+    ExperimentStatus,
+    PlaybookEntry,
+)
+from coaching.stats import DEMOTE_AFTER, EXPERIMENT_ALPHA, PROMOTE_AFTER, ArmTest
 from feedback.events import DraftRecorded
+from learning.errors import NotFound
 
-ALPHA = 0.05
-PRIOR_STRENGTH = 2.0  # κ: the prior's weight in pseudo-uses, centred on the baseline
-PROMOTE_AFTER = 10
-DEMOTE_AFTER = 20
-MIN_BASELINE_USES = 30
+ALPHA = EXPERIMENT_ALPHA
+__all__ = ["ALPHA", "DEMOTE_AFTER", "PROMOTE_AFTER", "assign", "observe", "start"]
 
 
-def log_bayes_factor(
-    approvals: int, edits: int, baseline: float, *, strength: float = PRIOR_STRENGTH
-) -> float:
-    p0 = min(max(baseline, 1e-6), 1 - 1e-6)
-    a, b = strength * p0, strength * (1 - p0)
-    return float(
-        betaln(a + approvals, b + edits)
-        - betaln(a, b)
-        - approvals * math.log(p0)
-        - edits * math.log(1 - p0)
+def arm_of(salt: str, conversation_id: str) -> str:
+    """The conversation's arm: one bit of a SHA-256 of the salt and its id."""
+    digest = hashlib.sha256(f"{salt}\x00{conversation_id}".encode()).digest()
+    return Arm.TREATMENT if digest[0] & 1 else Arm.CONTROL
+
+
+def start(entry: PlaybookEntry, *, control_content: str) -> Experiment:
+    """A new experiment of the entry's current content against `control_content`; a
+    running one of the same entry stops (its observations were of another version)."""
+    Experiment.objects.filter(entry=entry, status=ExperimentStatus.RUNNING).update(
+        status=ExperimentStatus.STOPPED, decided_at=timezone.now()
+    )
+    return Experiment.objects.create(
+        entry=entry,
+        treatment_content=entry.content,
+        control_content=control_content,
+        salt=secrets.token_hex(8),
     )
 
 
 @dataclass(frozen=True)
-class Verdict:
-    status: str  # the status to move to (unchanged when no decision)
-    bayes_factor: float
-    baseline: float
-    reason: str = ""
+class Assignment:
+    experiment: str
+    running: bool
+    arm: str | None  # None when no experiment runs: use `content`
+    content: str  # the text to use ("" for the agent's default)
+    first_exposure: bool
 
 
-def judge(uses: int, approvals: int, baseline: float, *, alpha: float = ALPHA) -> Verdict:
-    """Promote, demote or keep an experimental entry with these counts."""
-    bf = math.exp(min(log_bayes_factor(approvals, uses - approvals, baseline), 700.0))
-    rate = approvals / uses if uses else 0.0
-    decisive = bf >= 1 / alpha
-    if decisive and rate > baseline and uses >= PROMOTE_AFTER:
-        return Verdict(
-            EntryStatus.ACTIVE,
-            bf,
-            baseline,
-            f"promoted: {approvals} of {uses} sent unedited ({rate:.0%}) against a baseline of "
-            f"{baseline:.0%}; Bayes factor {bf:.0f} ≥ {1 / alpha:.0f}",
-        )
-    if decisive and rate < baseline and uses >= DEMOTE_AFTER:
-        return Verdict(
-            EntryStatus.DEMOTED,
-            bf,
-            baseline,
-            f"demoted: {approvals} of {uses} sent unedited ({rate:.0%}) against a baseline of "
-            f"{baseline:.0%}; Bayes factor {bf:.0f} ≥ {1 / alpha:.0f}",
-        )
-    return Verdict(EntryStatus.EXPERIMENTAL, bf, baseline)
-
-
-def baseline_rate(kind: str) -> float:
-    """Approval of the active entries of `kind`; or of every draft of the last 30 days
-    while those have too few uses; 0.5 with no data at all."""
-    active = PlaybookEntry.objects.filter(kind=kind, status=EntryStatus.ACTIVE).aggregate(
-        uses=Sum("uses"), approvals=Sum("approvals")
-    )
-    if (active["uses"] or 0) >= MIN_BASELINE_USES:
-        return active["approvals"] / active["uses"]
-    experimental = PlaybookEntry.objects.filter(status=EntryStatus.EXPERIMENTAL)
-    total, unedited = feedback_selectors.approval(
-        since=timezone.now() - timedelta(days=30),
-        # an experiment is not its own baseline
-        excluding_intents=experimental.values_list("name", flat=True),
-    )
-    if not total:
-        return 0.5
-    return unedited / total
+def assign(*, name: str, conversation_id: str) -> Assignment:
+    """Which version of the entry `name` to use in this conversation; logs the exposure
+    once (a retried or repeated ask gets the same arm and logs nothing)."""
+    entry = PlaybookEntry.objects.filter(name=name).first()
+    if entry is None:
+        raise NotFound("No intent or playbook entry of that name.", field="experiment")
+    experiment = entry.experiments.filter(status=ExperimentStatus.RUNNING).first()
+    if experiment is None:
+        content = entry.content if entry.status != EntryStatus.DEMOTED else ""
+        return Assignment(entry.name, False, None, content, False)
+    arm = arm_of(experiment.salt, conversation_id)
+    created = False
+    try:
+        with transaction.atomic():
+            _, created = ExperimentExposure.objects.get_or_create(
+                experiment=experiment, conversation_id=conversation_id, defaults={"arm": arm}
+            )
+            if created:
+                counter = "treatment_exposed" if arm == Arm.TREATMENT else "control_exposed"
+                Experiment.objects.filter(pk=experiment.pk).update(**{counter: F(counter) + 1})
+    except IntegrityError:  # a concurrent ask logged it first
+        created = False
+    content = experiment.treatment_content if arm == Arm.TREATMENT else experiment.control_content
+    return Assignment(entry.name, True, arm, content, created)
 
 
 def on_draft_recorded(draft: DraftRecorded) -> None:
-    """feedback.events.DRAFT_RECORDED: a draft made from an intent is a use of it."""
+    """feedback.events.DRAFT_RECORDED: a draft made from an intent is a use of it, and the
+    first draft of a conversation exposed to an experiment is its observation."""
     if draft.intent and draft.drafted:
         record_use(name=draft.intent, approved=draft.approved)
+    if draft.drafted and draft.conversation_id:
+        observe(conversation_id=draft.conversation_id, approved=draft.approved)
 
 
 def record_use(*, name: str, approved: bool) -> PlaybookEntry | None:
-    """Count one use of the entry named `name` (if there is one) and, while it is
-    experimental, judge it. Exact under concurrent drafts: the counters move in one
-    UPDATE, and the decision is taken on the row locked with them."""
+    """Count one use of the entry named `name` (if there is one): exact under concurrent
+    drafts, the counters move in one UPDATE. A use decides nothing by itself."""
+    updated = PlaybookEntry.objects.filter(name=name).update(
+        uses=F("uses") + 1, approvals=F("approvals") + int(approved)
+    )
+    return PlaybookEntry.objects.filter(name=name).first() if updated else None
+
+
+def observe(*, conversation_id: str, approved: bool) -> list[Experiment]:
+    """The conversation's first draft since its exposure, in every running experiment it
+    is exposed to: counted in its arm and fed to the test, on the experiment's locked row
+    (observations of one experiment are taken one at a time, in one order)."""
+    decided = []
     with transaction.atomic():
-        updated = PlaybookEntry.objects.filter(name=name).update(
-            uses=F("uses") + 1, approvals=F("approvals") + int(approved)
+        exposures = list(
+            ExperimentExposure.objects.select_for_update()
+            .filter(
+                conversation_id=conversation_id,
+                observed_at__isnull=True,
+                experiment__status=ExperimentStatus.RUNNING,
+            )
+            .order_by("experiment_id")
         )
-        if not updated:
-            return None
-        entry = PlaybookEntry.objects.select_for_update().get(name=name)
-        if entry.status != EntryStatus.EXPERIMENTAL:
-            return entry
-        verdict = judge(entry.uses, entry.approvals, baseline_rate(entry.kind))
-        if verdict.status != EntryStatus.EXPERIMENTAL:
-            entry.status = verdict.status
-            entry.decided_at = timezone.now()
-            entry.decision_reason = verdict.reason[:300]
-            entry.save(update_fields=["status", "decided_at", "decision_reason"])
-        return entry
+        for exposure in exposures:
+            experiment = Experiment.objects.select_for_update().get(pk=exposure.experiment_id)
+            if experiment.status != ExperimentStatus.RUNNING:
+                continue
+            exposure.approved, exposure.observed_at = approved, timezone.now()
+            exposure.save(update_fields=["approved", "observed_at"])
+            treatment = exposure.arm == Arm.TREATMENT
+            test = ArmTest(experiment.log_wealth, experiment.observations, experiment.sign_sum)
+            test.observe(treatment=treatment, success=approved)
+            if treatment:
+                experiment.treatment_uses += 1
+                experiment.treatment_approvals += int(approved)
+            else:
+                experiment.control_uses += 1
+                experiment.control_approvals += int(approved)
+            experiment.log_wealth, experiment.sign_sum = test.log_wealth, test.sign_sum
+            if _decide(experiment, test):
+                decided.append(experiment)
+            experiment.save()
+    return decided
+
+
+def _decide(experiment: Experiment, test: ArmTest) -> bool:
+    """Promote or demote on decisive evidence (after the floors); True when decided."""
+    outcome = test.decision(ALPHA)
+    if outcome is None:
+        return False
+    better = outcome == "promoted"
+    entry = PlaybookEntry.objects.select_for_update().get(pk=experiment.entry_id)
+    now = timezone.now()
+    t_rate, c_rate = experiment.rate(Arm.TREATMENT), experiment.rate(Arm.CONTROL)
+    summary = (
+        f"new version {experiment.treatment_approvals} of {experiment.treatment_uses} sent "
+        f"unedited ({(t_rate or 0):.0%}), previous {experiment.control_approvals} of "
+        f"{experiment.control_uses} ({(c_rate or 0):.0%}); evidence {test.evidence:,.0f} to 1 "
+        f"(decides at {1 / ALPHA:.0f})"
+    )
+    if better:
+        experiment.status = ExperimentStatus.PROMOTED
+        entry.content, entry.status = experiment.treatment_content, EntryStatus.ACTIVE
+        entry.decision_reason = f"promoted: {summary}"[:300]
+    else:
+        experiment.status = ExperimentStatus.DEMOTED
+        if experiment.control_content:  # the previous text stays in use
+            entry.content, entry.status = experiment.control_content, EntryStatus.ACTIVE
+            entry.decision_reason = f"change demoted, previous text kept: {summary}"[:300]
+        else:
+            entry.status = EntryStatus.DEMOTED
+            entry.decision_reason = f"demoted: {summary}"[:300]
+    experiment.decided_at = entry.decided_at = now
+    experiment.decision_reason = summary[:400]
+    entry.save(update_fields=["content", "status", "decided_at", "decision_reason"])
+    return True

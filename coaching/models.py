@@ -226,3 +226,96 @@ class LearningProposal(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class ExperimentStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    PROMOTED = "promoted", "Promoted: the new version is better"
+    DEMOTED = "demoted", "Demoted: the new version is worse"
+    STOPPED = "stopped", "Stopped (replaced by a newer experiment)"
+
+
+class Experiment(models.Model):
+    """A randomised comparison of an entry's new version (treatment) with what the agent
+    would use otherwise (control: the previous text, or its default when the entry is new).
+    The agent asks which arm a conversation is in (`POST experiments/assign/`); the first
+    draft of each exposed conversation is one observation; coaching.stats.ArmTest decides."""
+
+    entry = models.ForeignKey(PlaybookEntry, on_delete=models.CASCADE, related_name="experiments")
+    treatment_content = models.TextField()
+    control_content = models.TextField(
+        blank=True, help_text="Empty: the agent's default (the entry is new)."
+    )
+    salt = models.CharField(max_length=32, help_text="Seeds the assignment hash.")
+    status = models.CharField(
+        max_length=16, choices=ExperimentStatus.choices, default=ExperimentStatus.RUNNING
+    )
+    treatment_exposed = models.PositiveIntegerField(default=0)
+    control_exposed = models.PositiveIntegerField(default=0)
+    treatment_uses = models.PositiveIntegerField(default=0)
+    treatment_approvals = models.PositiveIntegerField(default=0)
+    control_uses = models.PositiveIntegerField(default=0)
+    control_approvals = models.PositiveIntegerField(default=0)
+    log_wealth = models.FloatField(default=0.0)
+    sign_sum = models.FloatField(default=0.0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField(max_length=400, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry"],
+                condition=models.Q(status="running"),
+                name="one_running_experiment_per_entry",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(treatment_approvals__lte=models.F("treatment_uses"))
+                & models.Q(control_approvals__lte=models.F("control_uses")),
+                name="experiment_approvals_within_uses",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entry.name}: {self.get_status_display()}"
+
+    @property
+    def observations(self) -> int:
+        return self.treatment_uses + self.control_uses
+
+    def rate(self, arm: str) -> float | None:
+        uses = self.treatment_uses if arm == "treatment" else self.control_uses
+        approvals = self.treatment_approvals if arm == "treatment" else self.control_approvals
+        return approvals / uses if uses else None
+
+
+class Arm(models.TextChoices):
+    TREATMENT = "treatment", "New version"
+    CONTROL = "control", "Previous version"
+
+
+class ExperimentExposure(models.Model):
+    """A conversation's arm in an experiment, logged when the agent first asked; its first
+    draft afterwards is the conversation's one observation."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="exposures")
+    conversation_id = models.CharField(max_length=200)
+    arm = models.CharField(max_length=16, choices=Arm.choices)
+    exposed_at = models.DateTimeField(auto_now_add=True)
+    approved = models.BooleanField(
+        null=True, blank=True, help_text="Its first draft sent unedited."
+    )
+    observed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-exposed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["experiment", "conversation_id"], name="one_exposure_per_conversation"
+            )
+        ]
+        indexes = [models.Index(fields=["conversation_id"], name="exposure_by_conversation")]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} in {self.arm}"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -9,9 +10,11 @@ from django.utils import timezone
 
 from coaching import experiments
 from coaching.models import (
+    Arm,
     CoachingPattern,
     CoachingRun,
-    EntryStatus,
+    Experiment,
+    ExperimentStatus,
     LearningProposal,
     PlaybookEntry,
     ProposalKind,
@@ -133,7 +136,9 @@ def learning_metrics(*, weeks: int = 8, now: datetime | None = None) -> dict[str
             }
         )
     entries = list(PlaybookEntry.objects.all())
-    baselines = {kind: experiments.baseline_rate(kind) for kind in {e.kind for e in entries}}
+    latest: dict[int, Experiment] = {}
+    for experiment in Experiment.objects.order_by("entry_id", "-started_at", "-id"):
+        latest.setdefault(experiment.entry_id, experiment)
     return {
         "trend": trend,
         "experiments": [
@@ -144,12 +149,7 @@ def learning_metrics(*, weeks: int = 8, now: datetime | None = None) -> dict[str
                 "uses": e.uses,
                 "approvals": e.approvals,
                 "approval_rate": e.approval_rate,
-                "baseline": baselines[e.kind],
-                "bayes_factor": experiments.judge(
-                    e.uses, e.approvals, baselines[e.kind]
-                ).bayes_factor
-                if e.status == EntryStatus.EXPERIMENTAL
-                else None,
+                "experiment": _experiment_dict(latest.get(e.pk)),
                 "decision_reason": e.decision_reason,
             }
             for e in entries
@@ -157,6 +157,26 @@ def learning_metrics(*, weeks: int = 8, now: datetime | None = None) -> dict[str
         "pending": list(
             LearningProposal.objects.filter(status=ProposalStatus.PENDING).order_by("-count", "id")
         ),
+    }
+
+
+def _experiment_dict(experiment: Experiment | None) -> dict[str, Any] | None:
+    """The latest experiment of an entry, as the learning page shows it."""
+    if experiment is None:
+        return None
+    return {
+        "status": experiment.status,
+        "status_display": experiment.get_status_display(),
+        "running": experiment.status == ExperimentStatus.RUNNING,
+        "exposed": experiment.treatment_exposed + experiment.control_exposed,
+        "treatment_uses": experiment.treatment_uses,
+        "treatment_rate": experiment.rate(Arm.TREATMENT),
+        "control_uses": experiment.control_uses,
+        "control_rate": experiment.rate(Arm.CONTROL),
+        "new_entry": not experiment.control_content,
+        "evidence": math.exp(min(experiment.log_wealth, 700.0)),
+        "decides_at": 1 / experiments.ALPHA,
+        "started_at": experiment.started_at,
     }
 
 

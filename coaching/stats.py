@@ -144,3 +144,59 @@ def discoveries(comparisons: Sequence[Comparison], *, q: float) -> list[tuple[Co
     """The comparisons whose adjusted p is at most q, strongest first."""
     kept = [(c, p) for c, p in zip(comparisons, adjusted(comparisons), strict=True) if p <= q]
     return sorted(kept, key=lambda pair: (-pair[0].strength, pair[1]))
+
+
+# --- randomised experiments: a two-sample sequential test ---------------------------------
+
+EXPERIMENT_ALPHA = 0.05  # the chance of any decision between two equally good versions
+PROMOTE_AFTER = 10  # the seeds' floors, in observations
+DEMOTE_AFTER = 20
+
+
+@dataclass
+class ArmTest:
+    """A two-arm test of "both arms succeed equally often", valid although it is checked
+    after every observation, with both rates unknown (no baseline taken as exact).
+
+    Each experiment unit (a conversation) is assigned to the treatment with probability
+    1/2, independently of everything else (a hash of the conversation). Under the
+    hypothesis the arm of an observation is then independent of its result, so the sign
+    s = (+1 treatment, -1 control) x (+1 success, -1 failure) has mean 0 whatever the
+    common rate is. A wealth is multiplied by 1 + lambda*s, the bet lambda being the shrunk
+    mean of the earlier signs (Kelly's bet for a +-1 outcome), clipped to [-1/2, 1/2]: a
+    non-negative martingale under the hypothesis, so by Ville's inequality it reaches
+    1/alpha with probability at most alpha, however often it is looked at. At 1/alpha the
+    sign of the evidence decides: the treatment is better (promote) or worse (demote).
+    Under a difference d = p_treatment - p_control the signs have mean d, and the wealth
+    grows by about d²/2 per observation.
+    """
+
+    log_wealth: float = 0.0
+    observations: int = 0
+    sign_sum: float = 0.0
+
+    def bet(self) -> float:
+        return max(-0.5, min(0.5, self.sign_sum / (self.observations + 4)))
+
+    def observe(self, *, treatment: bool, success: bool) -> None:
+        sign = (1 if treatment else -1) * (1 if success else -1)
+        self.log_wealth += math.log1p(self.bet() * sign)
+        self.observations += 1
+        self.sign_sum += sign
+
+    def decided(self, alpha: float) -> bool:
+        return self.log_wealth >= math.log(1 / alpha)
+
+    def decision(self, alpha: float = EXPERIMENT_ALPHA) -> str | None:
+        """ "promoted" or "demoted" once the evidence is decisive and the floor for that
+        direction is reached; None while undecided."""
+        if not self.decided(alpha):
+            return None
+        better = self.sign_sum > 0
+        if self.observations < (PROMOTE_AFTER if better else DEMOTE_AFTER):
+            return None
+        return "promoted" if better else "demoted"
+
+    @property
+    def evidence(self) -> float:
+        return math.exp(min(self.log_wealth, 700.0))

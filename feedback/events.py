@@ -19,6 +19,7 @@ from learning.events import Event
 @dataclass(frozen=True)
 class DraftRecorded:
     action_id: str
+    conversation_id: str  # the agent's id of the conversation
     intent: str  # the intent or playbook entry that produced the draft; "" if none
     drafted: bool  # the agent had a draft (an empty original means it had none)
     approved: bool  # sent unedited

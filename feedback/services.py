@@ -294,6 +294,7 @@ def record_draft(
         events.DRAFT_RECORDED.emit(
             events.DraftRecorded(
                 action_id=action_id,
+                conversation_id=conversation_id,
                 intent=intent,
                 drafted=bool(original_draft),
                 approved=draft.approved,

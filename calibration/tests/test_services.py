@@ -286,7 +286,7 @@ def test_curves_of_every_type_equal_each_curve(in_alpha, django_assert_max_num_q
     _fill("pitch", 0.85, 60, 20)
     _fill("nudge", 0.35, 30, 20)
     services.recalibrate(action_type="pitch")  # a stored policy for one type only
-    with django_assert_max_num_queries(4):  # bins, policies, windows, window counts
+    with django_assert_max_num_queries(3):  # bins, policies, windows
         together = selectors.curves()
     assert together == [selectors.curve(t) for t in ("nudge", "pitch")]
     assert [c["policy"]["confidence_scale"] for c in together] == [1.0, 0.9]

@@ -148,6 +148,12 @@ def test_only_admins_decide_and_approval_starts_an_experiment(week) -> None:
         batch.approve(proposal_id=playbook.pk, user=admin)
         entry.refresh_from_db()
         assert entry.content.endswith("Tuesday 2pm for a 20-min demo?")
+        # Each approval starts a randomised experiment against the text before it; the
+        # earlier one stops (it tried another version).
+        first, second = entry.experiments.order_by("id")
+        assert first.status == "stopped" and first.control_content == ""
+        assert second.status == "running" and second.treatment_content == entry.content
+        assert second.control_content == first.treatment_content
         with pytest.raises(Conflict):
             batch.reject(proposal_id=playbook.pk, user=admin)
 
@@ -169,7 +175,9 @@ def test_admin_actions_and_learning_page(week, client) -> None:
         assert LearningProposal.objects.get(pk=pk).status == "approved"
         assert PlaybookEntry.objects.get(name="intro_call").kind == "intent"
     body = client.get(week.url("learning/")).content.decode()
-    assert "intro_call" in body and "experimental" in body
+    assert (
+        "intro_call" in body and "experiment running" in body and "agent&#x27;s default" not in body
+    )
     week.login(client, "rep")
     assert client.get(week.url("learning/")).status_code == 403
 

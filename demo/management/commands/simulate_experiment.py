@@ -16,8 +16,9 @@ from learning.tenancy.models import Tenant
 class Command(TenantCommand):
     help = (
         "Demo: an admin approves batch learning's first new-intent proposal, then the "
-        "simulated agent uses the new experimental intent (posting drafts through the API, "
-        "85 %% sent unedited) until the experiment decides."
+        "simulated agent asks for each new conversation which version to use "
+        "(experiments/assign/) and posts its draft through the API (the new intent's sent "
+        "unedited 85 %% of the time, the default's 55 %%) until the experiment decides."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -25,7 +26,8 @@ class Command(TenantCommand):
         parser.add_argument("--api-url", required=True)
         parser.add_argument("--key", required=True, help="An agent key of the tenant.")
         parser.add_argument("--approval", type=float, default=0.85)
-        parser.add_argument("--max-uses", type=int, default=80)
+        parser.add_argument("--control-approval", type=float, default=0.55)
+        parser.add_argument("--max-uses", type=int, default=400)
         parser.add_argument("--seed", type=int, default=5)
 
     def handle_in_tenant(self, tenant: Tenant, **options: Any) -> dict[str, Any]:
@@ -38,22 +40,32 @@ class Command(TenantCommand):
         assert entry is not None
         rng = random.Random(options["seed"])
         uses = 0
+        api = options["api_url"].rstrip("/")
         while uses < options["max_uses"]:
-            entry.refresh_from_db()
-            if entry.status != "experimental":
-                break
             uses += 1
-            draft = f"Thanks for reaching out about {entry.name.replace('_', ' ')}."
+            conversation = f"exp-{entry.pk}-conv-{uses}"
+            arm = post_json(
+                api + "/experiments/assign/",
+                {"experiment": entry.name, "conversation_id": conversation},
+                options["key"],
+            )
+            if not arm["running"]:
+                break
+            treatment = arm["arm"] == "treatment"
+            draft = (
+                f"Thanks for reaching out about {entry.name.replace('_', ' ')}."
+                if treatment
+                else "Thanks for your message, happy to help."
+            )
+            rate = options["approval"] if treatment else options["control_approval"]
             post_json(
-                options["api_url"].rstrip("/") + "/drafts/",
+                api + "/drafts/",
                 {
                     "action_id": f"exp-{entry.name}-{entry.pk}-{uses}",
-                    "conversation_id": f"exp-conv-{uses % 7}",
+                    "conversation_id": conversation,
                     "original_draft": draft,
-                    "sent_version": draft
-                    if rng.random() < options["approval"]
-                    else draft + " Cheers!",
-                    "intent": entry.name,
+                    "sent_version": draft if rng.random() < rate else draft + " Cheers!",
+                    "intent": entry.name if treatment else "",
                     "sent_at": timezone.now().isoformat(),
                 },
                 options["key"],
