@@ -37,6 +37,15 @@ PATTERN = inline_serializer(
         "adjusted_p": serializers.FloatField(allow_null=True),
         "test": serializers.CharField(),
         "supporting": serializers.DictField(),
+        "stability": inline_serializer(
+            "PatternStability",
+            {
+                "found_in": serializers.IntegerField(
+                    help_text="Of the last `of_runs` runs, how many reported this finding."
+                ),
+                "of_runs": serializers.IntegerField(),
+            },
+        ),
     },
     many=True,
 )
@@ -73,6 +82,7 @@ class CoachingPatternsApi(APIView):
             raise InvalidInput(f"One of: {', '.join(PatternKind.values)}.", field="kind")
         run = selectors.latest_run()
         found = selectors.patterns(run=run, kind=kind)
+        selectors.with_stability(found, run=run)
         return Response(
             {"run": selectors.run_as_dict(run), "patterns": [selectors.as_dict(p) for p in found]}
         )

@@ -16,6 +16,7 @@ from coaching.models import (
     Experiment,
     ExperimentStatus,
     LearningProposal,
+    PatternKind,
     PlaybookEntry,
     ProposalKind,
     ProposalStatus,
@@ -36,6 +37,44 @@ def patterns(*, run: CoachingRun | None = None, kind: str | None = None) -> list
     if kind:
         queryset = queryset.filter(kind=kind)
     return list(queryset.order_by("rank"))
+
+
+STABILITY_RUNS = 7  # the runs a pattern's stability is judged over (a week of daily runs)
+
+
+def stability(
+    found: list[CoachingPattern], *, run: CoachingRun | None, last: int = STABILITY_RUNS
+) -> dict[tuple[str, str, str, str], tuple[int, int]]:
+    """For each pattern of `run`: in how many of the last `last` finished runs up to it
+    the same finding (kind, stratum, dimension, level) was reported, and how many runs
+    that is. One query. A pattern found once in seven daily runs may be a fluke of the
+    day's data; one found in all seven is stable."""
+    if run is None or not found:
+        return {}
+    runs = list(
+        CoachingRun.objects.filter(finished_at__isnull=False, started_at__lte=run.started_at)
+        .order_by("-started_at", "-id")
+        .values_list("pk", flat=True)[:last]
+    )
+    seen: dict[tuple[str, str, str, str], int] = {}
+    for key in (
+        CoachingPattern.objects.filter(run_id__in=runs)
+        .values_list("kind", "stratum", "dimension", "level", "run_id")
+        .distinct()
+    ):
+        seen[key[:4]] = seen.get(key[:4], 0) + 1
+    return {_key(p): (seen.get(_key(p), 1), len(runs)) for p in found}
+
+
+def _key(pattern: CoachingPattern) -> tuple[str, str, str, str]:
+    return (pattern.kind, pattern.stratum, pattern.dimension, pattern.level)
+
+
+def with_stability(found: list[CoachingPattern], *, run: CoachingRun | None) -> None:
+    """Set `found_in` and `of_runs` on each pattern (for pages and the API)."""
+    counts = stability(found, run=run)
+    for p in found:
+        p.found_in, p.of_runs = counts.get(_key(p), (1, 1))  # type: ignore[attr-defined]
 
 
 def as_dict(pattern: CoachingPattern) -> dict[str, Any]:
@@ -60,6 +99,10 @@ def as_dict(pattern: CoachingPattern) -> dict[str, Any]:
         "adjusted_p": pattern.adjusted_p,
         "test": pattern.test,
         "supporting": pattern.supporting,
+        "stability": {
+            "found_in": getattr(pattern, "found_in", None),
+            "of_runs": getattr(pattern, "of_runs", None),
+        },
     }
 
 
@@ -83,14 +126,20 @@ def _x(value: float) -> float:
     return round(min(max(50 + value * 100, 0.0), 100.0), 1)
 
 
+SEGMENT_KINDS = (PatternKind.SEGMENT, PatternKind.ESCALATION)
+
+
 def for_page() -> dict[str, Any]:
     """The latest run for the manager page: segments with forest-plot positions, and the
     action-type summaries."""
     run = latest_run()
     found = patterns(run=run)
+    with_stability(found, run=run)
     segments = []
     for p in found:
-        if p.effect is None or p.ci_low is None or p.ci_high is None:
+        if p.kind not in SEGMENT_KINDS or p.effect is None:
+            continue
+        if p.ci_low is None or p.ci_high is None:
             continue
         p.x_low, p.x_high, p.x_effect = _x(p.ci_low), _x(p.ci_high), _x(p.effect)  # type: ignore[attr-defined]
         p.effect_points = f"{p.effect * 100:+.0f}"  # type: ignore[attr-defined]
@@ -100,7 +149,7 @@ def for_page() -> dict[str, Any]:
     return {
         "coaching_run": run,
         "coaching_segments": segments,
-        "coaching_actions": [p for p in found if p.effect is None],
+        "coaching_actions": [p for p in found if p.kind not in SEGMENT_KINDS],
     }
 
 

@@ -111,8 +111,18 @@ def extract(*, now: datetime | None = None, days: int | None = None) -> Extracte
     end = now or timezone.now()
     start = end - timedelta(days=days or config.period_days)
     found, total = cells(start=start, end=end)
-    comparisons = stats.compare(found, min_group=config.min_group)
-    significant = stats.discoveries(comparisons, q=config.false_discovery_rate)
+    stage_rows = outcome_selectors.escalations_by_stage(start=start, end=end)
+    staged = stage_cells(stage_rows)
+    # One family: segments, action types and escalation stages are tested and corrected
+    # together, so every reported pattern has passed the same bar.
+    comparisons = stats.compare(found + staged, min_group=config.min_group)
+    everything = stats.discoveries(comparisons, q=config.false_discovery_rate)
+    significant = [(c, q) for c, q in everything if c.stratum != STAGES]
+    # A stage or action type tested against a single other one has that one's side too.
+    stage_found = stats.with_mirrors([(c, q) for c, q in everything if c.stratum == STAGES], staged)
+    action_found = stats.with_mirrors(
+        [(c, q) for c, q in significant if c.dimension == "action_type"], found
+    )
     with transaction.atomic():
         run = CoachingRun.objects.create(
             started_at=timezone.now(),
@@ -157,8 +167,8 @@ def extract(*, now: datetime | None = None, days: int | None = None) -> Extracte
                     },
                 )
             )
-        patterns += _action_types(run, found, config)
-        patterns += _escalation_areas(run, config)
+        patterns += _action_types(run, found, config, action_found)
+        patterns += _escalation_areas(run, stage_rows, stage_found)
         for rank, pattern in enumerate(patterns, start=1):
             pattern.rank = rank
         CoachingPattern.objects.bulk_create(patterns)
@@ -169,17 +179,30 @@ def extract(*, now: datetime | None = None, days: int | None = None) -> Extracte
 
 
 def _action_types(
-    run: CoachingRun, found: list[stats.Cell], config: CoachingSettings
+    run: CoachingRun,
+    found: list[stats.Cell],
+    config: CoachingSettings,
+    significant: list[tuple[stats.Comparison, float]],
 ) -> list[CoachingPattern]:
-    """Top-performing actions (by the Wilson lower bound of their success rate, three at
-    most) and improvement areas (success below the tenant's bar, or poor feedback)."""
+    """Top-performing actions and improvement areas (success below the tenant's bar, or
+    poor feedback). A top action is one whose comparison with the other action types
+    (within an outcome type) is a discovery of this run with a positive effect: tested
+    and corrected like every segment. The three with the highest Wilson lower bound."""
     by_type: dict[str, list[int]] = {}
     for cell in found:
         if cell.dimension == "action_type":
             s, n = by_type.setdefault(cell.level, [0, 0])
             by_type[cell.level] = [s + cell.successes, n + cell.trials]
     enough = {name: sn for name, sn in by_type.items() if sn[1] >= config.min_group}
-    ranked = sorted(enough.items(), key=lambda item: -stats.wilson(*item[1])[0])
+    better: dict[str, tuple[stats.Comparison, float]] = {}
+    for comparison, adjusted in significant:
+        positive = comparison.dimension == "action_type" and comparison.effect > 0
+        if positive and (comparison.level not in better or adjusted < better[comparison.level][1]):
+            better[comparison.level] = (comparison, adjusted)
+    ranked = sorted(
+        (item for item in enough.items() if item[0] in better),
+        key=lambda item: -stats.wilson(*item[1])[0],
+    )
     feedback = feedback_selectors.explicit_feedback_by_action_type(
         start=run.period_start, end=run.period_end
     )
@@ -188,21 +211,23 @@ def _action_types(
         low, high = stats.wilson(s, n)
         if s / n < config.improvement_below:
             continue
-        patterns.append(
-            _summary(
-                run,
-                PatternKind.TOP_ACTION,
-                name,
-                s,
-                n,
-                low,
-                high,
-                f"{name} succeeds {s / n:.0%} of the time (95 % interval {low:.0%} to "
-                f"{high:.0%}, {n} decided outcomes): one of the agent's best actions.",
-                f"Study the conversations where {name} worked and reuse their approach.",
-                feedback.get(name),
-            )
+        comparison, adjusted = better[name]
+        pattern = _summary(
+            run,
+            PatternKind.TOP_ACTION,
+            name,
+            s,
+            n,
+            low,
+            high,
+            f"{name} succeeds {s / n:.0%} of the time (95 % interval {low:.0%} to "
+            f"{high:.0%}, {n} decided outcomes), {comparison.effect * 100:.0f} points "
+            f"above the other actions: one of the agent's best actions.",
+            f"Study the conversations where {name} worked and reuse their approach.",
+            feedback.get(name),
         )
+        _tested(pattern, comparison, adjusted)
+        patterns.append(pattern)
     for name, (s, n) in sorted(enough.items()):
         low, high = stats.wilson(s, n)
         rated = feedback.get(name)
@@ -267,32 +292,68 @@ def _summary(
     )
 
 
-def _escalation_areas(run: CoachingRun, config: CoachingSettings) -> list[CoachingPattern]:
-    """Deal stages where the agent hands over unusually often: an escalation share of at
-    least 20 % and twice the tenant's, over at least `min_group` actions of the period."""
-    rows = outcome_selectors.escalations_by_stage(start=run.period_start, end=run.period_end)
+STAGES = "escalation_by_stage"  # the stratum of the stage comparisons
+
+
+def stage_cells(rows: list[tuple[Any, int, int]]) -> list[stats.Cell]:
+    """Deal stages as cells of one dimension: escalations ("successes") of actions."""
+    return [
+        stats.Cell(STAGES, "deal_stage", str(stage), escalations, actions)
+        for stage, actions, escalations in rows
+        if stage
+    ]
+
+
+def flagged_stages(
+    stage_found: list[tuple[stats.Comparison, float]], overall: float
+) -> list[tuple[stats.Comparison, float]]:
+    """The stage discoveries worth a coach's time: escalating more than the other stages
+    (tested, corrected with the run), and at least 20 % and twice the tenant's share."""
+    return [
+        (c, q) for c, q in stage_found if (c.effect or 0) > 0 and c.rate >= max(0.2, 2 * overall)
+    ]
+
+
+def _escalation_areas(
+    run: CoachingRun,
+    rows: list[tuple[Any, int, int]],
+    stage_found: list[tuple[stats.Comparison, float]],
+) -> list[CoachingPattern]:
+    """Deal stages where the agent hands over unusually often (`flagged_stages`)."""
     total = sum(actions for _, actions, _ in rows)
     overall = sum(escalations for _, _, escalations in rows) / total if total else 0.0
     patterns = []
-    for stage, n, e in sorted(rows, key=lambda r: str(r[0])):
-        if not stage or n < config.min_group or e / n < max(0.2, 2 * overall):
-            continue
+    for comparison, adjusted in sorted(
+        flagged_stages(stage_found, overall), key=lambda f: f[0].level
+    ):
+        stage, e, n = comparison.level, comparison.successes, comparison.trials
         low, high = stats.wilson(e, n)
-        patterns.append(
-            _summary(
-                run,
-                PatternKind.IMPROVEMENT,
-                stage,
-                e,
-                n,
-                low,
-                high,
-                f"In the {stage} stage the agent escalates {e / n:.0%} of its actions "
-                f"({e} of {n}; {overall:.0%} across all stages).",
-                f"Coach the {stage} stage: which questions make the agent hand over, "
-                "and could reps prepare answers for them?",
-                None,
-                dimension="deal_stage",
-            )
+        pattern = _summary(
+            run,
+            PatternKind.IMPROVEMENT,
+            stage,
+            e,
+            n,
+            low,
+            high,
+            f"In the {stage} stage the agent escalates {e / n:.0%} of its actions "
+            f"({e} of {n}; {overall:.0%} across all stages).",
+            f"Coach the {stage} stage: which questions make the agent hand over, "
+            "and could reps prepare answers for them?",
+            None,
+            dimension="deal_stage",
         )
+        _tested(pattern, comparison, adjusted)
+        patterns.append(pattern)
     return patterns
+
+
+def _tested(pattern: CoachingPattern, comparison: stats.Comparison, adjusted: float) -> None:
+    """The test behind a summary pattern, as the segment patterns carry it."""
+    pattern.stratum = comparison.stratum
+    pattern.rest_successes = comparison.rest_successes
+    pattern.rest_trials = comparison.rest_trials
+    pattern.effect = comparison.effect
+    pattern.p_value = comparison.p_value
+    pattern.adjusted_p = adjusted
+    pattern.test = comparison.test

@@ -90,6 +90,42 @@ def two_by_two(a: int, n1: int, b: int, n2: int) -> tuple[float, str]:
     return float(2 * scipy_stats.norm.sf(abs(z))), "z"
 
 
+def with_mirrors(
+    found: list[tuple[Comparison, float]], cells: Sequence[Cell]
+) -> list[tuple[Comparison, float]]:
+    """Discoveries plus, for a dimension of two levels (tested once, `compare`), the other
+    level's side of the same test: the same p-values, the effect and interval negated."""
+    levels: dict[tuple[str, str], int] = {}
+    for cell in cells:
+        levels[(cell.stratum, cell.dimension)] = levels.get((cell.stratum, cell.dimension), 0) + 1
+    names = {(c.stratum, c.dimension, c.level) for c in cells}
+    out = list(found)
+    for c, adjusted in found:
+        if levels.get((c.stratum, c.dimension)) != 2:
+            continue
+        other = next(
+            level
+            for (stratum, dimension, level) in names
+            if (stratum, dimension) == (c.stratum, c.dimension) and level != c.level
+        )
+        mirror = Comparison(
+            c.stratum,
+            c.dimension,
+            other,
+            c.rest_successes,
+            c.rest_trials,
+            c.successes,
+            c.trials,
+            c.test,
+            c.p_value,
+            -c.effect,
+            -c.ci_high,
+            -c.ci_low,
+        )
+        out.append((mirror, adjusted))
+    return out
+
+
 def compare(cells: Sequence[Cell], *, min_group: int) -> list[Comparison]:
     """Each level against the rest of its dimension in its stratum, when both sides have
     at least `min_group` trials."""

@@ -119,9 +119,10 @@ def test_extract_stores_the_run_and_its_tested_patterns(personas) -> None:
     assert "Lean in with vp_sales contacts" in vp.recommendation
     assert segments[1].effect < 0 and "Adapt the message for cfo" in segments[1].recommendation
     assert vp.supporting["levels"][0] == {"level": "cfo", "successes": 12, "trials": 60}
-    # send_email: 74 of 160 (46 %) is above the 40 % bar: a top action, no improvement area
-    kinds = [(p.kind, p.level) for p in extracted.patterns if p.effect is None]
-    assert kinds == [("top_action", "send_email")]
+    # send_email: 74 of 160 (46 %) is above the 40 % bar: no improvement area; and with no
+    # other action type to be better than, no top action either (a top action is tested).
+    kinds = [(p.kind, p.level) for p in extracted.patterns if p.kind != "segment"]
+    assert kinds == []
 
 
 def test_a_null_data_set_gives_no_segment_pattern(alpha) -> None:
@@ -215,3 +216,47 @@ def test_an_empty_tenant_gets_an_empty_run(beta) -> None:
     with tenant_context(beta.tenant):
         extracted = services.extract()
     assert (extracted.run.outcomes, extracted.run.comparisons, extracted.patterns) == (0, 0, [])
+
+
+def test_each_pattern_says_in_how_many_recent_runs_it_was_found(personas, client) -> None:
+    from coaching import selectors
+
+    with tenant_context(personas.tenant):
+        CoachingSettings.objects.create(min_group=30, false_discovery_rate=0.1)
+        for minutes in (1, 2, 3):
+            services.extract(now=NOW + timedelta(minutes=minutes))
+        run = CoachingRun.objects.first()
+        # A finding of the last run only (as a one-day fluke would be).
+        CoachingPattern.objects.create(
+            run=run,
+            rank=99,
+            kind="segment",
+            stratum="email_engagement",
+            dimension="persona",
+            level="intern",
+            description="Actions with intern contacts get a reply more often.",
+            recommendation="",
+            successes=20,
+            trials=30,
+            rest_successes=40,
+            rest_trials=130,
+            effect=0.36,
+            ci_low=0.15,
+            ci_high=0.5,
+            p_value=0.001,
+            adjusted_p=0.004,
+            test="z",
+        )
+        found = list(run.patterns.order_by("rank"))
+        selectors.with_stability(found, run=run)
+        counts = {p.level: (p.found_in, p.of_runs) for p in found}
+    assert counts == {"vp_sales": (3, 3), "cfo": (3, 3), "intern": (1, 3)}
+    personas.login(client, "manager")
+    page = client.get(personas.url("manager/")).content.decode()
+    assert "found in each of the last 3 runs" in page and "found in 1 of the last 3 runs" in page
+    api = client.get(personas.url("api/v1/coaching/patterns/")).json()["patterns"]
+    assert {p["level"]: p["stability"]["found_in"] for p in api} == {
+        "vp_sales": 3,
+        "cfo": 3,
+        "intern": 1,
+    }

@@ -144,3 +144,50 @@ def test_real_effects_are_found_and_false_ones_stay_near_q() -> None:
     print(f"false discovery rate {fdr:.3f}, power {found_real / (2 * runs):.2f}")
     assert fdr <= q
     assert found_real / (2 * runs) > 0.8
+
+
+def test_null_stages_are_rarely_flagged() -> None:
+    """8 deal stages x 30 actions, every stage escalating 12 %: the old rule (a share of
+    20 % and twice the tenant's) flagged a stage in about 20 % of runs; tested against the
+    other stages and corrected, stages are flagged in fewer than q = 10 % of runs."""
+    from coaching.services import STAGES, flagged_stages, stage_cells
+
+    rng = np.random.default_rng(21)
+    flagged_runs = old_rule = 0
+    runs = 500
+    for _ in range(runs):
+        escalations = rng.binomial(30, 0.12, 8)
+        rows = [(f"stage{k}", 30, int(e)) for k, e in enumerate(escalations)]
+        overall = escalations.sum() / 240
+        found = stats.discoveries(stats.compare(stage_cells(rows), min_group=30), q=0.1)
+        assert all(c.stratum == STAGES for c, _ in found)
+        flagged_runs += bool(flagged_stages(stats.with_mirrors(found, stage_cells(rows)), overall))
+        old_rule += any(e / 30 >= max(0.2, 2 * overall) for e in escalations)
+    assert flagged_runs / runs < 0.1
+    assert old_rule / runs > 0.1  # what the test replaces
+
+
+def test_null_action_types_rarely_make_a_top_action() -> None:
+    """30 action types with the same success rate: a top action needs a corrected
+    discovery with a positive effect; the old ranking always named three."""
+    rng = np.random.default_rng(22)
+    runs, named = 300, 0
+    for _ in range(runs):
+        cells = [
+            stats.Cell("email_engagement", "action_type", f"a{k}", int(s), 40)
+            for k, s in enumerate(rng.binomial(40, 0.3, 30))
+        ]
+        found = stats.discoveries(stats.compare(cells, min_group=30), q=0.1)
+        named += any(c.effect > 0 for c, _ in found)
+    assert named / runs < 0.1
+
+
+def test_a_two_level_dimension_has_both_sides_of_its_one_test() -> None:
+    cells = [stats.Cell("s", "stage", "late", 12, 30), stats.Cell("s", "stage", "early", 5, 100)]
+    (tested,) = stats.compare(cells, min_group=30)
+    both = stats.with_mirrors([(tested, 0.01)], cells)
+    sides = {c.level: c for c, _ in both}
+    assert set(sides) == {"late", "early"}
+    assert sides["late"].effect == pytest.approx(-sides["early"].effect)
+    assert sides["late"].p_value == sides["early"].p_value
+    assert (sides["late"].successes, sides["late"].rest_trials) == (12, 100)
