@@ -12,7 +12,7 @@ from django_tenants.utils import tenant_context
 from sklearn.metrics import brier_score_loss
 
 from calibration import selectors, services, stats
-from calibration.models import CalibrationBin, CountedOutcome
+from calibration.models import CalibrationBin, CalibrationBucket, CountedOutcome
 from outcomes import services as outcome_services
 from outcomes import sweeps
 from outcomes.events import ResolvedOutcome
@@ -168,11 +168,16 @@ def test_concurrent_resolutions_lose_no_update(world, django_db_blocker, db) -> 
                 assert sums.n[7] == threads_n * per_thread
                 assert sums.sum_y[7] == threads_n * per_thread
                 assert sums.sum_p[7] == pytest.approx(0.75 * threads_n * per_thread)
+                # The window's fine bucket counted each exactly once too (0.75: bin 37).
+                window = selectors.window_sums(action_type=action_type, half_life=0)
+                assert window.n[stats.fine_of(0.75)] == threads_n * per_thread
+                assert window.total == threads_n * per_thread
         finally:
 
             def cleanup() -> None:
                 OutcomeRecord.objects.filter(action_id__startswith="cal-race-").delete()
                 CalibrationBin.objects.filter(action_type=action_type).delete()
+                CalibrationBucket.objects.filter(action_type=action_type).delete()
                 CountedOutcome.objects.filter(outcome_id__in=ids).delete()
                 from outcomes.models import Conversation
 
