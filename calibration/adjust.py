@@ -88,6 +88,11 @@ def scaled_error(sums: stats.BinSums, settings: AdjustmentSettings, scale: float
     return float(np.sum(n * np.abs(predicted - sums.sum_y[enough] / n)) / n.sum())
 
 
+# A step must lower the scaled error by at least this much (half a point): two scales
+# about as good as each other do not trade places every few checks as the window moves.
+MIN_IMPROVEMENT = 0.005
+
+
 def propose(
     *,
     scale: float,
@@ -99,9 +104,9 @@ def propose(
     """The next policy, or None when nothing is flagged or the bounds allow no move.
 
     With the bins' `sums`, a move is also refused when it would not lower the
-    `scaled_error`: a distortion no single scale can fix (say overconfident low bins and
-    underconfident high ones) then leaves the scale alone, for the bin map to handle,
-    instead of swinging it back and forth every cycle.
+    `scaled_error` by at least MIN_IMPROVEMENT: a distortion no single scale can fix (say
+    overconfident low bins and underconfident high ones) then leaves the scale alone, for
+    the bin map to handle, instead of swinging it back and forth every cycle.
     """
     if not flagged:
         return None
@@ -113,8 +118,10 @@ def propose(
     new_threshold = float(np.clip(threshold - direction * step, *settings.threshold_bounds))
     if np.isclose(new_scale, scale) and np.isclose(new_threshold, threshold):
         return None
-    if sums is not None and scaled_error(sums, settings, new_scale) >= scaled_error(
-        sums, settings, scale
+    if (
+        sums is not None
+        and scaled_error(sums, settings, new_scale)
+        > scaled_error(sums, settings, scale) - MIN_IMPROVEMENT
     ):
         return None
     kind = "overconfident" if mean_gap > 0 else "underconfident"
