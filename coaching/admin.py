@@ -114,24 +114,24 @@ class ExperimentAdmin(ReviewAdmin):
     """Randomised experiments: read here, decided by the test (coaching.experiments)."""
 
     whole_tenant = True  # about the agent across the tenant
-    list_display = ("entry", "status", "new_version", "previous_version", "evidence", "started_at")
+    list_display = ("entry", "status", "new_version", "previous_version", "evidence")
     list_filter = ("status",)
     search_fields = ("entry__name",)
     list_select_related = ("entry",)
 
-    @admin.display(description="New version: sent unedited")
+    @admin.display(description="New version")
     def new_version(self, obj: Experiment) -> str:
         rate = obj.rate("treatment")
-        return f"{rate:.0%} of {obj.treatment_uses:,}" if rate is not None else "no draft yet"
+        return f"{rate:.0%} of {obj.treatment_uses:,} unedited" if rate is not None else "-"
 
-    @admin.display(description="Previous version: sent unedited")
+    @admin.display(description="Previous version")
     def previous_version(self, obj: Experiment) -> str:
         rate = obj.rate("control")
-        return f"{rate:.0%} of {obj.control_uses:,}" if rate is not None else "no draft yet"
+        return f"{rate:.0%} of {obj.control_uses:,} unedited" if rate is not None else "-"
 
-    @admin.display(description="Evidence (decides at 20 to 1)")
+    @admin.display(description="Evidence (20 decides)")
     def evidence(self, obj: Experiment) -> str:
-        return f"{math.exp(min(obj.log_wealth, 700.0)):,.1f} to 1"
+        return f"{math.exp(min(obj.log_wealth, 700.0)):,.0f} to 1"
 
 
 @admin.register(BatchRun)

@@ -226,6 +226,7 @@ def _experiment_dict(experiment: Experiment | None) -> dict[str, Any] | None:
         "evidence": math.exp(min(experiment.log_wealth, 700.0)),
         "decides_at": 1 / experiments.ALPHA,
         "started_at": experiment.started_at,
+        "decided_at": experiment.decided_at,
     }
 
 
