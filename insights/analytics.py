@@ -41,6 +41,11 @@ SUMS = (
     "sum_score",
 )
 ESCALATION = "escalation_result"
+# A period's rate is *settled* (drawn as a trend, compared in words) only when at most this
+# share of its actions still waits for an outcome (pending or to label): waiting outcomes
+# are mostly the slow ones, often failures, so a rate over the decided ones alone runs
+# high while a period is young.
+SETTLED_WAITING_SHARE = 0.05
 
 
 @dataclass(frozen=True)
@@ -127,6 +132,27 @@ def brier(s: dict[str, float]) -> float | None:
     return (s["sum_p2"] - 2 * s["sum_py"] + s["sum_y"]) / s["scored"]
 
 
+def maturity(s: dict[str, float]) -> dict[str, Any]:
+    """How settled a period's rate is: its waiting outcomes (pending or to label), their
+    share of its actions, and the range the rate can still end in (every waiting outcome
+    a failure, or every one a success). `settled_rate` is the rate only when settled
+    (SETTLED_WAITING_SHARE), else None: waiting outcomes never raise a settled rate, and
+    an unsettled one is not drawn as a trend."""
+    waiting = s["pending"] + s["ambiguous"]
+    done = decided(s)
+    eventual = done + waiting
+    share = waiting / s["total"] if s["total"] else 0.0
+    settled = share <= SETTLED_WAITING_SHARE
+    return {
+        "waiting": int(waiting),
+        "waiting_share": share,
+        "settled": settled,
+        "settled_rate": success_rate(s) if settled else None,
+        "rate_low": s[rules.POSITIVE] / eventual if eventual else None,
+        "rate_high": (s[rules.POSITIVE] + waiting) / eventual if eventual else None,
+    }
+
+
 def _figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
     s = sum_rows(rows)
     return {
@@ -139,6 +165,7 @@ def _figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "pending": int(s["pending"]),
         "success_rate": success_rate(s),
         "brier_score": brier(s),
+        **maturity(s),
     }
 
 
@@ -313,14 +340,20 @@ def executive_view(*, window: Window, action_type: str | None = None) -> dict[st
         if row["outcome_type"] == "email_engagement":
             monday = row["day"] - timedelta(days=row["day"].weekday())
             weeks[monday.isoformat()].append(row)
-    engagement = [
-        {
-            "week": week,
-            "response_rate": success_rate(sum_rows(group)),
-            "emails": int(sum_rows(group)["total"]),
-        }
-        for week, group in sorted(weeks.items())
-    ]
+    engagement = []
+    for week, group in sorted(weeks.items()):
+        summed = sum_rows(group)
+        settled = maturity(summed)
+        engagement.append(
+            {
+                "week": week,
+                "response_rate": settled["settled_rate"],  # drawn only once settled
+                "response_rate_so_far": success_rate(summed),
+                "emails": int(summed["total"]),
+                "waiting_share": settled["waiting_share"],
+                "settled": settled["settled"],
+            }
+        )
     by_type = _by_action_type(rows)
     return {
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
@@ -367,10 +400,19 @@ def _insights(
         )
     if totals["success_rate"] is not None:
         lift = totals["success_rate"] - config.human_success_rate
-        notes.append(
+        sentence = (
             f"The agent succeeds {'more' if lift >= 0 else 'less'} often than the human "
-            f"baseline: {totals['success_rate']:.0%} vs {config.human_success_rate:.0%}."
+            f"baseline: {totals['success_rate']:.0%} vs {config.human_success_rate:.0%}"
         )
+        if not totals["settled"] and totals["rate_low"] is not None:
+            low, high = totals["rate_low"], totals["rate_high"]
+            sentence += (
+                f", but {totals['waiting_share']:.0%} of the period's actions still wait for "
+                f"an outcome, so it will end between {low:.0%} and {high:.0%}"
+            )
+            if low < config.human_success_rate < high:
+                sentence += ": too early to say which is better"
+        notes.append(sentence + ".")
     off = [t for t in ranked if t["brier_score"] is not None and t["brier_score"] > 0.25]
     for entry in off:
         notes.append(

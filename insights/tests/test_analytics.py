@@ -77,6 +77,13 @@ def test_rep_view_numbers(fixed, client) -> None:
         "brier_score": pytest.approx(
             ((0.9 - 1) ** 2 + 0.7**2 + (0.6 - 1) ** 2 + 0.2**2 + 0.2**2 + 0.8**2) / 6
         ),
+        # 1 of 7 still pending (14 % > 5 %): not settled, and it ends at 4/7 or 5/7.
+        "waiting": 1,
+        "waiting_share": pytest.approx(1 / 7),
+        "settled": False,
+        "settled_rate": None,
+        "rate_low": pytest.approx(4 / 7),
+        "rate_high": pytest.approx(5 / 7),
     }
     assert body["response_rate"] == pytest.approx(2 / 3)
     assert body["escalations"] == {"count": 1, "rate": 1 / 7, "resolved_well": 1, "needless": 0}

@@ -7,7 +7,7 @@
   if (!source || typeof Chart === "undefined") { return; }
   var data = JSON.parse(source.textContent);
   var charts = {};
-  var colours = { positive: "#16a34a", negative: "#dc2626", expired: "#9ca3af", waiting: "#f59e0b", line: "#2457d6" };
+  var colours = { positive: "#16a34a", negative: "#dc2626", expired: "#9ca3af", waiting: "#f59e0b", line: "#2457d6", settling: "rgba(36, 87, 214, 0.25)" };
 
   function percent(v) { return v === null || v === undefined ? "–" : Math.round(v * 100) + " %"; }
 
@@ -47,7 +47,8 @@
           { type: "bar", label: "negative", data: data.trend.map(function (d) { return d.negative; }), backgroundColor: colours.negative, stack: "s" },
           { type: "bar", label: "expired", data: data.trend.map(function (d) { return d.expired; }), backgroundColor: colours.expired, stack: "s" },
           { type: "bar", label: "pending or to label", data: data.trend.map(function (d) { return d.pending + d.ambiguous; }), backgroundColor: colours.waiting, stack: "s" },
-          { type: "line", label: "success rate", data: data.trend.map(function (d) { return d.success_rate; }), borderColor: colours.line, yAxisID: "rate", spanGaps: true }
+          { type: "line", label: "success rate (settled days)", data: data.trend.map(function (d) { return d.settled_rate; }), borderColor: colours.line, yAxisID: "rate", spanGaps: false },
+          { type: "bar", label: "still settling: where the rate can end", data: data.trend.map(function (d) { return d.settled || d.rate_low === null ? null : [d.rate_low, d.rate_high]; }), backgroundColor: colours.settling, yAxisID: "rate", grouped: false, barPercentage: 0.25 }
         ]
       },
       options: {
@@ -57,7 +58,11 @@
           rate: { position: "right", min: 0, max: 1, grid: { drawOnChartArea: false }, ticks: { callback: percent } }
         },
         interaction: { mode: "index", intersect: false },  // a click anywhere in a day's column
-        plugins: { tooltip: { callbacks: { footer: function (items) { return "success rate " + percent(data.trend[items[0].dataIndex].success_rate); } } } },
+        plugins: { tooltip: { callbacks: { footer: function (items) {
+          var d = data.trend[items[0].dataIndex];
+          if (d.settled || d.rate_low === null) { return "success rate " + percent(d.success_rate); }
+          return percent(d.waiting_share) + " still waiting: the rate will end between " + percent(d.rate_low) + " and " + percent(d.rate_high);
+        } } } },
         onClick: function (event, elements, chart) {
           if (elements.length) { drillToDay(chart.canvas, data.trend[elements[0].index].date); }
         }
@@ -101,7 +106,7 @@
       type: "line",
       data: {
         labels: data.engagement_trend.map(function (w) { return "week of " + w.week.slice(5); }),
-        datasets: [{ label: "email response rate", data: data.engagement_trend.map(function (w) { return w.response_rate; }), borderColor: colours.positive, spanGaps: true }]
+        datasets: [{ label: "email response rate (settled weeks)", data: data.engagement_trend.map(function (w) { return w.response_rate; }), borderColor: colours.positive, spanGaps: false }]
       },
       options: { scales: { y: { min: 0, max: 1, ticks: { callback: percent } } } }
     });
