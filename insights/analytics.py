@@ -42,9 +42,10 @@ SUMS = (
 )
 ESCALATION = "escalation_result"
 # A period's rate is *settled* (drawn as a trend, compared in words) only when at most this
-# share of its actions still waits for an outcome (pending or to label): waiting outcomes
-# are mostly the slow ones, often failures, so a rate over the decided ones alone runs
-# high while a period is young.
+# share of its actions still waits for a signal (pending): waiting outcomes are mostly the
+# slow ones, often failures, so a rate over the decided ones alone runs high while a
+# period is young. Outcomes waiting for a person's label do not hold a period back (the
+# labelling backlog has its own alert and queue), but they widen its range.
 SETTLED_WAITING_SHARE = 0.05
 
 
@@ -135,14 +136,14 @@ def brier(s: dict[str, float]) -> float | None:
 def maturity(s: dict[str, float]) -> dict[str, Any]:
     """How settled a period's rate is: its waiting outcomes (pending or to label), their
     share of its actions, and the range the rate can still end in (every waiting outcome
-    a failure, or every one a success). `settled_rate` is the rate only when settled
-    (SETTLED_WAITING_SHARE), else None: waiting outcomes never raise a settled rate, and
-    an unsettled one is not drawn as a trend."""
+    a failure, or every one a success). `settled_rate` is the rate only when at most
+    SETTLED_WAITING_SHARE of the actions are pending, else None: pending outcomes never
+    raise a settled rate, and an unsettled one is not drawn as a trend."""
     waiting = s["pending"] + s["ambiguous"]
     done = decided(s)
     eventual = done + waiting
     share = waiting / s["total"] if s["total"] else 0.0
-    settled = share <= SETTLED_WAITING_SHARE
+    settled = (s["pending"] / s["total"] if s["total"] else 0.0) <= SETTLED_WAITING_SHARE
     return {
         "waiting": int(waiting),
         "waiting_share": share,

@@ -44,8 +44,11 @@ def test_waiting_outcomes_never_raise_a_settled_rate_and_bound_the_final_one() -
         if after["settled_rate"] is not None and before["settled_rate"] is not None:
             # Still settled with some waiting: the same decided rate, not a higher one.
             assert after["settled_rate"] == pytest.approx(before["settled_rate"])
-        if pending + ambiguous and after["settled_rate"] is None:
-            assert after["waiting_share"] > analytics.SETTLED_WAITING_SHARE
+        total = positive + negative + expired + pending + ambiguous
+        if after["settled_rate"] is None and total:
+            assert pending / total > analytics.SETTLED_WAITING_SHARE
+        else:  # settled: no more than 5 % pending, whatever waits for a label
+            assert not total or pending / total <= analytics.SETTLED_WAITING_SHARE
         # However the waiting ones end, the final rate is within the stated range.
         wins = rng.randint(0, pending + ambiguous)
         final = analytics.success_rate(
@@ -53,6 +56,12 @@ def test_waiting_outcomes_never_raise_a_settled_rate_and_bound_the_final_one() -
         )
         if final is not None:
             assert after["rate_low"] - 1e-12 <= final <= after["rate_high"] + 1e-12
+
+
+def test_a_labelling_backlog_widens_the_range_but_does_not_hold_a_day_back() -> None:
+    m = analytics.maturity(period(60, 30, expired=5, ambiguous=8))
+    assert m["settled"] and m["settled_rate"] == pytest.approx(60 / 95)
+    assert (m["rate_low"], m["rate_high"]) == pytest.approx((60 / 103, 68 / 103))
 
 
 def test_a_young_day_is_left_out_of_the_trend_line() -> None:
