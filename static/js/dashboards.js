@@ -7,7 +7,7 @@
   if (!source || typeof Chart === "undefined") { return; }
   var data = JSON.parse(source.textContent);
   var charts = {};
-  var colours = { positive: "#16a34a", negative: "#dc2626", expired: "#9ca3af", waiting: "#f59e0b", line: "#2457d6", settling: "rgba(36, 87, 214, 0.25)" };
+  var colours = { positive: "#16a34a", negative: "#dc2626", expired: "#9ca3af", waiting: "#f59e0b", line: "#2457d6", settling: "rgba(36, 87, 214, 0.35)" };
 
   function percent(v) { return v === null || v === undefined ? "–" : Math.round(v * 100) + " %"; }
 
@@ -47,8 +47,8 @@
           { type: "bar", label: "negative", data: data.trend.map(function (d) { return d.negative; }), backgroundColor: colours.negative, stack: "s" },
           { type: "bar", label: "expired", data: data.trend.map(function (d) { return d.expired; }), backgroundColor: colours.expired, stack: "s" },
           { type: "bar", label: "pending or to label", data: data.trend.map(function (d) { return d.pending + d.ambiguous; }), backgroundColor: colours.waiting, stack: "s" },
-          { type: "line", label: "success rate (settled days)", data: data.trend.map(function (d) { return d.settled_rate; }), borderColor: colours.line, yAxisID: "rate", spanGaps: false },
-          { type: "bar", label: "still settling: where the rate can end", data: data.trend.map(function (d) { return d.settled || d.rate_low === null ? null : [d.rate_low, d.rate_high]; }), backgroundColor: colours.settling, yAxisID: "rate", grouped: false, barPercentage: 0.25 }
+          { type: "line", label: "success rate (settled days)", data: data.trend.map(function (d) { return d.settled_rate; }), borderColor: colours.line, yAxisID: "rate", spanGaps: false, order: -2 },
+          { type: "bar", label: "still settling: where the rate can end", data: data.trend.map(function (d) { return d.settled || d.rate_low === null ? null : [d.rate_low, d.rate_high]; }), backgroundColor: colours.settling, borderColor: colours.line, borderWidth: 1, yAxisID: "rate", grouped: false, barPercentage: 0.3, order: -1 }
         ]
       },
       options: {
