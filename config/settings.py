@@ -396,7 +396,8 @@ SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", "") or ""
 # Batch learning's optional summariser: a dotted path to f(kind, title, evidence) -> str.
 LL_PROPOSAL_SUMMARISER = env("LL_PROPOSAL_SUMMARISER", "") or ""
 
-EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Development default: one line per message on the console, the message in .data/mail/.
+EMAIL_BACKEND = env("EMAIL_BACKEND", "learning.mail.OneLineConsoleBackend")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(env("EMAIL_PORT", "25") or 25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
@@ -434,9 +435,12 @@ LOGGING = {
             "foreign_pre_chain": _shared_processors,
         },
     },
+    "filters": {"routine_client_errors": {"()": "config.log_filters.RoutineClientErrors"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # A 403 or 404 is one line (django-structlog's request_finished), no traceback.
+        "django.request": {"filters": ["routine_client_errors"]},
         "django.db.backends": {"level": "INFO"},
         # One line per request start and finish: on in production, quiet in development.
         "django_structlog": {"level": env("REQUEST_LOG_LEVEL", "WARNING" if DEBUG else "INFO")},

@@ -143,3 +143,37 @@ def test_binary_cursor_errors_are_djangos(alpha) -> None:
 
     with tenant_context(alpha.tenant), pytest.raises(OperationalError), binary_cursor():
         raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+
+def test_a_routine_403_or_404_is_one_line_without_a_traceback(alpha, client, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO)
+    alpha.login(client, "rep")
+    assert client.get(alpha.url("manager/")).status_code == 403  # a page the role may not open
+    api = client.get(alpha.url("api/v1/analytics/manager/"), **alpha.bearer("rep"))
+    assert api.status_code == 403
+    assert client.get(alpha.url("no-such-page/")).status_code == 404
+    assert not [r for r in caplog.records if r.exc_info], "no traceback for a 4xx"
+    assert not [r for r in caplog.records if r.name == "django.request"]
+    finished = [r for r in caplog.records if "request_finished" in str(r.msg)]
+    assert [r.msg["code"] for r in finished] == [403, 403, 404]  # one line each
+
+
+def test_development_mail_is_one_line_and_a_file(tmp_path, capsys, settings) -> None:
+    from django.core.mail import get_connection, send_mail
+
+    settings.EMAIL_FILE_PATH = str(tmp_path)
+    connection = get_connection("learning.mail.OneLineConsoleBackend")
+    sent = send_mail(
+        "Daily report",
+        "Hello Maria\n" * 50,
+        "ll@example.com",
+        ["maria@example.com"],
+        connection=connection,
+    )
+    assert sent == 1
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "“Daily report” to maria@example.com" in out
+    (saved,) = tmp_path.glob("*.eml")
+    assert "Hello Maria" in saved.read_text() and "Subject: Daily report" in saved.read_text()
