@@ -88,3 +88,13 @@ def test_what_stands_out_does_not_judge_an_unsettled_period() -> None:
     totals = {"success_rate": analytics.success_rate(settled), **analytics.maturity(settled)}
     (line,) = analytics._insights([], totals, AnalyticsSettings(human_success_rate=0.65))
     assert line == "The agent succeeds more often than the human baseline: 76% vs 65%."
+
+
+def test_headline_figures_have_thousands_separators() -> None:
+    from django.template.loader import render_to_string
+
+    s = period(900, 346, pending=210, ambiguous=41)
+    totals = analytics._figures([{**s, "day": date(2026, 11, 30)}])
+    html = render_to_string("insights/_figures.html", {"data": {"totals": totals}})
+    assert ">1,497<" in html and ">1,246<" in html
+    assert "Not settled yet: 17 % of these actions still wait" in html  # 251 of 1,497

@@ -118,7 +118,7 @@
       if (value === undefined) { return; }
       if (el.dataset.format === "percent") { el.textContent = percent(value); }
       else if (el.dataset.format === "fixed3") { el.textContent = value === null ? "–" : value.toFixed(3); }
-      else { el.textContent = value === null ? "–" : String(value); }
+      else { el.textContent = value === null ? "–" : (typeof value === "number" ? value.toLocaleString("en-US") : String(value)); }
     });
   }
 
