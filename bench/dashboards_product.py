@@ -23,7 +23,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 
-from bench.fill import copy_outcomes  # noqa: E402
+from bench.fill import copy_outcomes, fill_conversations  # noqa: E402
 from insights import rollups  # noqa: E402
 from learning import analytics_cache, services  # noqa: E402
 from learning.models import Role, User  # noqa: E402
@@ -84,14 +84,7 @@ def populate(tenant: Tenant) -> tuple[list[int], list[int]]:
                 "learning_dailyfeedbackrollup, learning_rollupstate, "
                 "calibration_countedoutcome CASCADE"
             )
-            cur.execute(
-                "INSERT INTO outcomes_conversation (external_id, rep_id, deal_stage, created_at) "
-                "SELECT 'dash-conv-' || g, (%s::bigint[])[1 + g %% 20], '', now() "
-                "FROM generate_series(0, 19999) g",
-                [reps],
-            )
-            cur.execute("SELECT id, rep_id FROM outcomes_conversation ORDER BY id")
-            conversations = cur.fetchall()
+            conversations = fill_conversations(cur, prefix="dash", reps=reps)
             log(f"copying {OUTCOMES:,} outcomes")
             copy_outcomes(
                 cur,

@@ -141,7 +141,8 @@ def simulate(shape: Shape, seed: int, total: int = TOTAL) -> dict[str, Any]:
         done = start + CHECK
         if done % POINT:
             continue
-        truth_now = shape.after if change is not None and done > change else shape.before
+        after_change = change is not None and done > change
+        truth_now = shape.after if after_change else shape.before
         fitted, _ = stats.calibration_map(
             window,
             scale=scale,
@@ -153,16 +154,9 @@ def simulate(shape: Shape, seed: int, total: int = TOTAL) -> dict[str, Any]:
             "product": true_error(fitted, eval_p, truth_now),
             "raw": true_error(lambda v: v, eval_p, truth_now),
         }
-        hindsight = (
-            (post_p, post_y)
-            if change is not None and done > change
-            else (
-                window_p,
-                window_y,
-            )
-        )
-        if hindsight[0] and (done % 1000 == 0 or (change and 0 < done - change <= 1000)):
-            xs, ys = np.concatenate(hindsight[0]), np.concatenate(hindsight[1])
+        seen_p, seen_y = (post_p, post_y) if after_change else (window_p, window_y)
+        if seen_p and (done % 1000 == 0 or (change and 0 < done - change <= 1000)):
+            xs, ys = np.concatenate(seen_p), np.concatenate(seen_y)
             iso = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(xs, ys)
             point["isotonic"] = true_error(iso.predict, eval_p, truth_now)
         points.append(point)

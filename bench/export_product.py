@@ -18,7 +18,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 
-from bench.fill import copy_outcomes  # noqa: E402
+from bench.fill import copy_outcomes, fill_conversations  # noqa: E402
 from learning import services  # noqa: E402
 from learning.models import Role, User  # noqa: E402
 from learning.tenancy.models import Tenant  # noqa: E402
@@ -55,14 +55,7 @@ def populate(tenant: Tenant) -> None:
             "feedback_draftfeedback, outcomes_outcomerecord, outcomes_conversation, "
             "calibration_policyversion, calibration_countedoutcome CASCADE"
         )
-        cur.execute(
-            "INSERT INTO outcomes_conversation (external_id, rep_id, deal_stage, created_at) "
-            "SELECT 'exp-conv-' || g, (%s::bigint[])[1 + g %% 10], '', now() "
-            "FROM generate_series(0, 19999) g",
-            [reps],
-        )
-        cur.execute("SELECT id, rep_id FROM outcomes_conversation ORDER BY id")
-        conversations = cur.fetchall()
+        conversations = fill_conversations(cur, prefix="exp", reps=reps)
         log(f"copying {OUTCOMES:,} outcomes")
         copy_outcomes(
             cur,

@@ -15,6 +15,21 @@ COLUMNS = (
 )
 
 
+def fill_conversations(
+    cur: Any, *, prefix: str, reps: Sequence[int], count: int = 20_000
+) -> list[tuple[int, int]]:
+    """`count` conversations `<prefix>-conv-<i>`, round robin over the reps; returns their
+    (id, rep id) in id order, for copy_outcomes."""
+    cur.execute(
+        "INSERT INTO outcomes_conversation (external_id, rep_id, deal_stage, created_at) "
+        "SELECT %s || '-conv-' || g, (%s::bigint[])[1 + g %% %s], '', now() "
+        "FROM generate_series(0, %s - 1) g",
+        [prefix, list(reps), len(reps), count],
+    )
+    cur.execute("SELECT id, rep_id FROM outcomes_conversation ORDER BY id")
+    return list(cur.fetchall())
+
+
 def copy_outcomes(
     cur: Any,
     *,

@@ -103,8 +103,16 @@ class DriftState:
 
     @property
     def evidence(self) -> float:
-        """The wealth: how many times more likely the outcomes are under a change."""
-        return math.exp(min(self.log_wealth, 700.0))
+        return evidence(self.log_wealth)
+
+    def reset(self) -> None:
+        """Start over (after an alarm): no wealth, no residuals, no reference map."""
+        self.__init__()  # type: ignore[misc]
+
+
+def evidence(log_wealth: float) -> float:
+    """A wealth from its log: how many times likelier the outcomes are under a change."""
+    return math.exp(min(log_wealth, 700.0))
 
 
 @dataclass(frozen=True)
@@ -201,8 +209,7 @@ def check(
     snapshot becomes the map of the current `window` for the next check."""
     verdict = test(state, p, y, keys=keys, alpha=alpha, floor=floor)
     if verdict.alarm:
-        fresh = DriftState()
-        state.__dict__.update(fresh.__dict__)
+        state.reset()
         return verdict
     fitted, method = stats.calibration_map(
         window, scale=scale, prior_weight=prior_weight, min_samples=min_samples

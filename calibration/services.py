@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
@@ -271,7 +270,7 @@ def _restart(window: CalibrationWindow, verdict: drift.Verdict) -> None:
         )
         kept = sum(int(n) for (n,) in cursor.fetchall())
     policy = selectors.policy_for(action_type=window.action_type)
-    evidence = math.exp(min(verdict.log_wealth, 700.0))
+    evidence = drift.evidence(verdict.log_wealth)
     CalibrationAdjustment.objects.create(
         action_type=window.action_type,
         kind=AdjustmentKind.RESTART,

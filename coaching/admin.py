@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 from django.contrib import admin, messages
@@ -131,7 +130,7 @@ class ExperimentAdmin(ReviewAdmin):
 
     @admin.display(description="Evidence (20 decides)")
     def evidence(self, obj: Experiment) -> str:
-        return f"{math.exp(min(obj.log_wealth, 700.0)):,.0f} to 1"
+        return f"{obj.evidence:,.0f} to 1"
 
 
 @admin.register(BatchRun)

@@ -36,12 +36,11 @@ from coaching.models import (
     ExperimentStatus,
     PlaybookEntry,
 )
-from coaching.stats import DEMOTE_AFTER, EXPERIMENT_ALPHA, PROMOTE_AFTER, ArmTest
+from coaching.stats import EXPERIMENT_ALPHA, ArmTest
 from feedback.events import DraftRecorded
 from learning.errors import NotFound
 
 ALPHA = EXPERIMENT_ALPHA
-__all__ = ["ALPHA", "DEMOTE_AFTER", "PROMOTE_AFTER", "assign", "observe", "start"]
 
 
 def arm_of(salt: str, conversation_id: str) -> str:

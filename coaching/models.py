@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -283,6 +285,12 @@ class Experiment(models.Model):
     @property
     def observations(self) -> int:
         return self.treatment_uses + self.control_uses
+
+    @property
+    def evidence(self) -> float:
+        """The test's wealth: how many times likelier the observations are under "the
+        versions differ" than under "equally good" (20 decides)."""
+        return math.exp(min(self.log_wealth, 700.0))
 
     def rate(self, arm: str) -> float | None:
         uses = self.treatment_uses if arm == "treatment" else self.control_uses

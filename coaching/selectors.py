@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -223,7 +222,7 @@ def _experiment_dict(experiment: Experiment | None) -> dict[str, Any] | None:
         "control_uses": experiment.control_uses,
         "control_rate": experiment.rate(Arm.CONTROL),
         "new_entry": not experiment.control_content,
-        "evidence": math.exp(min(experiment.log_wealth, 700.0)),
+        "evidence": experiment.evidence,
         "decides_at": 1 / experiments.ALPHA,
         "started_at": experiment.started_at,
         "decided_at": experiment.decided_at,

@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 
 from coaching import experiments
 from coaching.models import Experiment, ExperimentExposure, PlaybookEntry
-from coaching.stats import ArmTest
+from coaching.stats import DEMOTE_AFTER, PROMOTE_AFTER, ArmTest
 from feedback import services as feedback_services
 
 
@@ -50,8 +50,8 @@ def test_a_better_version_wins_and_a_worse_one_loses() -> None:
     assert sum(s == "promoted" for s, _ in better) >= 95
     assert sum(s == "demoted" for s, _ in worse) >= 95
     assert statistics.median(n for _, n in better) < 300
-    assert min(n for s, n in better if s == "promoted") >= experiments.PROMOTE_AFTER
-    assert min(n for s, n in worse if s == "demoted") >= experiments.DEMOTE_AFTER
+    assert min(n for s, n in better if s == "promoted") >= PROMOTE_AFTER
+    assert min(n for s, n in worse if s == "demoted") >= DEMOTE_AFTER
 
 
 def test_the_wealth_is_the_product_of_its_bets() -> None:
@@ -144,7 +144,7 @@ def test_a_worse_change_is_demoted_and_the_previous_text_kept(alpha) -> None:
             _draft(f"p{i}", "pricing", edited=rng.random() >= rate, conversation=f"p{i}")
         experiment.refresh_from_db()
         entry.refresh_from_db()
-    assert experiment.status == "demoted" and experiment.observations >= experiments.DEMOTE_AFTER
+    assert experiment.status == "demoted" and experiment.observations >= DEMOTE_AFTER
     assert (entry.status, entry.content) == ("active", "old")
 
 
