@@ -16,6 +16,7 @@ from bench import (
     environment,
     experiments,
     export,
+    firstrun,
     ingest,
     sweep,
 )
@@ -34,6 +35,11 @@ def main() -> int:
         return not only or group in only
 
     results = []
+    if wanted("firstrun"):
+        console.print(
+            "[bold]`make run` on a fresh clone: first start, second start, failed starts…"
+        )
+        results += firstrun.run(console)
     if wanted("ingest"):
         server = environment.Server(bench)
         try:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from calibration.stats import Z_95, wilson
 
@@ -75,19 +75,27 @@ def newcombe(a: int, n1: int, b: int, n2: int, z: float = Z_95) -> tuple[float, 
     )
 
 
+def _scipy_stats() -> Any:
+    """scipy.stats, imported on first use: at module level it adds 0.5 s to every
+    process start (web, worker, each manage.py command)."""
+    from scipy import stats
+
+    return stats
+
+
 def two_by_two(a: int, n1: int, b: int, n2: int) -> tuple[float, str]:
     """(two-sided p, test) for successes a of n1 against b of n2."""
     table = np.array([[a, n1 - a], [b, n2 - b]], dtype=float)
     total = table.sum()
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / total
     if (expected < 5).any():
-        return float(scipy_stats.fisher_exact(table.astype(int)).pvalue), "fisher"
+        return float(_scipy_stats().fisher_exact(table.astype(int)).pvalue), "fisher"
     pooled = (a + b) / total
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     if se == 0:
         return 1.0, "z"
     z = (a / n1 - b / n2) / se
-    return float(2 * scipy_stats.norm.sf(abs(z))), "z"
+    return float(2 * _scipy_stats().norm.sf(abs(z))), "z"
 
 
 def with_mirrors(
@@ -173,7 +181,7 @@ def adjusted(comparisons: Sequence[Comparison]) -> list[float]:
     if not comparisons:
         return []
     ps = np.array([c.p_value for c in comparisons])
-    return [float(x) for x in scipy_stats.false_discovery_control(ps, method="bh")]
+    return [float(x) for x in _scipy_stats().false_discovery_control(ps, method="bh")]
 
 
 def discoveries(comparisons: Sequence[Comparison], *, q: float) -> list[tuple[Comparison, float]]:

@@ -16,6 +16,7 @@ servers `make run` started instead of a PostgreSQL on port 5432 that is not ther
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -40,6 +41,14 @@ def running_urls(path: Path = URLS_FILE) -> dict[str, str]:
     except (OSError, ValueError, KeyError, TypeError):
         return {}
     return {k: str(data[k]) for k in ("DATABASE_URL", "REDIS_URL") if data.get(k)}
+
+
+def die_with_parent() -> None:
+    """For Popen's preexec_fn: on Linux, the child gets SIGTERM when the process that
+    started it dies, even by SIGKILL, so that no server outlives its wrapper."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def say(message: str) -> None:
@@ -98,6 +107,7 @@ def start_redis() -> tuple[str, subprocess.Popen[bytes]]:
             str(redis_dir / "redis.log"),
         ],
         start_new_session=True,
+        preexec_fn=die_with_parent,
     )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

@@ -1,41 +1,56 @@
-"""`make run`: prepare the database and demo data, then run web, worker and beat.
+"""`make run`: prepare the database and the demo tenant, run web, worker and beat, and
+build the demo's history behind them.
 
-Runs under config.embedded, which provides DATABASE_URL and REDIS_URL. Ctrl-C stops all
-three processes cleanly.
+Runs under config.embedded, which provides DATABASE_URL and REDIS_URL. The pages answer
+as soon as the demo tenant and its people exist; the 30 days of history then fill in
+(`manage.py build_demo_history`, its step shown on the pages and here). Ctrl-C stops
+everything; so does any process that dies, and so does a start that fails: every process
+started here (and the processes they start) is stopped before this one exits.
 """
 
 from __future__ import annotations
 
+import compileall
+import contextlib
+import io
 import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
 
+from config.embedded import die_with_parent
 from config.queues import queue_names
 
 PYTHON = sys.executable
+ROOT = Path(__file__).resolve().parent.parent
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = os.environ.get("PORT", "8000")
+# How long the web server may take to answer /healthz (a slow machine, a cold disk); a
+# server that exits meanwhile fails the start at once.
+WEB_START_SECONDS = float(os.environ.get("LL_WEB_START_SECONDS", "180"))
+STOP_SECONDS = 20
 
 
 def step(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def manage(*args: str, capture: bool = False) -> str:
-    result = subprocess.run(
-        [PYTHON, "manage.py", *args],
-        check=True,
-        text=True,
-        stdout=subprocess.PIPE if capture else None,
-    )
-    return result.stdout or ""
+def compile_sources() -> None:
+    """Byte-compile the project (a no-op when nothing changed): every process started
+    below imports it, and a machine with PYTHONDONTWRITEBYTECODE set would otherwise
+    compile it from source in each of them."""
+    skip = re.compile(r"/(\.venv|\.data|\.git|node_modules)/")
+    compileall.compile_dir(ROOT, quiet=1, rx=skip, workers=0)
 
 
 def ensure_database(url: str) -> None:
@@ -47,135 +62,240 @@ def ensure_database(url: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def wait_for_web(url: str, timeout: float = 30) -> None:
-    import urllib.request
+def prepare_static() -> None:
+    """With DEBUG on, the app serves static files from their sources (whitenoise's
+    finders): only the folder must exist. Otherwise collect them (and compress them) once."""
+    if os.environ.get("DEBUG", "").lower() in ("1", "true", "yes", "on"):
+        (ROOT / ".data" / "static").mkdir(parents=True, exist_ok=True)
+    else:
+        from django.core.management import call_command
 
-    deadline = time.monotonic() + timeout
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
+class Supervisor:
+    """Processes started in their own process groups, all stopped together: each group
+    gets SIGTERM, then SIGKILL after STOP_SECONDS, so a web server's or a worker's own
+    children go too."""
+
+    def __init__(self) -> None:
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            command,
+            env={**os.environ, "LL_DEV_SERVERS": "1"},
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
+        self.processes[name] = process
+        return process
+
+    def exited(self, *, ignore: tuple[str, ...] = ()) -> str | None:
+        for name, process in self.processes.items():
+            if name not in ignore and process.poll() is not None:
+                return name
+        return None
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        for process in self.processes.values():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        for process in self.processes.values():
+            # the leader may be gone while its children linger: the group goes in any case
+            _signal_group(process, signal.SIGKILL)
+            if process.poll() is None:
+                process.wait()
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
+def ensure_port_free() -> None:
+    """Fail at once when something already listens on HOST:PORT (another `make run`):
+    otherwise its /healthz would pass for ours."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, int(PORT)))
+        except OSError as exc:
+            raise SystemExit(
+                f"{HOST}:{PORT} is already in use ({exc.strerror}): is another `make run` "
+                "running? Stop it, or choose another port: PORT=8001 make run"
+            ) from None
+
+
+def wait_for_web(url: str, supervisor: Supervisor) -> None:
+    deadline = time.monotonic() + WEB_START_SECONDS
     while time.monotonic() < deadline:
+        if (gone := supervisor.exited()) is not None:
+            raise SystemExit(f"{gone} exited while starting; stopping.")
         try:
             with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback URL
                 return
         except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"the web server did not answer at {url}")
+            time.sleep(0.2)
+    raise SystemExit(f"the web server did not answer at {url} in {WEB_START_SECONDS:.0f} s")
 
 
-def main() -> int:
-    os.environ.setdefault("PORT", PORT)
-    step("database")
-    ensure_database(os.environ["DATABASE_URL"])
-    step("migrations (public schema and every tenant)")
-    manage("migrate_schemas", "--noinput", "-v", "0")
-    manage("collectstatic", "--noinput", "-v", "0")
-    step("periodic jobs")
-    manage("setup_periodic_tasks")
-    step("demo tenant")
-    demo = json.loads(manage("seed_demo", "--json", capture=True))
+def start_services(supervisor: Supervisor) -> None:
+    supervisor.start(
+        "web",
+        [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            HOST,
+            "--port",
+            PORT,
+            "--no-access-log",
+            # The client's address is Django's to decide (TRUSTED_PROXIES), never a
+            # header uvicorn would believe from loopback.
+            "--no-proxy-headers",
+            "--ws",
+            "websockets-sansio",
+            # Django runs sync views one at a time per ASGI process: one per core.
+            "--workers",
+            os.environ.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1),
+        ],
+    )
+    supervisor.start(
+        "worker",
+        [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "config.celery:app",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--queues",
+            # one worker for every workload here (docs/deploy.md splits them)
+            ",".join(queue_names(os.environ.get("LL_REDIS_PREFIX") or "ll").values()),
+        ],
+    )
+    supervisor.start(
+        "beat", [PYTHON, "-m", "celery", "-A", "config.celery:app", "beat", "--loglevel", "INFO"]
+    )
 
-    step("starting web (ASGI + websockets), Celery worker, Celery beat")
-    processes = {
-        "web": subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--host",
-                HOST,
-                "--port",
-                PORT,
-                "--no-access-log",
-                # The client's address is Django's to decide (TRUSTED_PROXIES), never a
-                # header uvicorn would believe from loopback.
-                "--no-proxy-headers",
-                "--ws",
-                "websockets-sansio",
-                # Django runs sync views one at a time per ASGI process: one per core.
-                "--workers",
-                os.environ.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1),
-            ]
-        ),
-        "worker": subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "celery",
-                "-A",
-                "config.celery:app",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-                "--queues",
-                # one worker for every workload here (docs/deploy.md splits them)
-                ",".join(queue_names(os.environ.get("LL_REDIS_PREFIX") or "ll").values()),
-            ]
-        ),
-        "beat": subprocess.Popen(
-            [PYTHON, "-m", "celery", "-A", "config.celery:app", "beat", "--loglevel", "INFO"]
-        ),
-    }
+
+def banner(demo: dict[str, object]) -> str:
     web = demo["web_url"]
-    wait_for_web(f"http://{HOST}:{PORT}/healthz")
-    if not demo["has_history"]:
-        step("simulated agent history (posted through the API, as the agent would)")
-        manage("simulate_agent", "--api-url", demo["api_url"], "--key", demo["agent_key"])
-        manage("check_signals", "--tenant", demo["tenant"], "--window", "all")
-        manage("simulate_reviewers", demo["tenant"])
-        # The first 6-hourly calibration check now, so the demo starts with its log.
-        manage("recalibrate", "--tenant", demo["tenant"])
-        manage("refresh_rollups", "--tenant", demo["tenant"])
-        manage("evaluate_alerts", "--tenant", demo["tenant"])
-        manage("extract_coaching_patterns", "--tenant", demo["tenant"])
-        manage("run_batch_learning", "--tenant", demo["tenant"])
-        manage(
-            "simulate_experiment",
-            demo["tenant"],
-            "--api-url",
-            demo["api_url"],
-            "--key",
-            demo["agent_key"],
-        )
-    print(
+    users = demo["users"]
+    assert isinstance(users, list)
+    return (
         "\n"
         f"  Learning Loop is running.\n\n"
         f"  Demo workspace   {web}\n"
         f"  API root         {demo['api_url']}   (docs: {web}api/v1/docs/)\n"
         f"  Ops admin        http://{HOST}:{PORT}/admin/   (ops / {demo['password']})\n\n"
         f"  Sign in at {web}login/ with password {demo['password']!r} as:\n"
-        + "".join(f"    {u['username']:<8} {u['role']}\n" for u in demo["users"])
+        + "".join(f"    {u['username']:<8} {u['role']}\n" for u in users)
         + f"\n  Agent key        {demo['agent_key']}\n"
         f"  Try: curl -H 'Authorization: Bearer {demo['agent_key']}' {demo['api_url']}me/\n\n"
-        "  Ctrl-C stops everything.\n",
-        flush=True,
+        + (
+            ""
+            if demo["has_history"]
+            else "  The demo's 30 days of history are being built now (a few minutes; the\n"
+            "  pages show how far it is and fill in as it goes).\n\n"
+        )
+        + "  Ctrl-C stops everything.\n"
     )
+
+
+def main() -> int:
+    os.environ.setdefault("PORT", PORT)
+    with_history = os.environ.get("LL_DEMO_HISTORY", "1") != "0"
+    ensure_port_free()
+    compile_sources()
+    step("database")
+    ensure_database(os.environ["DATABASE_URL"])
+    # The preparation runs Django here, in one process (each `manage.py` costs a second).
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+    from django.core.management import call_command
+    from django.db import connections
+
+    django.setup()
+    step("migrations (public schema and every tenant)")
+    call_command("migrate_schemas", interactive=False, verbosity=0)
+    prepare_static()
 
     stopping = False
 
     def stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
+        raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    supervisor = Supervisor()
     code = 0
-    while not stopping:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                print(f"{name} exited with {process.returncode}; stopping.", flush=True)
-                stopping, code = True, 1
+    try:
+        # The servers boot (a few seconds of imports) while the demo tenant is prepared.
+        step("starting web (ASGI + websockets), Celery worker, Celery beat")
+        start_services(supervisor)
+        step("periodic jobs")
+        call_command("setup_periodic_tasks")
+        step("demo tenant")
+        out = io.StringIO()
+        call_command("seed_demo", json=True, stdout=out)
+        demo = json.loads(out.getvalue())
+        connections.close_all()
+        wait_for_web(f"http://{HOST}:{PORT}/healthz", supervisor)
+        print(banner(demo), flush=True)
+        if with_history and not demo["has_history"]:
+            supervisor.start(
+                "history",
+                [
+                    PYTHON,
+                    "manage.py",
+                    "build_demo_history",
+                    str(demo["tenant"]),
+                    "--api-url",
+                    str(demo["api_url"]),
+                    "--key",
+                    str(demo["agent_key"]),
+                ],
+            )
+        reported = False
+        while True:
+            history = supervisor.processes.get("history")
+            if history is not None and not reported and history.poll() is not None:
+                reported = True
+                if history.returncode:
+                    print(
+                        "The demo history stopped part-way (see above); the product runs on "
+                        "and the next start finishes it.",
+                        flush=True,
+                    )
+            if (gone := supervisor.exited(ignore=("history",))) is not None:
+                returncode = supervisor.processes[gone].returncode
+                print(f"{gone} exited with {returncode}; stopping.", flush=True)
+                code = 1
                 break
-        time.sleep(0.5)
-    step("stopping")
-    for process in processes.values():
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    for process in processes.values():
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        code = 0 if stopping else 130
+    except SystemExit as exc:
+        print(exc, flush=True)
+        code = 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        step("stopping")
+        supervisor.stop()
     return code
 
 

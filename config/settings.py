@@ -162,6 +162,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "learning.context_processors.tenant",
                 "insights.context_processors.alerts",
+                "demo.context_processors.history_build",
             ],
         },
     },

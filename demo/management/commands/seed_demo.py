@@ -9,10 +9,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django_tenants.utils import schema_context, tenant_context
 
+from demo import history
 from learning import selectors, services
-from learning.models import AgentKey, Role
+from learning.models import AgentKey, Role, User
 from learning.tenancy.urls import tenant_urls
-from outcomes import selectors as outcome_selectors
 
 DEMO_USERS = [
     # username, role, manager
@@ -42,15 +42,19 @@ class Command(BaseCommand):
                 services.create_user(
                     username=username,
                     role=role,
-                    password=options["password"],
+                    password=self._password_if_new(username, options["password"]),
                     manager_username=manager,
                     email=f"{username}@demo.learningloop.local",
                 )
                 users.append({"username": username, "role": str(role)})
             agent_key = self._demo_agent_key()
-            has_history = outcome_selectors.has_outcomes()
+            has_history = not history.needs_building()
         with schema_context(settings.PUBLIC_SCHEMA_NAME):
-            services.create_user(username="ops", role=Role.ADMIN, password=options["password"])
+            services.create_user(
+                username="ops",
+                role=Role.ADMIN,
+                password=self._password_if_new("ops", options["password"]),
+            )
         result = {
             "tenant": tenant.slug,
             **tenant_urls(tenant),
@@ -60,6 +64,12 @@ class Command(BaseCommand):
             "has_history": has_history,
         }
         self.stdout.write(json.dumps(result) if options["json"] else json.dumps(result, indent=2))
+
+    @staticmethod
+    def _password_if_new(username: str, password: str) -> str | None:
+        """The password for a user still to create: an existing one keeps theirs (and the
+        start skips a deliberately slow password hash per user)."""
+        return None if User.objects.filter(username=username).exists() else password
 
     def _demo_agent_key(self) -> str:
         """The demo agent's key. Only its hash is in the database, so the raw key of this
