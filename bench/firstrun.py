@@ -92,6 +92,8 @@ class Start:
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
+            # its own process group, as a terminal gives it: Ctrl-C reaches every process
+            start_new_session=True,
         )
         self.base = f"http://127.0.0.1:{self.port}/t/demo/"
 
@@ -104,7 +106,9 @@ class Start:
         lines = text.splitlines()
         for line in lines[self.shown :]:
             if line.startswith("==>") or "is running" in line:
-                self.console.print(f"  [{self.label} {self.elapsed():5.1f} s] {line.strip()}")
+                self.console.print(
+                    f"  [{self.label} {self.elapsed():5.1f} s] {line.strip()}", markup=False
+                )
         self.shown = len(lines)
         return text
 
@@ -137,8 +141,9 @@ class Start:
             time.sleep(0.25)
         return None
 
-    def stop(self, signum: int = signal.SIGINT, timeout: float = 60) -> int:
-        self.process.send_signal(signum)
+    def stop(self, timeout: float = 60) -> int:
+        """Ctrl-C, as a terminal sends it: SIGINT to the whole process group."""
+        os.killpg(self.process.pid, signal.SIGINT)
         try:
             return self.process.wait(timeout=timeout)
         finally:
