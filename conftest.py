@@ -111,9 +111,11 @@ def _fresh_cache() -> Iterator[None]:
     yield
     from django.core.cache import cache
 
+    from demo.context_processors import forget
     from learning.tenancy.selectors import forget_routes
 
     forget_routes()
+    forget()
 
     client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
     # fan-out claims, cached dashboards, rate-limit counters (django-ratelimit's "rl:")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -176,6 +177,13 @@ def run(console: Console) -> list[dict[str, Any]]:
         return []
     folder = clone()
     console.print(f"  fresh clone in {folder}")
+    try:
+        return _starts(folder, console)
+    finally:
+        shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+def _starts(folder: Path, console: Console) -> list[dict[str, Any]]:
     results = []
 
     first = Start(folder, console, "first")

@@ -26,3 +26,8 @@ def history_build(request: HttpRequest) -> dict[str, Any]:
         _quiet_until[schema] = time.monotonic() + 60
         return {}
     return {"demo_history": build}
+
+
+def forget() -> None:
+    """Ask again on the next page (tests: a rolled-back build leaves no trace)."""
+    _quiet_until.clear()

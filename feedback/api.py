@@ -164,6 +164,18 @@ class FeedbackListCreateApi(ScopedQuerysetMixin, generics.ListAPIView):
         )
 
 
+def _daily(name: str) -> Any:
+    return inline_serializer(
+        name,
+        {
+            "date": serializers.DateField(),
+            "count": serializers.IntegerField(),
+            "average_rating": serializers.FloatField(allow_null=True),
+        },
+        many=True,
+    )
+
+
 def _counts(name: str) -> Any:
     return inline_serializer(
         name,
@@ -189,15 +201,9 @@ class FeedbackSummaryApi(APIView):
                 "by_target_type": serializers.DictField(child=_counts("TargetCounts")),
                 "by_source": serializers.DictField(child=_counts("SourceCounts")),
                 "by_reviewer_role": serializers.DictField(child=_counts("RoleCounts")),
-                "daily_trend": inline_serializer(
-                    "DailyFeedback",
-                    {
-                        "date": serializers.DateField(),
-                        "count": serializers.IntegerField(),
-                        "average_rating": serializers.FloatField(allow_null=True),
-                    },
-                    many=True,
-                ),
+                "daily_trend": _daily("DailyFeedback"),
+                # people's ratings only (no automatic draft-edit scores), as "explicit"
+                "people_trend": _daily("DailyPeopleFeedback"),
                 "drafts": serializers.DictField(),
                 "explicit": _counts("ExplicitCounts"),
                 "rubric": inline_serializer(

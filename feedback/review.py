@@ -73,7 +73,8 @@ def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
     recent = list(scope.filter(occurred_at__gte=since).order_by("-occurred_at", "-id")[:200])
     mine = selectors.verdicts_of(reviewer=user, action_ids=[o.action_id for o in recent])
     critical = [o for o in reversed(recent) if o.outcome_type in selectors.CRITICAL_TYPES]
-    allowance = selectors.prompts_left_today(user=user)
+    tired = selectors.fatigue_of(user=user)
+    allowance = selectors.prompts_left_today(user=user, tired=tired)
     needs_you, unrated = [], 0
     for outcome in critical:
         if outcome.action_id in mine:
@@ -100,7 +101,14 @@ def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
         Queue(
             NEEDS_YOU,
             "Needs your verdict",
-            "Escalations and deal-stage moves of the last two weeks.",
+            "Escalations and deal-stage moves of the last two weeks."
+            + (
+                " Fewer new ones today: your recent ratings look tired ("
+                + "; ".join(tired.reasons)
+                + "), and a few careful verdicts teach the agent more than many quick ones."
+                if tired.flagged
+                else ""
+            ),
             needs_you,
             mine=mine,
         ),

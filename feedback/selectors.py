@@ -74,6 +74,38 @@ def summary(*, principal: Any, days: int = 30, now: datetime | None = None) -> d
         ).count()
         for low in range(0, 10, 2)
     }
+    return {
+        "days": days,
+        "total_feedback_count": totals["count"],
+        "average_rating": totals["avg"],
+        "explicit": {"count": explicit["count"], "average_rating": explicit["avg"]},
+        "rating_distribution": distribution,
+        "by_target_type": _group(entries, "target_type", list(TargetType.values)),
+        "by_source": _group(entries, "source", list(Source.values)),
+        "by_reviewer_role": _group(
+            entries, "reviewer_role", [Role.REP, Role.MANAGER, Role.EXECUTIVE, Role.ADMIN]
+        ),
+        "daily_trend": _daily(entries, start_day, days),
+        # people's ratings only: what the page's headline average and its chart show
+        "people_trend": _daily(entries.filter(source__in=list(SCALES)), start_day, days),
+        "drafts": draft_summary(principal=principal, since=since, now=now),
+        "rubric": [
+            {
+                "target_type": row.dimension.target_type,
+                "key": row.dimension.key,
+                "label": row.dimension.label,
+                "kind": row.dimension.kind,
+                "count": row.count,
+                "average": row.average,
+                "in_words": row.on_scale,
+            }
+            for row in rubrics.summary(entry_ids_sql=entries.values("id").query.sql_with_params())
+        ],
+    }
+
+
+def _daily(entries: Any, start_day: date, days: int) -> list[dict[str, Any]]:
+    """Count and average normalised rating per day, every day listed (zeros, None)."""
     per_day = {
         row["day"]: row
         for row in entries.annotate(day=TruncDate("rated_at"))
@@ -91,32 +123,7 @@ def summary(*, principal: Any, days: int = 30, now: datetime | None = None) -> d
                 "average_rating": row["avg"] if row else None,
             }
         )
-    return {
-        "days": days,
-        "total_feedback_count": totals["count"],
-        "average_rating": totals["avg"],
-        "explicit": {"count": explicit["count"], "average_rating": explicit["avg"]},
-        "rating_distribution": distribution,
-        "by_target_type": _group(entries, "target_type", list(TargetType.values)),
-        "by_source": _group(entries, "source", list(Source.values)),
-        "by_reviewer_role": _group(
-            entries, "reviewer_role", [Role.REP, Role.MANAGER, Role.EXECUTIVE, Role.ADMIN]
-        ),
-        "daily_trend": trend,
-        "drafts": draft_summary(principal=principal, since=since, now=now),
-        "rubric": [
-            {
-                "target_type": row.dimension.target_type,
-                "key": row.dimension.key,
-                "label": row.dimension.label,
-                "kind": row.dimension.kind,
-                "count": row.count,
-                "average": row.average,
-                "in_words": row.on_scale,
-            }
-            for row in rubrics.summary(entry_ids_sql=entries.values("id").query.sql_with_params())
-        ],
-    }
+    return trend
 
 
 def draft_summary(*, principal: Any, since: datetime, now: datetime) -> dict[str, Any]:
@@ -261,13 +268,12 @@ def verdicts_of(*, reviewer: User, action_ids: Iterable[str]) -> dict[str, Feedb
     }
 
 
-def prompts_left_today(*, user: User) -> int:
+def prompts_left_today(*, user: User, tired: Fatigue | None = None) -> int:
     """How many more critical actions to put before the person today: the day's
     allowance (smaller for a fatigued reviewer) less the ratings given today."""
     config = settings_row()
-    allowance = (
-        config.fatigued_prompts_per_day if fatigue_of(user=user).flagged else config.prompts_per_day
-    )
+    tired = tired or fatigue_of(user=user)
+    allowance = config.fatigued_prompts_per_day if tired.flagged else config.prompts_per_day
     today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     given = FeedbackEntry.objects.filter(
         reviewer=user, rated_at__gte=today, source__in=list(SCALES)

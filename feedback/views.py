@@ -138,7 +138,7 @@ def team(request: HttpRequest) -> HttpResponse:
         {
             "summary": summary,
             "fatigue": fatigue,
-            "trend_json": summary["daily_trend"],
+            "trend_json": summary["people_trend"],
         },
     )
 

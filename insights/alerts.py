@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from calibration import selectors as calibration_selectors
@@ -20,6 +21,7 @@ from insights import analytics
 from insights.analytics import Window
 from insights.models import Alert, AlertRule, AlertSettings
 from learning import live
+from learning.errors import InvalidInput, NotFound
 from learning.models import Role, User
 from learning.selectors import reachable
 from outcomes import selectors as outcome_selectors
@@ -267,5 +269,66 @@ def notify(alert: Alert) -> None:
     )
 
 
-def open_count() -> int:
-    return Alert.objects.filter(closed_at__isnull=True).count()
+def open_count(*, now: datetime | None = None) -> int:
+    """Open alerts nobody has taken on yet: not acknowledged, not snoozed (the bell)."""
+    now = now or timezone.now()
+    return (
+        Alert.objects.filter(closed_at__isnull=True, acknowledged_at__isnull=True)
+        .exclude(snoozed_until__gt=now)
+        .count()
+    )
+
+
+SNOOZE_HOURS = (24, 24 * 7)
+
+
+def acknowledge(*, alert_id: int, user: Any) -> Alert:
+    """`user` takes the alert on. Once: a second acknowledgement keeps the first's who
+    and when (a retried click changes nothing)."""
+    with transaction.atomic():
+        alert = _open_alert(alert_id)
+        if alert.acknowledged_at is None:
+            alert.acknowledged_at, alert.acknowledged_by = timezone.now(), user
+            alert.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    return alert
+
+
+def snooze(*, alert_id: int, user: Any, hours: int) -> Alert:
+    """Out of the bell's count for `hours` (one of SNOOZE_HOURS) from now, by `user`."""
+    if hours not in SNOOZE_HOURS:
+        raise InvalidInput(
+            f"Snooze for {' or '.join(str(h) for h in SNOOZE_HOURS)} hours.", field="hours"
+        )
+    with transaction.atomic():
+        alert = _open_alert(alert_id)
+        alert.snoozed_until, alert.snoozed_by = timezone.now() + timedelta(hours=hours), user
+        alert.save(update_fields=["snoozed_until", "snoozed_by"])
+    return alert
+
+
+def _open_alert(alert_id: int) -> Alert:
+    alert = Alert.objects.select_for_update().filter(pk=alert_id).first()
+    if alert is None:
+        raise NotFound("No such alert.", field="alert")
+    if alert.closed_at is not None:
+        raise InvalidInput("This alert has closed by itself: nothing to do.", field="alert")
+    return alert
+
+
+def link_for(alert: Alert) -> tuple[str, str] | None:
+    """(URL, words) of the page about what the alert is about, if there is one."""
+    rule = alert.rule
+    if rule == AlertRule.AMBIGUOUS_BACKLOG:
+        return reverse("feedback-review-item", args=["to-label", 1]), "Open the To label queue"
+    if rule == AlertRule.FEEDBACK_FATIGUE:
+        return reverse("feedback-team") + "#fatigue-heading", f"See {alert.subject}'s ratings"
+    if rule == AlertRule.ESCALATION_SPIKE:
+        return reverse("manager-home") + "?days=7&action_type=escalate", "See the escalations"
+    if rule == AlertRule.ENGAGEMENT_DROP:
+        return reverse("manager-home") + "?days=7&action_type=send_email", "See the emails"
+    if alert.subject:  # an action type: Brier worsening, calibration changed
+        return (
+            reverse("manager-home") + f"?days=7&action_type={alert.subject}",
+            f"See {alert.subject} on the team page",
+        )
+    return None

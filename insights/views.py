@@ -2,24 +2,39 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import date, timedelta
 from typing import Any, cast
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import get_script_prefix
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
 from calibration import selectors as calibration_selectors
 from coaching import selectors as coaching_selectors
 from feedback import queues as feedback_queues
-from insights import analytics, timeline
+from insights import alerts, analytics, timeline
 from insights.models import Alert
 from learning.access import PAGE_ROLES, role_required
 from learning.api_fields import whole_number
+from learning.errors import DomainError, NotFound
 from learning.models import Role, User
 from learning.selectors import reps_of
 from learning.tenancy.context import current_schema_name
+from outcomes import selectors as outcome_selectors
 
 DAY_OPTIONS = (7, 30, 90)
+# What happened to an action, in the words of the day's list.
+STATUS_WORDS = {
+    "positive": "worked",
+    "negative": "did not work",
+    "ambiguous": "unclear: a person's label decides",
+    "pending": "still waiting for signals",
+    "expired": "no signal before its window closed",
+}
 
 
 def _filters(request: HttpRequest) -> tuple[analytics.Window, str | None, dict[str, object]]:
@@ -60,11 +75,14 @@ def _role_page(
 @role_required(*PAGE_ROLES[Role.REP])
 def rep_home(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
+    team = list(reps_of(user=user).select_related("manager")) if user.role != Role.REP else []
+    if user.role != Role.REP and not request.GET.get("rep"):
+        # a manager and up has no agent of their own here: they pick one of their reps
+        return render(request, "insights/rep_pick.html", {"team": team})
     rep = analytics.visible_rep(viewer=user, username=request.GET.get("rep"))
     if rep is None:
         raise Http404("No such rep in your scope.")
     window, action_type, filters = _filters(request)
-    team = list(reps_of(user=user))
     return _role_page(
         request,
         Role.REP,
@@ -72,7 +90,7 @@ def rep_home(request: HttpRequest) -> HttpResponse:
         "insights/rep_home.html",
         data=analytics.cached_rep_view(rep=rep, window=window, action_type=action_type),
         shown_rep=rep,
-        team=team if user.role != Role.REP else [],
+        team=team,
         api="api/v1/analytics/rep/",
         **filters,
     )
@@ -112,15 +130,91 @@ def executive_home(request: HttpRequest) -> HttpResponse:
     )
 
 
+@role_required(*PAGE_ROLES[Role.REP])
+def day_actions(request: HttpRequest, day: str) -> HttpResponse:
+    """The actions of one day, filtered as the dashboard was (action type, rep): what a
+    click on a day of a chart opens."""
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        raise Http404("Not a day (YYYY-MM-DD).") from None
+    user: Any = request.user
+    rep = None
+    if request.GET.get("rep"):
+        rep = analytics.visible_rep(viewer=user, username=request.GET["rep"])
+        if rep is None:
+            raise Http404("No such rep in your scope.")
+    # any type the agent used (a type not calibrated yet included); an unknown one lists nothing
+    action_type = request.GET.get("action_type", "")[:100] or None
+    actions = outcome_selectors.actions_on_day(
+        principal=user, day=when, action_type=action_type, rep=rep
+    )
+    counts = Counter(action.status for action in actions)
+    summary = [
+        f"{counts[status]:,} {words}" for status, words in STATUS_WORDS.items() if counts[status]
+    ]
+    return render(
+        request,
+        "insights/day_actions.html",
+        {
+            "day": when,
+            "previous_day": when - timedelta(days=1),
+            "next_day": when + timedelta(days=1),
+            "rep": rep,
+            "action_type": action_type,
+            "rows": [
+                (action, STATUS_WORDS.get(action.status, action.status)) for action in actions
+            ],
+            "summary": summary,
+            "limit": outcome_selectors.DAY_LIMIT,
+        },
+    )
+
+
 @role_required(*PAGE_ROLES[Role.MANAGER])
+@require_http_methods(["GET", "POST"])
 def alerts_page(request: HttpRequest) -> HttpResponse:
-    """Open alert episodes, then the last closed ones."""
+    """Open alert episodes (each linked to what it is about, to acknowledge or snooze),
+    then the last closed ones. POST: alert, action=acknowledge|snooze, hours."""
+    if request.method == "POST":
+        try:
+            alert_id = int(request.POST.get("alert", ""))
+        except ValueError:
+            return HttpResponseBadRequest("alert: a number is required.")
+        action = request.POST.get("action")
+        try:
+            if action == "acknowledge":
+                alerts.acknowledge(alert_id=alert_id, user=request.user)
+                messages.success(request, "Acknowledged: it has left the bell's count.")
+            elif action == "snooze":
+                hours = request.POST.get("hours", "")
+                alert = alerts.snooze(
+                    alert_id=alert_id,
+                    user=request.user,
+                    hours=int(hours) if whole_number(hours) else -1,
+                )
+                messages.success(
+                    request, f"Snoozed until {alert.snoozed_until:%b %-d, %H:%M} (UTC)."
+                )
+            else:
+                return HttpResponseBadRequest("action: acknowledge or snooze.")
+        except DomainError as exc:
+            if isinstance(exc, NotFound):
+                raise Http404(exc.message) from exc
+            messages.error(request, exc.message)
+        return redirect("alerts")
+    open_alerts = list(
+        Alert.objects.filter(closed_at__isnull=True).select_related("acknowledged_by", "snoozed_by")
+    )
     return render(
         request,
         "insights/alerts.html",
         {
-            "open": Alert.objects.filter(closed_at__isnull=True),
-            "closed": Alert.objects.filter(closed_at__isnull=False)[:50],
+            "open": [(alert, alerts.link_for(alert)) for alert in open_alerts],
+            "closed": Alert.objects.filter(closed_at__isnull=False).select_related(
+                "acknowledged_by"
+            )[:50],
+            "now": timezone.now(),
         },
     )
 

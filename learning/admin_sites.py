@@ -10,9 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib import admin
 from django.contrib.admin import AdminSite
 from django.http import HttpRequest
+from django.urls import reverse
+
+# The dashboard "View site" opens for each role (an admin's broadest view is the executive's).
+DASHBOARD = {
+    "rep": "rep-home",
+    "manager": "manager-home",
+    "executive": "executive-home",
+    "admin": "executive-home",
+}
 
 
 def _tenant_app_labels() -> set[str]:
@@ -42,6 +50,9 @@ class TenantAdminSite(AdminSite):
         tenant = getattr(request, "tenant", None)
         if tenant is not None:
             context["site_header"] = f"Learning Loop admin: {tenant.name}"
+            # "View site": the person's own dashboard in this tenant
+            role = getattr(request.user, "role", "")
+            context["site_url"] = reverse(DASHBOARD.get(role, "rep-home"))
         return context
 
 
@@ -72,4 +83,3 @@ def register_ops_models() -> None:
 
 
 register_ops_models()
-admin.site.site_url = None

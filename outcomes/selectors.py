@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from learning.selectors import sees_whole_tenant, visible_users
 from outcomes import rules
@@ -297,3 +298,22 @@ def action_types() -> list[str]:
     # order_by(): without it the model's ordering column would be part of the DISTINCT
     names = OutcomeRecord.objects.order_by().values_list("action_type", flat=True).distinct()
     return sorted(names)
+
+
+DAY_LIMIT = 500
+
+
+def actions_on_day(
+    *, principal: Any, day: date, action_type: str | None = None, rep: Any = None
+) -> list[OutcomeRecord]:
+    """The actions of one day (the tenant's time zone) that the principal may see, oldest
+    first, at most DAY_LIMIT: what a click on a dashboard's day opens."""
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    queryset = visible_outcomes(principal=principal).filter(
+        occurred_at__gte=start, occurred_at__lt=start + timedelta(days=1)
+    )
+    if action_type:
+        queryset = queryset.filter(action_type=action_type)
+    if rep is not None:
+        queryset = queryset.filter(rep=rep)
+    return list(queryset.order_by("occurred_at", "id")[:DAY_LIMIT])

@@ -16,11 +16,6 @@ from demo.models import HistoryBuild
 from outcomes.tests.factories import OutcomeFactory
 
 
-@pytest.fixture(autouse=True)
-def _no_memo() -> None:
-    context_processors._quiet_until.clear()
-
-
 def test_a_new_tenant_needs_its_history_until_a_build_finishes(alpha) -> None:
     with tenant_context(alpha.tenant):
         assert history.needs_building() is True

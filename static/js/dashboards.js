@@ -19,21 +19,16 @@
     charts[id] = new Chart(canvas, config);
   }
 
+  // A click on a day opens that day's actions, filtered as the dashboard is.
   function drillToDay(canvas, day) {
     var base = canvas.dataset.drill;
     if (!base) { return; }
     var params = new URLSearchParams();
-    if (base.indexOf("/admin/") !== -1) {
-      var parts = day.split("-");
-      params.set("occurred_at__year", String(Number(parts[0])));
-      params.set("occurred_at__month", String(Number(parts[1])));
-      params.set("occurred_at__day", String(Number(parts[2])));
-      var type = new URLSearchParams(location.search).get("action_type");
-      if (type) { params.set("action_type", type); }
-    } else if (data.rep) {
-      params.set("rep", data.rep);
-    }
-    location.href = base + "?" + params.toString();
+    var type = new URLSearchParams(location.search).get("action_type");
+    if (type) { params.set("action_type", type); }
+    if (data.rep) { params.set("rep", data.rep); }
+    var query = params.toString();
+    location.href = base.replace("DAY", day) + (query ? "?" + query : "");
   }
 
   function trend() {

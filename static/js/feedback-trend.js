@@ -9,9 +9,9 @@
     data: {
       labels: days.map(function (d) { return d.date.slice(5); }),
       datasets: [
-        { type: "bar", label: "ratings", data: days.map(function (d) { return d.count; }),
+        { type: "bar", label: "ratings by people", data: days.map(function (d) { return d.count; }),
           backgroundColor: "rgba(36, 87, 214, 0.35)", yAxisID: "count" },
-        { type: "line", label: "average (0-1)", data: days.map(function (d) { return d.average_rating; }),
+        { type: "line", label: "their average (0-1)", data: days.map(function (d) { return d.average_rating; }),
           borderColor: "#b45309", spanGaps: true, yAxisID: "average" }
       ]
     },
