@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from feedback import queues as queues_module
@@ -65,6 +66,26 @@ def _why_ambiguous(outcome: Any) -> str:
     return f"The signals did not decide it ({reason}): did it work?"
 
 
+def to_label(*, user: Any) -> QuerySet[Any]:
+    """The To label queue: outcomes in the person's scope that the signals could not
+    decide, oldest first; those that several reviewers of a manager's queue settle
+    together are that queue's."""
+    return (
+        outcome_selectors.visible_outcomes(principal=user)
+        .filter(status=rules.AMBIGUOUS)
+        .exclude(
+            queue_items__queue__closed_at__isnull=True,
+            queue_items__queue__reviewers_per_item__gt=1,
+        )
+        .order_by("occurred_at", "id")
+    )
+
+
+def to_label_count(*, user: Any) -> int:
+    """How many wait in the person's To label queue now (the number its tab shows)."""
+    return to_label(user=user).count()
+
+
 def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
     """The person's queues, in the order they are offered."""
     now = now or timezone.now()
@@ -87,15 +108,7 @@ def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
                 else "A deal-stage move"
             )
             needs_you.append(Item(outcome, f"{kind} the agent made: critical, not rated yet."))
-    ambiguous = list(
-        scope.filter(status=rules.AMBIGUOUS)
-        # those that several reviewers of a manager's queue settle together are theirs
-        .exclude(
-            queue_items__queue__closed_at__isnull=True,
-            queue_items__queue__reviewers_per_item__gt=1,
-        )
-        .order_by("occurred_at", "id")[:200]
-    )
+    ambiguous = list(to_label(user=user)[:200])
     mine |= selectors.verdicts_of(reviewer=user, action_ids=[o.action_id for o in ambiguous])
     return [
         Queue(

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from calibration import selectors as calibration_selectors
 from coaching import selectors as coaching_selectors
+from feedback import review as feedback_review
 from insights import rollups
 from insights.models import AnalyticsSettings, DailyFeedbackRollup, DailyOutcomeRollup
 from learning import analytics_cache
@@ -301,27 +302,11 @@ def manager_view(*, user: User, window: Window, action_type: str | None = None) 
         "per_rep": per_rep,
         "coaching_opportunities": opportunities,
         "calibration_health": health,
-        "review_queue": review_queue_size(
-            rep_ids=ids,
-            # today's live rows are already in `rows` unless an action type narrowed them
-            today_rows=None if action_type else [r for r in rows if r["day"] == _today()],
-        ),
+        # the manager's To label queue now, as its tab counts it (labels count at once)
+        "review_queue": feedback_review.to_label_count(user=user),
         "feedback": _feedback(feedback),
         "coaching_patterns": [coaching_selectors.as_dict(p) for p in coaching_selectors.patterns()],
     }
-
-
-def review_queue_size(*, rep_ids: list[int], today_rows: list[dict[str, Any]] | None = None) -> int:
-    """Outcomes waiting for a label, from the rollups of every day (refreshed every 15
-    min) plus today's live rows: no scan of the outcome table."""
-    today = _today()
-    stored = DailyOutcomeRollup.objects.filter(rep_id__in=rep_ids, day__lt=today).aggregate(
-        n=Sum("ambiguous")
-    )["n"]
-    if today_rows is None:
-        today_rows = rollups.live_outcome_rows(today)
-    live = sum(r["ambiguous"] for r in today_rows if r["rep_id"] in rep_ids)
-    return int(stored or 0) + int(live)
 
 
 def analytics_settings() -> AnalyticsSettings:

@@ -15,6 +15,7 @@ from feedback.models import FeedbackEntry
 from feedback.tests.factories import DraftFactory, FeedbackFactory
 from insights.alerts import open_count
 from insights.models import Alert
+from outcomes.services import label_outcome
 from outcomes.tests.factories import OutcomeFactory, today_noon
 
 
@@ -177,3 +178,18 @@ def test_the_feedback_chart_counts_the_ratings_of_its_headline(alpha, client) ->
         sum(day["count"] for day in trend) == response.context["summary"]["explicit"]["count"] == 1
     )
     assert [d["average_rating"] for d in trend if d["count"]] == [1.0]
+
+
+def test_the_to_label_count_is_the_queues_and_a_label_counts_at_once(
+    alpha, client, django_capture_on_commit_callbacks
+) -> None:
+    with tenant_context(alpha.tenant):
+        first = OutcomeFactory(rep="alpha-rep", days_ago=40, status="ambiguous")  # any period
+        OutcomeFactory(rep="alpha-rep", days_ago=1, status="ambiguous")
+    alpha.login(client, "manager")
+    assert client.get(alpha.url("manager/")).context["data"]["review_queue"] == 2
+    tab = client.get(alpha.url("feedback/review/to-label/1/")).content.decode()
+    assert "To label <span class=\"count\">2 waiting</span>" in tab
+    with tenant_context(alpha.tenant), django_capture_on_commit_callbacks(execute=True):
+        label_outcome(outcome_id=first.pk, status="positive", user=alpha.users["manager"])
+    assert client.get(alpha.url("manager/")).context["data"]["review_queue"] == 1
