@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.html import format_html
 
 from coaching import batch
@@ -72,8 +73,12 @@ class LearningProposalAdmin(ReviewAdmin):
 
     @admin.display(description="Evidence")
     def evidence_pretty(self, obj: LearningProposal) -> str:
+        """The evidence as examples (the proposal's page decides it, with a note)."""
+        page = reverse("learning-proposal", args=[obj.pk])
         return format_html(
-            "<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(obj.evidence, indent=2)
+            '<p><a href="{}">Open its page to approve or reject it</a></p>{}',
+            page,
+            render_to_string("coaching/_evidence.html", {"proposal": obj}),
         )
 
     @admin.action(description="Approve: start the selected as experiments")

@@ -241,3 +241,10 @@ def strongest_new_intent_proposal() -> LearningProposal | None:
 
 def playbook_entry(*, pk: int) -> PlaybookEntry:
     return PlaybookEntry.objects.get(pk=pk)
+
+
+def proposal(*, pk: int) -> LearningProposal | None:
+    """One proposal with what its page shows (its run, who decided, its entry)."""
+    return (
+        LearningProposal.objects.select_related("run", "decided_by", "entry").filter(pk=pk).first()
+    )

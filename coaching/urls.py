@@ -4,4 +4,5 @@ from coaching import views
 
 urlpatterns = [
     path("learning/", views.learning_page, name="learning-dashboard"),
+    path("learning/proposals/<int:pk>/", views.proposal_page, name="learning-proposal"),
 ]
