@@ -313,14 +313,28 @@ def analytics_settings() -> AnalyticsSettings:
     return AnalyticsSettings.objects.filter(pk=1).first() or AnalyticsSettings()
 
 
+def roi(actions: int, config: AnalyticsSettings) -> dict[str, Any]:
+    """What `actions` agent actions cost against the same work done by people."""
+    agent_cost = float(config.agent_cost_per_interaction) * actions
+    hours_saved = actions * config.human_minutes_per_interaction / 60
+    human_cost = hours_saved * float(config.human_hourly_cost)
+    return {
+        "interactions": actions,
+        "agent_cost": round(agent_cost, 2),
+        "hours_saved": round(hours_saved, 2),
+        "human_cost_of_same_work": round(human_cost, 2),
+        "net_savings": round(human_cost - agent_cost, 2),
+        "roi": round((human_cost - agent_cost) / agent_cost, 3) if agent_cost else None,
+    }
+
+
 def executive_view(*, window: Window, action_type: str | None = None) -> dict[str, Any]:
     rows = outcome_rows(window, action_type=action_type)
     config = analytics_settings()
     totals = _figures(rows)
-    actions = totals["actions"]
-    agent_cost = float(config.agent_cost_per_interaction) * actions
-    hours_saved = actions * config.human_minutes_per_interaction / 60
-    human_cost = hours_saved * float(config.human_hourly_cost)
+    length = (window.end - window.start).days + 1
+    before = Window(window.start - timedelta(days=length), window.start - timedelta(days=1))
+    previous = _figures(outcome_rows(before, action_type=action_type))
     weeks: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         if row["outcome_type"] == "email_engagement":
@@ -345,14 +359,17 @@ def executive_view(*, window: Window, action_type: str | None = None) -> dict[st
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
         "totals": totals,
         "roi": {
+            **roi(totals["actions"], config),
             "currency": config.currency,
-            "interactions": actions,
-            "agent_cost": round(agent_cost, 2),
             "cost_per_interaction": float(config.agent_cost_per_interaction),
-            "hours_saved": round(hours_saved, 2),
-            "human_cost_of_same_work": round(human_cost, 2),
-            "net_savings": round(human_cost - agent_cost, 2),
-            "roi": round((human_cost - agent_cost) / agent_cost, 3) if agent_cost else None,
+            # what the figures assume (the tenant's analytics settings)
+            "minutes_per_interaction": config.human_minutes_per_interaction,
+            "hourly_cost": float(config.human_hourly_cost),
+            # the same figures over the period just before, as long
+            "previous": {
+                "window": {"start": before.start.isoformat(), "end": before.end.isoformat()},
+                **roi(previous["actions"], config),
+            },
         },
         "agent_vs_human": {
             "agent_success_rate": totals["success_rate"],

@@ -193,3 +193,13 @@ def test_the_to_label_count_is_the_queues_and_a_label_counts_at_once(
     with tenant_context(alpha.tenant), django_capture_on_commit_callbacks(execute=True):
         label_outcome(outcome_id=first.pk, status="positive", user=alpha.users["manager"])
     assert client.get(alpha.url("manager/")).context["data"]["review_queue"] == 1
+
+
+def test_roi_shows_its_assumptions_and_the_period_before(alpha, client) -> None:
+    with tenant_context(alpha.tenant):
+        OutcomeFactory(rep="alpha-rep", days_ago=0)
+    alpha.login(client, "executive")
+    page = client.get(alpha.url("executive/?days=7")).content.decode()
+    assert "The agent did <strong>1</strong> action for <strong>0.05 USD</strong>" in page
+    assert "a rep would spend 6 minutes on the same action, at 45.00 USD an hour" in page
+    assert "No actions in the 7 days before, so nothing to compare with." in page

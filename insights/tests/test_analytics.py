@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -126,6 +126,20 @@ def test_manager_and_executive_views(fixed, client) -> None:
         "human_cost_of_same_work": 40.0,
         "net_savings": 39.2,
         "roi": 49.0,
+        "minutes_per_interaction": 6.0,
+        "hourly_cost": 50.0,
+        "previous": {  # the 7 days before: nothing happened then
+            "window": {
+                "start": (datetime.now(UTC).date() - timedelta(days=13)).isoformat(),
+                "end": (datetime.now(UTC).date() - timedelta(days=7)).isoformat(),
+            },
+            "interactions": 0,
+            "agent_cost": 0.0,
+            "hours_saved": 0.0,
+            "human_cost_of_same_work": 0.0,
+            "net_savings": 0.0,
+            "roi": None,
+        },
     }
     assert body["agent_vs_human"]["agent_success_rate"] == pytest.approx(5 / 7)
     assert body["agent_vs_human"]["lift"] == pytest.approx(5 / 7 - 0.5)
