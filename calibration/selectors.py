@@ -247,18 +247,58 @@ def windows(*, action_type: str | None = None) -> dict[str, dict[str, Any]]:
     return found
 
 
+# Under this many outcomes a bin, or a whole action type, is too thin to put in words.
+WORDS_MIN_OUTCOMES = 10
+# How far apart (points) the agent's average confidence and its success rate may be and
+# still be "about right".
+WORDS_TOLERANCE = 0.05
+
+
+def in_words(bins: list[stats.CurveBin]) -> str:
+    """The calibration of one action type in a sentence a salesperson reads: what the
+    agent's confidence in its busiest confident bin is worth, and whether it over- or
+    undersells itself overall."""
+    filled = [b for b in bins if b.count and b.mean_predicted is not None]
+    total = sum(b.count for b in filled)
+    if total < WORDS_MIN_OUTCOMES:
+        return "Too few outcomes yet to say what the agent's confidence is worth."
+    said = sum(b.count * (b.mean_predicted or 0) for b in filled) / total
+    got = sum(b.count * (b.actual_rate or 0) for b in filled) / total
+    confident = [b for b in filled if (b.mean_predicted or 0) >= 0.5 and b.count >= 5]
+    busiest = max(confident or filled, key=lambda b: b.count)
+    example = (
+        f"When the agent says it is {busiest.mean_predicted:.0%} sure, it works out "
+        f"{busiest.actual_rate:.0%} of the time ({busiest.count} outcomes)."
+    )
+    if abs(said - got) <= WORDS_TOLERANCE:
+        verdict = f"Overall its confidence is about right: it says {said:.0%}, gets {got:.0%}."
+    elif said > got:
+        verdict = (
+            f"Overall it oversells itself: it says {said:.0%} on average and gets {got:.0%}, "
+            "so trust it less than it claims."
+        )
+    else:
+        verdict = (
+            f"Overall it undersells itself: it says {said:.0%} on average and gets {got:.0%}, "
+            "so it can be trusted more than it claims."
+        )
+    return f"{example} {verdict}"
+
+
 def _curve(
     action_type: str, sums: stats.BinSums, policy: Policy, window: dict[str, Any]
 ) -> dict[str, Any]:
     decomposition = stats.decomposition(sums)
+    bins = stats.calibration_curve(sums)
     return {
         "action_type": action_type,
+        "in_words": in_words(bins),
         "sample_count": int(sums.total),
         "brier_score": stats.brier_score(sums),
         "ece": stats.expected_calibration_error(sums),
         "mce": stats.maximum_calibration_error(sums),
         **asdict(decomposition),
-        "bins": [asdict(b) for b in stats.calibration_curve(sums)],
+        "bins": [asdict(b) for b in bins],
         "policy": {
             "confidence_scale": policy.confidence_scale,
             "escalation_threshold": policy.escalation_threshold,
