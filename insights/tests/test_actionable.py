@@ -189,7 +189,7 @@ def test_the_to_label_count_is_the_queues_and_a_label_counts_at_once(
     alpha.login(client, "manager")
     assert client.get(alpha.url("manager/")).context["data"]["review_queue"] == 2
     tab = client.get(alpha.url("feedback/review/to-label/1/")).content.decode()
-    assert "To label <span class=\"count\">2 waiting</span>" in tab
+    assert 'To label <span class="count">2 waiting</span>' in tab
     with tenant_context(alpha.tenant), django_capture_on_commit_callbacks(execute=True):
         label_outcome(outcome_id=first.pk, status="positive", user=alpha.users["manager"])
     assert client.get(alpha.url("manager/")).context["data"]["review_queue"] == 1
