@@ -1,8 +1,18 @@
 """The ASGI application: `config.asgi:application` (HTTP and websockets)."""
 
 import os
+import warnings
 
 import django
+
+# Static files (whitenoise) and CSV exports are streamed from synchronous iterators, which
+# Django's ASGI handler reads in a thread and warns about on every response: expected
+# here, nothing to act on.
+warnings.filterwarnings(
+    "ignore",
+    message="StreamingHttpResponse must consume synchronous iterators",
+    category=Warning,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup(set_prefix=False)  # as django.core.asgi.get_asgi_application() does
