@@ -112,10 +112,12 @@ def _fresh_cache() -> Iterator[None]:
     from django.core.cache import cache
 
     from demo.context_processors import forget
+    from learning.selectors import forget_keys
     from learning.tenancy.selectors import forget_routes
 
     forget_routes()
     forget()
+    forget_keys()
 
     client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
     # fan-out claims, cached dashboards, rate-limit counters (django-ratelimit's "rl:")

@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from learning import selectors
 from learning.models import AgentKey, ApiToken, User
 
 
@@ -22,6 +23,7 @@ class UserAdmin(DjangoUserAdmin):
 @admin.action(description="Revoke the selected credentials")
 def revoke(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    selectors.after_revocation()  # remembered keys stop at once
     modeladmin.message_user(request, f"Revoked {count}.", messages.SUCCESS)
 
 

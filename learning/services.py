@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from learning import credentials
+from learning import credentials, selectors
 from learning.errors import InvalidInput, NotFound
 from learning.models import STAFF_ROLES, AgentKey, ApiToken, Role, User
 from learning.tenancy.context import current_schema_name
@@ -168,4 +168,6 @@ def revoke_agent_keys(*, name: str | None = None, prefix: str | None = None) -> 
         keys = keys.filter(name=name)
     if prefix:
         keys = keys.filter(prefix=prefix)
-    return keys.update(revoked_at=timezone.now())
+    revoked = keys.update(revoked_at=timezone.now())
+    selectors.after_revocation()
+    return revoked

@@ -200,10 +200,13 @@ class OutcomeListCreateApi(ScopedOutcomes, generics.ListAPIView):
         "existing action_id returns the stored record with 200 and changes nothing.",
     )
     def post(self, request: Request) -> Response:
-        recorded = services.record_outcome(item=schemas.parse_outcome(request.data))
+        item = schemas.parse_outcome(request.data)
+        recorded = services.record_outcome(item=item)
+        if not recorded.created:  # a replay: the action as stored
+            return Response(OutcomeSerializer(recorded.outcome).data, status=status.HTTP_200_OK)
         return Response(
-            OutcomeSerializer(recorded.outcome).data,
-            status=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
+            OutcomeSerializer(services.as_stored(item, recorded)).data,
+            status=status.HTTP_201_CREATED,
         )
 
 

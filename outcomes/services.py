@@ -10,6 +10,7 @@ and the "outcome resolved" event carries only the rows that really changed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -66,6 +67,11 @@ class Recorded(NamedTuple):
     action_id: str
     status: str
     created: bool
+    # of a created action, from the insert itself (its answer needs no re-read)
+    conversation_pk: int | None = None
+    rep_id: int | None = None
+    rep_username: str | None = None
+    created_at: datetime | None = None
 
     @property
     def outcome(self) -> OutcomeRecord:
@@ -175,8 +181,12 @@ def ensure_conversation(*, external_id: str, when: datetime | None = None) -> Co
 def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
     """Record agent actions, idempotent on `action_id`: an action already stored is
     returned as stored and nothing about it changes, even when replays race (the insert
-    is one `INSERT … ON CONFLICT DO NOTHING RETURNING`, so exactly one caller creates).
-    All or nothing."""
+    is `INSERT … ON CONFLICT DO NOTHING RETURNING`, so exactly one caller creates).
+    All or nothing.
+
+    One statement does the work of a request without content: the conversations of the
+    new actions are upserted and the actions inserted in a single CTE, which also returns
+    what the answer needs (no re-read). Content adds one insert, in the same transaction."""
     if not items:
         return []
     seen: dict[str, int] = {}
@@ -188,31 +198,21 @@ def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
                 field="action_id",
             )
         seen[item.action_id] = index
-    action_ids = [item.action_id for item in items]
-    with transaction.atomic():
-        existing = _stored(action_ids)
-        fresh = [item for item in items if item.action_id not in existing]
-        created: dict[str, tuple[int, str]] = {}
-        if fresh:
-            users = _users_by_username({item.rep for item in fresh if item.rep})
-            conversation_reps = {
-                item.conversation_id: users[item.rep] for item in fresh if item.rep
-            }
-            conversations = _conversations(
-                {item.conversation_id for item in fresh},
-                conversation_reps,
-                max(item.occurred_at for item in fresh),
-            )
-            created = _insert_outcomes(fresh, users, conversations)
-        stored = {**existing, **created}
-        if len(stored) < len(action_ids):  # inserted meanwhile by a concurrent replay
-            stored.update(_stored([a for a in action_ids if a not in stored]))
+    users = _users_by_username({item.rep for item in items if item.rep})
+    with_content = any(item.content for item in items)
+    with transaction.atomic() if with_content else nullcontext():
+        created = _insert_outcomes(items, users)
+        _insert_contents([(created[i.action_id], i) for i in items if i.action_id in created])
+    missing = [item.action_id for item in items if item.action_id not in created]
+    stored = _stored(missing) if missing else {}
     return [
-        Recorded(
+        created[item.action_id]
+        if item.action_id in created
+        else Recorded(
             id=stored[item.action_id][0],
             action_id=item.action_id,
             status=stored[item.action_id][1],
-            created=item.action_id in created,
+            created=False,
         )
         for item in items
     ]
@@ -232,73 +232,83 @@ def _dumps(value: Any) -> bytes:
     return msgspec.json.encode(value)
 
 
-def _insert_outcomes(
-    items: Sequence[OutcomeInput],
-    users: dict[str, Any],
-    conversations: dict[str, tuple[int, int | None]],
-) -> dict[str, tuple[int, str]]:
-    """One set-based insert of new outcomes; returns {action_id: (id, status)} of those
-    this call inserted (a concurrent replay's are skipped by ON CONFLICT)."""
-    now = timezone.now()
+# The conversations of the actions not stored yet are upserted (one lock order: sorted by
+# external id; an existing one keeps its rep, or learns one, and its last interaction only
+# moves forward), then the actions are inserted; a concurrent replay's are skipped by ON
+# CONFLICT. Returns what the answer to the agent holds.
+_INSERT_OUTCOMES = """
+WITH v AS (
+    SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::text[], %b::float8[],
+                         %b::text[], %b::jsonb[], %b::timestamptz[], %b::timestamptz[])
+             AS v(a, e, r, t, p, o, j, oa, we)
+     WHERE NOT EXISTS (SELECT 1 FROM outcomes_outcomerecord x WHERE x.action_id = v.a)
+),
+c AS (
+    INSERT INTO outcomes_conversation AS oc
+           (external_id, rep_id, deal_stage, last_interaction_at, created_at)
+    SELECT e, (array_agg(r) FILTER (WHERE r IS NOT NULL))[1], '', max(oa), now()
+      FROM v GROUP BY e ORDER BY e
+    ON CONFLICT (external_id) DO UPDATE SET
+       last_interaction_at = GREATEST(oc.last_interaction_at, EXCLUDED.last_interaction_at),
+       rep_id = COALESCE(oc.rep_id, EXCLUDED.rep_id)
+    RETURNING external_id, id, rep_id
+),
+i AS (
+    INSERT INTO outcomes_outcomerecord
+           (action_id, conversation_id, rep_id, action_type, predicted_confidence,
+            outcome_type, attributes, occurred_at, window_expires_at, status, score,
+            signal_source, resolution_reason, resolved_by_id, label_comment,
+            resolved_at, created_at)
+    SELECT v.a, c.id, COALESCE(v.r, c.rep_id), v.t, v.p, v.o, v.j, v.oa, v.we, 'pending',
+           NULL, '', '', NULL, '', NULL, %b
+      FROM v JOIN c ON c.external_id = v.e
+    ON CONFLICT (action_id) DO NOTHING
+    RETURNING action_id, id, status, conversation_id, rep_id, created_at
+)
+SELECT i.action_id, i.id, i.status, i.conversation_id, i.rep_id, u.username, i.created_at
+  FROM i LEFT JOIN learning_user u ON u.id = i.rep_id
+"""
+
+
+def _insert_outcomes(items: Sequence[OutcomeInput], users: dict[str, Any]) -> dict[str, Recorded]:
+    """One statement (_INSERT_OUTCOMES); {action_id: Recorded} of the actions it created."""
     columns: dict[str, list[Any]] = {
-        name: []
-        for name in (
-            "action_id",
-            "conversation_id",
-            "rep_id",
-            "action_type",
-            "predicted_confidence",
-            "outcome_type",
-            "attributes",
-            "occurred_at",
-            "window_expires_at",
-        )
+        name: [] for name in ("a", "e", "r", "t", "p", "o", "j", "oa", "we")
     }
     for item in items:
-        conversation_pk, conversation_rep = conversations[item.conversation_id]
-        columns["action_id"].append(item.action_id)
-        columns["conversation_id"].append(conversation_pk)
-        columns["rep_id"].append(users[item.rep].pk if item.rep else conversation_rep)
-        columns["action_type"].append(item.action_type)
-        columns["predicted_confidence"].append(item.predicted_confidence)
-        columns["outcome_type"].append(item.outcome_type)
-        columns["attributes"].append(Jsonb(item.attributes, dumps=_dumps))
-        columns["occurred_at"].append(item.occurred_at)
-        columns["window_expires_at"].append(
-            item.occurred_at + rules.RULES[item.outcome_type].window
-        )
+        columns["a"].append(item.action_id)
+        columns["e"].append(item.conversation_id)
+        columns["r"].append(users[item.rep].pk if item.rep else None)
+        columns["t"].append(item.action_type)
+        columns["p"].append(item.predicted_confidence)
+        columns["o"].append(item.outcome_type)
+        columns["j"].append(Jsonb(item.attributes, dumps=_dumps))
+        columns["oa"].append(item.occurred_at)
+        columns["we"].append(item.occurred_at + rules.RULES[item.outcome_type].window)
     with binary_cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO outcomes_outcomerecord
-                   (action_id, conversation_id, rep_id, action_type, predicted_confidence,
-                    outcome_type, attributes, occurred_at, window_expires_at, status, score,
-                    signal_source, resolution_reason, resolved_by_id, label_comment,
-                    resolved_at, created_at)
-            SELECT a, c, r, t, p, o, j, oa, we, 'pending', NULL, '', '', NULL, '', NULL, %b
-              FROM unnest(%b::text[], %b::bigint[], %b::bigint[], %b::text[],
-                          %b::float8[], %b::text[], %b::jsonb[], %b::timestamptz[],
-                          %b::timestamptz[]) AS v(a, c, r, t, p, o, j, oa, we)
-            ON CONFLICT (action_id) DO NOTHING
-            RETURNING action_id, id, status
-            """,
-            [now, *columns.values()],
-        )
-        created = {action_id: (pk, status) for action_id, pk, status in cursor.fetchall()}
-    _insert_contents(
-        [(created[i.action_id][0], i) for i in items if i.content and i.action_id in created],
-        conversations,
-    )
-    return created
+        cursor.execute(_INSERT_OUTCOMES, [*columns.values(), timezone.now()])
+        return {
+            action_id: Recorded(
+                id=pk,
+                action_id=action_id,
+                status=status,
+                created=True,
+                conversation_pk=conversation_pk,
+                rep_id=rep_id,
+                rep_username=username,
+                created_at=created_at,
+            )
+            for action_id, pk, status, conversation_pk, rep_id, username, created_at in (
+                cursor.fetchall()
+            )
+        }
 
 
-def _insert_contents(
-    rows: list[tuple[int, OutcomeInput]], conversations: dict[str, tuple[int, int | None]]
-) -> None:
+def _insert_contents(rows: list[tuple[Recorded, OutcomeInput]]) -> None:
     """The thread messages of newly created actions that carry content, in one insert."""
-    if not rows:
+    contents = [(recorded, item, item.content) for recorded, item in rows if item.content]
+    if not contents:
         return
-    contents = [(pk, item, item.content) for pk, item in rows if item.content is not None]
     with binary_cursor() as cursor:
         cursor.execute(
             """
@@ -310,8 +320,8 @@ def _insert_contents(
                           %b::text[], %b::timestamptz[]) AS v(c, o, ch, su, bo, tr, sa)
             """,
             [
-                [conversations[item.conversation_id][0] for _, item, _ in contents],
-                [pk for pk, _, _ in contents],
+                [recorded.conversation_pk for recorded, _, _ in contents],
+                [recorded.id for recorded, _, _ in contents],
                 [content.channel for *_, content in contents],
                 [content.subject for *_, content in contents],
                 [content.body for *_, content in contents],
@@ -323,6 +333,46 @@ def _insert_contents(
 
 def record_outcome(*, item: OutcomeInput) -> Recorded:
     return record_outcomes(items=[item])[0]
+
+
+def as_stored(item: OutcomeInput, recorded: Recorded) -> OutcomeRecord:
+    """The outcome a created `recorded` is, built from what was sent and what the insert
+    returned, exactly as a read would give it (rep, conversation and content included),
+    without reading it back."""
+    outcome = OutcomeRecord(
+        id=recorded.id,
+        action_id=item.action_id,
+        conversation=Conversation(id=recorded.conversation_pk, external_id=item.conversation_id),
+        rep=User(id=recorded.rep_id, username=recorded.rep_username or "")
+        if recorded.rep_id
+        else None,
+        action_type=item.action_type,
+        predicted_confidence=item.predicted_confidence,
+        outcome_type=item.outcome_type,
+        attributes=item.attributes,
+        occurred_at=item.occurred_at,
+        window_expires_at=item.occurred_at + rules.RULES[item.outcome_type].window,
+        status=recorded.status,
+        score=None,
+        signal_source="",
+        resolution_reason="",
+        resolved_at=None,
+        created_at=recorded.created_at or timezone.now(),
+    )
+    content = item.content
+    message = (
+        Message(
+            outcome_id=recorded.id,
+            channel=content.channel,
+            subject=content.subject,
+            body=content.body,
+            to_role=content.to_role,
+        )
+        if content
+        else None
+    )
+    OutcomeRecord.content.related.set_cached_value(outcome, message)  # type: ignore[attr-defined]
+    return outcome
 
 
 # --- signals --------------------------------------------------------------------------------

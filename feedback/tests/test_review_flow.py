@@ -22,31 +22,14 @@ def work(alpha):
     pending email; another rep's email (outside a rep's scope)."""
     with tenant_context(alpha.tenant):
         for i, days in enumerate((3, 2)):
-            outcome = OutcomeFactory(
+            OutcomeFactory(
                 action_id=f"amb-{i}",
                 conversation_id="c-1",
                 rep="alpha-rep",
                 days_ago=days,
                 status="ambiguous",
+                content=EMAIL if i == 0 else None,
             )
-            if i == 0:
-                outcome_services._insert_contents(
-                    [
-                        (
-                            outcome.pk,
-                            outcome_services.OutcomeInput(
-                                action_id="amb-0",
-                                conversation_id="c-1",
-                                action_type="send_email",
-                                predicted_confidence=0.8,
-                                outcome_type="email_engagement",
-                                occurred_at=outcome.occurred_at,
-                                content=EMAIL,
-                            ),
-                        )
-                    ],
-                    {"c-1": (outcome.conversation_id, None)},
-                )
         OutcomeFactory(
             action_id="esc-1",
             conversation_id="c-1",
