@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -101,31 +102,19 @@ def free_port() -> int:
 
 
 class Server:
-    """The product's ASGI server (uvicorn, one process), as `make run` starts it."""
+    """The product's web server exactly as `make run` starts it (config.run.web_commands:
+    gunicorn's sync workers for HTTP; the websocket server is not needed here)."""
 
     def __init__(self, bench: BenchEnv) -> None:
+        from config.run import web_commands
+
         self.port = free_port()
         log = open(ROOT / ".data" / "bench" / "server.log", "w")  # noqa: SIM115
+        command = web_commands("127.0.0.1", str(self.port), str(free_port()))["web"]
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=bench.env,
-            stdout=log,
-            stderr=log,
+            command, cwd=ROOT, env=bench.env, stdout=log, stderr=log, start_new_session=True
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
@@ -134,13 +123,26 @@ class Server:
                 time.sleep(0.2)
         raise RuntimeError("the server did not start; see .data/bench/server.log")
 
+    def pids(self) -> list[int]:
+        """The server's processes (gunicorn's arbiter and its workers)."""
+        return [self.process.pid, *_children(self.process.pid)]
+
     @property
     def api(self) -> str:
         return f"/t/{BENCH_SLUG}/api/v1/"
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def _children(pid: int) -> list[int]:
+    """The direct children of `pid` (Linux /proc)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
 
 
 def run_product(bench: BenchEnv, module: str, *args: str) -> Any:

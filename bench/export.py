@@ -38,23 +38,29 @@ COPY (
 """
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def rss_mb(pids: list[int]) -> float:
+    """The resident memory of these processes together (the server's arbiter and its
+    workers: whichever worker streams, its growth shows)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:  # a worker gone meanwhile
+            continue
+        total += next((int(x.split()[1]) / 1024 for x in lines if x.startswith("VmRSS:")), 0.0)
+    return total
 
 
 class Sampler:
     """The server's resident memory every 50 ms, while a request runs."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+    def __init__(self, server: Server) -> None:
+        self.server, self.peak, self._stop = server, 0.0, threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, rss_mb(self.pid))
+            self.peak = max(self.peak, rss_mb(self.server.pids()))
             time.sleep(0.05)
 
     def __enter__(self) -> Sampler:
@@ -106,8 +112,8 @@ def run(bench: BenchEnv, quick: bool) -> list[dict[str, Any]]:
         size, baseline_seconds = copy_baseline(bench)
         print(f"  export: COPY baseline {size >> 20} MB in {baseline_seconds:.1f} s", flush=True)
         for fmt in ("csv", "jsonl"):
-            before = rss_mb(server.process.pid)
-            with Sampler(server.process.pid) as sampler:
+            before = rss_mb(server.pids())
+            with Sampler(server) as sampler:
                 size, lines, seconds = download(
                     server, f"exports/outcomes.{fmt}", token, progress=fmt
                 )

@@ -84,7 +84,9 @@ class Start:
             for k, v in os.environ.items()
             if k not in ("DATABASE_URL", "REDIS_URL", "TEST_DATABASE_NAME", "LL_TESTING")
         }
-        env.update(DEBUG="true", PORT=str(self.port), LL_RUN_MARK=self.mark)
+        env.update(
+            DEBUG="true", PORT=str(self.port), WS_PORT=str(free_port()), LL_RUN_MARK=self.mark
+        )
         python = str(folder / ".venv" / "bin" / "python")
         self.began = time.monotonic()
         self.process = subprocess.Popen(

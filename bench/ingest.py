@@ -93,12 +93,19 @@ def prepare_raw_table(bench: BenchEnv) -> None:
         )
 
 
+class _NoDelayConnection(http.client.HTTPConnection):
+    """Nagle off on every socket it opens, as real HTTP clients have (urllib3, httpx):
+    without it every POST waits for a delayed ACK between its header and body segments.
+    It reopens when the server closes (gunicorn's sync workers close after each answer)."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def _connection(port: int, timeout: float) -> http.client.HTTPConnection:
-    """A keep-alive client connection with Nagle off, as real HTTP clients have: without it
-    every POST waits for a delayed ACK between its header and body segments."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn = _NoDelayConnection("127.0.0.1", port, timeout=timeout)
     conn.connect()
-    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return conn
 
 

@@ -116,17 +116,18 @@ def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
         os.killpg(process.pid, signum)
 
 
-def ensure_port_free() -> None:
-    """Fail at once when something already listens on HOST:PORT (another `make run`):
+def ensure_port_free(port: str) -> None:
+    """Fail at once when something already listens on HOST:port (another `make run`):
     otherwise its /healthz would pass for ours."""
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((HOST, int(PORT)))
+            probe.bind((HOST, int(port)))
         except OSError as exc:
             raise SystemExit(
-                f"{HOST}:{PORT} is already in use ({exc.strerror}): is another `make run` "
-                "running? Stop it, or choose another port: PORT=8001 make run"
+                f"{HOST}:{port} is already in use ({exc.strerror}): is another `make run` "
+                "running? Stop it, or choose other ports: PORT=8010 make run (websockets "
+                "take the next port, or WS_PORT)"
             ) from None
 
 
@@ -143,29 +144,57 @@ def wait_for_web(url: str, supervisor: Supervisor) -> None:
     raise SystemExit(f"the web server did not answer at {url} in {WEB_START_SECONDS:.0f} s")
 
 
-def start_services(supervisor: Supervisor) -> None:
-    supervisor.start(
-        "web",
-        [
+def web_workers() -> int:
+    """gunicorn's sync workers: WEB_CONCURRENCY, else 2 per core and one more (its docs'
+    rule: a worker waiting on PostgreSQL leaves the core to another)."""
+    return int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1) + 1)
+
+
+def web_commands(host: str, port: str, websocket_port: str) -> dict[str, list[str]]:
+    """How `make run` serves the product (the ingest bench starts the very same): HTTP
+    over WSGI, websockets over ASGI on the next port."""
+    return {
+        "web": [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(web_workers()),
+            "--worker-class",
+            "sync",
+            # a worker silent this long is restarted: room for a long export's stream
+            "--timeout",
+            "600",
+            "--graceful-timeout",
+            "10",
+            "--log-level",
+            "warning",
+        ],
+        "websockets": [
             PYTHON,
             "-m",
             "uvicorn",
             "config.asgi:application",
             "--host",
-            HOST,
+            host,
             "--port",
-            PORT,
+            websocket_port,
             "--no-access-log",
             # The client's address is Django's to decide (TRUSTED_PROXIES), never a
             # header uvicorn would believe from loopback.
             "--no-proxy-headers",
             "--ws",
             "websockets-sansio",
-            # Django runs sync views one at a time per ASGI process: one per core.
-            "--workers",
-            os.environ.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1),
         ],
-    )
+    }
+
+
+def start_services(supervisor: Supervisor, websocket_port: str) -> None:
+    for name, command in web_commands(HOST, PORT, websocket_port).items():
+        supervisor.start(name, command)
     supervisor.start(
         "worker",
         [
@@ -216,7 +245,11 @@ def banner(demo: dict[str, object]) -> str:
 def main() -> int:
     os.environ.setdefault("PORT", PORT)
     with_history = os.environ.get("LL_DEMO_HISTORY", "1") != "0"
-    ensure_port_free()
+    websocket_port = os.environ.get("WS_PORT") or str(int(PORT) + 1)
+    ensure_port_free(PORT)
+    ensure_port_free(websocket_port)
+    # the pages open their websocket on that port (settings.WEBSOCKET_PORT)
+    os.environ["WEBSOCKET_PORT"] = websocket_port
     compile_sources()
     step("database")
     ensure_database(os.environ["DATABASE_URL"])
@@ -244,8 +277,11 @@ def main() -> int:
     code = 0
     try:
         # The servers boot (a few seconds of imports) while the demo tenant is prepared.
-        step("starting web (ASGI + websockets), Celery worker, Celery beat")
-        start_services(supervisor)
+        step(
+            f"starting web (HTTP over WSGI on {PORT}, websockets over ASGI on "
+            f"{websocket_port}), Celery worker, Celery beat"
+        )
+        start_services(supervisor, websocket_port)
         step("periodic jobs")
         call_command("setup_periodic_tasks")
         step("demo tenant")
@@ -253,7 +289,8 @@ def main() -> int:
         call_command("seed_demo", json=True, stdout=out)
         demo = json.loads(out.getvalue())
         connections.close_all()
-        wait_for_web(f"http://{HOST}:{PORT}/healthz", supervisor)
+        for port in (PORT, websocket_port):
+            wait_for_web(f"http://{HOST}:{port}/healthz", supervisor)
         print(banner(demo), flush=True)
         if with_history and not demo["has_history"]:
             supervisor.start(

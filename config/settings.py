@@ -133,20 +133,23 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
+# The PagesOnly… ones are Django's (and ours) passed straight through for bearer API calls
+# (learning.api_http.pages_only): the agent's requests skip sessions, cookies, CSRF,
+# messages and page headers; a page and its own API calls run them all.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "learning.tenancy.middleware.TenantPathMiddleware",
-    "learning.tenancy.middleware.TenantCookieMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "learning.api_http.PagesOnlyTenantCookieMiddleware",
+    "learning.api_http.PagesOnlySessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "learning.lockout.SignInLimitMiddleware",
+    "learning.api_http.PagesOnlyCsrfViewMiddleware",
+    "learning.api_http.PagesOnlyAuthenticationMiddleware",
+    "learning.api_http.PagesOnlyMessageMiddleware",
+    "learning.api_http.PagesOnlySignInLimitMiddleware",
     "learning.api_http.NoStoreApiMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "learning.api_http.PagesOnlyXFrameOptionsMiddleware",
+    "learning.api_http.PagesOnlyCSPMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
 ]
 
@@ -169,12 +172,13 @@ TEMPLATES = [
 ]
 
 ASGI_APPLICATION = "config.asgi.application"
-WSGI_APPLICATION = None
+WSGI_APPLICATION = "config.wsgi.application"
 
 # --- Database -------------------------------------------------------------------------------
 _database_url = required("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/learning_loop")
 _db = dj_database_url.parse(_database_url, conn_max_age=int(env("DB_CONN_MAX_AGE", "0") or 0))
-_db["ENGINE"] = "django_tenants.postgresql_backend"
+# django-tenants' backend, without its repeated SET search_path (learning.tenancy's).
+_db["ENGINE"] = "learning.tenancy.postgresql_backend"
 # A pool of connections per process (psycopg_pool), the setup Django recommends under ASGI.
 # django-tenants re-issues SET search_path on every connection it takes from the pool.
 # On by default: without it every ASGI request (each runs in a thread of its own) opens a
@@ -301,13 +305,22 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 # Content-Security-Policy (django-csp): nothing but this origin's own files; no inline
 # script anywhere (the API docs pages, which ship inline script, are exempted in
 # config/urls_api.py); inline style attributes only (the Django admin uses them).
+# The port websockets are served on when it is not the pages' own: `make run` serves HTTP
+# over WSGI (gunicorn) on PORT and websockets over ASGI (uvicorn) on this one. Unset, the
+# pages open their websocket on their own host and port (one ASGI server, or a proxy that
+# routes /t/<slug>/ws/ to the ASGI service: docs/deploy.md).
+WEBSOCKET_PORT = int(env("WEBSOCKET_PORT", "0") or 0) or None
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
+        "connect-src": [
+            "'self'",
+            # websockets on a port of their own (make run): any host name of this server
+            *([f"ws://*:{WEBSOCKET_PORT}", f"wss://*:{WEBSOCKET_PORT}"] if WEBSOCKET_PORT else []),
+        ],
         "font-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],

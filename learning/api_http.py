@@ -14,6 +14,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
+from django.utils.module_loading import import_string
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -48,3 +49,45 @@ class NoStoreApiMiddleware:
         if "/api/" in request.path and not response.has_header("Cache-Control"):
             add_never_cache_headers(response)
         return response
+
+
+def is_bearer_api_call(request: HttpRequest) -> bool:
+    """A call of the API with a bearer credential (the agent, a script): sessions,
+    cookies, CSRF, messages, frame and content-security headers mean nothing to it. A
+    page's own calls of the API (the dashboards', with the session cookie) are not."""
+    authorization = request.META.get("HTTP_AUTHORIZATION", "")
+    return authorization[:7].lower() == "bearer " and "/api/" in request.path
+
+
+def pages_only(middleware: type) -> type:
+    """`middleware`, passed straight through for bearer API calls: the agent's requests
+    run a short chain (tenant, common, no-store, request log), the pages the whole one."""
+
+    class PagesOnly(middleware):  # type: ignore[valid-type,misc]
+        def __call__(self, request: HttpRequest) -> HttpResponse:
+            if is_bearer_api_call(request):
+                response: HttpResponse = self.get_response(request)
+                return response
+            return super().__call__(request)  # type: ignore[no-any-return]
+
+    PagesOnly.__name__ = PagesOnly.__qualname__ = f"PagesOnly{middleware.__name__}"
+    PagesOnly.__module__ = __name__
+    return PagesOnly
+
+
+def _middleware(path: str) -> type:
+    return pages_only(import_string(path))
+
+
+PagesOnlyTenantCookieMiddleware = _middleware("learning.tenancy.middleware.TenantCookieMiddleware")
+PagesOnlySessionMiddleware = _middleware("django.contrib.sessions.middleware.SessionMiddleware")
+PagesOnlyCsrfViewMiddleware = _middleware("django.middleware.csrf.CsrfViewMiddleware")
+PagesOnlyAuthenticationMiddleware = _middleware(
+    "django.contrib.auth.middleware.AuthenticationMiddleware"
+)
+PagesOnlyMessageMiddleware = _middleware("django.contrib.messages.middleware.MessageMiddleware")
+PagesOnlySignInLimitMiddleware = _middleware("learning.lockout.SignInLimitMiddleware")
+PagesOnlyXFrameOptionsMiddleware = _middleware(
+    "django.middleware.clickjacking.XFrameOptionsMiddleware"
+)
+PagesOnlyCSPMiddleware = _middleware("csp.middleware.CSPMiddleware")

@@ -204,10 +204,46 @@ class OutcomeListCreateApi(ScopedOutcomes, generics.ListAPIView):
         recorded = services.record_outcome(item=item)
         if not recorded.created:  # a replay: the action as stored
             return Response(OutcomeSerializer(recorded.outcome).data, status=status.HTTP_200_OK)
-        return Response(
-            OutcomeSerializer(services.as_stored(item, recorded)).data,
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(_created(item, recorded), status=status.HTTP_201_CREATED)
+
+
+_WHEN = serializers.DateTimeField()
+
+
+def _created(item: services.OutcomeInput, recorded: services.Recorded) -> dict[str, Any]:
+    """What OutcomeSerializer gives for an action just created, from what was sent and
+    what the insert returned (no re-read, and none of a ModelSerializer's per-call field
+    building: the agent makes this call thousands of times an hour). Tested equal to a
+    read of the same action."""
+    content = item.content
+    return {
+        "id": recorded.id,
+        "action_id": item.action_id,
+        "conversation_id": item.conversation_id,
+        "rep": recorded.rep_username,
+        "action_type": item.action_type,
+        "predicted_confidence": item.predicted_confidence,
+        "outcome_type": item.outcome_type,
+        "attributes": item.attributes,
+        "occurred_at": _WHEN.to_representation(item.occurred_at),
+        "status": recorded.status,
+        "score": None,
+        "signal_source": "",
+        "resolution_reason": "",
+        "window_expires_at": _WHEN.to_representation(
+            item.occurred_at + rules.RULES[item.outcome_type].window
+        ),
+        "resolved_at": None,
+        "created_at": _WHEN.to_representation(recorded.created_at or timezone.now()),
+        "content": {
+            "channel": content.channel,
+            "subject": content.subject,
+            "body": content.body,
+            "to_role": content.to_role,
+        }
+        if content
+        else None,
+    }
 
 
 class OutcomeDetailApi(ScopedOutcomes, generics.RetrieveAPIView):

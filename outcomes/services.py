@@ -335,46 +335,6 @@ def record_outcome(*, item: OutcomeInput) -> Recorded:
     return record_outcomes(items=[item])[0]
 
 
-def as_stored(item: OutcomeInput, recorded: Recorded) -> OutcomeRecord:
-    """The outcome a created `recorded` is, built from what was sent and what the insert
-    returned, exactly as a read would give it (rep, conversation and content included),
-    without reading it back."""
-    outcome = OutcomeRecord(
-        id=recorded.id,
-        action_id=item.action_id,
-        conversation=Conversation(id=recorded.conversation_pk, external_id=item.conversation_id),
-        rep=User(id=recorded.rep_id, username=recorded.rep_username or "")
-        if recorded.rep_id
-        else None,
-        action_type=item.action_type,
-        predicted_confidence=item.predicted_confidence,
-        outcome_type=item.outcome_type,
-        attributes=item.attributes,
-        occurred_at=item.occurred_at,
-        window_expires_at=item.occurred_at + rules.RULES[item.outcome_type].window,
-        status=recorded.status,
-        score=None,
-        signal_source="",
-        resolution_reason="",
-        resolved_at=None,
-        created_at=recorded.created_at or timezone.now(),
-    )
-    content = item.content
-    message = (
-        Message(
-            outcome_id=recorded.id,
-            channel=content.channel,
-            subject=content.subject,
-            body=content.body,
-            to_role=content.to_role,
-        )
-        if content
-        else None
-    )
-    OutcomeRecord.content.related.set_cached_value(outcome, message)  # type: ignore[attr-defined]
-    return outcome
-
-
 # --- signals --------------------------------------------------------------------------------
 
 

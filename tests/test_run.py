@@ -46,6 +46,7 @@ class Run:
             LL_DEMO_HISTORY="0",
             LL_RUN_MARK=self.mark,
             PORT=str(self.port),
+            WS_PORT=str(free_port()),
         )
         self.process = subprocess.Popen(
             [sys.executable, "-m", "config.run"],
@@ -128,7 +129,7 @@ def test_a_taken_port_fails_the_start_at_once_and_starts_nothing(
         run = Run(database_url, tmp_path, port=taken.getsockname()[1])
         assert run.finish(timeout=30) == 1
     assert f"127.0.0.1:{run.port} is already in use" in run.output
-    assert "PORT=8001 make run" in run.output
+    assert "PORT=8010 make run" in run.output
     assert "==> database" not in run.output
     assert marked(run.mark) == set()
 

@@ -7,7 +7,10 @@
   var scheme = location.protocol === "https:" ? "wss://" : "ws://";
   var delay = 1000;
   function connect() {
-    var socket = new WebSocket(scheme + location.host + el.dataset.ws);
+    // websockets may be served on a port of their own (make run: HTTP over WSGI on one
+    // port, websockets over ASGI on the next)
+    var host = el.dataset.wsPort ? location.hostname + ":" + el.dataset.wsPort : location.host;
+    var socket = new WebSocket(scheme + host + el.dataset.ws);
     socket.onopen = function () { el.textContent = "connected"; delay = 1000; };
     socket.onclose = function () {
       el.textContent = "reconnecting…";
