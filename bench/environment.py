@@ -45,7 +45,7 @@ def prepare() -> BenchEnv:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "LL_TESTING"},  # production settings
         "DATABASE_URL": url,
         "DEBUG": "false",
         "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
@@ -158,3 +158,30 @@ def run_product(bench: BenchEnv, module: str, *args: str) -> Any:
         text=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU these processes have used so far (Linux /proc; 0 if gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes on this machine (postmaster and backends): what
+    the database spends is measured from their CPU."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found

@@ -14,7 +14,8 @@ from typing import Any
 
 import psycopg
 
-from bench.environment import BenchEnv, Server
+from bench.environment import BenchEnv, Server, cpu_seconds, postgres_pids
+from bench.plain.server import PlainServer
 
 RAW_TABLE = "bench_raw.outcomes"
 COLUMNS = (
@@ -218,32 +219,83 @@ def raw_copy(bench: BenchEnv, size: int, requests: int) -> float:
         return time.perf_counter() - start
 
 
+def _measured(servers: list[Any], work: Callable[[], float], requests: int) -> dict[str, float]:
+    """Runs `work` (which returns its seconds) and what it cost: requests per second, and
+    CPU milliseconds per request of the web server's processes and of PostgreSQL's."""
+    app_pids = [pid for server in servers for pid in server.pids()]
+    app_before, db_before = cpu_seconds(app_pids), cpu_seconds(postgres_pids())
+    seconds = work()
+    app_pids = [pid for server in servers for pid in server.pids()]
+    app, db = cpu_seconds(app_pids) - app_before, cpu_seconds(postgres_pids()) - db_before
+    return {
+        "rps": requests / seconds,
+        "app_ms": app / requests * 1000,
+        "db_ms": db / requests * 1000,
+    }
+
+
 def run(bench: BenchEnv, server: Server, quick: bool) -> list[dict[str, Any]]:
     prepare_raw_table(bench)
+    plain = PlainServer(bench)
     scale = 0.2 if quick else 1.0
     results = []
-    for concurrency, n in ((1, int(1000 * scale)), (16, int(3000 * scale))):
-        api_single(server, bench.agent_key, concurrency, 50)  # warm-up
-        api = api_single(server, bench.agent_key, concurrency, n)
-        raw = raw_single(bench, concurrency, n)
-        results.append(
-            _row(
-                f"ingest single, concurrency {concurrency}",
-                n,
-                api,
-                raw,
-                "single-row INSERT",
-                target=0.40,
+    try:
+        for concurrency, n in ((1, int(1000 * scale)), (16, int(3000 * scale))):
+            api_single(server, bench.agent_key, concurrency, 50)  # warm-up
+            api_single(plain, plain.key, concurrency, 50)  # type: ignore[arg-type]
+            product = _measured(
+                [server], lambda c=concurrency, n=n: api_single(server, bench.agent_key, c, n), n
             )
-        )
+            baseline = _measured(
+                [plain],
+                lambda c=concurrency, n=n: api_single(plain, plain.key, c, n),  # type: ignore[arg-type]
+                n,
+            )
+            raw = _measured([], lambda c=concurrency, n=n: raw_single(bench, c, n), n)
+            results.append(_single_row(concurrency, n, product, baseline, raw))
+    finally:
+        plain.stop()
     for size, requests in ((1000, max(int(10 * scale), 2)), (10_000, max(int(3 * scale), 1))):
         api_bulk(server, bench.agent_key, size, 1)  # warm-up
         api = api_bulk(server, bench.agent_key, size, requests)
-        raw = raw_copy(bench, size, requests)
+        raw_seconds = raw_copy(bench, size, requests)
         results.append(
-            _row(f"ingest bulk of {size:,}", size * requests, api, raw, "COPY", target=0.50)
+            _row(
+                f"ingest bulk of {size:,}",
+                size * requests,
+                api,
+                raw_seconds,
+                "COPY",
+                target=0.7 if size >= 10_000 else 0.5,
+            )
         )
     return results
+
+
+def _single_row(
+    concurrency: int,
+    n: int,
+    product: dict[str, float],
+    plain: dict[str, float],
+    raw: dict[str, float],
+) -> dict[str, Any]:
+    """POST outcomes/ against the plain DRF app doing the same (both under gunicorn as
+    make run serves), with the CPU per request of each side and of raw psycopg."""
+    ratio = product["rps"] / plain["rps"]
+    cpu_ok = product["app_ms"] <= 2.0 and product["db_ms"] <= 0.5
+    return {
+        "benchmark": f"ingest single POST, concurrency {concurrency}",
+        "rows": n,
+        "product": f"{product['rps']:,.0f} req/s; CPU/req app {product['app_ms']:.2f} ms, "
+        f"db {product['db_ms']:.2f} ms",
+        "baseline_value": f"{plain['rps']:,.0f} req/s; app {plain['app_ms']:.2f} ms, "
+        f"db {plain['db_ms']:.2f} ms (raw psycopg: {raw['rps']:,.0f}/s, db {raw['db_ms']:.2f} ms)",
+        "baseline": "plain DRF app, gunicorn",
+        "ratio": round(ratio, 3),
+        "target": ">= 1.0x plain; app <= 2 ms, db <= 0.5 ms",
+        "meets_target": ratio >= 1.0 and cpu_ok,
+        "details": {"product": product, "plain_drf": plain, "raw_psycopg": raw},
+    }
 
 
 def _row(

@@ -20,6 +20,8 @@ SESSION_PATH = "_learning_loop_search_path"
 
 
 class DatabaseWrapper(TenantsDatabaseWrapper):
+    search_path_set_schemas: list[str] | None  # django-tenants' own, untyped there
+
     def _handle_search_path(self, cursor: Any = None) -> None:
         raw = self.connection
         if (
