@@ -49,7 +49,7 @@ class PlainServer:
             capture_output=True,
             text=True,
             **run,  # type: ignore[arg-type]
-        ).stdout.strip()
+        ).stdout.strip().splitlines()[-1]  # (the shell first says what it imported)
         self.port = free_port()
         log = open(ROOT / ".data" / "bench" / "plain-server.log", "w")  # noqa: SIM115
         self.process = subprocess.Popen(

@@ -33,6 +33,6 @@ DATABASES = {"default": dj_database_url.parse(os.environ["PLAIN_DATABASE_URL"], 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["bench.plain.views.BearerTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["bench.plain.auth.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }

@@ -3,13 +3,8 @@ from typing import Any
 
 from django.utils import timezone
 from rest_framework import generics, serializers
-from rest_framework.authentication import TokenAuthentication
 
 from bench.plain.models import Conversation, Outcome
-
-
-class BearerTokenAuthentication(TokenAuthentication):
-    keyword = "Bearer"
 
 
 class OutcomeSerializer(serializers.ModelSerializer):
