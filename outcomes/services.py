@@ -202,7 +202,8 @@ def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
     with_content = any(item.content for item in items)
     with transaction.atomic() if with_content else nullcontext():
         created = _insert_outcomes(items, users)
-        _insert_contents([(created[i.action_id], i) for i in items if i.action_id in created])
+        if with_content:
+            _insert_contents([(created[i.action_id], i) for i in items if i.action_id in created])
     missing = [item.action_id for item in items if item.action_id not in created]
     stored = _stored(missing) if missing else {}
     return [

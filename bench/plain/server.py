@@ -37,19 +37,23 @@ class PlainServer:
         django = [sys.executable, "-m", "django"]
         run = {"cwd": ROOT, "env": self.env, "check": True}
         subprocess.run([*django, "migrate", "--run-syncdb", "-v", "0"], **run)  # type: ignore[call-overload]
-        self.key = subprocess.run(
-            [
-                *django,
-                "shell",
-                "-c",
-                "from django.contrib.auth.models import User; "
-                "from rest_framework.authtoken.models import Token; "
-                "print(Token.objects.create(user=User.objects.create(username='agent')).key)",
-            ],
-            capture_output=True,
-            text=True,
-            **run,  # type: ignore[arg-type]
-        ).stdout.strip().splitlines()[-1]  # (the shell first says what it imported)
+        self.key = (
+            subprocess.run(
+                [
+                    *django,
+                    "shell",
+                    "-c",
+                    "from django.contrib.auth.models import User; "
+                    "from rest_framework.authtoken.models import Token; "
+                    "print(Token.objects.create(user=User.objects.create(username='agent')).key)",
+                ],
+                capture_output=True,
+                text=True,
+                **run,  # type: ignore[arg-type]
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )  # (the shell first says what it imported)
         self.port = free_port()
         log = open(ROOT / ".data" / "bench" / "plain-server.log", "w")  # noqa: SIM115
         self.process = subprocess.Popen(
