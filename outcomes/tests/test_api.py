@@ -134,18 +134,20 @@ def test_bulk_is_all_or_nothing_with_per_item_errors(alpha, client) -> None:
         ]
 
 
-def test_bulk_is_idempotent_per_item(alpha, client) -> None:
+@pytest.mark.parametrize("n", [50, 250], ids=["arrays", "copied to a staging table"])
+def test_bulk_is_idempotent_per_item(alpha, client, n) -> None:
     post(client, alpha, "outcomes/", outcome_body(action_id="old", predicted_confidence=0.9))
-    items = [outcome_body(action_id=f"n{i}", conversation_id=f"c{i % 3}") for i in range(50)]
+    items = [outcome_body(action_id=f"n{i}", conversation_id=f"c{i % 3}") for i in range(n)]
     items.append(outcome_body(action_id="old", predicted_confidence=0.2))
     response = post(client, alpha, "outcomes/bulk/", items)
     assert response.status_code == 200
-    assert (response.json()["created"], response.json()["existing"]) == (50, 1)
+    assert (response.json()["created"], response.json()["existing"]) == (n, 1)
     again = post(client, alpha, "outcomes/bulk/", items).json()
-    assert (again["created"], again["existing"]) == (0, 51)
+    assert (again["created"], again["existing"]) == (0, n + 1)
     assert [r["id"] for r in again["results"]] == [r["id"] for r in response.json()["results"]]
     with tenant_context(alpha.tenant):
-        assert OutcomeRecord.objects.count() == 51
+        assert OutcomeRecord.objects.count() == n + 1
+        assert OutcomeRecord.objects.get(action_id="n7").attributes == items[7]["attributes"]
         assert OutcomeRecord.objects.get(action_id="old").predicted_confidence == 0.9
         assert Conversation.objects.count() == 4
 
