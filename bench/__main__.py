@@ -43,7 +43,7 @@ def main() -> int:
     if wanted("ingest"):
         server = environment.Server(bench)
         try:
-            console.print("[bold]Ingest through the ASGI server vs raw psycopg…")
+            console.print("[bold]Ingest as make run serves it, vs a plain DRF app and raw psycopg…")
             results += ingest.run(bench, server, quick)
         finally:
             server.stop()

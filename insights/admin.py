@@ -57,6 +57,7 @@ def _export_actions(table: exports.Table, rows: Rows) -> list[Callable[..., Any]
             tenant = request.tenant  # type: ignore[attr-defined]
             return streaming_response(
                 exports.encode(table, rows(queryset), fmt),
+                request=request,
                 tenant=tenant,
                 content_type=exports.FORMATS[fmt],
                 filename=exports.filename(

@@ -152,6 +152,7 @@ class ExportApi(APIView):
         tenant = request.tenant  # type: ignore[attr-defined]
         return streaming_response(
             exports.encode(self.table, rows, fmt),
+            request=request,
             tenant=tenant,
             content_type=exports.FORMATS[fmt],
             filename=exports.filename(

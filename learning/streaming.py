@@ -1,12 +1,18 @@
 """Streaming a large response (an export) from the database in constant memory.
 
-Under ASGI, Django would read a synchronous iterator to the end into a list before
-sending it (its "must consume synchronous iterators" warning): a million rows would sit in
-memory. So the body is an asynchronous iterator that pulls one chunk at a time from the
-synchronous producer, in the request's database thread (`sync_to_async`, thread
-sensitive) and in the request's tenant (the tenant middleware has restored the previous
-schema by the time the body is sent). The producer reads with a server-side cursor
-(`QuerySet.iterator`); if the client goes away, the producer is closed, which closes it.
+Each server interface must get the iterator it streams: given the other kind, Django reads
+the whole body into a list first (its "must consume … iterators" warnings), and a million
+rows sit in memory, which under WSGI the worker then keeps (measured: +60 MB per 100,000
+JSON lines, every time). So:
+
+- under WSGI (gunicorn, `make run`'s HTTP), the producer itself: the server pulls it chunk
+  by chunk, and the tenant middleware runs each pull in the request's tenant;
+- under ASGI, an asynchronous iterator that pulls one chunk at a time from the producer,
+  in the request's database thread (`sync_to_async`, thread sensitive) and in the
+  request's tenant (the tenant middleware has restored the previous schema by the time
+  the body is sent).
+
+If the client goes away, the producer is closed, which cancels its COPY.
 """
 
 from __future__ import annotations
@@ -15,14 +21,19 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
 from django_tenants.utils import tenant_context
 
 
 def streaming_response(
-    chunks: Iterator[bytes], *, tenant: Any, content_type: str, filename: str
+    chunks: Iterator[bytes], *, request: Any, tenant: Any, content_type: str, filename: str
 ) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(_in_tenant(chunks, tenant), content_type=content_type)
+    """`chunks` as the body, for the interface `request` came through (module docstring);
+    `request` may be DRF's, around Django's."""
+    under_asgi = isinstance(getattr(request, "_request", request), ASGIRequest)
+    body = _in_tenant(chunks, tenant) if under_asgi else chunks
+    response = StreamingHttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -88,13 +88,11 @@ def data(alpha):
 
 
 def chunks(response) -> list[bytes]:
-    """The body as an ASGI server reads it: the asynchronous iterator, chunk by chunk."""
-    assert response.is_async
-
-    async def collect():
-        return [chunk async for chunk in response.streaming_content]
-
-    return async_to_sync(collect)()
+    """The body as the server reads it, chunk by chunk: the test client is a WSGI
+    handler, so the synchronous producer itself (an ASGI server gets the asynchronous
+    iterator: test_the_body_is_the_iterator_the_interface_streams)."""
+    assert not response.is_async
+    return list(response.streaming_content)
 
 
 def export(client, world, path, role="manager", **headers):
@@ -249,3 +247,28 @@ def test_nothing_to_export_is_a_header_alone(data, client) -> None:
     with tenant_context(data.tenant):
         nothing = exports.outcome_rows(OutcomeRecord.objects.none())
         assert b"".join(exports.encode(exports.OUTCOMES, nothing, "csv")).count(b"\n") == 1
+
+
+def test_the_body_is_the_iterator_the_interface_streams(alpha) -> None:
+    """Given the other kind, Django would read the whole export into memory first."""
+    from django.test import AsyncRequestFactory, RequestFactory
+
+    from learning.streaming import streaming_response
+
+    def produce():
+        yield b"a"
+
+    for factory, under_asgi in ((RequestFactory(), False), (AsyncRequestFactory(), True)):
+        request = factory.get("/")
+        response = streaming_response(
+            produce(), request=request, tenant=alpha.tenant, content_type="text/csv", filename="x"
+        )
+        assert response.is_async is under_asgi
+        if under_asgi:
+
+            async def collect(body=response.streaming_content):
+                return [chunk async for chunk in body]
+
+            assert async_to_sync(collect)() == [b"a"]
+        else:
+            assert list(response.streaming_content) == [b"a"]
