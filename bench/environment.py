@@ -125,7 +125,7 @@ class Server:
 
     def pids(self) -> list[int]:
         """The server's processes (gunicorn's arbiter and its workers)."""
-        return [self.process.pid, *_children(self.process.pid)]
+        return process_tree(self.process.pid)
 
     @property
     def api(self) -> str:
@@ -136,13 +136,13 @@ class Server:
         self.process.wait(timeout=30)
 
 
-def _children(pid: int) -> list[int]:
-    """The direct children of `pid` (Linux /proc)."""
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its direct children (Linux /proc): a gunicorn arbiter and its workers."""
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
     except OSError:
-        return []
-    return [int(child) for child in text.split()]
+        return [pid]
+    return [pid, *(int(child) for child in text.split())]
 
 
 def run_product(bench: BenchEnv, module: str, *args: str) -> Any:

@@ -53,6 +53,17 @@ def processes_marked(mark: str) -> set[int]:
     return found
 
 
+def process_running(mark: str, word: bytes) -> int | None:
+    """A live process of the run marked `mark` with `word` in its command line."""
+    for pid in processes_marked(mark):
+        try:
+            if word in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
+                return pid
+        except OSError:
+            continue
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -214,14 +225,7 @@ def _starts(folder: Path, console: Console) -> list[dict[str, Any]]:
     second = Start(folder, console, "second")
     ready = second.until(second.dashboard_answers, timeout=300)
     # a failed start: one of its processes dies; the run must stop all of them
-    beat = next(
-        (
-            pid
-            for pid in processes_marked(second.mark)
-            if b"beat" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        ),
-        None,
-    )
+    beat = process_running(second.mark, b"beat")
     if beat is not None:
         os.kill(beat, signal.SIGKILL)
     code = second.process.wait(timeout=120)
@@ -250,14 +254,7 @@ def _starts(folder: Path, console: Console) -> list[dict[str, Any]]:
     third.until(third.dashboard_answers, timeout=300)
     # the supervisor dies without a chance to clean up (SIGKILL): its children are told
     # by the kernel (parent-death signal), and the embedded wrapper stops its servers
-    supervisor = next(
-        (
-            pid
-            for pid in processes_marked(third.mark)
-            if b"config.run" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        ),
-        None,
-    )
+    supervisor = process_running(third.mark, b"config.run")
     if supervisor is not None:
         os.kill(supervisor, signal.SIGKILL)
     third.process.wait(timeout=120)

@@ -153,29 +153,28 @@ def web_workers() -> int:
 def web_commands(host: str, port: str, websocket_port: str) -> dict[str, list[str]]:
     """How `make run` serves the product (the ingest bench starts the very same): HTTP
     over WSGI, websockets over ASGI on the next port."""
-    web = [
-        PYTHON,
-        "-m",
-        "gunicorn",
-        "config.wsgi:application",
-        "--bind",
-        f"{host}:{port}",
-        "--workers",
-        str(web_workers()),
-        "--worker-class",
-        # one request at a time per process: measured against gthread (keep-alive) and
-        # granian's WSGI server on the ingest bench, neither did better
-        "sync",
-        # a worker silent this long is restarted: room for a long export's stream
-        "--timeout",
-        "600",
-        "--graceful-timeout",
-        "10",
-        "--log-level",
-        "warning",
-    ]
     return {
-        "web": web,
+        "web": [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(web_workers()),
+            "--worker-class",
+            # one request at a time per process: measured against gthread (keep-alive) and
+            # granian's WSGI server on the ingest bench, neither did better
+            "sync",
+            # a worker silent this long is restarted: room for a long export's stream
+            "--timeout",
+            "600",
+            "--graceful-timeout",
+            "10",
+            "--log-level",
+            "warning",
+        ],
         "websockets": [
             PYTHON,
             "-m",

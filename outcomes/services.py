@@ -69,7 +69,6 @@ class Recorded(NamedTuple):
     created: bool
     # of a created action, from the insert itself (its answer needs no re-read)
     conversation_pk: int | None = None
-    rep_id: int | None = None
     rep_username: str | None = None
     created_at: datetime | None = None
 
@@ -266,7 +265,7 @@ i AS (
     ON CONFLICT (action_id) DO NOTHING
     RETURNING action_id, id, status, conversation_id, rep_id, created_at
 )
-SELECT i.action_id, i.id, i.status, i.conversation_id, i.rep_id, u.username, i.created_at
+SELECT i.action_id, i.id, i.status, i.conversation_id, u.username, i.created_at
   FROM i LEFT JOIN learning_user u ON u.id = i.rep_id
 """
 
@@ -328,13 +327,10 @@ def _insert_outcomes(items: Sequence[OutcomeInput], users: dict[str, Any]) -> di
                 status=status,
                 created=True,
                 conversation_pk=conversation_pk,
-                rep_id=rep_id,
                 rep_username=username,
                 created_at=created_at,
             )
-            for action_id, pk, status, conversation_pk, rep_id, username, created_at in (
-                cursor.fetchall()
-            )
+            for action_id, pk, status, conversation_pk, username, created_at in (cursor.fetchall())
         }
 
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from bench.firstrun import process_running
 from bench.firstrun import processes_marked as marked
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,11 +107,8 @@ def test_a_killed_child_stops_the_whole_run_and_leaves_no_process(
         started = marked(run.mark)
         # the supervisor, web (its parent and one process per core), worker (and its pool), beat
         assert len(started) >= 6, run.output
-        beat = next(
-            pid
-            for pid in started
-            if b"beat" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        )
+        beat = process_running(run.mark, b"beat")
+        assert beat is not None
         os.kill(beat, signal.SIGKILL)
         assert run.finish() == 1
         assert "beat exited with -9; stopping." in run.output

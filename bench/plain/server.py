@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from bench.environment import ROOT, BenchEnv, _children, _psycopg, free_port
+from bench.environment import ROOT, BenchEnv, _psycopg, free_port, process_tree
 from config.run import web_workers
 
 
@@ -90,7 +90,7 @@ class PlainServer:
     api = "/"
 
     def pids(self) -> list[int]:
-        return [self.process.pid, *_children(self.process.pid)]
+        return process_tree(self.process.pid)
 
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)
