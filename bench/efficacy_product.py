@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 
 import django
 import numpy as np
@@ -53,6 +54,10 @@ OUTCOME = {
 }
 BLOCK = 250
 HOLDOUT = 20_000
+# Actions are dated in the past, one a minute from here, so their result windows have
+# closed when the signals come in and the learning run takes them at once (the product
+# learns from an outcome once its window closes).
+START = datetime.now(UTC) - timedelta(days=60)
 key, total = sys.argv[1], int(sys.argv[2])
 api = "/t/bench/api/v1/"
 client = Client(SERVER_NAME="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {key}")
@@ -103,6 +108,7 @@ def simulate(action_type: str, seed: int) -> dict:
                 "action_type": action_type,
                 "predicted_confidence": float(value),
                 "outcome_type": outcome_type,
+                "occurred_at": (START + timedelta(minutes=start + i)).isoformat(),
             }
             for i, value in enumerate(p)
         ]
@@ -114,13 +120,14 @@ def simulate(action_type: str, seed: int) -> dict:
                     "conversation_id": item["conversation_id"],
                     "action_id": item["action_id"],
                     "kind": yes if ok else no,
+                    "occurred_at": item["occurred_at"],
                 },
             )
         raw += list(p)
         success += list(y.astype(float))
         with tenant_context(tenant):
             before = selectors.policy_for(action_type=action_type).confidence_scale
-            services.check_drift(action_type=action_type)
+            services.learn(action_type=action_type)
             proposal = services.recalibrate(action_type=action_type)
             policy = selectors.policy_for(action_type=action_type)
         if proposal is not None:

@@ -33,10 +33,13 @@ class AdjustmentSettings:
     # monotone map (spread over its fine bins).
     prior_weight: float = 5.0
     # The window: outcomes after which an outcome counts half (0: never forgets).
-    half_life: int = 20_000
-    # The drift test (calibration.drift): the tolerance floor, and the alarm's evidence.
+    half_life: int = 100_000
+    # The drift test (calibration.drift): the tolerance floor (log-odds), the alarm's
+    # evidence, and how many matured outcomes it reads between two updates of its
+    # reference (and of the window's map).
     drift_tolerance: float = 0.05
     drift_alarm_every: int = 100_000
+    drift_check_every: int = 250
 
 
 @dataclass(frozen=True)

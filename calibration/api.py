@@ -61,6 +61,38 @@ WINDOW = inline_serializer(
             help_text="How many times likelier the recent outcomes are under a change than "
             "under none (1: no evidence).",
         ),
+        "matured_until": serializers.DateTimeField(
+            allow_null=True,
+            help_text="Outcomes whose result window closed before this are learned "
+            "(but for those waiting for a person's label); null: none yet.",
+        ),
+        "waiting": serializers.IntegerField(
+            help_text="Outcomes whose window is still open (with a result already "
+            "or none yet): they count once it closes."
+        ),
+        "waiting_since": serializers.DateTimeField(
+            allow_null=True, help_text="When the oldest waiting action was taken."
+        ),
+        "checked_at": serializers.DateTimeField(
+            allow_null=True, help_text="The last learning run (every 15 minutes)."
+        ),
+        "in_words": serializers.CharField(
+            help_text="What the map learns from and what still waits, in a sentence."
+        ),
+    },
+)
+LEARNS_FROM = inline_serializer(
+    "LearnsFrom",
+    {
+        "outcomes": serializers.IntegerField(
+            help_text="Matured outcomes the map rests on (effective, after forgetting)."
+        ),
+        "matured_until": serializers.DateTimeField(allow_null=True),
+        "window_started_at": serializers.DateTimeField(allow_null=True),
+        "waiting": serializers.IntegerField(),
+        "waiting_since": serializers.DateTimeField(allow_null=True),
+        "checked_at": serializers.DateTimeField(allow_null=True),
+        "in_words": serializers.CharField(),
     },
 )
 
@@ -164,6 +196,7 @@ class CalibrateApi(APIView):
                 "policy_version": serializers.IntegerField(
                     help_text="The version of the policy that answered (exports carry it)."
                 ),
+                "learns_from": LEARNS_FROM,
             },
         ),
         description="Turn a raw confidence into the calibrated one, and say whether to "

@@ -40,18 +40,28 @@ class CalibrationBin(models.Model):
 
 
 class CalibrationWindow(models.Model):
-    """What the policy and the map of an action type learn from now: the outcomes of its
-    current epoch, forgotten with the tenant's half-life. A drift alarm starts a new epoch
-    (from where the evidence of the change began). Also keeps the drift test's state and
-    how far it has read."""
+    """What the policy and the map of an action type learn from now: the matured outcomes
+    of its current epoch (by the day their actions were taken), forgotten with the tenant's
+    half-life. A drift alarm starts a new epoch (from where the evidence of the change
+    began). Also keeps the drift test's state, and what the last learning run saw."""
 
     action_type = models.CharField(max_length=64, unique=True)
     epoch = models.PositiveIntegerField(default=0)
-    started_at = models.DateTimeField(null=True, blank=True, help_text="Empty: from the start.")
+    started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the first action of the epoch was taken; empty: from the start.",
+    )
     drift_state = models.JSONField(default=dict, blank=True)
-    # The last outcome the drift test read, in counting order.
-    checked_at = models.DateTimeField(null=True, blank=True)
-    checked_id = models.BigIntegerField(default=0)
+    # The last learning run: every result window that closed before `matured_until` is
+    # learned (but for outcomes still waiting for a person's label); `waiting` outcomes had
+    # a result already but their window was still open, `pending` had none yet, the oldest
+    # of both taken at `waiting_since`.
+    learned_at = models.DateTimeField(null=True, blank=True)
+    matured_until = models.DateTimeField(null=True, blank=True)
+    waiting = models.PositiveIntegerField(default=0)
+    pending = models.PositiveIntegerField(default=0)
+    waiting_since = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -62,10 +72,11 @@ class CalibrationWindow(models.Model):
 
 
 class CalibrationBucket(models.Model):
-    """The five sums of one fine bin (0.02 wide, stats.FINE_EDGES) of the outcomes of an
-    action type counted on one day in one epoch: any window of days sums exactly, and the
-    window the map uses weighs each day by the half-life. Written by the same statement as
-    the display bins, so each outcome is in exactly one bucket of its epoch."""
+    """The five sums of one fine bin (0.02 wide, stats.FINE_EDGES) of the matured outcomes
+    of an action type whose actions were taken on one day (UTC), in one epoch: any window
+    of days sums exactly, and the window the map uses weighs each day by the half-life.
+    Written by the learning run that marks the outcomes learned, so each outcome is in
+    exactly one bucket of its epoch."""
 
     action_type = models.CharField(max_length=64)
     epoch = models.PositiveIntegerField()
@@ -93,11 +104,23 @@ class CalibrationBucket(models.Model):
 
 
 class CountedOutcome(models.Model):
-    """An outcome already added to the bins: written in the same transaction as the bin
-    update, so a resolution delivered twice is counted once."""
+    """An outcome already added to the display bins: written in the same transaction as
+    the bin update, so a resolution delivered twice is counted once. `learned_at` is set
+    when its window has closed and the learning run added it to the window's buckets
+    (once); until then it waits, however early its result came."""
 
     outcome_id = models.BigIntegerField(primary_key=True)
     counted_at = models.DateTimeField(auto_now_add=True)
+    learned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["outcome_id"],
+                condition=models.Q(learned_at__isnull=True),
+                name="counted_not_learned",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"outcome {self.outcome_id}"
@@ -145,16 +168,22 @@ class CalibrationSettings(models.Model):
         "confidence leans on the policy rather than on what happened.",
     )
     half_life = models.PositiveIntegerField(
-        default=20_000,
+        default=100_000,
         validators=[MaxValueValidator(10_000_000)],
         help_text="Outcomes (of one action type) after which an outcome counts half in the "
         "calibrated confidence and the policy; 0 never forgets.",
     )
     drift_tolerance = models.FloatField(
         default=0.05,
-        validators=_between(0.01, 0.3),
-        help_text="A change in calibration smaller than this (plus the map's own "
-        "uncertainty) is not a change.",
+        validators=_between(0.01, 2.0),
+        help_text="In log-odds: a change of the odds of success smaller than this (0.05: "
+        "about 5 %), plus the map's own uncertainty, is not a change.",
+    )
+    drift_check_every = models.PositiveIntegerField(
+        default=250,
+        validators=[MinValueValidator(10), MaxValueValidator(100_000)],
+        help_text="Matured outcomes the drift test reads between two updates of the map "
+        "it tests against (and the learning job runs every 15 minutes as well).",
     )
     drift_alarm_every = models.PositiveIntegerField(
         default=100_000,

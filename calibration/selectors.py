@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ def adjustment_settings() -> AdjustmentSettings:
         half_life=row.half_life,
         drift_tolerance=row.drift_tolerance,
         drift_alarm_every=row.drift_alarm_every,
+        drift_check_every=row.drift_check_every,
     )
 
 
@@ -50,10 +52,14 @@ def bin_sums(*, action_type: str) -> stats.BinSums:
     return stats.BinSums.from_rows(rows)
 
 
-def window_sums(*, action_type: str, half_life: int | None = None) -> stats.BinSums:
+def window_sums(
+    *, action_type: str, half_life: int | None = None, before_day: date | None = None
+) -> stats.BinSums:
     """The fine sums of the action type's current window: the buckets of its current
-    epoch, each day weighed by the half-life in outcomes (stats.decay_weights, in SQL),
-    with effective counts (stats.scaled_to_effective). One query."""
+    epoch (matured outcomes, by the day their actions were taken; only the days before
+    `before_day` if given), each day weighed by the half-life in outcomes
+    (stats.decay_weights, in SQL), with effective counts (stats.scaled_to_effective).
+    One query."""
     if half_life is None:
         half_life = adjustment_settings().half_life
     with binary_cursor() as cursor:
@@ -65,6 +71,7 @@ def window_sums(*, action_type: str, half_life: int | None = None) -> stats.BinS
                  WHERE action_type = %(t)s
                    AND epoch = coalesce((SELECT epoch FROM calibration_calibrationwindow
                                           WHERE action_type = %(t)s), 0)
+                   AND (%(before)s::date IS NULL OR day < %(before)s::date)
             ), d AS (
                 SELECT day, sum(n)::float8 AS n FROM b GROUP BY day
             ), w AS (
@@ -80,13 +87,30 @@ def window_sums(*, action_type: str, half_life: int | None = None) -> stats.BinS
                    sum(w * sum_p2), sum(w * sum_py)
               FROM b JOIN w USING (day) GROUP BY fine_index
             """,
-            {"t": action_type, "h": half_life},
+            {"t": action_type, "h": half_life, "before": before_day},
         )
         rows = cursor.fetchall()
     columns = np.zeros((6, stats.N_FINE))
     for index, *values in rows:
         columns[:, index] = values
     return stats.scaled_to_effective(columns[0], columns[1], list(columns[2:]))
+
+
+def window_days(*, action_type: str) -> list[tuple[date, float]]:
+    """The days of the action type's current window with their outcome counts, oldest
+    first (for drift.reference_cutoff)."""
+    with binary_cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT day, sum(n)::float8 FROM calibration_calibrationbucket
+             WHERE action_type = %(t)s
+               AND epoch = coalesce((SELECT epoch FROM calibration_calibrationwindow
+                                      WHERE action_type = %(t)s), 0)
+             GROUP BY day ORDER BY day
+            """,
+            {"t": action_type},
+        )
+        return [(day, float(n)) for day, n in cursor.fetchall()]
 
 
 def window_of(*, action_type: str) -> CalibrationWindow | None:
@@ -153,21 +177,23 @@ class Calibrated:
     method: str  # "scale" before the bins hold min_samples outcomes, then "bins"
     sample_count: int
     policy_version: int
+    learns_from: dict[str, Any]
 
 
 def calibrate(*, action_type: str, confidence: float) -> Calibrated:
     """The agent's raw confidence made calibrated, and whether that is below the
     escalation threshold.
 
-    The map comes from the action type's current window (`window_sums`: the outcomes
-    since its last restart, forgotten with the tenant's half-life). Until the window
+    The map comes from the action type's current window (`window_sums`: the matured
+    outcomes since its last restart, forgotten with the tenant's half-life; an outcome
+    matures when its result window closes, so quick replies cannot inflate it). Until the window
     holds `min_samples` effective outcomes it is the policy's damped scale,
     `min(1, scale * p)`; after that the monotone map of `stats.monotone_map`: isotonic
     regression over the fine bins' success rates, each shrunk towards the scaled
     confidence, so sparse bins lean on the policy and full ones on what happened.
     """
     settings = adjustment_settings()
-    policy = policy_for(action_type=action_type)
+    policy, window = _policy_and_window(action_type)
     sums = window_sums(action_type=action_type, half_life=settings.half_life)
     fitted, method = stats.calibration_map(
         sums,
@@ -185,7 +211,94 @@ def calibrate(*, action_type: str, confidence: float) -> Calibrated:
         method,
         round(sums.total),
         policy.version,
+        learns_from(window, outcomes=round(sums.total)),
     )
+
+
+def _policy_and_window(action_type: str) -> tuple[Policy, CalibrationWindow | None]:
+    """The policy (or the defaults) and the window row of an action type, in one query."""
+    with binary_cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT p.confidence_scale, p.escalation_threshold, p.version, w.id, w.epoch,
+                   w.started_at, w.learned_at, w.matured_until, w.waiting, w.pending,
+                   w.waiting_since
+              FROM (SELECT %(t)s::text AS t) x
+              LEFT JOIN calibration_behaviorpolicy p ON p.action_type = x.t
+              LEFT JOIN calibration_calibrationwindow w ON w.action_type = x.t
+            """,
+            {"t": action_type},
+        )
+        row = cursor.fetchone()
+    if row is None:  # pragma: no cover - the SELECT always returns a row
+        return Policy(action_type, DEFAULT_CONFIDENCE_SCALE, DEFAULT_ESCALATION_THRESHOLD), None
+    scale, threshold, version, window_id, *rest = row
+    policy = (
+        Policy(action_type, scale, threshold, version)
+        if scale is not None
+        else Policy(action_type, DEFAULT_CONFIDENCE_SCALE, DEFAULT_ESCALATION_THRESHOLD)
+    )
+    if window_id is None:
+        return policy, None
+    epoch, started_at, learned_at, matured_until, waiting, pending, waiting_since = rest
+    return policy, CalibrationWindow(
+        id=window_id,
+        action_type=action_type,
+        epoch=epoch,
+        started_at=started_at,
+        learned_at=learned_at,
+        matured_until=matured_until,
+        waiting=waiting,
+        pending=pending,
+        waiting_since=waiting_since,
+    )
+
+
+def learns_from(window: CalibrationWindow | None, *, outcomes: int) -> dict[str, Any]:
+    """What the map learns from and what still waits, with a sentence saying so."""
+    waiting = (window.waiting + window.pending) if window else 0
+    found = {
+        "outcomes": outcomes,
+        "matured_until": window.matured_until if window else None,
+        "window_started_at": window.started_at if window else None,
+        "waiting": waiting,
+        "waiting_since": window.waiting_since if window and waiting else None,
+        "checked_at": window.learned_at if window else None,
+    }
+    return {**found, "in_words": learning_in_words(found)}
+
+
+def _when(at: datetime) -> str:
+    return f"{at:%-d %b %H:%M} UTC"
+
+
+def learning_in_words(found: dict[str, Any]) -> str:
+    """The map's data in a sentence: how many outcomes, of actions up to when, and how
+    many still wait for their result window to close (and since when)."""
+    if found["matured_until"] is None:
+        said = (
+            "No outcome has matured yet: the calibrated confidence is the policy's scale "
+            "until results whose window has closed come in."
+        )
+    elif not found["outcomes"]:
+        said = (
+            f"No outcome whose result window closed (before {_when(found['matured_until'])}) "
+            "yet: the calibrated confidence is the policy's scale."
+        )
+    else:
+        since = found["window_started_at"]
+        said = (
+            f"Learns from {found['outcomes']:,} outcomes of actions taken "
+            + (f"since {_when(since)} " if since else "")
+            + f"whose result window closed before {_when(found['matured_until'])}."
+        )
+    if found["waiting"]:
+        said += (
+            f" {found['waiting']:,} more, taken since {_when(found['waiting_since'])}, "
+            "wait for their window to close and count then: quick replies are not counted "
+            "before the silences of the same days."
+        )
+    return said
 
 
 def curve(action_type: str) -> dict[str, Any]:
@@ -204,6 +317,13 @@ _NO_WINDOW: dict[str, Any] = {
     "restarts": 0,
     "monitored": False,
     "evidence_of_change": None,
+    "matured_until": None,
+    "waiting": 0,
+    "waiting_since": None,
+    "checked_at": None,
+    "in_words": learning_in_words(
+        {"outcomes": 0, "matured_until": None, "waiting": 0, "window_started_at": None}
+    ),
 }
 
 
@@ -223,7 +343,9 @@ def windows(*, action_type: str | None = None) -> dict[str, dict[str, Any]]:
                  GROUP BY 1
             )
             SELECT coalesce(w.action_type, c.action_type), coalesce(c.n, 0), w.started_at,
-                   coalesce(w.epoch, 0), w.drift_state
+                   coalesce(w.epoch, 0), w.drift_state, w.matured_until,
+                   coalesce(w.waiting, 0) + coalesce(w.pending, 0), w.waiting_since,
+                   w.learned_at
               FROM calibration_calibrationwindow w
               FULL JOIN counts c ON c.action_type = w.action_type
              WHERE %(t)s::text IS NULL OR coalesce(w.action_type, c.action_type) = %(t)s::text
@@ -232,7 +354,7 @@ def windows(*, action_type: str | None = None) -> dict[str, dict[str, Any]]:
         )
         rows = cursor.fetchall()
     found: dict[str, dict[str, Any]] = {}
-    for name, count, since, epoch, state_json in rows:
+    for name, count, since, epoch, state_json, matured, waiting, waiting_since, at in rows:
         state = drift.DriftState.from_json(
             json.loads(state_json) if isinstance(state_json, str | bytes) else state_json
         )
@@ -243,7 +365,14 @@ def windows(*, action_type: str | None = None) -> dict[str, dict[str, Any]]:
             "restarts": int(epoch),
             "monitored": watched,
             "evidence_of_change": state.evidence if watched else None,
+            "matured_until": matured,
+            "waiting": int(waiting),
+            "waiting_since": waiting_since if waiting else None,
+            "checked_at": at,
         }
+        found[name]["in_words"] = learning_in_words(
+            {**found[name], "outcomes": int(count), "window_started_at": since}
+        )
     return found
 
 

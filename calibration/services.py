@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db import transaction
@@ -36,11 +37,11 @@ def count_resolved_outcomes(resolved: Iterable[ResolvedOutcome]) -> int:
 
     Runs inside the transaction that resolved them (an outcomes.events subscriber), as one
     SQL statement: the outcomes are claimed in CountedOutcome with INSERT … ON CONFLICT DO
-    NOTHING, and only those claimed now are summed per bin and added with an upsert (in
-    bin order, one lock order for concurrent writers): to the display bins (all time) and
-    to today's fine bucket of the action type's current window epoch. A repeated delivery
-    adds nothing, and the bins' row locks are held no longer than the statement when
-    nothing else is in the transaction.
+    NOTHING, and only those claimed now are summed per bin and added to the display bins
+    with an upsert (in bin order, one lock order for concurrent writers). A repeated
+    delivery adds nothing, and the bins' row locks are held no longer than the statement
+    when nothing else is in the transaction. What people see counts every result at once;
+    the map the agent is told waits for the outcome's window to close (`learn`).
     """
     samples = {o.id: (o, y) for o in resolved if (y := success_of(o)) is not None}
     if not samples:
@@ -51,7 +52,7 @@ def count_resolved_outcomes(resolved: Iterable[ResolvedOutcome]) -> int:
             """
             WITH v AS (
                 SELECT * FROM unnest(%b::bigint[], %b::text[], %b::int[], %b::float8[],
-                                     %b::float8[], %b::int[]) AS v(id, t, k, y, p, f)
+                                     %b::float8[]) AS v(id, t, k, y, p)
             ), claimed AS (
                 INSERT INTO calibration_countedoutcome (outcome_id, counted_at)
                 SELECT id, now() FROM v ON CONFLICT DO NOTHING RETURNING outcome_id
@@ -69,19 +70,6 @@ def count_resolved_outcomes(resolved: Iterable[ResolvedOutcome]) -> int:
                        sum_p = b.sum_p + excluded.sum_p, sum_p2 = b.sum_p2 + excluded.sum_p2,
                        sum_py = b.sum_py + excluded.sum_py, updated_at = excluded.updated_at
                 RETURNING b.action_type, (b.xmax = 0) AS created
-            ), bucketed AS (
-                INSERT INTO calibration_calibrationbucket AS b
-                       (action_type, epoch, day, fine_index, n, sum_y, sum_p, sum_p2, sum_py)
-                SELECT v.t, coalesce(w.epoch, 0), (now() AT TIME ZONE 'UTC')::date, v.f,
-                       count(*), sum(v.y), sum(v.p), sum(v.p * v.p), sum(v.p * v.y)
-                  FROM v JOIN claimed c ON c.outcome_id = v.id
-                  LEFT JOIN calibration_calibrationwindow w ON w.action_type = v.t
-                 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-                ON CONFLICT (action_type, epoch, day, fine_index) DO UPDATE
-                   SET n = b.n + excluded.n, sum_y = b.sum_y + excluded.sum_y,
-                       sum_p = b.sum_p + excluded.sum_p, sum_p2 = b.sum_p2 + excluded.sum_p2,
-                       sum_py = b.sum_py + excluded.sum_py
-                RETURNING 1
             )
             SELECT (SELECT count(*) FROM claimed),
                    (SELECT coalesce(array_agg(DISTINCT action_type), '{}') FROM added
@@ -93,7 +81,6 @@ def count_resolved_outcomes(resolved: Iterable[ResolvedOutcome]) -> int:
                 [stats.bin_of(o.predicted_confidence) for o, _ in ordered],
                 [y for _, y in ordered],
                 [o.predicted_confidence for o, _ in ordered],
-                [stats.fine_of(o.predicted_confidence) for o, _ in ordered],
             ],
             # Prepared once per connection, whatever DB_PREPARE_THRESHOLD says: planning costs more
             # than running it. PostgreSQL re-plans it when the search_path (tenant) changes.
@@ -174,87 +161,196 @@ def recalibrate(
     return proposal
 
 
-# The most outcomes one drift check reads (the newest wait for the next check).
-DRIFT_BATCH = 200_000
+# The most matured outcomes one learning run reads per action type (the rest wait for the
+# next run, 15 minutes later).
+LEARN_LIMIT = 200_000
 
 
-def check_drift(
-    *, action_type: str, settings: AdjustmentSettings | None = None
-) -> drift.Verdict | None:
-    """Feed the outcomes counted since the last check to the action type's drift test
-    (calibration.drift); on an alarm, restart its window from where the evidence began
-    (a new epoch holding the outcomes counted since then) and log it in the adjustment
-    log. Then the map of the current window becomes the test's reference for the next
-    check. The window row is locked throughout, so two checks cannot interleave.
-    Returns the verdict, or None when there was nothing to test."""
+@dataclass(frozen=True)
+class Learned:
+    """What one learning run did for an action type."""
+
+    learned: int  # matured outcomes added to the window
+    tested: int  # of them, tested by the drift test
+    alarms: int  # restarts of the window
+    matured_until: datetime
+
+
+def learn(
+    *,
+    action_type: str,
+    settings: AdjustmentSettings | None = None,
+    now: datetime | None = None,
+    limit: int = LEARN_LIMIT,
+) -> Learned:
+    """Learn from the outcomes of the action type that have matured: their result window
+    closed before the maturity frontier (outcomes.selectors.maturity_frontier: now, or the
+    end of the earliest window still pending), so every result of those actions is in, the
+    silent failures as much as the quick replies. They are read in the order their actions
+    were taken, `drift_check_every` at a time; each batch, in its own transaction on the
+    locked window row, is marked learned (exactly once) and added to the window's buckets
+    of the day its actions were taken, and fed to the drift test (calibration.drift)
+    against the reference map; on an alarm the window restarts from where the evidence
+    began (a new epoch holding the matured outcomes since then, and an entry in the
+    adjustment log); then the reference becomes the map of the window less its newest
+    outcomes and those of the current run of evidence (drift.reference_cutoff).
+
+    So what the agent is told never depends on the order results arrive in: a stationary
+    agent whose failures are known only when their window ends looks stationary. The
+    price: an outcome waits for its window (7 days for email engagement, 30 for deal
+    progression) before it counts. The display bins count every result at once."""
     settings = settings or selectors.adjustment_settings()
-    with transaction.atomic():
-        window, _ = CalibrationWindow.objects.select_for_update().get_or_create(
-            action_type=action_type
-        )
-        state = drift.DriftState.from_json(window.drift_state)
-        rows = _counted_since(action_type, window.checked_at, window.checked_id)
-        keys = [[at.isoformat(), outcome_id] for at, outcome_id, _, _ in rows]
-        verdict = drift.check(
-            state,
-            [p for _, _, p, _ in rows],
-            [y for _, _, _, y in rows],
-            keys=keys,
-            window=selectors.window_sums(action_type=action_type, half_life=settings.half_life),
-            scale=selectors.policy_for(action_type=action_type).confidence_scale,
-            prior_weight=settings.prior_weight,
-            min_samples=settings.min_samples,
-            alpha=1.0 / settings.drift_alarm_every,
-            floor=settings.drift_tolerance,
-        )
-        if verdict.alarm:
-            _restart(window, verdict)
-        if rows:
-            window.checked_at, window.checked_id = rows[-1][0], rows[-1][1]
-        window.drift_state = state.to_json()
-        window.save()
-    return verdict if rows else None
+    now = now or timezone.now()
+    frontier = outcome_selectors.maturity_frontier(action_type=action_type, now=now)
+    learned = tested = alarms = 0
+    while learned < limit:
+        with transaction.atomic():
+            window, _ = CalibrationWindow.objects.select_for_update().get_or_create(
+                action_type=action_type
+            )
+            rows = _matured(action_type, frontier, min(settings.drift_check_every, limit - learned))
+            if not rows:
+                break
+            _add_to_window(window, rows)
+            state = drift.DriftState.from_json(window.drift_state)
+            verdict = drift.check(
+                state,
+                [p for _, _, p, _ in rows],
+                [y for _, _, _, y in rows],
+                keys=[[at.isoformat(), outcome_id] for at, outcome_id, _, _ in rows],
+                days=selectors.window_days(action_type=action_type),
+                day_of=_day_of,
+                reference=lambda day: selectors.window_sums(
+                    action_type=action_type, half_life=settings.half_life, before_day=day
+                ),
+                scale=selectors.policy_for(action_type=action_type).confidence_scale,
+                prior_weight=settings.prior_weight,
+                min_samples=settings.min_samples,
+                alpha=1.0 / settings.drift_alarm_every,
+                floor=settings.drift_tolerance,
+            )
+            if verdict.alarm:
+                _restart(window, verdict)
+                alarms += 1
+            window.drift_state = state.to_json()
+            window.save()
+            learned += len(rows)
+            tested += verdict.tested
+    _note_waiting(action_type, now=now, frontier=frontier)
+    return Learned(learned, tested, alarms, frontier)
 
 
-def _counted_since(
-    action_type: str, after: Any, after_id: int
+def _day_of(key: Any) -> date | None:
+    """The UTC day of an outcome key ([occurred_at ISO, id]); None for no key."""
+    if not key:
+        return None
+    return datetime.fromisoformat(key[0]).astimezone(UTC).date()
+
+
+def _matured(
+    action_type: str, frontier: datetime, size: int
 ) -> list[tuple[Any, int, float, float]]:
-    """(counted_at, outcome id, p, y) of the action type's outcomes counted after the
-    watermark, in counting order."""
+    """(occurred_at, outcome id, p, y) of the next counted, not yet learned outcomes of
+    the action type whose window closed before the frontier, in the order their actions
+    were taken."""
     samples, params = outcome_selectors.calibration_samples_query(action_type=action_type)
     with binary_cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT c.counted_at, c.outcome_id, s.p, s.y
+            SELECT s.occurred_at, s.id, s.p, s.y
               FROM calibration_countedoutcome c JOIN ({samples}) s ON s.id = c.outcome_id
-             WHERE %(after)s::timestamptz IS NULL
-                OR (c.counted_at, c.outcome_id) > (%(after)s::timestamptz, %(after_id)s)
-             ORDER BY c.counted_at, c.outcome_id
-             LIMIT %(limit)s
+             WHERE c.learned_at IS NULL AND s.window_expires_at < %(frontier)s
+             ORDER BY s.occurred_at, s.id
+             LIMIT %(size)s
             """,  # noqa: S608 - only outcomes' constant SQL is formatted in
-            {**params, "after": after, "after_id": after_id, "limit": DRIFT_BATCH},
+            {**params, "frontier": frontier, "size": size},
         )
         return [(at, int(i), float(p), float(y)) for at, i, p, y in cursor.fetchall()]
 
 
+def _add_to_window(window: CalibrationWindow, rows: list[tuple[Any, int, float, float]]) -> None:
+    """Mark the outcomes learned and add those marked now to the buckets of the window's
+    epoch, on the day (UTC) their actions were taken: one statement, exactly once."""
+    with binary_cursor() as cursor:
+        cursor.execute(
+            """
+            WITH v AS (
+                SELECT * FROM unnest(%(ids)s::bigint[], %(days)s::date[], %(f)s::int[],
+                                     %(y)s::float8[], %(p)s::float8[]) AS v(id, day, f, y, p)
+            ), marked AS (
+                UPDATE calibration_countedoutcome c SET learned_at = now()
+                  FROM v WHERE c.outcome_id = v.id AND c.learned_at IS NULL
+                RETURNING c.outcome_id
+            )
+            INSERT INTO calibration_calibrationbucket AS b
+                   (action_type, epoch, day, fine_index, n, sum_y, sum_p, sum_p2, sum_py)
+            SELECT %(t)s, %(epoch)s, v.day, v.f, count(*), sum(v.y), sum(v.p),
+                   sum(v.p * v.p), sum(v.p * v.y)
+              FROM v JOIN marked m ON m.outcome_id = v.id
+             GROUP BY v.day, v.f ORDER BY v.day, v.f
+            ON CONFLICT (action_type, epoch, day, fine_index) DO UPDATE
+               SET n = b.n + excluded.n, sum_y = b.sum_y + excluded.sum_y,
+                   sum_p = b.sum_p + excluded.sum_p, sum_p2 = b.sum_p2 + excluded.sum_p2,
+                   sum_py = b.sum_py + excluded.sum_py
+            """,
+            {
+                "ids": [i for _, i, _, _ in rows],
+                "days": [at.astimezone(UTC).date() for at, _, _, _ in rows],
+                "f": [stats.fine_of(p) for _, _, p, _ in rows],
+                "y": [y for _, _, _, y in rows],
+                "p": [p for _, _, p, _ in rows],
+                "t": window.action_type,
+                "epoch": window.epoch,
+            },
+        )
+
+
+def _note_waiting(action_type: str, *, now: datetime, frontier: datetime) -> None:
+    """Keep on the window what this run saw still waiting: results in but window open,
+    and no result yet (for the reliability card and `calibrate/`, without a count there)."""
+    samples, params = outcome_selectors.calibration_samples_query(action_type=action_type)
+    with binary_cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT count(*), min(s.occurred_at)
+              FROM calibration_countedoutcome c JOIN ({samples}) s ON s.id = c.outcome_id
+             WHERE c.learned_at IS NULL
+            """,  # noqa: S608 - only outcomes' constant SQL is formatted in
+            params,
+        )
+        row = cursor.fetchone()
+    waiting, waiting_oldest = (int(row[0]), row[1]) if row else (0, None)
+    pending, pending_oldest = outcome_selectors.pending_of_types().get(action_type, (0, None))
+    oldest = min((t for t in (waiting_oldest, pending_oldest) if t is not None), default=None)
+    CalibrationWindow.objects.filter(action_type=action_type).update(
+        learned_at=now,
+        matured_until=frontier,
+        waiting=waiting,
+        pending=pending,
+        waiting_since=oldest,
+    )
+
+
 def _restart(window: CalibrationWindow, verdict: drift.Verdict) -> None:
-    """A new epoch for the window, holding the outcomes counted since the evidence of the
-    change began (the verdict's key), and an entry in the adjustment log."""
+    """A new epoch for the window, holding the learned outcomes whose actions were taken
+    since the evidence of the change began (the verdict's key), and an entry in the
+    adjustment log."""
     since_at, since_id = verdict.since
     window.epoch += 1
-    window.started_at = since_at
+    window.started_at = datetime.fromisoformat(since_at)
     samples, params = outcome_selectors.calibration_samples_query(action_type=window.action_type)
     with binary_cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO calibration_calibrationbucket
                    (action_type, epoch, day, fine_index, n, sum_y, sum_p, sum_p2, sum_py)
-            SELECT %(t)s, %(epoch)s, (c.counted_at AT TIME ZONE 'UTC')::date,
+            SELECT %(t)s, %(epoch)s, (s.occurred_at AT TIME ZONE 'UTC')::date,
                    (SELECT count(*) FROM unnest(%(fine_edges)s::float8[]) e
                      WHERE e < s.p)::int,
                    count(*), sum(s.y), sum(s.p), sum(s.p * s.p), sum(s.p * s.y)
               FROM calibration_countedoutcome c JOIN ({samples}) s ON s.id = c.outcome_id
-             WHERE (c.counted_at, c.outcome_id) >= (%(since)s::timestamptz, %(since_id)s)
+             WHERE c.learned_at IS NOT NULL
+               AND (s.occurred_at, s.id) >= (%(since)s::timestamptz, %(since_id)s)
              GROUP BY 3, 4
             ON CONFLICT (action_type, epoch, day, fine_index) DO NOTHING
             RETURNING n
@@ -280,9 +376,9 @@ def _restart(window: CalibrationWindow, verdict: drift.Verdict) -> None:
         after_threshold=policy.escalation_threshold,
         mean_gap=0.0,
         reason=(
-            f"Calibration changed: the outcomes since {since_at[:16].replace('T', ' ')} UTC "
-            f"no longer match the calibrated confidence (evidence {evidence:,.0f} to 1). "
-            f"Learning restarts from the {kept:,} outcomes counted since then."
+            f"Calibration changed: the actions taken since {since_at[:16].replace('T', ' ')} "
+            f"UTC no longer match the calibrated confidence (evidence {evidence:,.0f} to 1). "
+            f"Learning restarts from the {kept:,} of their outcomes known so far."
         ),
     )
 
@@ -338,6 +434,7 @@ def rebuild_bins(*, action_type: str | None = None) -> int:
     query of what calibration learns from; bin assignment uses the same edges as
     stats.bin_index (an outcome is in the bin of the inner edges below it)."""
     samples, params = outcome_selectors.calibration_samples_query(action_type=action_type)
+    frontier = outcome_selectors.sql_maturity_frontier("t.action_type")
     params = {
         **params,
         "action_type": action_type,
@@ -356,29 +453,39 @@ def rebuild_bins(*, action_type: str | None = None) -> int:
             cursor.execute("DELETE FROM calibration_countedoutcome")
         for table in ("calibration_calibrationbin", "calibration_calibrationbucket"):
             cursor.execute(f"DELETE FROM {table}" + type_filter, params)  # noqa: S608
-        # Buckets: an outcome resolved since its window started is in the window's epoch,
-        # on the day it was resolved; older ones in the epoch before (history).
+        # Learned (in the buckets): the outcomes whose window closed before their type's
+        # maturity frontier (outcomes.selectors.maturity_frontier, per type in SQL), on the
+        # day their action was taken: in the window's epoch when taken since it started,
+        # else in the epoch before (history). The rest wait for the next learning run.
         cursor.execute(
             f"""
             WITH samples AS (
-                SELECT s.id, s.action_type, s.p, s.y, s.resolved_at,
+                SELECT s.id, s.action_type, s.p, s.y, s.occurred_at, s.window_expires_at,
                        (SELECT count(*) FROM unnest(%(edges)s::float8[]) e
                          WHERE e < s.p)::int AS k,
                        (SELECT count(*) FROM unnest(%(fine_edges)s::float8[]) e
                          WHERE e < s.p)::int AS f
                   FROM ({samples}) s
+            ), frontier AS (
+                SELECT t.action_type, {frontier} AS at
+                  FROM (SELECT DISTINCT action_type FROM samples) t
+            ), matured AS (
+                SELECT s.* FROM samples s JOIN frontier fr USING (action_type)
+                 WHERE s.window_expires_at < fr.at
             ), counted AS (
-                INSERT INTO calibration_countedoutcome (outcome_id, counted_at)
-                SELECT id, now() FROM samples ON CONFLICT DO NOTHING RETURNING outcome_id
+                INSERT INTO calibration_countedoutcome (outcome_id, counted_at, learned_at)
+                SELECT s.id, now(), CASE WHEN m.id IS NULL THEN NULL ELSE now() END
+                  FROM samples s LEFT JOIN matured m USING (id)
+                ON CONFLICT DO NOTHING RETURNING outcome_id
             ), bucketed AS (
                 INSERT INTO calibration_calibrationbucket
                        (action_type, epoch, day, fine_index, n, sum_y, sum_p, sum_p2, sum_py)
                 SELECT s.action_type,
-                       CASE WHEN w.started_at IS NULL OR s.resolved_at >= w.started_at
+                       CASE WHEN w.started_at IS NULL OR s.occurred_at >= w.started_at
                             THEN coalesce(w.epoch, 0) ELSE greatest(w.epoch - 1, 0) END,
-                       (coalesce(s.resolved_at, now()) AT TIME ZONE 'UTC')::date, s.f,
+                       (s.occurred_at AT TIME ZONE 'UTC')::date, s.f,
                        count(*), sum(s.y), sum(s.p), sum(s.p * s.p), sum(s.p * s.y)
-                  FROM samples s
+                  FROM matured s
                   LEFT JOIN calibration_calibrationwindow w ON w.action_type = s.action_type
                  GROUP BY 1, 2, 3, 4
                 RETURNING 1

@@ -66,6 +66,14 @@ SCHEDULES: list[Schedule] = [
         jitter_seconds=120,
     ),
     Schedule(
+        name="calibration: learn from matured outcomes",
+        task="calibration.learn",
+        why="Every 15 min: outcomes whose result window closed reach the calibrated "
+        "confidence and the drift test, in the order their actions were taken.",
+        every_seconds=15 * 60,
+        jitter_seconds=60,
+    ),
+    Schedule(
         name="calibration: recalibrate",
         task="calibration.recalibrate",
         why="Every 6 h: move miscalibrated policies one damped step (logged, revertible).",

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -222,16 +222,50 @@ def days_with_outcomes(*, changed_since: datetime | None = None) -> list[date]:
 
 def calibration_samples_query(*, action_type: str | None = None) -> tuple[str, dict[str, Any]]:
     """A SELECT of what calibration learns from (rules.calibration_label): columns id,
-    action_type, p (the confidence), y (1 success, 0 failure) and resolved_at; of one
-    action type or all. For calibration to rebuild its bins in one statement."""
+    action_type, p (the confidence), y (1 success, 0 failure), resolved_at, occurred_at
+    (when the action was taken) and window_expires_at (when its result window closes); of
+    one action type or all. For calibration to learn and rebuild in one statement."""
     only = "AND o.action_type = %(samples_action_type)s" if action_type else ""
     query = f"""
         SELECT o.id, o.action_type, o.predicted_confidence AS p, {sql_success()} AS y,
-               o.resolved_at
+               o.resolved_at, o.occurred_at, o.window_expires_at
           FROM outcomes_outcomerecord o
          WHERE {sql_counted_by_calibration()} {only}
     """  # noqa: S608 - only this module's constant expressions are formatted in
     return query, {"samples_action_type": action_type}
+
+
+def maturity_frontier(*, action_type: str, now: datetime) -> datetime:
+    """The time before which every result window of the action type that closed is
+    settled: `now`, or the end of the earliest window of an outcome still pending, when
+    that is earlier (its expiry sweep has not run yet). An outcome whose window closed
+    before it has its final status (or waits for a person's label, as ambiguous)."""
+    earliest = (
+        OutcomeRecord.objects.filter(status=rules.PENDING, action_type=action_type)
+        .order_by("window_expires_at")
+        .values_list("window_expires_at", flat=True)
+        .first()
+    )
+    return min(now, earliest) if earliest is not None else now
+
+
+def sql_maturity_frontier(type_column: str) -> str:
+    """SQL: `maturity_frontier` of the action type in `type_column`, at now()."""
+    return f"""least(now(), (SELECT min(f.window_expires_at) FROM outcomes_outcomerecord f
+                            WHERE f.status = '{rules.PENDING}'
+                              AND f.action_type = {type_column}))"""  # noqa: S608
+
+
+def pending_of_types() -> dict[str, tuple[int, datetime | None]]:
+    """Per action type: how many outcomes wait for a result, and when the oldest of them
+    was taken."""
+    rows = (
+        OutcomeRecord.objects.filter(status=rules.PENDING)
+        .values("action_type")
+        .annotate(n=Count("id"), oldest=Min("occurred_at"))
+        .values_list("action_type", "n", "oldest")
+    )
+    return {t: (int(n), oldest) for t, n, oldest in rows}
 
 
 def _day_span(days: Sequence[date]) -> tuple[datetime, datetime]:

@@ -152,7 +152,7 @@ def test_a_worker_killed_mid_recalibration_moves_each_policy_one_step(
                         action_type=t,
                         predicted_confidence=0.85,
                         outcome_type="email_engagement",
-                        occurred_at=timezone.now(),
+                        occurred_at=timezone.now() - timedelta(days=30),  # windows closed
                     )
                     for t in types
                     for i in range(PER_TYPE)

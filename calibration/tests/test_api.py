@@ -11,6 +11,7 @@ from django_tenants.utils import tenant_context
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss
 
+from calibration import services as calibration_services
 from calibration.models import BehaviorPolicy
 from outcomes import services as outcome_services
 from outcomes.models import OutcomeRecord
@@ -38,6 +39,8 @@ def resolve_many(world, confidences, successes, action_type="send_email"):
                 source="event",
                 reason="test",
             )
+        # Their windows closed long ago: the learning job takes them in.
+        calibration_services.learn(action_type=action_type)
 
 
 def test_curve_body(alpha, client) -> None:
@@ -114,6 +117,16 @@ def test_policy_and_calibrate(alpha, client) -> None:
         "method": "scale",
         "sample_count": 0,
         "policy_version": 0,
+        "learns_from": {
+            "outcomes": 0,
+            "matured_until": None,
+            "window_started_at": None,
+            "waiting": 0,
+            "waiting_since": None,
+            "checked_at": None,
+            "in_words": "No outcome has matured yet: the calibrated confidence is the "
+            "policy's scale until results whose window has closed come in.",
+        },
     }
     for bad in (
         {"action_type": "send_email", "confidence": 1.2},

@@ -3,10 +3,12 @@ sums in SQL against their definition, and a restart end to end."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import re
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from calibration import drift, selectors, services, stats
@@ -15,9 +17,12 @@ from calibration.models import (
     CalibrationAdjustment,
     CalibrationBucket,
     CalibrationWindow,
+    CountedOutcome,
 )
 from learning.errors import Conflict
 from outcomes import services as outcome_services
+from outcomes import sweeps
+from outcomes.models import OutcomeRecord
 
 T0 = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 
@@ -59,6 +64,42 @@ def test_a_change_rings_within_a_few_hundred_outcomes_and_says_where_it_began() 
     assert 900 <= began <= verdict.at  # the restart keeps what came after the change
 
 
+def test_relative_changes_of_rare_and_common_successes_ring() -> None:
+    """On the log-odds scale a rare success halving (0.08·p -> 0.03·p, a 0.025 shift on
+    average) is as visible as a common one falling by a fifth: with a reference resting on
+    5,000 outcomes a bin, both ring in each of 10 runs, and the same runs without the
+    change never do."""
+    rng = np.random.default_rng(21)
+    for before, after, within in ((0.08, 0.03, 4_000), (0.6, 0.48, 25_000)):
+        rang, quiet = [], 0
+        for _ in range(10):
+            p = rng.uniform(0.02, 1, within)
+            draws = rng.uniform(0, 1, within)
+            state = drift.DriftState(snapshot=exact_snapshot(lambda v, b=before: b * v))
+            verdict = drift.test(state, p, (draws < after * p).astype(float))
+            rang.append(verdict.alarm)
+            state = drift.DriftState(snapshot=exact_snapshot(lambda v, b=before: b * v))
+            quiet += drift.test(state, p, (draws < before * p).astype(float)).alarm
+        assert all(rang) and quiet == 0, (before, after, rang, quiet)
+
+
+def test_the_reference_leaves_out_the_newest_outcomes_and_the_run_of_evidence() -> None:
+    days = [(0, 3_000.0), (1, 3_000.0), (2, 3_000.0), (3, 3_000.0), (4, 3_000.0)]
+    # Half of a young window at most, by whole days: days 0 and 1 (6,000 of 15,000).
+    assert drift.reference_cutoff(days, None, lag=10_000) == 2
+    assert drift.reference_cutoff(days, None, lag=4_000) == 3  # the newest 6,000 >= 4,000
+    assert drift.reference_cutoff(days, 1, lag=4_000) == 1  # a run of evidence since day 1
+    assert drift.reference_cutoff([], None, lag=10_000) is None
+
+
+def test_a_state_kept_before_two_detectors_still_loads() -> None:
+    old = {"log_wealth": 2.5, "tested": 7, "run_start": ["2026-09-01T09:00:00+00:00", 3]}
+    old |= {"weight": [1.0] * 10, "residual": [0.1] * 10, "squared": [0.2] * 10}
+    state = drift.DriftState.from_json(old)
+    assert len(state.detectors) == len(drift.MEMORIES) and state.tested == 7
+    assert state.log_wealth == 2.5 and state.run_start == old["run_start"]
+
+
 def test_the_bets_never_make_a_factor_negative() -> None:
     """Extreme maps and outcomes: log1p never sees a factor <= 0 (it would raise)."""
     rng = np.random.default_rng(13)
@@ -81,7 +122,15 @@ def test_no_monitoring_before_the_map_rests_on_data() -> None:
     state = drift.DriftState()
     sparse = stats.BinSums.from_samples([0.5] * 20, [1.0] * 20, fine=True)
     verdict = drift.check(
-        state, [0.5], [0.0], window=sparse, scale=1.0, prior_weight=5, min_samples=10
+        state,
+        [0.5],
+        [0.0],
+        days=[(0, 20.0)],
+        day_of=lambda key: 0,
+        reference=lambda day: sparse,
+        scale=1.0,
+        prior_weight=5,
+        min_samples=10,
     )
     assert verdict.tested == 0 and state.snapshot is not None  # next time: the reference
     assert drift.test(state, [0.5] * 50, [0.0] * 50).tested == 0  # 20 < 100 outcomes
@@ -93,8 +142,11 @@ def in_alpha(alpha):
         yield alpha
 
 
-def resolve(action_type: str, p: np.ndarray, y: np.ndarray, start: int = 0) -> None:
-    """Record and resolve outcomes through the product's own services, in one batch each."""
+def resolve(
+    action_type: str, p: np.ndarray, y: np.ndarray, start: int = 0, at: datetime = T0
+) -> list[int]:
+    """Record and resolve outcomes of actions taken at `at` through the product's own
+    services, in one batch each; returns their ids."""
     recorded = outcome_services.record_outcomes(
         items=[
             outcome_services.OutcomeInput(
@@ -103,7 +155,7 @@ def resolve(action_type: str, p: np.ndarray, y: np.ndarray, start: int = 0) -> N
                 action_type=action_type,
                 predicted_confidence=float(v),
                 outcome_type="email_engagement",
-                occurred_at=T0,
+                occurred_at=at,
             )
             for i, v in enumerate(p)
         ]
@@ -114,21 +166,67 @@ def resolve(action_type: str, p: np.ndarray, y: np.ndarray, start: int = 0) -> N
         outcome_services.transition_outcomes(
             ids=chosen, status=status, score=None, source="event", reason="test"
         )
+    return ids
 
 
-def test_counting_fills_todays_fine_buckets_of_the_current_epoch(in_alpha) -> None:
+def test_learning_fills_the_buckets_of_the_day_the_actions_were_taken(in_alpha) -> None:
     rng = np.random.default_rng(14)
     p = np.round(rng.uniform(0, 1, 300), 2)
     y = rng.uniform(0, 1, 300) < p
     resolve("offer", p, y)
+    # Counted for people at once, learned from only by the learning run.
+    assert selectors.bin_sums(action_type="offer").total == 300
+    assert not CalibrationBucket.objects.filter(action_type="offer").exists()
+    result = services.learn(action_type="offer")
+    assert (result.learned, result.alarms) == (300, 0)
+    assert services.learn(action_type="offer").learned == 0  # a rerun learns nothing twice
     buckets = CalibrationBucket.objects.filter(action_type="offer")
-    assert {(b.epoch, b.day) for b in buckets} == {(0, datetime.now(UTC).date())}
+    assert {(b.epoch, b.day) for b in buckets} == {(0, T0.date())}
     expected = stats.BinSums.from_samples(p, y, fine=True)
     got = selectors.window_sums(action_type="offer", half_life=0)
     for a, b in zip(got.columns(), expected.columns(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-9)
     # The display bins are the same outcomes.
     np.testing.assert_allclose(selectors.bin_sums(action_type="offer").n, expected.coarse().n)
+
+
+def test_an_outcome_waits_until_its_window_closes_and_everything_older_is_in(in_alpha) -> None:
+    """A quick reply to a recent action is shown at once but learned only when its window
+    has closed; a pending outcome whose window closed (the expiry sweep not run yet) holds
+    back every outcome whose window closed after it."""
+    now = timezone.now()
+    (young,) = resolve("wait", np.array([0.8]), np.array([True]), at=now - timedelta(days=2))
+    old = resolve("wait", np.array([0.8, 0.4]), np.array([True, False]), start=1, at=T0)
+    (silent,) = outcome_services.record_outcomes(
+        items=[
+            outcome_services.OutcomeInput(
+                action_id="wait-silent",
+                conversation_id="cv-wait-silent",
+                action_type="wait",
+                predicted_confidence=0.5,
+                outcome_type="email_engagement",
+                occurred_at=T0 - timedelta(days=1),
+            )
+        ]
+    )
+    assert selectors.bin_sums(action_type="wait").total == 3  # people see all results
+    assert services.learn(action_type="wait").learned == 0  # the silent one holds them back
+    window = CalibrationWindow.objects.get(action_type="wait")
+    assert (window.waiting, window.pending) == (3, 1)
+    held = OutcomeRecord.objects.get(action_id="wait-silent").window_expires_at
+    assert window.matured_until == held
+    sweeps.run_sweep(window="expiry", now=now)  # silence: a failure, its window closed
+    assert services.learn(action_type="wait").learned == 3  # the two old and the silent
+    learned = set(
+        CountedOutcome.objects.filter(learned_at__isnull=False).values_list("outcome_id", flat=True)
+    )
+    assert learned == {*old, silent.id} and young not in learned
+    curve = selectors.curve("wait")["window"]
+    assert curve["outcomes"] == 3 and curve["waiting"] == 1
+    assert "Learns from 3 outcomes" in curve["in_words"]
+    assert "1 more, taken since" in curve["in_words"]
+    answer = selectors.calibrate(action_type="wait", confidence=0.8).learns_from
+    assert answer["waiting"] == 1 and answer["outcomes"] == 3
 
 
 def test_the_window_in_sql_weighs_days_as_the_definition_does(in_alpha) -> None:
@@ -172,21 +270,27 @@ def test_a_change_restarts_the_window_and_is_logged(in_alpha) -> None:
     rng = np.random.default_rng(16)
     p = np.round(rng.uniform(0.02, 1, 2_000), 2)
     y = rng.uniform(0, 1, 2_000) < 0.6 * p
-    resolve("switch", p, y)
-    assert services.check_drift(action_type="switch").tested == 0  # the reference is taken
-    assert services.check_drift(action_type="switch") is None  # nothing new
+    for day in range(4):  # 500 actions a day for 4 days
+        chosen = slice(500 * day, 500 * (day + 1))
+        resolve("switch", p[chosen], y[chosen], start=500 * day, at=T0 + timedelta(days=day))
+    first = services.learn(action_type="switch")
+    # Tested from the third day on: the reference leaves out the newest half of a young
+    # window (by whole days), so it rests on the first two days.
+    assert (first.learned, first.alarms, first.tested) == (2_000, 0, 1_000)
+    assert services.learn(action_type="switch").learned == 0  # nothing new
     p2 = np.round(rng.uniform(0.02, 1, 600), 2)
     y2 = rng.uniform(0, 1, 600) < 0.3 + 0.7 * p2
-    resolve("switch", p2, y2, start=2_000)
-    verdict = services.check_drift(action_type="switch")
-    assert verdict is not None and verdict.alarm
+    resolve("switch", p2, y2, start=2_000, at=T0 + timedelta(days=4))
+    assert services.learn(action_type="switch").alarms == 1
     window = CalibrationWindow.objects.get(action_type="switch")
-    assert window.epoch == 1 and window.drift_state["snapshot"] is None
+    assert window.epoch == 1
     kept = selectors.window_sums(action_type="switch", half_life=0).total
     assert 300 <= kept <= 600  # the outcomes since the evidence began, about the change
     restart = CalibrationAdjustment.objects.get(action_type="switch")
     assert restart.kind == AdjustmentKind.RESTART and "Calibration changed" in restart.reason
-    assert f"{int(kept):,} outcomes" in restart.reason
+    # It restarted from the outcomes known then; the rest of the run added the others.
+    known = int(re.search(r"from the ([\d,]+) of their", restart.reason)[1].replace(",", ""))
+    assert 0 < known < kept
     with pytest.raises(Conflict):
         services.revert_adjustment(adjustment_id=restart.pk, user=in_alpha.users["admin"])
     answer = selectors.calibrate(action_type="switch", confidence=0.5)

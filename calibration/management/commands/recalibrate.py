@@ -13,9 +13,10 @@ from learning.management.base import console_for, tenants_for
 
 class Command(BaseCommand):
     help = (
-        "Check calibration for a change (restarting what it learns from on an alarm) and "
-        "adjust each action type's policy (as beat does every 6 h); --rebuild recomputes "
-        "the bins from the outcome history first."
+        "Learn from the outcomes whose result window closed (checking for a change of "
+        "calibration, restarting what it learns from on an alarm) and adjust each action "
+        "type's policy (as beat does every 6 h); --rebuild recomputes the bins from the "
+        "outcome history first."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -54,14 +55,12 @@ class Command(BaseCommand):
                         else selectors.action_types()
                     )
                     for action_type in types:
-                        verdict = (
-                            None
-                            if options["dry_run"]
-                            else services.check_drift(action_type=action_type)
+                        learned = (
+                            None if options["dry_run"] else services.learn(action_type=action_type)
                         )
                         restarted = (
                             "calibration changed: learning restarted; "
-                            if (verdict and verdict.alarm)
+                            if (learned and learned.alarms)
                             else ""
                         )
                         before = selectors.policy_for(action_type=action_type)
