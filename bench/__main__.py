@@ -11,6 +11,7 @@ from rich.table import Table
 
 from bench import (
     calibration,
+    coaching,
     dashboards,
     efficacy,
     environment,
@@ -64,6 +65,11 @@ def main() -> int:
         console.print("[bold]Learning efficacy against the truth, over many seeds…")
         learning = efficacy.run(5 if quick else 20)
         results += efficacy.rows(learning)
+    patterns = None
+    if wanted("coaching"):
+        console.print("[bold]Coaching patterns on clustered traffic, simulated…")
+        patterns = coaching.run(quick)
+        results += coaching.rows(patterns)
     trials = None
     if wanted("experiments"):
         console.print("[bold]Randomised experiments, simulated…")
@@ -95,6 +101,8 @@ def main() -> int:
     console.print(table)
     if learning:
         console.print(efficacy.table(learning))
+    if patterns:
+        console.print(coaching.table(patterns))
     if trials:
         for part in experiments.tables(trials):
             console.print(part)

@@ -73,7 +73,10 @@ class CoachingPatternsApi(APIView):
         responses=inline_serializer("CoachingPatterns", {"run": RUN, "patterns": PATTERN}),
         description="The latest extraction: which segments work better or worse (each "
         "tested against the rest, Benjamini-Hochberg adjusted), top-performing actions and "
-        "improvement areas, strongest first. `run` is null before the first extraction.",
+        "improvement areas (success significantly below the bar), strongest first. The "
+        "unit is the conversation: minimum sizes count conversations and each test's counts "
+        "are divided by its design effect (`supporting.design_effect`). `run` is null "
+        "before the first extraction.",
     )
     def get(self, request: Request) -> Response:
         kind = request.query_params.get("kind")

@@ -7,12 +7,20 @@ The agent asks which version to use for a conversation (`POST experiments/assign
 hash of the experiment's salt and the conversation id puts half the conversations in each
 arm, the same arm every time, and the first ask is logged as the conversation's exposure.
 The first draft of an exposed conversation (`POST drafts/`, sent unedited or not) is its
-one observation, whichever arm it was in. `coaching.stats.ArmTest` compares the arms with
-both rates unknown: promote when the evidence that the new version is better reaches
-1/alpha (20), demote when the evidence that it is worse does, with at least 10 and 20
-observations (the seeds' floors). Under "the versions are equally good" the chance of any
-decision, checked after every use for ever, is at most alpha = 5 %, for any common rate.
-Simulated in `bench/experiments.py` (`make bench`) and `coaching/tests/test_experiments.py`.
+one observation, whichever arm it was in. How many observations each arm yields is not
+controlled (an arm may draft less often, or never), so `coaching.stats.ArmTest` does not
+assume half: it pairs each observation with the newest waiting one of the other arm (in
+arrival order, waiting at most 200 observations), and among the pairs that differ (one
+draft sent unedited, the other edited) the winner is a fair coin when the versions are
+equally good, whatever the rate, the split and a slow drift of the rate. Its evidence (a
+bettor's wealth against that fair coin, betting on both sides) decides at 1/alpha (20):
+promoted if the new version won more of those pairs, demoted if fewer, with at least 10
+and 20 observations (the seeds' floors); never while one arm has no observation. Under
+"equally good" the chance of any decision, checked after every use for ever, is at most
+alpha = 5 %. The test's state (the pairs' counts and the waiting observations) is kept on
+the experiment's row and moved once per observation under its lock. Simulated in
+`bench/experiments.py` (scenario files in bench/scenarios/experiments/, `make bench`) and
+`coaching/tests/test_experiments.py`.
 
 Uses of an entry outside an experiment (a draft naming it, never assigned) are still
 counted on the entry, but they decide nothing: who got which version would not be chance.
@@ -138,7 +146,13 @@ def observe(*, conversation_id: str, approved: bool) -> list[Experiment]:
             exposure.approved, exposure.observed_at = approved, timezone.now()
             exposure.save(update_fields=["approved", "observed_at"])
             treatment = exposure.arm == Arm.TREATMENT
-            test = ArmTest(experiment.log_wealth, experiment.observations, experiment.sign_sum)
+            test = ArmTest(
+                treatment_better=experiment.pairs_treatment_better,
+                control_better=experiment.pairs_control_better,
+                same=experiment.pairs_same,
+                observations=experiment.observations,
+                waiting=experiment.waiting,
+            )
             test.observe(treatment=treatment, success=approved)
             if treatment:
                 experiment.treatment_uses += 1
@@ -146,11 +160,47 @@ def observe(*, conversation_id: str, approved: bool) -> list[Experiment]:
             else:
                 experiment.control_uses += 1
                 experiment.control_approvals += int(approved)
-            experiment.log_wealth, experiment.sign_sum = test.log_wealth, test.sign_sum
-            if _decide(experiment, test):
+            experiment.pairs_treatment_better = test.treatment_better
+            experiment.pairs_control_better = test.control_better
+            experiment.pairs_same = test.same
+            experiment.waiting = test.waiting_state()
+            experiment.log_wealth = test.log_wealth
+            decided_now = _decide(experiment, test)
+            if decided_now:
                 decided.append(experiment)
-            experiment.save()
+            experiment.save(update_fields=_TEST_FIELDS + (_DECISION_FIELDS if decided_now else []))
     return decided
+
+
+_TEST_FIELDS = [
+    "treatment_uses",
+    "treatment_approvals",
+    "control_uses",
+    "control_approvals",
+    "pairs_treatment_better",
+    "pairs_control_better",
+    "pairs_same",
+    "waiting",
+    "log_wealth",
+]
+_DECISION_FIELDS = ["status", "decided_at", "decision_reason"]
+
+
+def evidence_summary(experiment: Experiment, test: ArmTest) -> str:
+    """The evidence in words: the pairs that differed first (what the test weighs), then
+    each arm's rate and the evidence."""
+    better = test.treatment_better >= test.control_better
+    won = test.treatment_better if better else test.control_better
+    t_rate, c_rate = experiment.rate(Arm.TREATMENT), experiment.rate(Arm.CONTROL)
+    return (
+        f"in {won} of {test.discordant} pairs that differed, the "
+        f"{'new' if better else 'previous'} version's draft was sent unedited "
+        f"({test.pairs:,} pairs of drafts close in time); new version "
+        f"{experiment.treatment_approvals} of {experiment.treatment_uses} sent unedited "
+        f"({(t_rate or 0):.0%}), previous {experiment.control_approvals} of "
+        f"{experiment.control_uses} ({(c_rate or 0):.0%}); evidence {test.evidence:,.0f} to 1 "
+        f"(decides at {1 / ALPHA:.0f})"
+    )
 
 
 def _decide(experiment: Experiment, test: ArmTest) -> bool:
@@ -161,26 +211,20 @@ def _decide(experiment: Experiment, test: ArmTest) -> bool:
     better = outcome == "promoted"
     entry = PlaybookEntry.objects.select_for_update().get(pk=experiment.entry_id)
     now = timezone.now()
-    t_rate, c_rate = experiment.rate(Arm.TREATMENT), experiment.rate(Arm.CONTROL)
-    summary = (
-        f"new version {experiment.treatment_approvals} of {experiment.treatment_uses} sent "
-        f"unedited ({(t_rate or 0):.0%}), previous {experiment.control_approvals} of "
-        f"{experiment.control_uses} ({(c_rate or 0):.0%}); evidence {test.evidence:,.0f} to 1 "
-        f"(decides at {1 / ALPHA:.0f})"
-    )
+    reason = evidence_summary(experiment, test)
     if better:
         experiment.status = ExperimentStatus.PROMOTED
         entry.content, entry.status = experiment.treatment_content, EntryStatus.ACTIVE
-        entry.decision_reason = f"promoted: {summary}"[:300]
+        entry.decision_reason = f"promoted: {reason}"[:300]
     else:
         experiment.status = ExperimentStatus.DEMOTED
         if experiment.control_content:  # the previous text stays in use
             entry.content, entry.status = experiment.control_content, EntryStatus.ACTIVE
-            entry.decision_reason = f"change demoted, previous text kept: {summary}"[:300]
+            entry.decision_reason = f"change demoted, previous text kept: {reason}"[:300]
         else:
             entry.status = EntryStatus.DEMOTED
-            entry.decision_reason = f"demoted: {summary}"[:300]
+            entry.decision_reason = f"demoted: {reason}"[:300]
     experiment.decided_at = entry.decided_at = now
-    experiment.decision_reason = summary[:400]
+    experiment.decision_reason = reason[:400]
     entry.save(update_fields=["content", "status", "decided_at", "decision_reason"])
     return True

@@ -241,7 +241,10 @@ class Experiment(models.Model):
     """A randomised comparison of an entry's new version (treatment) with what the agent
     would use otherwise (control: the previous text, or its default when the entry is new).
     The agent asks which arm a conversation is in (`POST experiments/assign/`); the first
-    draft of each exposed conversation is one observation; coaching.stats.ArmTest decides."""
+    draft of each exposed conversation is one observation; coaching.stats.ArmTest decides,
+    from pairs of observations of the two arms close in arrival order. Its state is kept
+    here, updated on the locked row once per observation: the pairs' counts and the
+    observations of one arm still waiting for a partner (at most its horizon, 200)."""
 
     entry = models.ForeignKey(PlaybookEntry, on_delete=models.CASCADE, related_name="experiments")
     treatment_content = models.TextField()
@@ -258,8 +261,23 @@ class Experiment(models.Model):
     treatment_approvals = models.PositiveIntegerField(default=0)
     control_uses = models.PositiveIntegerField(default=0)
     control_approvals = models.PositiveIntegerField(default=0)
-    log_wealth = models.FloatField(default=0.0)
-    sign_sum = models.FloatField(default=0.0)
+    pairs_treatment_better = models.PositiveIntegerField(
+        default=0, help_text="Pairs where only the new version's draft was sent unedited."
+    )
+    pairs_control_better = models.PositiveIntegerField(
+        default=0, help_text="Pairs where only the previous version's draft was sent unedited."
+    )
+    pairs_same = models.PositiveIntegerField(
+        default=0, help_text="Pairs where both drafts, or neither, were sent unedited."
+    )
+    waiting = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Observations waiting for a partner: {"arm": …, "queue": [[arrival, 0|1], …]}.',
+    )
+    log_wealth = models.FloatField(
+        default=0.0, help_text="The log of the test's evidence (from the pairs' counts)."
+    )
     started_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.CharField(max_length=400, blank=True)
@@ -288,8 +306,8 @@ class Experiment(models.Model):
 
     @property
     def evidence(self) -> float:
-        """The test's wealth: how many times likelier the observations are under "the
-        versions differ" than under "equally good" (20 decides)."""
+        """The test's wealth: what a bettor against "equally good" has made of 1 (20
+        decides; under "equally good" it reaches 20 in at most 5 % of experiments)."""
         return math.exp(min(self.log_wealth, 700.0))
 
     def rate(self, arm: str) -> float | None:

@@ -1,13 +1,17 @@
 """Coaching pattern extraction: what works better or worse, in words reps can act on.
 
-outcomes.selectors.decided_by_segment counts the period's decided outcomes and their
-successes (outcomes.rules: success = positive / positive + negative + expired, as on the
-dashboards) per level of every dimension in one scan, within each outcome type (rates
-of different outcome types are not comparable: a reply is not a deal won). Each level is
-tested against the rest of its dimension (`coaching.stats`), all the run's p-values are
-adjusted together (Benjamini-Hochberg), and what survives is stored as `CoachingPattern`s
-of one `CoachingRun`, strongest first, with top-performing actions and improvement areas
-beside them.
+outcomes.selectors.decided_by_segment_and_conversation counts the period's decided
+outcomes and their successes (outcomes.rules: success = positive / positive + negative +
+expired, as on the dashboards) per level of every dimension in one statement, within
+each outcome type (rates of different outcome types are not comparable: a reply is not a
+deal won), with the sums over conversations a variance clustered by conversation needs:
+a conversation's actions share a prospect and, under multi-touch attribution, an outcome,
+so they are not independent trials (`coaching.stats` turns that into a design effect per
+test). Each level is tested against the rest of its dimension, each action type against
+the improvement bar, all the run's p-values are adjusted together (Benjamini-Hochberg),
+and what survives is stored as `CoachingPattern`s of one `CoachingRun`, strongest first,
+with top-performing actions and improvement areas beside them. Minimum sizes count
+conversations.
 """
 
 from __future__ import annotations
@@ -32,12 +36,27 @@ def settings_row() -> CoachingSettings:
     return CoachingSettings.objects.filter(pk=1).first() or CoachingSettings()
 
 
+def _cell(stratum: str, sums: outcome_selectors.ConversationSums) -> stats.Cell:
+    clusters = stats.Clusters(
+        sums.conversations,
+        sums.alone,
+        sums.share,
+        sums.nn,
+        sums.ss,
+        sums.ns,
+        sums.n_tn,
+        sums.n_ts,
+        sums.s_tn,
+        sums.s_ts,
+    )
+    return stats.Cell(stratum, sums.segment, sums.level, sums.successes, sums.actions, clusters)
+
+
 def cells(*, start: datetime, end: datetime) -> tuple[list[stats.Cell], int]:
-    """Per outcome type, dimension and level: (successes, decided); and the decided total."""
-    counts, total = outcome_selectors.decided_by_segment(start=start, end=end)
-    result = [
-        stats.Cell(c.outcome_type, c.segment, c.level, c.successes, c.decided) for c in counts
-    ]
+    """Per outcome type, dimension and level: (successes, decided, how they fall into
+    conversations); and the decided total."""
+    counts, total = outcome_selectors.decided_by_segment_and_conversation(start=start, end=end)
+    result = [_cell(c.outcome_type, c) for c in counts]
     result.sort(key=lambda c: (c.stratum, c.dimension, c.level))
     return result, total
 
@@ -93,7 +112,8 @@ def describe(c: stats.Comparison) -> tuple[str, str]:
         f"{subject[0].upper()}{subject[1:]} {outcome} {c.rate:.0%} of the time, against "
         f"{c.rest_rate:.0%} for the rest ({'+' if better else '-'}{abs(c.effect) * 100:.0f} "
         f"points, 95 % interval {c.ci_low * 100:+.0f} to {c.ci_high * 100:+.0f}; "
-        f"{c.trials} vs {c.rest_trials} decided {THINGS.get(c.stratum, 'outcomes')})."
+        f"{c.trials} vs {c.rest_trials} decided {THINGS.get(c.stratum, 'outcomes')}, "
+        f"in {c.conversations} vs {c.rest_conversations} conversations)."
     )
     return description, ADVICE[(c.dimension, better)].format(level=c.level)
 
@@ -111,17 +131,16 @@ def extract(*, now: datetime | None = None, days: int | None = None) -> Extracte
     end = now or timezone.now()
     start = end - timedelta(days=days or config.period_days)
     found, total = cells(start=start, end=end)
-    stage_rows = outcome_selectors.escalations_by_stage(start=start, end=end)
+    stage_rows = outcome_selectors.escalations_by_stage_and_conversation(start=start, end=end)
     staged = stage_cells(stage_rows)
-    # One family: segments, action types and escalation stages are tested and corrected
-    # together, so every reported pattern has passed the same bar.
-    comparisons = stats.compare(found + staged, min_group=config.min_group)
-    everything = stats.discoveries(comparisons, q=config.false_discovery_rate)
-    significant = [(c, q) for c, q in everything if c.stratum != STAGES]
-    # A stage or action type tested against a single other one has that one's side too.
-    stage_found = stats.with_mirrors([(c, q) for c, q in everything if c.stratum == STAGES], staged)
-    action_found = stats.with_mirrors(
-        [(c, q) for c, q in significant if c.dimension == "action_type"], found
+    # One family: segments, action types, escalation stages and the improvement bar are
+    # tested and corrected together, so every reported pattern has passed the same bar.
+    findings = stats.find(
+        found,
+        staged,
+        min_group=config.min_group,
+        q=config.false_discovery_rate,
+        bar=config.improvement_below,
     )
     with transaction.atomic():
         run = CoachingRun.objects.create(
@@ -129,12 +148,12 @@ def extract(*, now: datetime | None = None, days: int | None = None) -> Extracte
             period_start=start,
             period_end=end,
             outcomes=total,
-            comparisons=len(comparisons),
+            comparisons=findings.tests,
             false_discovery_rate=config.false_discovery_rate,
             min_group=config.min_group,
         )
         patterns = []
-        for comparison, adjusted_p in significant:
+        for comparison, adjusted_p in findings.segments:
             description, advice = describe(comparison)
             patterns.append(
                 CoachingPattern(
@@ -159,16 +178,22 @@ def extract(*, now: datetime | None = None, days: int | None = None) -> Extracte
                     test=comparison.test,
                     supporting={
                         "levels": [
-                            {"level": c.level, "successes": c.successes, "trials": c.trials}
+                            {
+                                "level": c.level,
+                                "successes": c.successes,
+                                "trials": c.trials,
+                                "conversations": c.conversations,
+                            }
                             for c in found
                             if (c.stratum, c.dimension)
                             == (comparison.stratum, comparison.dimension)
-                        ]
+                        ],
+                        **_clustering(comparison),
                     },
                 )
             )
-        patterns += _action_types(run, found, config, action_found)
-        patterns += _escalation_areas(run, stage_rows, stage_found)
+        patterns += _action_types(run, found, config, findings)
+        patterns += _escalation_areas(run, staged, findings.stages)
         for rank, pattern in enumerate(patterns, start=1):
             pattern.rank = rank
         CoachingPattern.objects.bulk_create(patterns)
@@ -178,40 +203,49 @@ def extract(*, now: datetime | None = None, days: int | None = None) -> Extracte
     return Extracted(run, patterns)
 
 
+def _clustering(comparison: stats.Comparison | stats.BarTest) -> dict[str, Any]:
+    """What the test counted: conversations, and the design effect its counts were
+    divided by (1: the conversations' actions behaved as independent ones)."""
+    out: dict[str, Any] = {
+        "conversations": comparison.conversations,
+        "design_effect": round(comparison.design_effect, 3),
+    }
+    if isinstance(comparison, stats.Comparison):
+        out["rest_conversations"] = comparison.rest_conversations
+    return out
+
+
 def _action_types(
     run: CoachingRun,
     found: list[stats.Cell],
     config: CoachingSettings,
-    significant: list[tuple[stats.Comparison, float]],
+    findings: stats.Findings,
 ) -> list[CoachingPattern]:
-    """Top-performing actions and improvement areas (success below the tenant's bar, or
-    poor feedback). A top action is one whose comparison with the other action types
-    (within an outcome type) is a discovery of this run with a positive effect: tested
-    and corrected like every segment. The three with the highest Wilson lower bound."""
-    by_type: dict[str, list[int]] = {}
-    for cell in found:
-        if cell.dimension == "action_type":
-            s, n = by_type.setdefault(cell.level, [0, 0])
-            by_type[cell.level] = [s + cell.successes, n + cell.trials]
-    enough = {name: sn for name, sn in by_type.items() if sn[1] >= config.min_group}
+    """Top-performing actions and improvement areas. A top action is one whose comparison
+    with the other action types (within an outcome type) is a discovery of this run with a
+    positive effect: tested and corrected like every segment; the three with the highest
+    lower bound of their rate (Wilson, on the effective counts). An improvement area is an
+    action type whose success rate is below the tenant's bar by a one-sided test that is a
+    discovery of the same run (`stats.below_bar`), or that people rate poorly."""
+    bar = config.improvement_below
     better: dict[str, tuple[stats.Comparison, float]] = {}
-    for comparison, adjusted in significant:
-        positive = comparison.dimension == "action_type" and comparison.effect > 0
-        if positive and (comparison.level not in better or adjusted < better[comparison.level][1]):
+    for comparison, adjusted in findings.actions:
+        if comparison.effect <= 0 or comparison.rate < bar:
+            continue
+        if comparison.level not in better or adjusted < better[comparison.level][1]:
             better[comparison.level] = (comparison, adjusted)
-    ranked = sorted(
-        (item for item in enough.items() if item[0] in better),
-        key=lambda item: -stats.wilson(*item[1])[0],
-    )
+
+    def lower_bound(item: tuple[str, tuple[stats.Comparison, float]]) -> float:
+        c = item[1][0]
+        return stats.interval(c.successes, c.trials, c.design_effect)[0]
+
     feedback = feedback_selectors.explicit_feedback_by_action_type(
         start=run.period_start, end=run.period_end
     )
     patterns = []
-    for name, (s, n) in ranked[:3]:
-        low, high = stats.wilson(s, n)
-        if s / n < config.improvement_below:
-            continue
-        comparison, adjusted = better[name]
+    for name, (comparison, adjusted) in sorted(better.items(), key=lower_bound, reverse=True)[:3]:
+        s, n, g = comparison.successes, comparison.trials, comparison.conversations
+        low, high = stats.interval(s, n, comparison.design_effect)
         pattern = _summary(
             run,
             PatternKind.TOP_ACTION,
@@ -221,45 +255,71 @@ def _action_types(
             low,
             high,
             f"{name} succeeds {s / n:.0%} of the time (95 % interval {low:.0%} to "
-            f"{high:.0%}, {n} decided outcomes), {comparison.effect * 100:.0f} points "
-            f"above the other actions: one of the agent's best actions.",
+            f"{high:.0%}, {n} decided outcomes in {g} conversations), "
+            f"{comparison.effect * 100:.0f} points above the other actions: one of the "
+            "agent's best actions.",
             f"Study the conversations where {name} worked and reuse their approach.",
             feedback.get(name),
+            extra=_clustering(comparison),
         )
         _tested(pattern, comparison, adjusted)
         patterns.append(pattern)
-    for name, (s, n) in sorted(enough.items()):
-        low, high = stats.wilson(s, n)
+
+    below: dict[str, tuple[stats.BarTest, float]] = {}
+    for test, adjusted in findings.below_bar:
+        if test.level not in below or adjusted < below[test.level][1]:
+            below[test.level] = (test, adjusted)
+    by_type: dict[str, list[int]] = {}
+    for cell in found:
+        if cell.dimension == "action_type":
+            sn = by_type.setdefault(cell.level, [0, 0, 0])
+            sn[0] += cell.successes
+            sn[1] += cell.trials
+            sn[2] = max(sn[2], cell.conversations)
+    for name, (s, n, conversations) in sorted(by_type.items()):
         rated = feedback.get(name)
         poor_feedback = rated is not None and rated["count"] >= 10 and rated["average"] < 0.5
-        if s / n >= config.improvement_below and not poor_feedback:
+        if name not in below and not (poor_feedback and conversations >= config.min_group):
             continue
-        reasons = []
-        if s / n < config.improvement_below:
+        reasons, extra = [], {}
+        tested = below.get(name)
+        if tested is not None:
+            test = tested[0]
+            s, n = test.successes, test.trials
+            low, high = test.ci_low, test.ci_high
             reasons.append(
                 f"succeeds only {s / n:.0%} of the time (95 % interval {low:.0%} to "
-                f"{high:.0%}, {n} decided outcomes)"
+                f"{high:.0%}, {n} decided outcomes in {test.conversations} conversations): "
+                f"below the {bar:.0%} bar by more than chance"
             )
+            extra = {**_clustering(test), "bar": bar}
+        else:
+            low, high = stats.interval(s, n)
         if poor_feedback and rated is not None:
             reasons.append(
                 f"people rate it {rated['average']:.2f} on a 0-to-1 scale "
                 f"({rated['count']} ratings)"
             )
-        patterns.append(
-            _summary(
-                run,
-                PatternKind.IMPROVEMENT,
-                name,
-                s,
-                n,
-                low,
-                high,
-                f"{name} " + " and ".join(reasons) + ".",
-                f"Review recent {name} actions with the team; check when the agent should "
-                "hand these to a person instead.",
-                rated,
-            )
+        pattern = _summary(
+            run,
+            PatternKind.IMPROVEMENT,
+            name,
+            s,
+            n,
+            low,
+            high,
+            f"{name} " + " and ".join(reasons) + ".",
+            f"Review recent {name} actions with the team; check when the agent should "
+            "hand these to a person instead.",
+            rated,
+            extra=extra,
         )
+        if tested is not None:
+            pattern.stratum = tested[0].stratum
+            pattern.p_value = tested[0].p_value
+            pattern.adjusted_p = tested[1]
+            pattern.test = tested[0].test
+        patterns.append(pattern)
     return patterns
 
 
@@ -276,6 +336,7 @@ def _summary(
     feedback: dict[str, Any] | None,
     *,
     dimension: str = "action_type",
+    extra: dict[str, Any] | None = None,
 ) -> CoachingPattern:
     return CoachingPattern(
         run=run,
@@ -288,46 +349,33 @@ def _summary(
         trials=n,
         ci_low=low,
         ci_high=high,
-        supporting={"feedback": feedback} if feedback else {},
+        supporting={**({"feedback": feedback} if feedback else {}), **(extra or {})},
     )
 
 
 STAGES = "escalation_by_stage"  # the stratum of the stage comparisons
 
 
-def stage_cells(rows: list[tuple[Any, int, int]]) -> list[stats.Cell]:
+def stage_cells(rows: list[outcome_selectors.ConversationSums]) -> list[stats.Cell]:
     """Deal stages as cells of one dimension: escalations ("successes") of actions."""
-    return [
-        stats.Cell(STAGES, "deal_stage", str(stage), escalations, actions)
-        for stage, actions, escalations in rows
-        if stage
-    ]
-
-
-def flagged_stages(
-    stage_found: list[tuple[stats.Comparison, float]], overall: float
-) -> list[tuple[stats.Comparison, float]]:
-    """The stage discoveries worth a coach's time: escalating more than the other stages
-    (tested, corrected with the run), and at least 20 % and twice the tenant's share."""
-    return [
-        (c, q) for c, q in stage_found if (c.effect or 0) > 0 and c.rate >= max(0.2, 2 * overall)
-    ]
+    return [_cell(STAGES, row) for row in rows if row.level]
 
 
 def _escalation_areas(
     run: CoachingRun,
-    rows: list[tuple[Any, int, int]],
+    staged: list[stats.Cell],
     stage_found: list[tuple[stats.Comparison, float]],
 ) -> list[CoachingPattern]:
-    """Deal stages where the agent hands over unusually often (`flagged_stages`)."""
-    total = sum(actions for _, actions, _ in rows)
-    overall = sum(escalations for _, _, escalations in rows) / total if total else 0.0
+    """Deal stages where the agent hands over unusually often (`stats.flagged_stages`)."""
+    total = sum(c.trials for c in staged)
+    overall = sum(c.successes for c in staged) / total if total else 0.0
     patterns = []
     for comparison, adjusted in sorted(
-        flagged_stages(stage_found, overall), key=lambda f: f[0].level
+        stats.flagged_stages(stage_found, overall), key=lambda f: f[0].level
     ):
         stage, e, n = comparison.level, comparison.successes, comparison.trials
-        low, high = stats.wilson(e, n)
+        g = comparison.conversations
+        low, high = stats.interval(e, n, comparison.design_effect)
         pattern = _summary(
             run,
             PatternKind.IMPROVEMENT,
@@ -337,11 +385,13 @@ def _escalation_areas(
             low,
             high,
             f"In the {stage} stage the agent escalates {e / n:.0%} of its actions "
-            f"({e} of {n}; {overall:.0%} across all stages).",
+            f"({e} of {n}, in {g} conversation{'s' if g != 1 else ''}; {overall:.0%} across "
+            "all stages).",
             f"Coach the {stage} stage: which questions make the agent hand over, "
             "and could reps prepare answers for them?",
             None,
             dimension="deal_stage",
+            extra=_clustering(comparison),
         )
         _tested(pattern, comparison, adjusted)
         patterns.append(pattern)

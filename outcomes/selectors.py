@@ -172,6 +172,125 @@ def escalations_by_stage(*, start: datetime, end: datetime) -> list[tuple[str | 
     return [(r["stage"], r["actions"], r["escalations"]) for r in rows]
 
 
+@dataclass(frozen=True)
+class ConversationSums:
+    """One level of one segment within an outcome type: its actions and their successes,
+    and how they fall into conversations, as sums over the conversations c of the segment
+    (within the outcome type), n and s being c's actions and successes at the level and
+    tn and ts its actions and successes at every level of the segment: what a variance
+    clustered by conversation needs, without a row per conversation."""
+
+    outcome_type: str
+    segment: str
+    level: str
+    successes: int
+    actions: int
+    conversations: int  # with an action at the level
+    alone: int  # of those, the ones with no action at another level of the segment
+    share: float  # sum of n / tn (over the levels: the segment's conversations)
+    nn: int
+    ss: int
+    ns: int
+    n_tn: int
+    n_ts: int
+    s_tn: int
+    s_ts: int
+
+
+def _conversation_sums(source: str, params: list[Any]) -> list[ConversationSums]:
+    """ConversationSums per (stratum, segment, level) of `source`, a SELECT of one row per
+    action and segment: stratum, segment, level (not NULL), conversation_id, y (0 or 1)."""
+    query = f"""
+        WITH rows AS ({source}),
+        per_conversation AS (
+            SELECT stratum, segment, level, conversation_id, count(*) AS n, sum(y) AS s
+            FROM rows
+            GROUP BY stratum, segment, conversation_id, level  -- the window's order: one sort
+        ),
+        with_totals AS (
+            SELECT stratum, segment, level, n, s,
+                   sum(n) OVER conversation AS tn, sum(s) OVER conversation AS ts
+            FROM per_conversation
+            WINDOW conversation AS (PARTITION BY stratum, segment, conversation_id)
+        )
+        SELECT stratum, segment, level, sum(s), sum(n), count(*),
+               count(*) FILTER (WHERE n = tn), sum(n::float8 / tn),
+               sum(n * n), sum(s * s), sum(n * s), sum(n * tn), sum(n * ts), sum(s * tn),
+               sum(s * ts)
+        FROM with_totals
+        GROUP BY stratum, segment, level
+    """  # noqa: S608 - only this module's constant expressions are formatted in
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        rows = cursor.fetchall()
+    out = []
+    for stratum, segment, level, *numbers in rows:
+        s, n, g, alone, share, nn, ss, ns, n_tn, n_ts, s_tn, s_ts = numbers
+        out.append(
+            ConversationSums(
+                str(stratum),
+                str(segment),
+                str(level),
+                successes=int(s),
+                actions=int(n),
+                conversations=int(g),
+                alone=int(alone),
+                share=float(share),
+                nn=int(nn),
+                ss=int(ss),
+                ns=int(ns),
+                n_tn=int(n_tn),
+                n_ts=int(n_ts),
+                s_tn=int(s_tn),
+                s_ts=int(s_ts),
+            )
+        )
+    return out
+
+
+def decided_by_segment_and_conversation(
+    *, start: datetime, end: datetime
+) -> tuple[list[ConversationSums], int]:
+    """decided_by_segment with the conversations: decided outcomes of actions in
+    [start, end) and their successes per outcome type, segment and level (levels not
+    recorded left out), with their sums over conversations; and the decided total."""
+    columns = ",\n".join(f"{sql} AS {name}" for name, sql in SEGMENTS.items())
+    pairs = ", ".join(f"('{name}', d.{name})" for name in SEGMENTS)
+    source = f"""
+        SELECT d.outcome_type AS stratum, v.segment, v.level, d.conversation_id, d.y
+        FROM (
+            SELECT o.outcome_type, o.conversation_id, ({sql_success()})::int AS y, {columns}
+            FROM outcomes_outcomerecord o
+            LEFT JOIN learning_user u ON u.id = o.rep_id
+            WHERE o.occurred_at >= %s AND o.occurred_at < %s AND {sql_decided()}
+        ) d
+        CROSS JOIN LATERAL (VALUES {pairs}) AS v(segment, level)
+        WHERE v.level IS NOT NULL
+    """  # noqa: S608 - only this module's constant expressions are formatted in
+    sums = _conversation_sums(source, [start, end])
+    # Every action has an action type: its levels hold every decided outcome once.
+    total = sum(c.actions for c in sums if c.segment == "action_type")
+    return sums, total
+
+
+def escalations_by_stage_and_conversation(
+    *, start: datetime, end: datetime
+) -> list[ConversationSums]:
+    """escalations_by_stage with the conversations: per deal stage (segment "deal_stage",
+    outcome type "" for all of them), the actions in [start, end) and their escalations
+    (as `successes`), with their sums over conversations. Actions without a stage are
+    left out."""
+    source = f"""
+        SELECT '' AS stratum, 'deal_stage' AS segment, {SEGMENTS["deal_stage"]} AS level,
+               o.conversation_id,
+               (o.outcome_type = '{rules.ESCALATION_RESULT}')::int AS y
+        FROM outcomes_outcomerecord o
+        WHERE o.occurred_at >= %s AND o.occurred_at < %s
+          AND {SEGMENTS["deal_stage"]} IS NOT NULL
+    """  # noqa: S608 - only this module's constant expressions are formatted in
+    return _conversation_sums(source, [start, end])
+
+
 DAILY_SUM_COLUMNS = (
     "day, action_type, outcome_type, rep_id, total, pending, positive, negative, ambiguous, "
     "expired, scored, sum_p, sum_p2, sum_py, sum_y, sum_score"

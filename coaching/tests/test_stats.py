@@ -3,11 +3,12 @@ keep on data with no real effect."""
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
 import pytest
-from scipy.stats import chi2_contingency, false_discovery_control, fisher_exact
+from scipy.stats import binomtest, chi2_contingency, false_discovery_control, fisher_exact, norm
 
 from coaching import stats
 
@@ -44,7 +45,7 @@ def test_newcombe_interval_matches_the_published_example() -> None:
     # Newcombe (1998), Stat Med 17:873, table II, example (a): 56/70 - 48/80, method 10.
     low, high = stats.newcombe(56, 70, 48, 80)
     assert (round(low, 4), round(high, 4)) == (0.0524, 0.3339)
-    assert stats.wilson(0, 10)[0] == 0.0
+    assert stats.interval(0, 10)[0] == 0.0
 
 
 def _bh_step_up(ps: list[float], q: float) -> set[int]:
@@ -150,18 +151,21 @@ def test_null_stages_are_rarely_flagged() -> None:
     """8 deal stages x 30 actions, every stage escalating 12 %: the old rule (a share of
     20 % and twice the tenant's) flagged a stage in about 20 % of runs; tested against the
     other stages and corrected, stages are flagged in fewer than q = 10 % of runs."""
-    from coaching.services import STAGES, flagged_stages, stage_cells
+    from coaching.services import STAGES
 
     rng = np.random.default_rng(21)
     flagged_runs = old_rule = 0
     runs = 500
     for _ in range(runs):
         escalations = rng.binomial(30, 0.12, 8)
-        rows = [(f"stage{k}", 30, int(e)) for k, e in enumerate(escalations)]
+        staged = [
+            stats.Cell(STAGES, "deal_stage", f"stage{k}", int(e), 30)
+            for k, e in enumerate(escalations)
+        ]
         overall = escalations.sum() / 240
-        found = stats.discoveries(stats.compare(stage_cells(rows), min_group=30), q=0.1)
+        found = stats.discoveries(stats.compare(staged, min_group=30), q=0.1)
         assert all(c.stratum == STAGES for c, _ in found)
-        flagged_runs += bool(flagged_stages(stats.with_mirrors(found, stage_cells(rows)), overall))
+        flagged_runs += bool(stats.flagged_stages(stats.with_mirrors(found, staged), overall))
         old_rule += any(e / 30 >= max(0.2, 2 * overall) for e in escalations)
     assert flagged_runs / runs < 0.1
     assert old_rule / runs > 0.1  # what the test replaces
@@ -191,3 +195,213 @@ def test_a_two_level_dimension_has_both_sides_of_its_one_test() -> None:
     assert sides["late"].effect == pytest.approx(-sides["early"].effect)
     assert sides["late"].p_value == sides["early"].p_value
     assert (sides["late"].successes, sides["late"].rest_trials) == (12, 100)
+
+
+# --- conversations: actions of one prospect are not independent trials --------------------
+
+
+def _conversations(
+    rng: np.random.Generator,
+    actions: int,
+    *,
+    sd: float = 1.0,
+    shared: float = 0.3,
+    rate: float = 0.45,
+    types: int = 4,
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """Clustered traffic with no real effect: conversations of 1 to 6 actions sharing a
+    latent log-odds effect (sd), a share of them with one outcome for all their actions
+    (multi-touch attribution); persona and channel per conversation, action type per action.
+    (conversation per action, levels per dimension, success per action)."""
+    sizes = rng.integers(1, 7, actions)
+    sizes = sizes[: int(np.searchsorted(np.cumsum(sizes), actions)) + 1]
+    conversation = np.repeat(np.arange(len(sizes)), sizes)[:actions]
+    per_conversation = {
+        "persona": np.array(["cfo", "cto", "vp_sales"]),
+        "channel": np.array(["email", "chat"]),
+    }
+    levels = {
+        name: choices[rng.integers(0, len(choices), len(sizes))][conversation]
+        for name, choices in per_conversation.items()
+    }
+    levels["action_type"] = np.array([f"type{k}" for k in range(types)])[
+        rng.integers(0, types, actions)
+    ]
+    logit = math.log(rate / (1 - rate)) + rng.normal(0, sd, len(sizes))[conversation]
+    p = 1 / (1 + np.exp(-logit))
+    one_outcome = (rng.random(len(sizes)) < shared)[conversation]
+    draw = np.where(one_outcome, rng.random(len(sizes))[conversation], rng.random(actions))
+    return conversation, levels, (draw < p).astype(int)
+
+
+def _cells(conversation, levels, y, *, clustered: bool = True) -> list[stats.Cell]:
+    cells = []
+    for dimension, level in levels.items():
+        for c in stats.clustered_cells("deal_progression", dimension, list(level), conversation, y):
+            cells.append(c if clustered else stats.Cell(*astuple_counts(c)))
+    return cells
+
+
+def astuple_counts(cell: stats.Cell) -> tuple[str, str, str, int, int]:
+    return (cell.stratum, cell.dimension, cell.level, cell.successes, cell.trials)
+
+
+def _reference_design_effect(
+    level: np.ndarray, conversation: np.ndarray, y: np.ndarray, at: str
+) -> tuple[float, float]:
+    """(design effect, pooled rate) by hand: OLS of y on [1, x] (x = 1 when the action is
+    at `at`), whose slope is the difference of the two rates; the slope's variance by the
+    sandwich (X'X)^-1 B (X'X)^-1 with the residuals around the pooled rate, B summed per
+    conversation (clustered, times G/(G-1) as statsmodels' cov_type="cluster") or per
+    action (times N/(N-1))."""
+    x = (level == at).astype(float)
+    design = np.column_stack([np.ones_like(x), x])
+    pooled = y.mean()
+    residual = y - pooled
+    bread = np.linalg.inv(design.T @ design)
+    scores = design * residual[:, None]
+    clusters = np.unique(conversation)
+    meat = np.zeros((2, 2))
+    for k in clusters:
+        score = scores[conversation == k].sum(axis=0)
+        meat += np.outer(score, score)
+    g, n = len(clusters), len(y)
+    clustered = (bread @ meat @ bread)[1, 1] * g / (g - 1)
+    independent = (bread @ (scores.T @ scores) @ bread)[1, 1] * n / (n - 1)
+    return max(1.0, clustered / independent), pooled
+
+
+def test_the_design_effect_is_the_clustered_over_the_independent_sandwich() -> None:
+    """Per conversation levels (persona) and per action levels (action types, so that a
+    conversation has actions on both sides of a comparison), against the hand-computed
+    sandwich; and the p-value is the pooled z-test on the counts divided by it."""
+    rng = np.random.default_rng(11)
+    conversation, levels, y = _conversations(rng, 1500)
+    checked = 0
+    for dimension in ("persona", "action_type"):
+        cells = stats.clustered_cells("s", dimension, list(levels[dimension]), conversation, y)
+        for c in stats.compare(cells, min_group=30):
+            deff, pooled = _reference_design_effect(levels[dimension], conversation, y, c.level)
+            assert c.design_effect == pytest.approx(deff, rel=1e-9)
+            n1, n2 = c.trials, c.rest_trials
+            z = c.effect / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2) * deff)
+            assert c.test == "z"
+            assert c.p_value == pytest.approx(2 * norm.sf(abs(z)), rel=1e-9)
+            effective = [v / deff for v in (c.successes, n1, c.rest_successes, n2)]
+            assert (c.ci_low, c.ci_high) == pytest.approx(stats.newcombe(*effective))
+            in_conversations = np.unique(conversation[levels[dimension] == c.level])
+            assert c.conversations == len(in_conversations)
+            checked += 1
+    assert checked == 3 + 4
+    # persona is assigned per conversation: its actions are clustered (D well above 1)
+    persona = stats.compare(
+        stats.clustered_cells("s", "persona", list(levels["persona"]), conversation, y),
+        min_group=30,
+    )
+    assert min(c.design_effect for c in persona) > 1.5
+
+
+def test_one_action_per_conversation_is_the_plain_test() -> None:
+    rng = random.Random(4)
+    y = [int(rng.random() < 0.4) for _ in range(400)]
+    level = [rng.choice("abc") for _ in range(400)]
+    clustered = stats.clustered_cells("s", "d", level, list(range(400)), y)
+    plain = [stats.Cell(*astuple_counts(c)) for c in clustered]
+    assert [c.sums for c in clustered] == [c.sums for c in plain]
+    assert stats.compare(clustered, min_group=30) == stats.compare(plain, min_group=30)
+
+
+def test_minimum_sizes_count_conversations() -> None:
+    """60 actions of 6 prospects are 6 pieces of evidence, not 60."""
+    level = ["a"] * 60 + ["b"] * 200
+    conversation = [i // 10 for i in range(60)] + [100 + i for i in range(200)]
+    y = [1] * 60 + [0] * 200
+    cells = stats.clustered_cells("s", "d", level, conversation, y)
+    assert [(c.level, c.trials, c.conversations) for c in cells] == [("a", 60, 6), ("b", 200, 200)]
+    assert stats.compare(cells, min_group=30) == []
+    assert len(stats.compare(cells, min_group=5)) == 1
+
+
+def test_clustered_null_simulation_reports_noise_in_q_or_fewer_runs() -> None:
+    """Clustered traffic with no real effect: counted as independent trials, a pattern is
+    reported in far more than q of the runs; with the conversation as the unit, in q or
+    fewer. Every action type succeeds 45 % of the time: none is named below the 40 % bar."""
+    rng = np.random.default_rng(2024)
+    runs, q = 200, 0.1
+    product = before = named = 0
+    for _ in range(runs):
+        conversation, levels, y = _conversations(rng, 1000)
+        cells = _cells(conversation, levels, y)
+        found = stats.find(cells, [], min_group=30, q=q, bar=0.4)
+        product += bool(found.segments)
+        named += bool(found.below_bar)
+        plain = _cells(conversation, levels, y, clustered=False)
+        before += bool(stats.find(plain, [], min_group=30, q=q, bar=None).segments)
+    print(f"runs reporting a pattern: {product}/{runs} (counted as actions: {before}/{runs})")
+    assert product / runs <= q
+    assert before / runs > 2 * q  # what the conversation as the unit corrects
+    assert named / runs <= q
+
+
+def _reference_bar_test(y: np.ndarray, conversation: np.ndarray, bar: float) -> float:
+    """One-sided p of "rate >= bar" by hand: the variance of the mean clustered by
+    conversation over the independent one (residuals y - bar), then the score z-test on
+    the counts divided by that design effect."""
+    residual = y - bar
+    clusters = np.unique(conversation)
+    g, n = len(clusters), len(y)
+    clustered = sum(residual[conversation == k].sum() ** 2 for k in clusters) * g / (g - 1)
+    independent = (residual**2).sum() * n / (n - 1)
+    deff = max(1.0, clustered / independent)
+    z = (y.mean() - bar) / math.sqrt(bar * (1 - bar) * deff / n)
+    return float(norm.cdf(z))
+
+
+def test_an_action_type_is_an_improvement_area_only_when_significantly_below_the_bar() -> None:
+    rng = np.random.default_rng(5)
+    conversation = np.repeat(np.arange(60), 3)  # 60 conversations of 3 actions
+    latent = rng.normal(0, 1, 60)[conversation]
+    for rate, expected in ((0.45, False), (0.36, False), (0.15, True)):
+        p = 1 / (1 + np.exp(-(math.log(rate / (1 - rate)) + latent)))
+        y = (rng.random(180) < p).astype(int)
+        (cell,) = stats.clustered_cells("s", "action_type", ["t"] * 180, conversation, y)
+        (test,) = stats.below_bar([cell], bar=0.4, min_group=30)
+        assert test.test == "z"
+        assert test.p_value == pytest.approx(_reference_bar_test(y, conversation, 0.4), rel=1e-9)
+        found = stats.find([cell], [], min_group=30, q=0.1, bar=0.4)
+        assert bool(found.below_bar) is expected, (rate, y.mean(), test.p_value)
+    # 45 % of 40 conversations of one action each: the point estimate is above the bar;
+    # 36 %: below it, but not by more than chance
+    for s in (18, 14):
+        cell = stats.Cell("s", "action_type", "t", s, 40)
+        (test,) = stats.below_bar([cell], bar=0.4, min_group=30)
+        expected = norm.cdf((s / 40 - 0.4) / math.sqrt(0.24 / 40))
+        assert (test.test, test.p_value) == ("z", pytest.approx(expected))
+        assert stats.find([cell], [], min_group=30, q=0.1, bar=0.4).below_bar == []
+    # small effective counts: the exact binomial test
+    (test,) = stats.below_bar([stats.Cell("s", "action_type", "t", 1, 10)], bar=0.4, min_group=5)
+    assert test.test == "binomial"
+    assert test.p_value == pytest.approx(binomtest(1, 10, 0.4, alternative="less").pvalue)
+
+
+def test_one_family_for_segments_stages_and_the_bar() -> None:
+    cells = [
+        stats.Cell("email", "persona", "cfo", 10, 100),
+        stats.Cell("email", "persona", "cto", 40, 100),
+        stats.Cell("email", "action_type", "send_email", 50, 200),
+    ]
+    staged = [
+        stats.Cell("stages", "deal_stage", "demo", 30, 100),
+        stats.Cell("stages", "deal_stage", "proposal", 5, 100),
+    ]
+    found = stats.find(cells, staged, min_group=30, q=0.1, bar=0.4)
+    comparisons = stats.compare([*cells, *staged], min_group=30)
+    bars = stats.below_bar(cells, bar=0.4, min_group=30)
+    assert found.tests == len(comparisons) + len(bars) == 3
+    family = stats.adjusted([*comparisons, *bars])
+    assert family == pytest.approx(
+        list(false_discovery_control(np.array([t.p_value for t in [*comparisons, *bars]])))
+    )
+    assert [c.level for c, _ in found.segments] == ["cfo"]
+    assert {c.level for c, _ in found.stages} == {"demo", "proposal"}  # both sides
+    assert [t.level for t, _ in found.below_bar] == ["send_email"]  # 25 % of 200
