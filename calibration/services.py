@@ -320,7 +320,7 @@ def _note_waiting(action_type: str, *, now: datetime, frontier: datetime) -> Non
         )
         row = cursor.fetchone()
     waiting, waiting_oldest = (int(row[0]), row[1]) if row else (0, None)
-    pending, pending_oldest = outcome_selectors.pending_of_types().get(action_type, (0, None))
+    pending, pending_oldest = outcome_selectors.pending_of(action_type=action_type)
     oldest = min((t for t in (waiting_oldest, pending_oldest) if t is not None), default=None)
     CalibrationWindow.objects.filter(action_type=action_type).update(
         learned_at=now,

@@ -18,7 +18,8 @@ class CoachingSettings(models.Model):
     min_group = models.PositiveIntegerField(
         default=30,
         validators=[MinValueValidator(5)],
-        help_text="Decided outcomes needed on each side of a comparison.",
+        help_text="Conversations needed on each side of a comparison (actions of one "
+        "conversation are not independent trials).",
     )
     period_days = models.PositiveIntegerField(
         default=90,

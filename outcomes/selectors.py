@@ -375,16 +375,13 @@ def sql_maturity_frontier(type_column: str) -> str:
                               AND f.action_type = {type_column}))"""  # noqa: S608
 
 
-def pending_of_types() -> dict[str, tuple[int, datetime | None]]:
-    """Per action type: how many outcomes wait for a result, and when the oldest of them
-    was taken."""
-    rows = (
-        OutcomeRecord.objects.filter(status=rules.PENDING)
-        .values("action_type")
-        .annotate(n=Count("id"), oldest=Min("occurred_at"))
-        .values_list("action_type", "n", "oldest")
+def pending_of(*, action_type: str) -> tuple[int, datetime | None]:
+    """How many outcomes of the action type wait for a result, and when the oldest of
+    them was taken."""
+    found = OutcomeRecord.objects.filter(status=rules.PENDING, action_type=action_type).aggregate(
+        n=Count("id"), oldest=Min("occurred_at")
     )
-    return {t: (int(n), oldest) for t, n, oldest in rows}
+    return int(found["n"]), found["oldest"]
 
 
 def _day_span(days: Sequence[date]) -> tuple[datetime, datetime]:
