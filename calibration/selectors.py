@@ -273,30 +273,28 @@ def _when(at: datetime) -> str:
 
 
 def learning_in_words(found: dict[str, Any]) -> str:
-    """The map's data in a sentence: how many outcomes, of actions up to when, and how
-    many still wait for their result window to close (and since when)."""
-    if found["matured_until"] is None:
+    """The map's data in plain words: how many outcomes with a final result it learns
+    from, and how many newer actions wait for their result window to close (since when)."""
+    since = found.get("window_started_at")
+    if found["outcomes"]:
         said = (
-            "No outcome has matured yet: the calibrated confidence is the policy's scale "
-            "until results whose window has closed come in."
-        )
-    elif not found["outcomes"]:
-        said = (
-            f"No outcome whose result window closed (before {_when(found['matured_until'])}) "
-            "yet: the calibrated confidence is the policy's scale."
+            f"The agent is told a confidence learnt from {found['outcomes']:,} outcomes whose "
+            "result is final"
+            + (f" (since {_when(since)}, when its calibration changed)." if since else ".")
         )
     else:
-        since = found["window_started_at"]
         said = (
-            f"Learns from {found['outcomes']:,} outcomes of actions taken "
-            + (f"since {_when(since)} " if since else "")
-            + f"whose result window closed before {_when(found['matured_until'])}."
+            "No action has a final result yet (a result is final when its window closes: 7 "
+            "days for an email, 30 for a deal), so the agent is told its own confidence, "
+            "scaled by its policy."
         )
     if found["waiting"]:
+        waiting = found["waiting"]
         said += (
-            f" {found['waiting']:,} more, taken since {_when(found['waiting_since'])}, "
-            "wait for their window to close and count then: quick replies are not counted "
-            "before the silences of the same days."
+            f" {waiting:,} newer action{'s' if waiting != 1 else ''} (taken since "
+            f"{_when(found['waiting_since'])}) {'are' if waiting != 1 else 'is'} still "
+            "inside the result window and will count once it closes, so early replies "
+            "cannot make the agent look better than it is."
         )
     return said
 

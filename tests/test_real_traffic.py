@@ -88,7 +88,8 @@ def test_a_stationary_agent_with_late_failures_is_not_taken_for_a_change(alpha, 
     recent = sum(1 for t in taken if t > now - timedelta(days=7))
     assert learns["waiting"] == recent
     assert abs(learns["outcomes"] - (n - recent)) <= 0.01 * n  # effective, after forgetting
-    assert "wait for their window to close" in learns["in_words"]
+    assert f"{recent:,} newer actions" in learns["in_words"]
+    assert "still inside the result window" in learns["in_words"]
     # What people see counts every reply at once: the display bins hold the latest
     # week's replies too, the window (what the map learns from) only the matured days.
     curve = client.get(api + "calibration/late_email/", **headers).json()

@@ -124,8 +124,9 @@ def test_policy_and_calibrate(alpha, client) -> None:
             "waiting": 0,
             "waiting_since": None,
             "checked_at": None,
-            "in_words": "No outcome has matured yet: the calibrated confidence is the "
-            "policy's scale until results whose window has closed come in.",
+            "in_words": "No action has a final result yet (a result is final when its window "
+            "closes: 7 days for an email, 30 for a deal), so the agent is told its own "
+            "confidence, scaled by its policy.",
         },
     }
     for bad in (

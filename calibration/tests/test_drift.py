@@ -223,8 +223,8 @@ def test_an_outcome_waits_until_its_window_closes_and_everything_older_is_in(in_
     assert learned == {*old, silent.id} and young not in learned
     curve = selectors.curve("wait")["window"]
     assert curve["outcomes"] == 3 and curve["waiting"] == 1
-    assert "Learns from 3 outcomes" in curve["in_words"]
-    assert "1 more, taken since" in curve["in_words"]
+    assert "learnt from 3 outcomes whose result is final" in curve["in_words"]
+    assert "1 newer action (taken since" in curve["in_words"]
     answer = selectors.calibrate(action_type="wait", confidence=0.8).learns_from
     assert answer["waiting"] == 1 and answer["outcomes"] == 3
 
