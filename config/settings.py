@@ -140,6 +140,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "learning.tenancy.middleware.TenantPathMiddleware",
+    "learning.nul_guard.RejectNulMiddleware",  # a NUL in a URL or cookie: 400, not a 500
     "learning.api_http.PagesOnlyTenantCookieMiddleware",
     "learning.api_http.PagesOnlySessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -310,6 +311,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 # pages open their websocket on their own host and port (one ASGI server, or a proxy that
 # routes /t/<slug>/ws/ to the ASGI service: docs/deploy.md).
 WEBSOCKET_PORT = int(env("WEBSOCKET_PORT", "0") or 0) or None
+# The port the pages are served on when websockets have a port of their own (make run's
+# PORT): a socket on WEBSOCKET_PORT opens only for a page of this port.
+WEB_PORT = int(env("PORT", "8000") or 8000)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -336,6 +340,10 @@ LOGIN_ADDRESS_RATE = env("LOGIN_ADDRESS_RATE", "50/15m") or "50/15m"
 BAD_TOKEN_RATE = env("BAD_TOKEN_RATE", "30/m") or "30/m"
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True  # the cache down: nothing limited rather than nobody let in
+# Exports streaming at once per user and per tenant (0: no limit); one more gets a 429 with
+# Retry-After. Each holds a web worker for as long as its client reads (learning.streaming).
+EXPORTS_PER_USER = int(env("EXPORTS_PER_USER", "2") or 0)
+EXPORTS_PER_TENANT = int(env("EXPORTS_PER_TENANT", "4") or 0)
 # The proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed, e.g.
 # "10.0.0.0/8" for a load balancer on the private network. Empty: the peer's address is
 # the client's, whatever headers say.
@@ -417,8 +425,13 @@ SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", "") or ""
 # Batch learning's optional summariser: a dotted path to f(kind, title, evidence) -> str.
 LL_PROPOSAL_SUMMARISER = env("LL_PROPOSAL_SUMMARISER", "") or ""
 
-# Development default: one line per message on the console, the message in .data/mail/.
-EMAIL_BACKEND = env("EMAIL_BACKEND", "learning.mail.OneLineConsoleBackend")
+# Development default: one line per message on the console, the message in .data/mail/
+# (readable by its owner only). With DEBUG off an unset backend sends and writes nothing:
+# each message is a warning in the log, and `manage.py check` warns (learning.mail).
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    "learning.mail.OneLineConsoleBackend" if DEBUG else "learning.mail.UnconfiguredBackend",
+)
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(env("EMAIL_PORT", "25") or 25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")

@@ -29,6 +29,10 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
 ]
 
+# A request refused before any view (e.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE: 413):
+# JSON under the API.
+handler400 = "learning.views.bad_request"
+
 # A URL no route matches (e.g. /api/v1/outcomes/-1/): JSON under the API.
 handler404 = "learning.views.not_found"
 

@@ -8,6 +8,9 @@ in the emitter's transaction (learning.events), in the order listed here:
       -> calibration.services.count_resolved_outcomes     each outcome counted once in its bin
       -> learning.analytics_cache.on_outcomes_resolved    dashboards recomputed after the commit
 
+    content erased        outcomes.events.CONTENT_ERASED  (outcomes.erasure)
+      -> feedback.erasure.on_content_erased               drafts, comments, corrections blanked
+
     draft recorded        feedback.events.DRAFT_RECORDED  (feedback.services.record_draft)
       -> coaching.experiments.on_draft_recorded           a use of its intent, judged while
                                                           the intent is an experiment
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 from calibration import services as calibration_services
 from coaching import experiments
+from feedback import erasure as feedback_erasure
 from feedback import events as feedback_events
 from learning import analytics_cache
 from outcomes import events as outcome_events
@@ -29,4 +33,5 @@ from outcomes import events as outcome_events
 def connect() -> None:
     outcome_events.RESOLVED.subscribe(calibration_services.count_resolved_outcomes)
     outcome_events.RESOLVED.subscribe(analytics_cache.on_outcomes_resolved)
+    outcome_events.CONTENT_ERASED.subscribe(feedback_erasure.on_content_erased)
     feedback_events.DRAFT_RECORDED.subscribe(experiments.on_draft_recorded)

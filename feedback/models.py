@@ -244,8 +244,16 @@ class DraftFeedback(models.Model):
         help_text="Edited beyond the threshold: implicit negative feedback for batch learning."
     )
     analyzed = models.BooleanField(default=False, help_text="Seen by batch learning.")
+    # Whether the agent had a draft, kept apart from the text: approval counts stay the
+    # same once the texts are erased.
+    drafted = models.BooleanField(default=True, help_text="The agent had a draft.")
     sent_at = models.DateTimeField(default=timezone.now, help_text="When it was sent.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Draft and sent texts removed (erased on request, or past the retention).",
+    )
 
     class Meta:
         ordering = ["-sent_at", "-id"]

@@ -345,7 +345,7 @@ def drafts_for_learning(
         "sent_at", "id"
     )
     edits = [_from_draft(d) for d in sent.filter(significant=True).exclude(original_draft="")]
-    gaps = [_from_draft(d) for d in sent.filter(original_draft="").exclude(sent_version="")]
+    gaps = [_from_draft(d) for d in sent.filter(drafted=False).exclude(sent_version="")]
     return edits + corrections(start=start, end=end), gaps
 
 
@@ -397,8 +397,7 @@ def approval(*, since: datetime, excluding_intents: Iterable[str] = ()) -> tuple
     """Drafts sent since `since` (with a draft; none of `excluding_intents`): how many, and
     how many sent unedited."""
     counts = (
-        DraftFeedback.objects.filter(sent_at__gte=since)
-        .exclude(original_draft="")
+        DraftFeedback.objects.filter(sent_at__gte=since, drafted=True)
         .exclude(intent__in=list(excluding_intents))
         .aggregate(total=Count("id"), unedited=Count("id", filter=Q(edit_distance=0)))
     )
@@ -408,20 +407,25 @@ def approval(*, since: datetime, excluding_intents: Iterable[str] = ()) -> tuple
 def weekly_drafts(*, start: datetime, end: datetime) -> dict[date, dict[str, int]]:
     """Per week (its Monday) of [start, end]: messages sent, drafted by the agent, drafted
     from a known intent, and sent unedited."""
-    drafted = ~Q(original_draft="")
+    drafted = Q(drafted=True)  # not the text: an erased draft still counts
     rows = (
         DraftFeedback.objects.filter(sent_at__gte=start, sent_at__lte=end)
         .annotate(week=TruncWeek("sent_at", tzinfo=UTC))
         .values("week")
         .annotate(
             messages=Count("id"),
-            drafted=Count("id", filter=drafted),
+            with_draft=Count("id", filter=drafted),  # not `drafted`: the field's name
             covered=Count("id", filter=drafted & ~Q(intent__in=["", "unknown"])),
             unedited=Count("id", filter=drafted & Q(edit_distance=0)),
         )
     )
     return {
-        r["week"].date(): {k: r[k] for k in ("messages", "drafted", "covered", "unedited")}
+        r["week"].date(): {
+            "messages": r["messages"],
+            "drafted": r["with_draft"],
+            "covered": r["covered"],
+            "unedited": r["unedited"],
+        }
         for r in rows
     }
 

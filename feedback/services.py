@@ -23,6 +23,7 @@ from feedback.models import (
 )
 from learning import analytics_cache, live
 from learning.errors import InvalidInput
+from outcomes import erasure as outcome_erasure
 from outcomes import selectors as outcome_selectors
 from outcomes import services as outcome_services
 
@@ -253,6 +254,9 @@ def record_draft(
     if stored is not None:
         return DraftRecorded(stored, created=False)
     sent_at = sent_at or timezone.now()
+    if outcome_erasure.masking_on():  # before the distance: both sides masked alike
+        original_draft = outcome_erasure.masked(original_draft)
+        sent_version = outcome_erasure.masked(sent_version)
     distance = edit_distance(original_draft, sent_version)
     significant = distance > settings_row().draft_edit_threshold
     with transaction.atomic():
@@ -267,6 +271,7 @@ def record_draft(
                     intent=intent,
                     original_draft=original_draft,
                     sent_version=sent_version,
+                    drafted=bool(original_draft),
                     edit_distance=distance,
                     significant=significant,
                     sent_at=sent_at,

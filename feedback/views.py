@@ -212,6 +212,10 @@ def _add_comment(
     reviewer: User,
 ) -> HttpResponse:
     entry = used.entry
+    comment = request.POST.get("comment", "").strip()[:4000]
+    if "\x00" in comment:  # PostgreSQL's text cannot hold it
+        error = "A comment cannot hold a NUL character."
+        return render(request, "feedback/link.html", {**context, "error": error}, status=400)
     try:
         services.record_feedback(
             reviewer=reviewer,
@@ -220,7 +224,7 @@ def _add_comment(
             conversation_id=entry.conversation.external_id,
             source=entry.source,
             rating=int(entry.rating),
-            comment=request.POST.get("comment", "").strip()[:4000],
+            comment=comment,
             outcome_id=entry.outcome_id,
             via=entry.via,
             minted_by=entry.minted_by,

@@ -148,6 +148,15 @@ class ExportApi(APIView):
             raise InvalidInput(
                 f"Not a filter of this export (they are: {allowed}).", field=unknown[0][:60]
             )
+        # A list's filters skip a blank value (`?rep=` lists everything); an export given
+        # one would export the whole scope instead of what was asked for.
+        blank = sorted(
+            name
+            for name, values in request.query_params.lists()
+            if any(not v.strip() for v in values)
+        )
+        if blank:
+            raise InvalidInput("An empty filter: give it a value, or leave it out.", field=blank[0])
         rows = self.rows(request)
         tenant = request.tenant  # type: ignore[attr-defined]
         return streaming_response(

@@ -15,9 +15,10 @@ defaults).
 Values: times in ISO 8601 UTC with microseconds (`2026-12-01T09:30:00.000000Z`); numbers
 as PostgreSQL writes them (shortest exact form: 1, 0.25); JSON fields (attributes, rubric
 scores) as objects in JSON Lines and as JSON text in CSV; empty (CSV) or null (JSON) for
-none. In CSV, a text cell starting with = + - @ a tab or a carriage return gets a ' in
-front, so that a spreadsheet shows it rather than running it as a formula; JSON Lines
-holds text as stored.
+none. In CSV, a text cell starting with = + - @ a tab or a carriage return (or their
+full-width forms, also after leading spaces or invisible characters) gets a ' in front, so
+that a spreadsheet shows it rather than running it as a formula; JSON Lines holds text as
+stored.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -441,8 +443,16 @@ def _csv_column(expression: Any, kind: str) -> Any:
 
 
 CSV_TIME = """to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
-# A leading = + - @ tab or carriage return gets a ' before it (a POSIX regex in SQL).
-CSV_TEXT = r"""regexp_replace(%(expressions)s::text, '^([-=+@\t\r])', '''\1')"""
+# A leading = + - @ tab or carriage return, or a full-width = + - @ (U+FF1D, U+FF0B,
+# U+FF0D, U+FF20), even after spaces or invisible characters (which a spreadsheet may
+# skip: no-break and ideographic spaces, zero-width characters, direction marks, a
+# byte-order mark), gets a ' before it. One pattern, read alike by PostgreSQL (an
+# advanced regex in SQL) and Python's re (_cell).
+FORMULA_START = (
+    r"[ \t\n\v\f\r\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff]*"
+    r"[-=+@\t\r\uff0b\uff0d\uff1d\uff20]"
+)
+CSV_TEXT = rf"""regexp_replace(%(expressions)s::text, '^({FORMULA_START})', '''\1')"""
 
 
 def _jsonl_chunks(table: Table, part: Selection | Iterable[tuple[Any, ...]]) -> Iterator[bytes]:
@@ -466,15 +476,12 @@ def _jsonl_chunks(table: Table, part: Selection | Iterable[tuple[Any, ...]]) -> 
     )
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _cell(value: Any) -> Any:
     """A value computed in Python, as the database's CSV would show it."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
+        return "'" + value if re.match(FORMULA_START, value) else value
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if isinstance(value, dict | list):

@@ -138,6 +138,9 @@ def day_actions(request: HttpRequest, day: str) -> HttpResponse:
         when = date.fromisoformat(day)
     except ValueError:
         raise Http404("Not a day (YYYY-MM-DD).") from None
+    if not date.min < when < date.max:
+        # the page links the day before and after, and reads up to the next midnight
+        raise Http404("No actions on the first or last day a date can name.")
     user: Any = request.user
     rep = None
     if request.GET.get("rep"):
@@ -227,8 +230,13 @@ def moved(request: HttpRequest, rest: str) -> HttpResponse:
 
 
 @role_required(*PAGE_ROLES[Role.REP])
-def conversation_page(request: HttpRequest, external_id: str) -> HttpResponse:
-    """One conversation as it happened (insights.timeline), for whoever may see it."""
+def conversation_page(request: HttpRequest, external_id: str = "") -> HttpResponse:
+    """One conversation as it happened (insights.timeline), for whoever may see it. Its id
+    is the path's last segment, any text (decoded by the web server), or `?id=` for the
+    two a path cannot hold (learning.templatetags.id_links)."""
+    external_id = external_id or request.GET.get("id", "")
+    if not external_id:
+        raise Http404("Which conversation?")
     found = timeline.conversation_timeline(principal=request.user, external_id=external_id)
     if found is None:
         raise Http404("No such conversation in your scope.")

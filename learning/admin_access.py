@@ -8,12 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.db.models import QuerySet
+from django.db.models.fields.related import RelatedField
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from learning.models import Role
+from learning.models import Role, User
 from learning.selectors import sees_whole_tenant, visible_users
 
 REVIEWER_ROLES = (Role.MANAGER, Role.EXECUTIVE, Role.ADMIN)
@@ -57,6 +59,39 @@ class ReviewAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return self.scope(request, super().get_queryset(request))
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        """The sidebar's filters on a related row (e.g. "rep") offer only choices in the
+        reviewer's scope (ScopedRelatedFieldListFilter)."""
+        return [
+            (name, ScopedRelatedFieldListFilter)
+            if isinstance(name, str) and get_fields_from_path(self.model, name)[-1].is_relation
+            else name
+            for name in super().get_list_filter(request)
+        ]
+
+
+class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """A filter on a related row whose choices are in the reviewer's scope. Django's own
+    lists every row of the related table: a manager would read every username of the
+    tenant. A manager is offered the people whose data they may see (their team and
+    themselves), and of other related rows those their own rows name."""
+
+    def field_choices(self, field: RelatedField, request: HttpRequest, model_admin: Any) -> Any:
+        user = request.user
+        if sees_whole_tenant(user):
+            return super().field_choices(field, request, model_admin)
+        if field.related_model is User:
+            allowed: Any = visible_users(user=user)  # type: ignore[arg-type]
+        else:
+            allowed = model_admin.get_queryset(request).values_list(
+                f"{self.field_path}__pk", flat=True
+            )
+        return field.get_choices(
+            include_blank=False,
+            limit_choices_to={"pk__in": allowed},
+            ordering=self.field_admin_ordering(field, request, model_admin),
+        )
 
 
 def scoped(

@@ -34,7 +34,24 @@ def _tenant_app_labels() -> set[str]:
     return labels
 
 
-class TenantAdminSite(AdminSite):
+class LimitedPasswordChangeSite(AdminSite):
+    """The admin's "Change password", with the old password limited as sign-ins are
+    (learning.lockout.LimitedPasswordChangeForm); otherwise Django's own view."""
+
+    def password_change(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        from learning.lockout import LimitedPasswordChangeView
+
+        defaults: dict[str, Any] = {
+            "success_url": reverse("admin:password_change_done", current_app=self.name),
+            "extra_context": {**self.each_context(request), **(extra_context or {})},
+        }
+        if self.password_change_template is not None:
+            defaults["template_name"] = self.password_change_template
+        request.current_app = self.name
+        return LimitedPasswordChangeView.as_view(**defaults)(request)
+
+
+class TenantAdminSite(LimitedPasswordChangeSite):
     site_header = "Learning Loop admin"
     site_title = "Learning Loop"
     index_title = "Review and configuration"
@@ -56,7 +73,7 @@ class TenantAdminSite(AdminSite):
         return context
 
 
-class OpsAdminSite(AdminSite):
+class OpsAdminSite(LimitedPasswordChangeSite):
     site_header = "Learning Loop operations"
     site_title = "Learning Loop ops"
     index_title = "Tenants and schedules"

@@ -6,7 +6,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.security.websocket import WebsocketDenier
 
 from learning import api_http
-from learning.live import groups_of
+from learning.live import groups_of, session_group
 
 UNAUTHENTICATED = 4401
 
@@ -21,6 +21,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         schema_name = self.scope["schema_name"]
         self.groups_joined = groups_of(schema_name, user)
+        if self.scope.get("session_key"):  # closed when that session signs out
+            self.groups_joined.append(session_group(schema_name, self.scope["session_key"]))
         for group in self.groups_joined:
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
@@ -52,6 +54,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def live_event(self, message: dict[str, Any]) -> None:
         await self.send_json({"event": message["event"], "payload": message["payload"]})
+
+    async def live_close(self, message: dict[str, Any]) -> None:
+        """The session that opened this socket signed out."""
+        await self.close(code=UNAUTHENTICATED)
 
 
 class NoSuchSocket:

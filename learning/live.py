@@ -11,6 +11,8 @@ their own), executives and admins the whole tenant.
 |                                  |                      | (alerts)                          |
 | `live.<schema>.team.<manager>`   | that manager         | events about their reps' data     |
 | `live.<schema>.user.<user>`      | that person          | events about their own data       |
+| `live.<schema>.session.<digest>` | the sockets of one   | `live.close` when it signs out    |
+|                                  | web session          |                                   |
 
 An event about several reps' data (a batch of resolved outcomes) is split: each group gets
 one event carrying only the part it may see. Group names start with the tenant's schema, so
@@ -20,6 +22,7 @@ nothing crosses tenants, and events are sent only after the data they describe i
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -28,6 +31,7 @@ import structlog
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from django.http import HttpRequest
 
 from learning.models import Role, User
 from learning.tenancy.context import current_schema_name
@@ -51,6 +55,27 @@ def team_group(schema_name: str, manager_id: int) -> str:
 
 def user_group(schema_name: str, user_id: int) -> str:
     return f"live.{schema_name}.user.{user_id}"
+
+
+def session_group(schema_name: str, session_key: str) -> str:
+    """The sockets opened with one web session (named by a digest: no session key is
+    ever written into the channel layer)."""
+    digest = hashlib.sha256(session_key.encode()).hexdigest()[:32]
+    return f"live.{schema_name}.session.{digest}"
+
+
+def close_sockets_of_session(sender: Any, request: HttpRequest, **_: Any) -> None:
+    """On sign-out (`user_logged_out`, before the session is flushed): the sockets that
+    session opened are closed, so they stop receiving events. Best effort, as pushes."""
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    layer = get_channel_layer()
+    if not session_key or layer is None:
+        return
+    group = session_group(current_schema_name(), session_key)
+    try:
+        async_to_sync(layer.group_send)(group, {"type": "live.close"})
+    except Exception as error:
+        logger.warning("live_close_failed", error=str(error))
 
 
 def groups_of(schema_name: str, user: Any) -> list[str]:

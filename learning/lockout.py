@@ -35,7 +35,10 @@ from typing import Any
 
 import structlog
 from django.conf import settings
+from django.contrib.admin.forms import AdminPasswordChangeForm
 from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.views import PasswordChangeView
+from django.core.exceptions import ValidationError
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -161,6 +164,40 @@ def count_failed_sign_in(
         return
     for group, key, rate in _counters(credentials.get("username")):
         _usage(request, group, key, rate, count=True)
+
+
+class LimitedPasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's password change: the old password is a password check like a sign-in,
+    so the same counters limit it (a stolen session cannot guess its way to the password).
+    A limited address gets the 429 before the old password is checked; a wrong one counts
+    as a failed sign-in of that account."""
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self) -> str:
+        username = self.user.get_username()
+        limited = sign_in_limit(self.request, username)
+        if limited is not None:
+            logger.warning(
+                "password_change_limited", username=username, address=client_address(self.request)
+            )
+            raise limited  # SignInLimitMiddleware: the 429
+        try:
+            return str(super().clean_old_password())
+        except ValidationError:
+            count_failed_sign_in(
+                sender=type(self), credentials={"username": username}, request=self.request
+            )
+            raise
+
+
+class LimitedPasswordChangeView(PasswordChangeView):
+    form_class = LimitedPasswordChangeForm
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "request": self.request}
 
 
 def too_many_attempts(request: HttpRequest, limited: SignInLimited) -> HttpResponse:

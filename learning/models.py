@@ -99,3 +99,17 @@ class AgentKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class CredentialsVersion(models.Model):
+    """The tenant's credentials version: one row (id 1), bumped by every revocation or
+    deletion of an agent key in the transaction that makes it (learning.selectors
+    .after_revocation). A process that remembers an agent key remembers the version it was
+    read with and reads this row, not the key, on every use: a changed version means
+    "look the key up again". It lives in PostgreSQL, beside the keys, so a revocation
+    takes effect at once whatever Redis does (out of reach, evicted, restarted empty)."""
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"credentials version {self.version}"

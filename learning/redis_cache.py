@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 _lock = threading.Lock()
@@ -43,3 +44,10 @@ class SharedRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = SharedRedisCacheClient
+
+
+def redis_client(alias: str = "default") -> Any:
+    """The shared redis-py client behind the cache `alias`, for what Django's cache API
+    lacks (scripts, sorted sets: learning.streaming's export slots). Keys made with the
+    cache's `make_key` stay under its prefix."""
+    return caches[alias]._cache.get_client(write=True)  # type: ignore[attr-defined]

@@ -136,6 +136,14 @@ SCHEDULES: list[Schedule] = [
         jitter_seconds=900,
     ),
     Schedule(
+        name="content: retention",
+        task="outcomes.expire_content",
+        why="Daily at 03:40 UTC: the words of messages, drafts and comments older than the "
+        "tenant's retention_days are removed (0: kept forever); outcomes and ratings stay.",
+        crontab={"minute": "40", "hour": "3"},
+        jitter_seconds=600,
+    ),
+    Schedule(
         name="sessions: clear expired",
         task="learning.clear_expired_sessions",
         why="Daily at 03:10 UTC: expired web sessions pile up in every tenant schema.",

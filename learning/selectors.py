@@ -2,17 +2,15 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
-import structlog
-from django.core.cache import cache
-from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from learning import credentials
-from learning.models import AgentKey, ApiToken, Role, User
+from learning.models import AgentKey, ApiToken, CredentialsVersion, Role, User
 from learning.tenancy.context import current_schema_name
 
 # last_used_at is written at most this often per credential, so a busy agent does not turn
@@ -20,47 +18,43 @@ from learning.tenancy.context import current_schema_name
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-logger = structlog.get_logger(__name__)
-
 # Agent keys checked lately, per process: {(schema, digest): (until, key, version)}. The
-# agent sends the same key thousands of times an hour; a remembered key costs one Redis
-# read (the tenant's credentials version, which every revocation bumps, so a revoked key
-# stops at once) instead of a database query. Only valid keys are remembered.
-_recent_keys: dict[tuple[str, str], tuple[float, AgentKey, int | None]] = {}
+# agent sends the same key thousands of times an hour; a remembered key costs one read of
+# the tenant's credentials version (one row by primary key, models.CredentialsVersion)
+# instead of the key's lookup. Every revocation bumps that version in its own transaction,
+# so a revoked key stops at once in every process. The version lives in PostgreSQL, not in
+# Redis: a revoking process that cannot reach Redis, a version key evicted, or Redis
+# restarted empty would otherwise leave a revoked key working until its memory expires.
+# Only valid keys are remembered.
+_recent_keys: dict[tuple[str, str], tuple[float, AgentKey, int]] = {}
 KEY_MEMORY_SECONDS = LAST_USED_RESOLUTION.total_seconds()
 
-
-def _credentials_version_key(schema: str | None = None) -> str:
-    return f"credentials-version:{schema or current_schema_name()}"
-
-
-def credentials_version() -> int | None:
-    """The tenant's credentials version, or None when the cache (Redis) is out of reach:
-    then nothing is remembered and every key is checked in the database."""
-    try:
-        return int(cache.get(_credentials_version_key()) or 0)
-    except Exception:  # Redis down: the database decides, as without memory
-        return None
+# The tenant's version (0 before any revocation), in the current schema. Plain SQL: this
+# runs on every request of the agent, and the ORM would build the same statement each time.
+_VERSION_TABLE = CredentialsVersion._meta.db_table
+_READ_VERSION = f"SELECT version FROM {_VERSION_TABLE} WHERE id = 1"  # noqa: S608 - a constant
+# One statement, so concurrent revocations never lose a bump (no read-modify-write).
+_BUMP_VERSION = (
+    f"INSERT INTO {_VERSION_TABLE} (id, version) VALUES (1, 1) "  # noqa: S608 - a constant
+    f"ON CONFLICT (id) DO UPDATE SET version = {_VERSION_TABLE}.version + 1"
+)
 
 
-def credentials_changed(schema: str | None = None) -> None:
-    """Every process forgets the tenant's remembered keys (call it on any revocation).
-    With Redis out of reach no process remembers anything (credentials_version is None)
-    until it is back, and the bump is retried on commit."""
-    key = _credentials_version_key(schema)
-    try:
-        cache.add(key, 0, timeout=None)
-        cache.incr(key)
-    except Exception as error:  # Redis down: nothing is remembered while it is (see above)
-        logger.warning("credentials_version_unavailable", error=str(error))
+def credentials_version() -> int:
+    """The current tenant's credentials version, as committed (or as this transaction
+    changed it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_READ_VERSION)
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def after_revocation() -> None:
-    """credentials_changed for the current tenant now and once the revocation is committed
-    (a process that remembers the key again in between, before the commit, forgets it then)."""
-    schema = current_schema_name()
-    credentials_changed(schema)
-    transaction.on_commit(partial(credentials_changed, schema))
+    """Every process forgets the current tenant's remembered keys: call it on any
+    revocation or deletion of an agent key. The bump is part of the caller's transaction:
+    it commits with the revocation (and is undone with it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_BUMP_VERSION)
 
 
 def forget_keys() -> None:
@@ -72,13 +66,14 @@ def credential_for_bearer(*, raw: str) -> AgentKey | ApiToken | None:
     """The active key or token of the current tenant matching `raw`, or None."""
     if raw.startswith(credentials.AGENT_KEY_PREFIX):
         memo = (current_schema_name(), credentials.digest(raw))
-        version = credentials_version()
         hit = _recent_keys.get(memo)
         fresh = hit is not None and hit[0] > time.monotonic()
-        if version is not None and hit is not None and fresh and hit[2] == version:
+        if hit is not None and fresh and hit[2] == credentials_version():
             return hit[1]
         found = _credential_in_database(raw)
-        if isinstance(found, AgentKey) and version is not None:
+        if isinstance(found, AgentKey):
+            # read in the same statement as the key: the version it was valid under
+            version = found.credentials_version  # type: ignore[attr-defined]
             _recent_keys[memo] = (time.monotonic() + KEY_MEMORY_SECONDS, found, version)
         else:
             _recent_keys.pop(memo, None)
@@ -90,7 +85,12 @@ def _credential_in_database(raw: str) -> AgentKey | ApiToken | None:
     credential: AgentKey | ApiToken | None
     active = {"digest": credentials.digest(raw), "revoked_at__isnull": True}
     if raw.startswith(credentials.AGENT_KEY_PREFIX):
-        credential = AgentKey.objects.filter(**active).first()
+        version = CredentialsVersion.objects.filter(pk=1).values("version")
+        credential = (
+            AgentKey.objects.filter(**active)
+            .annotate(credentials_version=Coalesce(Subquery(version), 0))
+            .first()
+        )
     elif raw.startswith(credentials.USER_TOKEN_PREFIX):
         credential = ApiToken.objects.select_related("user").filter(**active).first()
     else:

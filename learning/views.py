@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import sys
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import server_error as django_server_error
 
 from learning.errors import is_transient
@@ -29,6 +32,19 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 def public_index(request: HttpRequest) -> HttpResponse:
     return render(request, "public/index.html")
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A request Django refused before any view could (a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE, too many fields, …): under the API JSON like every other
+    error, a body too large a 413; the page elsewhere."""
+    if "/api/" not in request.path:
+        return django_bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = f"The request body is too large (at most {limit} bytes)."
+        return JsonResponse({"detail": detail}, status=413)
+    return JsonResponse({"detail": "Bad request."}, status=400)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -8,10 +8,20 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from learning.admin_access import ReviewAdmin, ReviewInline
-from learning.errors import DomainError
-from outcomes import services
-from outcomes.models import AmbiguousOutcome, Conversation, OutcomeRecord, OutcomeStatus, Signal
+from learning.admin_access import ReviewAdmin, ReviewInline, SettingsAdmin, is_reviewer
+from learning.errors import DomainError, InvalidInput
+from learning.models import Role
+from learning.templatetags.id_links import conversation_url
+from outcomes import erasure, services
+from outcomes.models import (
+    AmbiguousOutcome,
+    ContentSettings,
+    Conversation,
+    ErasureRecord,
+    OutcomeRecord,
+    OutcomeStatus,
+    Signal,
+)
 
 OUTCOME_FIELDS = (
     "action_id",
@@ -29,7 +39,7 @@ OUTCOME_FIELDS = (
 
 def timeline_link(conversation: Conversation) -> str:
     """A link to the conversation's timeline page, for admin lists."""
-    return format_html('<a href="{}">read it ↗</a>', conversation.get_absolute_url())
+    return format_html('<a href="{}">read it ↗</a>', conversation_url(conversation.external_id))
 
 
 class ConversationColumn:
@@ -40,7 +50,9 @@ class ConversationColumn:
     def conversation_link(self, obj: Any) -> str:
         conversation = obj.conversation
         return format_html(
-            '<a href="{}">{}</a>', conversation.get_absolute_url(), conversation.external_id
+            '<a href="{}">{}</a>',
+            conversation_url(conversation.external_id),
+            conversation.external_id,
         )
 
 
@@ -98,8 +110,8 @@ class ConversationAdmin(ReviewAdmin):
     # What other apps know of a conversation (feedback: its ratings and draft edits) is
     # added by them with add_conversation_inlines: outcomes knows nothing of it.
     extra_inlines: ClassVar[list[type[admin.options.InlineModelAdmin]]] = []
-    actions = ["flag_selected", "clear_flag"]
-    readonly_fields = ("flagged_at", "flagged_by", "flag_note")
+    actions = ["flag_selected", "clear_flag", "erase_content"]
+    readonly_fields = ("flagged_at", "flagged_by", "flag_note", "content_erased_at")
 
     rep_field = "rep"
 
@@ -107,6 +119,10 @@ class ConversationAdmin(ReviewAdmin):
         self, request: HttpRequest, obj: Any
     ) -> list[type[admin.options.InlineModelAdmin]]:
         return [*self.inlines, *self.extra_inlines]
+
+    def view_on_site(self, obj: Conversation) -> str:
+        # the page's link, any id encoded (not get_absolute_url's reverse(), which leaves `/`)
+        return conversation_url(obj.external_id)
 
     @admin.display(description="Timeline")
     def timeline(self, obj: Conversation) -> str:
@@ -127,6 +143,30 @@ class ConversationAdmin(ReviewAdmin):
     @admin.action(description="Clear the flag of the selected conversations")
     def clear_flag(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._flag(request, queryset, flagged=False)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if getattr(request.user, "role", None) != Role.ADMIN:
+            actions.pop("erase_content", None)  # the tenant's admins only
+        return actions
+
+    @admin.action(
+        description="Erase what the selected conversations said (outcomes and ratings stay)"
+    )
+    def erase_content(self, request: HttpRequest, queryset: QuerySet) -> None:
+        erased = unchanged = 0
+        for external_id in queryset.values_list("external_id", flat=True):
+            try:
+                result = erasure.erase_conversation(external_id=external_id, actor=request.user)
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                return
+            erased, unchanged = erased + result.changed, unchanged + (not result.changed)
+        self.message_user(
+            request,
+            f"{erased} conversation(s) erased; {unchanged} had nothing left to remove.",
+            messages.SUCCESS,
+        )
 
     def _flag(self, request: HttpRequest, queryset: QuerySet, *, flagged: bool) -> None:
         try:
@@ -248,12 +288,12 @@ class LabellingQueueAdmin(ConversationColumn, ReviewAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_view_permission(request):
             return HttpResponseRedirect(reverse("admin:index"))
+        comment = request.POST.get(f"comment-{pk}", "")[:2000]
         try:
+            if "\x00" in comment:  # PostgreSQL's text cannot hold it
+                raise InvalidInput("A comment cannot hold a NUL character.", field="comment")
             outcome = services.label_outcome(
-                outcome_id=pk,
-                status=status,
-                user=request.user,
-                comment=request.POST.get(f"comment-{pk}", "")[:2000],
+                outcome_id=pk, status=status, user=request.user, comment=comment
             )
         except DomainError as exc:
             self.message_user(request, exc.message, messages.ERROR)
@@ -262,6 +302,28 @@ class LabellingQueueAdmin(ConversationColumn, ReviewAdmin):
                 request, f"{outcome.action_id} labelled {outcome.status}.", messages.SUCCESS
             )
         return HttpResponseRedirect(reverse("admin:outcomes_ambiguousoutcome_changelist"))
+
+
+@admin.register(ContentSettings)
+class ContentSettingsAdmin(SettingsAdmin):
+    """The tenant's retention of what people wrote, and masking at ingest."""
+
+    list_display = ("__str__", "retention_days", "mask_contact_details")
+
+
+@admin.register(ErasureRecord)
+class ErasureRecordAdmin(ReviewAdmin):
+    """The audit log of erasures (never their text): admins only."""
+
+    list_display = ("at", "kind", "by", "conversation_ids", "removed", "older_than")
+    list_filter = ("kind",)
+    whole_tenant = True
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_reviewer(request) and getattr(request.user, "role", None) == Role.ADMIN
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
 
 
 def add_conversation_inlines(*inlines: type[admin.options.InlineModelAdmin]) -> None:

@@ -16,10 +16,11 @@ from rest_framework.views import APIView
 from learning.access import ScopedQuerysetMixin
 from learning.api_fields import FiniteFloatField, StrictFilterSet, UtcDateTimeFilter
 from learning.errors import DomainError
-from learning.permissions import IsAgent, IsHuman
-from outcomes import rules, schemas, selectors, services
+from learning.models import Role
+from learning.permissions import HasRole, IsAgent, IsHuman
+from outcomes import erasure, rules, schemas, selectors, services
 from outcomes.models import OutcomeRecord, OutcomeStatus, OutcomeType, SignalSource
-from outcomes.schemas import IDENTIFIER
+from outcomes.schemas import IDENTIFIER, IDENTIFIER_RULE
 
 MAX_BULK_ITEMS = 10_000
 
@@ -63,6 +64,9 @@ class AwareDateTimeField(serializers.DateTimeField):
         return parsed
 
 
+ID_ERRORS = {"invalid": IDENTIFIER_RULE}
+
+
 class ContentSerializer(serializers.Serializer):
     """What the agent produced with the action (schemas.ContentBody validates it)."""
 
@@ -87,9 +91,12 @@ class OutcomeInSerializer(serializers.Serializer):
     """The outcome body, for the OpenAPI schema; schemas.OutcomeBody validates it."""
 
     action_id = serializers.RegexField(
-        IDENTIFIER, max_length=200, help_text="The agent's id of the action (idempotency key)."
+        IDENTIFIER,
+        error_messages=ID_ERRORS,
+        max_length=200,
+        help_text="The agent's id of the action (idempotency key).",
     )
-    conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)
+    conversation_id = serializers.RegexField(IDENTIFIER, error_messages=ID_ERRORS, max_length=200)
     rep = serializers.CharField(
         max_length=150,
         required=False,
@@ -338,14 +345,17 @@ class OutcomeLabelApi(APIView):
 
 
 class SignalInSerializer(serializers.Serializer):
-    conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)
-    action_id = serializers.RegexField(IDENTIFIER, max_length=200, required=False, default="")
+    conversation_id = serializers.RegexField(IDENTIFIER, error_messages=ID_ERRORS, max_length=200)
+    action_id = serializers.RegexField(
+        IDENTIFIER, error_messages=ID_ERRORS, max_length=200, required=False, default=""
+    )
     kind = serializers.CharField(max_length=32, help_text=", ".join(sorted(rules.KNOWN_KINDS)))
     occurred_at = AwareDateTimeField(required=False, default=None)
     # (DRF's metaclass takes declared fields out of the class: no clash with .data)
     data = SmallJSONObjectField(required=False, default=dict)  # type: ignore[assignment]
     signal_id = serializers.RegexField(
         IDENTIFIER,
+        error_messages=ID_ERRORS,
         max_length=200,
         required=False,
         allow_null=True,
@@ -400,9 +410,12 @@ class SignalApi(APIView):
 
 class MessageInSerializer(serializers.Serializer):
     message_id = serializers.RegexField(
-        IDENTIFIER, max_length=200, help_text="Your id of the message: a retry is stored once."
+        IDENTIFIER,
+        error_messages=ID_ERRORS,
+        max_length=200,
+        help_text="Your id of the message: a retry is stored once.",
     )
-    conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)
+    conversation_id = serializers.RegexField(IDENTIFIER, error_messages=ID_ERRORS, max_length=200)
     channel = serializers.RegexField(schemas.CHANNEL.removesuffix("\\Z") + "$", max_length=32)
     subject = serializers.CharField(
         max_length=schemas.MAX_SUBJECT_CHARS, required=False, allow_blank=True, default=""
@@ -414,6 +427,7 @@ class MessageInSerializer(serializers.Serializer):
     sent_at = AwareDateTimeField(required=False, default=None, help_text="ISO 8601; default now.")
     in_reply_to = serializers.RegexField(
         IDENTIFIER,
+        error_messages=ID_ERRORS,
         max_length=200,
         required=False,
         default="",
@@ -441,7 +455,8 @@ class MessageApi(APIView):
         description="A message the conversation received that the agent answers (a "
         "prospect's email, a chat line, a rep's note), so that the conversation reads as a "
         "thread next to what the agent said (each action's `content`). Idempotent on "
-        "message_id.",
+        "message_id (the same message_id in another conversation is a 409); in_reply_to "
+        "names a recorded action of the same conversation.",
     )
     def post(self, request: Request) -> Response:
         body = MessageInSerializer(data=request.data)
@@ -458,4 +473,68 @@ class MessageApi(APIView):
                 "created": recorded.created,
             },
             status=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
+        )
+
+
+# --- erasure --------------------------------------------------------------------------------
+
+ERASURE_RESULT = inline_serializer(
+    "ErasureResult",
+    {
+        "erased": serializers.BooleanField(help_text="False: nothing was left to remove."),
+        "conversation_ids": serializers.ListField(child=serializers.CharField()),
+        "removed": serializers.DictField(child=serializers.IntegerField()),
+        "detail": serializers.CharField(),
+    },
+)
+
+
+def _erasure_answer(result: erasure.Erasure) -> Response:
+    return Response(
+        {
+            "erased": result.changed,
+            "conversation_ids": result.conversation_ids,
+            "removed": result.removed,
+            "detail": "Erased." if result.changed else "Already erased: nothing left to remove.",
+        }
+    )
+
+
+class ConversationEraseApi(APIView):
+    permission_classes = [IsAgent | HasRole(Role.ADMIN)]
+
+    @extend_schema(
+        request=None,
+        responses={200: ERASURE_RESULT},
+        description="Erase what a conversation said, on the prospect's request: the "
+        "subjects and bodies of its messages, its draft texts, people's comments and "
+        "corrections on it, labellers' comments, its flag note and the free keys of its "
+        "signals' data. Outcomes, scores, ratings and counts stay. The agent or an admin; "
+        "idempotent (a second call removes nothing and says so, `erased` false).",
+    )
+    def post(self, request: Request, conversation_id: str) -> Response:
+        return _erasure_answer(
+            erasure.erase_conversation(external_id=conversation_id, actor=request.user)
+        )
+
+
+class ContactEraseInSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=320)
+
+
+class ContactEraseApi(APIView):
+    permission_classes = [IsAgent | HasRole(Role.ADMIN)]
+
+    @extend_schema(
+        request=ContactEraseInSerializer,
+        responses={200: ERASURE_RESULT},
+        description="Erase every conversation whose messages, comments, flag notes or "
+        "signal data name this e-mail address (as conversations/{id}/erase/ does each). "
+        "The address is neither stored nor logged.",
+    )
+    def post(self, request: Request) -> Response:
+        body = ContactEraseInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return _erasure_answer(
+            erasure.erase_contact(email=body.validated_data["email"], actor=request.user)
         )

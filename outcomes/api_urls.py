@@ -9,4 +9,10 @@ urlpatterns = [
     path("outcomes/<int:pk>/label/", api.OutcomeLabelApi.as_view(), name="api-outcome-label"),
     path("signals/", api.SignalApi.as_view(), name="api-signals"),
     path("messages/", api.MessageApi.as_view(), name="api-messages"),
+    path(
+        "conversations/<path:conversation_id>/erase/",
+        api.ConversationEraseApi.as_view(),
+        name="api-conversation-erase",
+    ),
+    path("contacts/erase/", api.ContactEraseApi.as_view(), name="api-contact-erase"),
 ]

@@ -7,6 +7,12 @@ exactly the rows that really changed: whatever subscribers write (calibration bi
 commits or rolls back with the resolution, so nothing is counted twice or lost.
 Subscribers: config/wiring.py.
 
+CONTENT_ERASED, payload `ContentErasure`: the words of some conversations (or every text
+written before a time, for the retention) are being removed (`erasure`, the one place
+that erases). Emitted inside the erasing transaction: each subscriber blanks its own
+copies of those words in the same transaction and adds to `removed` how many texts it
+blanked (counts only, never the text), which the audit record stores.
+
 Live (learning.live, after the commit): `outcomes.resolved` with the count by status and
 the ids, to each person who may see them.
 """
@@ -14,6 +20,8 @@ the ids, to each person who may see them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import NamedTuple
 
 from learning import live
@@ -32,6 +40,21 @@ class ResolvedOutcome(NamedTuple):  # a tuple: sweeps build a million of them
 
 
 RESOLVED: Event[list[ResolvedOutcome]] = Event("outcomes.resolved")
+
+
+@dataclass
+class ContentErasure:
+    """Which texts go: those of `conversation_pks` (a request), or, with `older_than`,
+    those written before it (the retention), in every conversation. `at` stamps what is
+    erased; subscribers add their counts to `removed`."""
+
+    at: datetime
+    conversation_pks: list[int] | None = None
+    older_than: datetime | None = None
+    removed: dict[str, int] = field(default_factory=dict)
+
+
+CONTENT_ERASED: Event[ContentErasure] = Event("outcomes.content_erased")
 
 
 def outcomes_resolved(resolved: list[ResolvedOutcome]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 
 from outcomes import rules
 
@@ -60,6 +59,9 @@ class Conversation(models.Model):
         related_name="+",
     )
     flag_note = models.CharField(max_length=500, blank=True, default="", db_default="")
+    # Its words were erased on request (outcomes.erasure.erase_conversation): outcomes,
+    # signals and ratings stay; every text of it is blank.
+    content_erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-last_interaction_at"]
@@ -76,7 +78,9 @@ class Conversation(models.Model):
 
     def get_absolute_url(self) -> str:
         """Its timeline page (insights), where people read it as it happened."""
-        return reverse("conversation", args=[self.external_id])
+        from learning.templatetags.id_links import conversation_url  # links encode any id
+
+        return conversation_url(self.external_id)
 
 
 class OutcomeRecord(models.Model):
@@ -222,6 +226,11 @@ class Message(models.Model):
     from_role = models.CharField(max_length=16, choices=ThreadRole.choices, blank=True)
     sent_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Subject and body removed (erased on request, or past the retention).",
+    )
 
     class Meta:
         ordering = ["sent_at", "id"]
@@ -236,6 +245,63 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.direction} {self.channel} message in {self.conversation_id}"
+
+
+class ContentSettings(models.Model):
+    """The tenant's rules for what people wrote (one row; defaults when absent)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    retention_days = models.PositiveIntegerField(
+        default=0,
+        help_text="Remove the words of messages, drafts, comments and corrections this many "
+        "days after they were written (daily, 03:40 UTC); outcomes, ratings and counts stay. "
+        "0 keeps them forever.",
+    )
+    mask_contact_details = models.BooleanField(
+        default=False,
+        help_text="Replace e-mail addresses and phone numbers in messages and drafts by "
+        "[email] and [phone] as they arrive (what is stored already is left as it is).",
+    )
+
+    class Meta:
+        verbose_name = "content settings"
+        verbose_name_plural = "content settings"
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="one_content_row")]
+
+    def __str__(self) -> str:
+        return "Content settings"
+
+
+class ErasureKind(models.TextChoices):
+    CONVERSATION = "conversation", "A conversation erased on request"
+    RETENTION = "retention", "Past the retention period"
+    CONTACT = "contact", "Everything about one contact, on request"
+
+
+class ErasureRecord(models.Model):
+    """The audit log of erasures: who, when, what kind, which conversations and how many
+    pieces of text were removed. Never the text itself, nor the contact's address."""
+
+    kind = models.CharField(max_length=16, choices=ErasureKind.choices)
+    by = models.CharField(
+        max_length=200, help_text="The user, the agent key (agent:<name>) or the schedule."
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    conversation_ids = models.JSONField(
+        default=list, blank=True, help_text="The agent's ids of the conversations erased."
+    )
+    removed = models.JSONField(
+        default=dict, help_text="How many texts were removed, by kind (messages, drafts, …)."
+    )
+    older_than = models.DateTimeField(
+        null=True, blank=True, help_text="Retention: texts written before this were removed."
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.at:%Y-%m-%d %H:%M})"
 
 
 class AmbiguousOutcome(OutcomeRecord):

@@ -18,6 +18,11 @@ from learning.errors import InvalidInput
 from outcomes.services import Content, OutcomeInput
 
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,199}\Z"
+# What a refused id is told (pages link any id, percent-encoded; see docs/deploy.md).
+IDENTIFIER_RULE = (
+    "Must be 1 to 200 characters: letters A-Z and a-z, digits, and _ . : @ / + - "
+    "(starting with a letter or a digit)."
+)
 ACTION_TYPE = r"^[a-z][a-z0-9_.-]{0,63}\Z"
 USERNAME = r"^[\w.@+-]{1,150}\Z"
 # Times start in the year 2000, as written (so the OpenAPI schema can say it: a pattern).
@@ -70,7 +75,10 @@ def _field_error(error: msgspec.ValidationError) -> tuple[str, str]:
     if missing:
         field = f"{path}.{missing['field']}" if path else missing["field"]
         return field, "This field is required."
-    return path or "non_field_errors", match["message"]
+    message = match["message"]
+    if f"matching regex '{IDENTIFIER[:-2]}" in message:  # an id: say what is allowed
+        message = IDENTIFIER_RULE
+    return path or "non_field_errors", message
 
 
 def parse_outcome(data: Any, *, now: datetime | None = None) -> OutcomeInput:

@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from learning.errors import Conflict, Forbidden, InvalidInput, NotFound
 from learning.models import Role
 from learning.tenancy.db import binary_cursor
-from outcomes import events, rules, selectors
+from outcomes import erasure, events, rules, selectors
 from outcomes.models import (
     FINAL_STATUSES,
     Conversation,
@@ -339,6 +339,7 @@ def _insert_contents(rows: list[tuple[Recorded, OutcomeInput]]) -> None:
     contents = [(recorded, item, item.content) for recorded, item in rows if item.content]
     if not contents:
         return
+    mask = erasure.masked if erasure.masking_on() else str
     with binary_cursor() as cursor:
         cursor.execute(
             """
@@ -353,8 +354,8 @@ def _insert_contents(rows: list[tuple[Recorded, OutcomeInput]]) -> None:
                 [recorded.conversation_pk for recorded, _, _ in contents],
                 [recorded.id for recorded, _, _ in contents],
                 [content.channel for *_, content in contents],
-                [content.subject for *_, content in contents],
-                [content.body for *_, content in contents],
+                [mask(content.subject) for *_, content in contents],
+                [mask(content.body) for *_, content in contents],
                 [content.to_role for *_, content in contents],
                 [item.occurred_at for _, item, _ in contents],
             ],
@@ -469,15 +470,21 @@ def record_signal(
 
 
 def _check_action_conversation(
-    *, action_id: str, conversation_id: str, field: str = "conversation_id"
+    *,
+    action_id: str,
+    conversation_id: str,
+    field: str = "conversation_id",
+    recorded_only: bool = False,
 ) -> None:
     """A signal or message that names a recorded action must name that action's
-    conversation."""
+    conversation; with `recorded_only`, the action must be recorded."""
     recorded = (
         OutcomeRecord.objects.filter(action_id=action_id)
         .values_list("conversation__external_id", flat=True)
         .first()
     )
+    if recorded is None and recorded_only:
+        raise InvalidInput(f"No action {action_id!r} is recorded.", field=field)
     if recorded is not None and recorded != conversation_id:
         raise InvalidInput(
             f"Action {action_id!r} belongs to conversation {recorded!r}, not {conversation_id!r}.",
@@ -507,15 +514,22 @@ def record_message(
 ) -> MessageRecorded:
     """A message the conversation received (a prospect's email, a rep's note): the thread
     the agent's actions answer. Idempotent on `message_id`: a retry returns what is stored
-    and changes nothing. `in_reply_to` names the action it answers, which must be of the
-    same conversation (InvalidInput otherwise)."""
-    stored = Message.objects.filter(message_id=message_id).first()
+    and changes nothing; the same id naming another conversation is no retry (Conflict:
+    the message stays where it is). `in_reply_to` names a recorded action it answers,
+    which must be of the same conversation (InvalidInput otherwise)."""
+    stored = Message.objects.filter(message_id=message_id).select_related("conversation").first()
     if stored is not None:
+        _check_stored_message(stored, conversation_id=conversation_id)
         return MessageRecorded(stored, created=False)
     if in_reply_to:
         _check_action_conversation(
-            action_id=in_reply_to, conversation_id=conversation_id, field="in_reply_to"
+            action_id=in_reply_to,
+            conversation_id=conversation_id,
+            field="in_reply_to",
+            recorded_only=True,
         )
+    if erasure.masking_on():
+        subject, body = erasure.masked(subject), erasure.masked(body)
     with transaction.atomic():
         conversation_pk, _ = _conversations({conversation_id}, {}, sent_at)[conversation_id]
         try:
@@ -532,8 +546,19 @@ def record_message(
                     sent_at=sent_at,
                 )
         except IntegrityError:  # a concurrent retry stored it first
-            return MessageRecorded(Message.objects.get(message_id=message_id), created=False)
+            stored = Message.objects.select_related("conversation").get(message_id=message_id)
+            _check_stored_message(stored, conversation_id=conversation_id)
+            return MessageRecorded(stored, created=False)
     return MessageRecorded(message, created=True)
+
+
+def _check_stored_message(stored: Message, *, conversation_id: str) -> None:
+    if stored.conversation.external_id != conversation_id:
+        raise Conflict(
+            f"Message {stored.message_id!r} is stored in conversation "
+            f"{stored.conversation.external_id!r}, not {conversation_id!r}.",
+            field="message_id",
+        )
 
 
 # --- human labels ---------------------------------------------------------------------------

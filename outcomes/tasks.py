@@ -5,6 +5,7 @@ from typing import Any
 import structlog
 
 from config.celery import app
+from outcomes import erasure as erasure_service
 from outcomes import sweeps
 
 logger = structlog.get_logger(__name__)
@@ -51,3 +52,13 @@ def sweep(
         "resolved": result.resolved,
         "continued_after": result.stopped_after,
     }
+
+
+@app.task(name="outcomes.expire_content", acks_late=True)
+def expire_content() -> dict[str, Any]:
+    """The tenant's retention, in the current tenant (queued per tenant by fan_out): the
+    texts older than its `retention_days` are removed. A second run removes nothing."""
+    erasure = erasure_service.expire_content()
+    if erasure is None:
+        return {"retention": "forever", "removed": {}}
+    return {"removed": erasure.removed, "record": erasure.record_id}

@@ -39,22 +39,25 @@ def warm(alpha, client):
 
 def test_post_outcome(warm, client) -> None:
     """A new action is one statement: the conversation upsert and the insert in one CTE,
-    whose RETURNING is the answer (no re-read); the agent's key is remembered (no query).
-    The search_path is the test transaction's own (a pooled connection keeps it)."""
+    whose RETURNING is the answer (no re-read); the agent's key is remembered (one read of
+    the tenant's credentials version by primary key, not the key's lookup: revocation at
+    once whatever Redis does, learning.selectors). The search_path is the test
+    transaction's own (a pooled connection keeps it)."""
     with CaptureQueriesContext(connection) as new:
         assert _post(client, warm, "outcomes/", OUTCOME, "agent").status_code == 201
     statements = [q["sql"].split()[0].upper() for q in new.captured_queries]
-    assert statements == ["SET", "WITH"], new.captured_queries
+    assert statements == ["SET", "SELECT", "WITH"], new.captured_queries
+    assert "learning_credentialsversion" in new.captured_queries[1]["sql"]
     with CaptureQueriesContext(connection) as replay:  # a replay: looked up, not written
         assert _post(client, warm, "outcomes/", OUTCOME, "agent").status_code == 200
-    assert len(replay.captured_queries) == 4
+    assert len(replay.captured_queries) == 5
     assert not any("learning_agentkey" in q["sql"] for q in replay.captured_queries)
 
 
 def test_post_signal(warm, client, django_assert_num_queries) -> None:
     _post(client, warm, "outcomes/", OUTCOME, "agent")
     signal = {"conversation_id": "qc-conv", "kind": "replied"}
-    with django_assert_num_queries(14):  # stored, the outcome resolved and counted
+    with django_assert_num_queries(15):  # stored, the outcome resolved and counted
         response = _post(client, warm, "signals/", signal, "agent")
     assert response.status_code == 201 and len(response.json()["resolved"]) == 1
 
@@ -74,7 +77,7 @@ def test_post_feedback(warm, client, django_assert_num_queries) -> None:
 
 def test_calibrate(warm, client, django_assert_num_queries) -> None:
     body = {"action_type": "send_email", "confidence": 0.5}
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         assert _post(client, warm, "calibrate/", body, "agent").status_code == 200
 
 

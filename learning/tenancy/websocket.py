@@ -42,18 +42,45 @@ def _tenant_for(slug: str | None, host: str) -> tuple[str, str] | None:
         return tenant.slug, tenant.schema_name
 
 
-def _same_host(headers: dict[bytes, bytes]) -> bool:
-    """The page that opens the socket is on the host the socket goes to. Sibling hosts
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _same_origin(scope: dict[str, Any], headers: dict[bytes, bytes]) -> bool:
+    """The page that opens the socket is one of this server's pages for the socket's
+    host: the same scheme (http for ws, https for wss or behind a proxy that says so with
+    SECURE_PROXY_SSL_HEADER), host name and port (the pages' port, WEB_PORT, when
+    websockets have their own, WEBSOCKET_PORT). Another program's page on another port
+    of the host, or a plain-http page for an https site, is another origin. Sibling hosts
     (two tenants' own names under one domain) are the same site to a browser, which then
     sends its cookies: only the same host name may open a tenant's socket."""
     origin = headers.get(b"origin", b"").decode("latin-1")
     host = headers.get(b"host", b"").decode("latin-1")
+    scheme = "https" if scope.get("scheme") == "wss" or _forwarded_https(headers) else "http"
     try:
-        origin_host = urlsplit(origin).hostname
-        socket_host = urlsplit(f"//{host}").hostname
+        page = urlsplit(origin)
+        socket = urlsplit(f"//{host}")
+        page_port = page.port or DEFAULT_PORTS.get(page.scheme)
+        socket_port = socket.port or DEFAULT_PORTS[scheme]
     except ValueError:
         return False
-    return bool(origin_host) and origin_host == socket_host
+    if settings.WEBSOCKET_PORT and socket_port == settings.WEBSOCKET_PORT:
+        socket_port = settings.WEB_PORT
+    return bool(page.hostname) and (page.scheme, page.hostname, page_port) == (
+        scheme,
+        socket.hostname,
+        socket_port,
+    )
+
+
+def _forwarded_https(headers: dict[bytes, bytes]) -> bool:
+    """As Django's request.is_secure(): the proxy's header, when one is configured."""
+    proxy_header = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if not proxy_header:
+        return False
+    name, value = proxy_header
+    header = name.removeprefix("HTTP_").lower().replace("_", "-").encode("latin-1")
+    forwarded = headers.get(header, b"").decode("latin-1").split(",")[0].strip()
+    return bool(forwarded == value)
 
 
 @database_sync_to_async
@@ -94,7 +121,7 @@ class TenantWebsocketMiddleware:
         host = headers.get(b"host", b"").decode("latin-1").split(":")[0].lower()
         found, rest = None, path
         match = WS_PATH.match(path)
-        if not _same_host(headers):
+        if not _same_origin(scope, headers):
             pass
         elif match:
             found, rest = await _tenant_for(match["slug"], host), match["rest"]
@@ -104,12 +131,14 @@ class TenantWebsocketMiddleware:
             return await WebsocketDenier()(scope, receive, send)
         slug, schema_name = found
         cookies = parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
-        user = await _user_for(schema_name, cookies.get(f"{settings.SESSION_COOKIE_NAME}_{slug}"))
+        session_key = cookies.get(f"{settings.SESSION_COOKIE_NAME}_{slug}")
+        user = await _user_for(schema_name, session_key)
         scope = {
             **scope,
             "tenant_slug": slug,
             "schema_name": schema_name,
             "user": user,
+            "session_key": session_key if user.is_authenticated else None,
             "path_remaining": rest,
         }
         return await self.inner(scope, receive, send)

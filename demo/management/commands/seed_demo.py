@@ -12,6 +12,7 @@ from django_tenants.utils import schema_context, tenant_context
 from demo import history
 from learning import selectors, services
 from learning.models import AgentKey, Role, User
+from learning.private_files import write_private
 from learning.tenancy.urls import tenant_urls
 
 DEMO_USERS = [
@@ -81,7 +82,5 @@ class Command(BaseCommand):
             if live.exists() and selectors.credential_for_bearer(raw=raw) is not None:
                 return raw
         _, raw = services.create_agent_key(name=AGENT_KEY_NAME)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(raw)
-        path.chmod(0o600)
+        write_private(path, raw.encode())  # 0600 from its creation
         return raw
