@@ -310,4 +310,4 @@ def test_a_refused_id_says_which_characters_are_allowed(alpha, client) -> None:
     ):
         r = client.post(api + path, body, content_type="application/json", **alpha.bearer("agent"))
         assert r.status_code == 400, r.content
-        assert "letters A-Z and a-z, digits, and _ . : @ / + -" in str(r.json()), r.json()
+        assert "letters A-Z and a-z, digits, and _ . : @ / + -" in str(r.json()[field]), r.json()
