@@ -64,7 +64,7 @@ class AwareDateTimeField(serializers.DateTimeField):
         return parsed
 
 
-ID_ERRORS = {"invalid": IDENTIFIER_RULE}
+ID_ERRORS: dict[str, Any] = {"invalid": IDENTIFIER_RULE}
 
 
 class ContentSerializer(serializers.Serializer):
