@@ -53,9 +53,9 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from bench.scenario import shipped as scenario_files
 from coaching import stats
 
-SCENARIOS = Path(__file__).parent / "scenarios" / "coaching"
 STRATUM = "deal_progression"
 STAGES = "escalation_by_stage"  # coaching.services.STAGES (that module needs Django)
 RUNS, QUICK_RUNS = 500, 100
@@ -284,7 +284,7 @@ def run_scenario(scenario: Scenario, runs: int, seed: int = 2026) -> dict[str, A
 
 
 def shipped() -> list[Path]:
-    return sorted(SCENARIOS.glob("*.json"))
+    return scenario_files("coaching")
 
 
 def run(quick: bool = False) -> list[dict[str, Any]]:

@@ -59,9 +59,10 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from bench.scenario import shipped as scenario_files
+from bench.scenario import weekday_volumes
 from coaching.stats import DEMOTE_AFTER, EXPERIMENT_ALPHA, PROMOTE_AFTER, ArmTest
 
-SCENARIOS = Path(__file__).parent / "scenarios" / "experiments"
 SEED = 2026
 
 
@@ -84,12 +85,7 @@ class Scenario:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scenario:
-        if "actions_per_weekday" in data:
-            per_weekday = tuple(int(v) for v in data["actions_per_weekday"])
-            if len(per_weekday) != 7:
-                raise ValueError("actions_per_weekday needs 7 numbers, Monday first")
-        else:
-            per_weekday = (int(data["actions_per_day"]),) * 7
+        per_weekday = weekday_volumes(data)
         experiment = data["experiment"]
         share = float(experiment.get("treatment_share", 0.5))
         rates = float(experiment["control_rate"]), float(experiment["treatment_rate"])
@@ -250,7 +246,7 @@ def run_scenario(
 
 
 def shipped() -> list[Path]:
-    return sorted(SCENARIOS.glob("*.json"))
+    return scenario_files("experiments")
 
 
 def run(

@@ -91,12 +91,7 @@ class Scenario:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scenario:
-        if "actions_per_weekday" in data:
-            per_weekday = tuple(int(v) for v in data["actions_per_weekday"])
-            if len(per_weekday) != 7:
-                raise ValueError("actions_per_weekday needs 7 numbers, Monday first")
-        else:
-            per_weekday = (int(data.get("actions_per_day", 200)),) * 7
+        per_weekday = weekday_volumes(data)
         conversations = data.get("conversations") or {}
         low, high = conversations.get("actions", [1, 1])
         resolution = data.get("resolution") or {}
@@ -215,6 +210,17 @@ class Scenario:
         silence = np.ceil(window_end * 24 + 1e-9) / 24
         resolved = np.where(y == 1, t + success_delay, np.where(early, t + failure_delay, silence))
         return Traffic(t, p, y, truth, conversation, window_end, resolved)
+
+
+def weekday_volumes(data: dict[str, Any], default: int = 200) -> tuple[int, ...]:
+    """Actions on each weekday, Monday first: `actions_per_weekday` (7 numbers) or
+    `actions_per_day` every day."""
+    if "actions_per_weekday" in data:
+        per_weekday = tuple(int(v) for v in data["actions_per_weekday"])
+        if len(per_weekday) != 7:
+            raise ValueError("actions_per_weekday needs 7 numbers, Monday first")
+        return per_weekday
+    return (int(data.get("actions_per_day", default)),) * 7
 
 
 def shipped(kind: str) -> list[Path]:

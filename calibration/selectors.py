@@ -113,10 +113,6 @@ def window_days(*, action_type: str) -> list[tuple[date, float]]:
         return [(day, float(n)) for day, n in cursor.fetchall()]
 
 
-def window_of(*, action_type: str) -> CalibrationWindow | None:
-    return CalibrationWindow.objects.filter(action_type=action_type).first()
-
-
 def restarts_since(when: Any) -> list[CalibrationAdjustment]:
     """The restarts of learning after a drift alarm since `when`, newest first."""
     return list(

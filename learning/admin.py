@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -22,8 +23,9 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.action(description="Revoke the selected credentials")
 def revoke(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
-    count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-    selectors.after_revocation()  # remembered keys stop at once
+    with transaction.atomic():  # the revocation and the version bump commit together
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        selectors.after_revocation()  # remembered keys stop at once
     modeladmin.message_user(request, f"Revoked {count}.", messages.SUCCESS)
 
 

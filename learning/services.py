@@ -168,6 +168,7 @@ def revoke_agent_keys(*, name: str | None = None, prefix: str | None = None) -> 
         keys = keys.filter(name=name)
     if prefix:
         keys = keys.filter(prefix=prefix)
-    revoked = keys.update(revoked_at=timezone.now())
-    selectors.after_revocation()
+    with transaction.atomic():  # the revocation and the version bump commit together
+        revoked = keys.update(revoked_at=timezone.now())
+        selectors.after_revocation()
     return revoked
