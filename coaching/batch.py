@@ -230,6 +230,7 @@ def edit_findings(drafts: Sequence[Any]) -> list[Finding]:
             for d in group[:EXAMPLES]
         ]
         typical_edit = {
+            "action_id": typical.action_id,
             "original": typical.original_draft,
             "sent": typical.sent_version,
             "words_before": _words(typical.original_draft),
@@ -273,6 +274,7 @@ def edit_findings(drafts: Sequence[Any]) -> list[Finding]:
                     count=len(members),
                     evidence={
                         "typical_edit": {
+                            "action_id": centre.action_id,
                             "original": centre.original_draft,
                             "sent": centre.sent_version,
                             "words_before": _words(centre.original_draft),
@@ -331,6 +333,7 @@ def gap_findings(gaps: Sequence[Any]) -> list[Finding]:
                 ),
                 count=len(members),
                 evidence={
+                    "centre": centre.action_id,
                     "examples": [
                         {"action_id": m.action_id, "sent": m.sent_version}
                         for m in members[:EXAMPLES]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from feedback.models import DraftFeedback, FeedbackEntry, FeedbackRevision
-from outcomes.events import ContentErasure
+from outcomes.events import ContactErasure, ContentErasure
 
 
 def on_content_erased(erasure: ContentErasure) -> None:
@@ -40,3 +40,20 @@ def on_content_erased(erasure: ContentErasure) -> None:
         .filter(has_text)
         .update(comment="", correction="")
     )
+
+
+def on_contact_erasing(search: ContactErasure) -> None:
+    """outcomes.events subscriber: the conversations whose drafts, comments or corrections
+    (current or in their history) name the address."""
+
+    def naming(*fields: str) -> Q:
+        return Q(*[Q(**{f"{name}__icontains": search.address}) for name in fields], _connector=Q.OR)
+
+    for rows, conversation, texts in (
+        (DraftFeedback.objects, "conversation_id", ("original_draft", "sent_version")),
+        (FeedbackEntry.objects, "conversation_id", ("comment", "correction")),
+        (FeedbackRevision.objects, "entry__conversation_id", ("comment", "correction")),
+    ):
+        search.conversation_pks.update(
+            rows.filter(naming(*texts)).values_list(conversation, flat=True)
+        )

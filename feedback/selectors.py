@@ -19,6 +19,7 @@ from learning.selectors import sees_whole_tenant, visible_users
 from outcomes import rules as outcome_rules
 
 if TYPE_CHECKING:
+    from outcomes.events import ContentErasure
     from outcomes.models import OutcomeRecord
 
 
@@ -489,4 +490,26 @@ def conversation_feedback(*, conversation_pk: int) -> list[FeedbackEntry]:
 def conversation_drafts(*, conversation_pk: int) -> list[DraftFeedback]:
     return list(
         DraftFeedback.objects.filter(conversation_id=conversation_pk).order_by("sent_at", "id")
+    )
+
+
+def actions_erased_by(erasure: ContentErasure, action_ids: Iterable[str]) -> set[str]:
+    """Of `action_ids`, those whose drafts or correctors' texts `erasure` removes (their
+    conversation is erased, or, for the retention, the draft was sent or the correction
+    given before its cutoff): what other apps quoted of them must go too."""
+    ids = set(action_ids)
+    if not ids:
+        return set()
+    if erasure.conversation_pks is not None:
+        drafts = Q(conversation__in=erasure.conversation_pks)
+        entries = Q(conversation__in=erasure.conversation_pks)
+    else:
+        drafts = Q(sent_at__lt=erasure.older_than)
+        entries = Q(rated_at__lt=erasure.older_than)
+    return set(
+        DraftFeedback.objects.filter(drafts, action_id__in=ids).values_list("action_id", flat=True)
+    ) | set(
+        FeedbackEntry.objects.filter(entries, outcome__action_id__in=ids).values_list(
+            "outcome__action_id", flat=True
+        )
     )

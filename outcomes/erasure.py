@@ -96,8 +96,9 @@ def erase_conversation(*, external_id: str, actor: Any = None, by: str = "ops") 
 
 def erase_contact(*, email: str, actor: Any = None, by: str = "ops") -> Erasure:
     """Erase every conversation in which `email` appears (case-insensitively) in a
-    message, a labeller's comment, a flag note or a signal's data. The address itself is
-    neither stored nor logged."""
+    message, a labeller's comment, a flag note, a signal's data, or a text another app
+    holds of it (events.CONTACT_ERASING: drafts, comments, corrections). The address
+    itself is neither stored nor logged."""
     who = _who(actor, by)
     address = email.strip()
     if not EMAIL_ADDRESS.fullmatch(address):
@@ -119,6 +120,13 @@ def erase_contact(*, email: str, actor: Any = None, by: str = "ops") -> Erasure:
             [address],
         )
         conversations.update(dict(cursor.fetchall()))
+    elsewhere = events.ContactErasure(address=address)
+    events.CONTACT_ERASING.emit(elsewhere)
+    conversations.update(
+        Conversation.objects.filter(
+            pk__in=elsewhere.conversation_pks - set(conversations)
+        ).values_list("pk", "external_id")
+    )
     return _erase(kind=ErasureKind.CONTACT, by=who, conversations=conversations)
 
 

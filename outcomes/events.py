@@ -13,6 +13,10 @@ that erases). Emitted inside the erasing transaction: each subscriber blanks its
 copies of those words in the same transaction and adds to `removed` how many texts it
 blanked (counts only, never the text), which the audit record stores.
 
+CONTACT_ERASING, payload `ContactErasure`: `erasure.erase_contact` is finding the
+conversations that name an e-mail address; each subscriber adds those its own texts name
+(feedback's drafts and comments), so a contact named only there is erased too.
+
 Live (learning.live, after the commit): `outcomes.resolved` with the count by status and
 the ids, to each person who may see them.
 """
@@ -55,6 +59,19 @@ class ContentErasure:
 
 
 CONTENT_ERASED: Event[ContentErasure] = Event("outcomes.content_erased")
+
+
+@dataclass
+class ContactErasure:
+    """An erasure of everything about one contact is choosing its conversations: each
+    subscriber adds to `conversation_pks` those whose texts it holds name `address`
+    (case-insensitively). The address is never stored or logged."""
+
+    address: str
+    conversation_pks: set[int] = field(default_factory=set)
+
+
+CONTACT_ERASING: Event[ContactErasure] = Event("outcomes.contact_erasing")
 
 
 def outcomes_resolved(resolved: list[ResolvedOutcome]) -> None:

@@ -239,6 +239,7 @@ def test_erasing_a_conversation_leaves_no_word_and_every_figure(
         "drafts": 1,
         "feedback_comments": 1,
         "feedback_history": 1,
+        "proposals": 0,
     }
 
     stored = tenant_texts(told)
@@ -456,3 +457,93 @@ def test_the_settings_and_the_audit_log_in_the_tenant_admin(told, client) -> Non
     assert not holds_secret(page.content.decode())
     told.login(client, "manager")  # the audit log is the admins'
     assert client.get(told.url("admin/outcomes/erasurerecord/")).status_code in (302, 403)
+
+
+def test_batch_learning_forgets_what_it_quoted(told, client) -> None:
+    """Weekly learning quoted conv-erase's drafts in its proposals (examples, the typical
+    edit, the proposed text): erasing the conversation blanks those quotes, withdraws the
+    pending proposal whose text was an erased message, and keeps conv-keep's example."""
+    from coaching import batch
+    from coaching.erasure import WITHDRAWN
+    from coaching.models import LearningProposal
+
+    drafted = "Thank you for your interest in our pricing. " * 6
+    with tenant_context(told.tenant):
+        for action, conversation, sent in (
+            ("p-1", "conv-erase", f"{NAME}, 40 seats are $30 each; call me about the rollout."),
+            ("p-2", "conv-erase", f"{NAME}, 40 seats at $30 each; call me about the start."),
+            ("p-3", "conv-keep", "Priya, 40 seats are $30 each; shall we talk about the rollout?"),
+        ):
+            feedback_services.record_draft(
+                action_id=action,
+                conversation_id=conversation,
+                original_draft=drafted,
+                sent_version=sent,
+                intent="pricing",
+            )
+        proposals = batch.run().proposals
+        assert {p.kind for p in proposals} == {"style", "playbook_change"}
+        assert holds_secret(tenant_texts(told))
+        quoted = {p.pk for p in proposals if holds_secret(p.proposed_content)}
+        before = figures(told)
+
+    response = erase(client, told, "conv-erase")
+    assert response.status_code == 200
+    assert response.json()["removed"]["proposals"] == 2
+    assert not holds_secret(tenant_texts(told))
+    assert figures(told) == before
+    with tenant_context(told.tenant):
+        for proposal in LearningProposal.objects.all():
+            examples = {x["action_id"]: x for x in proposal.evidence["examples"]}
+            assert examples["p-1"]["erased"] and examples["p-1"]["sent"] == ""
+            assert examples["p-3"]["sent"].startswith("Priya") and "erased" not in examples["p-3"]
+            assert proposal.count == 3 and proposal.summary == ""
+            withdrawn = proposal.pk in quoted
+            assert (proposal.status, proposal.decision_note) == (
+                ("rejected", WITHDRAWN) if withdrawn else ("pending", "")
+            )
+        pk = LearningProposal.objects.get(kind="playbook_change").pk
+    told.login(client, "admin")
+    page = client.get(told.url(f"learning/proposals/{pk}/")).content.decode()
+    assert "Removed on request" in page and not holds_secret(page)
+
+    again = erase(client, told, "conv-erase")
+    assert again.json()["removed"]["proposals"] == 0
+
+
+def test_a_contact_named_only_in_feedback_is_found(told, client) -> None:
+    """The address appears only in a manager's comment and a draft of two conversations
+    that say nothing else about the contact: both are erased."""
+    quiet = "erin.quiet@example.net"
+    with tenant_context(told.tenant):
+        OutcomeFactory(
+            action_id="q-1", conversation_id="conv-q1", rep="alpha-rep", content=content("Hello")
+        )
+        OutcomeFactory(
+            action_id="q-2", conversation_id="conv-q2", rep="alpha-rep", content=content("Hi")
+        )
+        feedback_services.record_feedback(
+            reviewer=told.users["manager"],
+            target_type="message",
+            target_id="q-1",
+            conversation_id="conv-q1",
+            source="dashboard",
+            rating=3,
+            comment=f"she wrote from {quiet.upper()} later",
+        )
+        feedback_services.record_draft(
+            action_id="q-2",
+            conversation_id="conv-q2",
+            original_draft="Hi there",
+            sent_version=f"Hi, copying {quiet}",
+        )
+    response = client.post(
+        told.url("api/v1/contacts/erase/"),
+        data=json.dumps({"email": quiet}),
+        content_type="application/json",
+        **told.bearer("agent"),
+    )
+    assert response.status_code == 200, response.content
+    assert sorted(response.json()["conversation_ids"]) == ["conv-q1", "conv-q2"]
+    assert quiet not in tenant_texts(told)
+    assert holds_secret(tenant_texts(told))  # conv-erase does not name this contact
