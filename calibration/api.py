@@ -11,12 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from calibration import selectors
-from learning.api_fields import FiniteFloatField
+from learning.api_fields import FiniteFloatField, JsonBody
 from learning.permissions import IsAgent, IsHuman
-from outcomes.schemas import ACTION_TYPE
+from outcomes.schemas import ACTION_TYPE, ACTION_TYPE_PATTERN
 
 ActionType = serializers.RegexField(ACTION_TYPE, max_length=64)
-ACTION_TYPE_PATTERN = ACTION_TYPE.removesuffix("\\Z") + "$"  # the same rule, as ECMA regex
 
 BIN = inline_serializer(
     "CalibrationBin",
@@ -173,7 +172,7 @@ class PolicyApi(APIView):
         return Response({"policies": [asdict(p) for p in selectors.policies()]})
 
 
-class CalibrateInSerializer(serializers.Serializer):
+class CalibrateInSerializer(JsonBody):
     action_type = serializers.RegexField(ACTION_TYPE, max_length=64)
     confidence = FiniteFloatField(min_value=0.0, max_value=1.0)
 

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from coaching import experiments, selectors
 from coaching.models import Arm, PatternKind
+from learning.api_fields import JsonBody
 from learning.errors import InvalidInput
 from learning.permissions import IsAgent, IsHuman
 from outcomes.schemas import IDENTIFIER
@@ -91,9 +92,11 @@ class CoachingPatternsApi(APIView):
         )
 
 
-class AssignInSerializer(serializers.Serializer):
+class AssignInSerializer(JsonBody):
     experiment = serializers.CharField(
-        max_length=100, help_text="The intent or playbook entry's name (what drafts name)."
+        max_length=100,
+        trim_whitespace=False,  # a name as drafts give it: "  " names nothing (404), not ""
+        help_text="The intent or playbook entry's name (what drafts name).",
     )
     conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)
 

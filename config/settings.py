@@ -397,6 +397,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "learning.api_schema.add_error_responses",
+        "learning.api_schema.unicode_word_patterns",
     ],
 }
 

@@ -19,7 +19,13 @@ from rest_framework.views import APIView
 from feedback import links, selectors, services
 from feedback.models import FeedbackEntry, RubricDimension, Source, TargetType
 from learning.access import ScopedQuerysetMixin
-from learning.api_fields import StrictFilterSet, UtcDateTimeFilter, days_param, days_parameter
+from learning.api_fields import (
+    JsonBody,
+    StrictFilterSet,
+    UtcDateTimeFilter,
+    days_param,
+    days_parameter,
+)
 from learning.errors import Forbidden, InvalidInput
 from learning.models import User
 from learning.permissions import IsAgent, IsHuman, IsManagerOrAbove, is_agent
@@ -28,7 +34,7 @@ from outcomes.api import AwareDateTimeField
 from outcomes.schemas import IDENTIFIER, USERNAME
 
 
-class FeedbackInSerializer(serializers.Serializer):
+class FeedbackInSerializer(JsonBody):
     target_type = serializers.ChoiceField(choices=TargetType.choices)
     target_id = serializers.RegexField(IDENTIFIER, max_length=200)
     conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)
@@ -90,7 +96,12 @@ class RubricApi(generics.ListAPIView):
 
 class FeedbackSerializer(serializers.ModelSerializer):
     conversation_id = serializers.CharField(source="conversation.external_id")
-    reviewer = serializers.CharField(source="reviewer.username", default=None)
+    reviewer = serializers.CharField(
+        source="reviewer.username",
+        default=None,
+        allow_null=True,  # a draft edit's automatic score, or a reviewer since removed
+        help_text="Who gave it (null for a draft edit's automatic score or a removed user).",
+    )
 
     class Meta:
         model = FeedbackEntry
@@ -264,7 +275,7 @@ class FatigueApi(APIView):
         return Response({"reviewers": [{**asdict(r), "flagged": r.flagged} for r in rows]})
 
 
-class DraftInSerializer(serializers.Serializer):
+class DraftInSerializer(JsonBody):
     action_id = serializers.RegexField(IDENTIFIER, max_length=200)
     conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)
     original_draft = serializers.CharField(
@@ -327,7 +338,7 @@ class DraftApi(APIView):
         )
 
 
-class LinkInSerializer(serializers.Serializer):
+class LinkInSerializer(JsonBody):
     reviewer = serializers.RegexField(
         USERNAME,
         max_length=150,

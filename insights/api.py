@@ -25,7 +25,7 @@ from learning.permissions import IsExecutiveOrAbove, IsHuman, IsManagerOrAbove
 from learning.streaming import streaming_response
 from outcomes import selectors as outcome_selectors
 from outcomes.api import OutcomeFilter
-from outcomes.schemas import ACTION_TYPE, USERNAME
+from outcomes.schemas import ACTION_TYPE, ACTION_TYPE_PATTERN, USERNAME
 
 
 def _window(request: Request) -> analytics.Window:
@@ -33,7 +33,7 @@ def _window(request: Request) -> analytics.Window:
 
 
 def _action_type(request: Request) -> str | None:
-    value = request.query_params.get("action_type") or None
+    value = request.query_params.get("action_type")  # "" is refused, not absent
     if value is not None and not re.fullmatch(ACTION_TYPE, value):
         raise InvalidInput("Not an action type.", field="action_type")
     return value
@@ -41,7 +41,11 @@ def _action_type(request: Request) -> str | None:
 
 ANALYTICS_PARAMETERS = [
     days_parameter(),
-    OpenApiParameter("action_type", str, description="Only this action type."),
+    OpenApiParameter(
+        "action_type",
+        {"type": "string", "pattern": ACTION_TYPE_PATTERN, "maxLength": 64},
+        description="Only this action type (e.g. send_email).",
+    ),
 ]
 
 

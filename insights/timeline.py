@@ -29,6 +29,7 @@ class Event:
     details: list[str] = field(default_factory=list)
     action_id: str = ""
     status: str = ""
+    erased: bool = False  # its words were removed (on request or past the retention)
 
 
 @dataclass
@@ -58,6 +59,7 @@ def conversation_timeline(*, principal: Any, external_id: str) -> Timeline | Non
                 subject=message.subject,
                 body=message.body,
                 details=[f"answers {message.in_reply_to}"] if message.in_reply_to else [],
+                erased=message.erased_at is not None,
             )
         )
     decided = 0
@@ -77,6 +79,7 @@ def conversation_timeline(*, principal: Any, external_id: str) -> Timeline | Non
                 details=details,
                 action_id=action.action_id,
                 status=action.status,
+                erased=content is not None and content.erased_at is not None,
             )
         )
         if action.resolved_at is not None:
@@ -171,6 +174,7 @@ def conversation_timeline(*, principal: Any, external_id: str) -> Timeline | Non
                 body=draft.sent_version,
                 details=[f"intent {draft.intent}"] if draft.intent else [],
                 action_id=draft.action_id,
+                erased=draft.erased_at is not None,
             )
         )
     order = {"message": 0, "action": 1, "draft": 2, "signal": 3, "resolution": 4}

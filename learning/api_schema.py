@@ -63,3 +63,30 @@ def add_error_responses(
                     },
                 )
     return result
+
+
+# Python's \w is Unicode (str.isalnum() or "_": letters and numbers of every script);
+# ECMA's, which OpenAPI patterns use, is ASCII only. Spelled out, a username rule says the
+# same to clients and to the fuzzer as to the API.
+UNICODE_WORD = r"\p{L}\p{N}_"
+
+
+def unicode_word_patterns(
+    result: dict[str, Any], generator: Any, request: Any, public: Any
+) -> dict[str, Any]:
+    """drf-spectacular post-processing hook: `\\w` in a pattern's character class becomes
+    the Unicode classes Python's `re` means by it."""
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            pattern = node.get("pattern")
+            if isinstance(pattern, str) and "[\\w" in pattern:
+                node["pattern"] = pattern.replace("[\\w", "[" + UNICODE_WORD)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(result)
+    return result

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from learning.access import ScopedQuerysetMixin
-from learning.api_fields import FiniteFloatField, StrictFilterSet, UtcDateTimeFilter
+from learning.api_fields import FiniteFloatField, JsonBody, StrictFilterSet, UtcDateTimeFilter
 from learning.errors import DomainError
 from learning.models import Role
 from learning.permissions import HasRole, IsAgent, IsHuman
@@ -67,7 +67,7 @@ class AwareDateTimeField(serializers.DateTimeField):
 ID_ERRORS: dict[str, Any] = {"invalid": IDENTIFIER_RULE}
 
 
-class ContentSerializer(serializers.Serializer):
+class ContentSerializer(JsonBody):
     """What the agent produced with the action (schemas.ContentBody validates it)."""
 
     channel = serializers.RegexField(
@@ -87,7 +87,7 @@ class ContentSerializer(serializers.Serializer):
     )
 
 
-class OutcomeInSerializer(serializers.Serializer):
+class OutcomeInSerializer(JsonBody):
     """The outcome body, for the OpenAPI schema; schemas.OutcomeBody validates it."""
 
     action_id = serializers.RegexField(
@@ -318,7 +318,7 @@ class OutcomeBulkApi(APIView):
         )
 
 
-class LabelInSerializer(serializers.Serializer):
+class LabelInSerializer(JsonBody):
     status = serializers.ChoiceField(choices=[OutcomeStatus.POSITIVE, OutcomeStatus.NEGATIVE])
     score = FiniteFloatField(
         min_value=0.0, max_value=1.0, required=False, allow_null=True, default=None
@@ -344,12 +344,19 @@ class OutcomeLabelApi(APIView):
         return Response(OutcomeSerializer(outcome).data)
 
 
-class SignalInSerializer(serializers.Serializer):
+class SignalInSerializer(JsonBody):
     conversation_id = serializers.RegexField(IDENTIFIER, error_messages=ID_ERRORS, max_length=200)
     action_id = serializers.RegexField(
         IDENTIFIER, error_messages=ID_ERRORS, max_length=200, required=False, default=""
     )
-    kind = serializers.CharField(max_length=32, help_text=", ".join(sorted(rules.KNOWN_KINDS)))
+    kind = serializers.ChoiceField(
+        choices=sorted(rules.KNOWN_KINDS),
+        error_messages={
+            "invalid_choice": "Unknown signal kind {input!r}; known: "
+            + ", ".join(sorted(rules.KNOWN_KINDS))
+            + "."
+        },
+    )
     occurred_at = AwareDateTimeField(required=False, default=None)
     # (DRF's metaclass takes declared fields out of the class: no clash with .data)
     data = SmallJSONObjectField(required=False, default=dict)  # type: ignore[assignment]
@@ -364,31 +371,33 @@ class SignalInSerializer(serializers.Serializer):
     )
 
 
+SIGNAL_RESULT = inline_serializer(
+    "SignalResult",
+    {
+        "id": serializers.IntegerField(),
+        "created": serializers.BooleanField(),
+        "resolved": inline_serializer(
+            "ResolvedItem",
+            {
+                "id": serializers.IntegerField(),
+                "status": serializers.CharField(),
+                "score": serializers.FloatField(allow_null=True),
+            },
+            many=True,
+        ),
+    },
+)
+
+
 class SignalApi(APIView):
     permission_classes = [IsAgent]
 
     @extend_schema(
         request=SignalInSerializer,
-        responses={
-            201: inline_serializer(
-                "SignalResult",
-                {
-                    "id": serializers.IntegerField(),
-                    "created": serializers.BooleanField(),
-                    "resolved": inline_serializer(
-                        "ResolvedItem",
-                        {
-                            "id": serializers.IntegerField(),
-                            "status": serializers.CharField(),
-                            "score": serializers.FloatField(allow_null=True),
-                        },
-                        many=True,
-                    ),
-                },
-            )
-        },
+        responses={201: SIGNAL_RESULT, 200: SIGNAL_RESULT},
         description="Report what happened. Decisive signals (reply, bounce, stage change, "
-        "meeting attended, …) resolve the matching pending outcomes at once.",
+        "meeting attended, …) resolve the matching pending outcomes at once. 201: stored; "
+        "200: a retry of a signal already stored (same `signal_id`), changing nothing.",
     )
     def post(self, request: Request) -> Response:
         serializer = SignalInSerializer(data=request.data)
@@ -408,7 +417,7 @@ class SignalApi(APIView):
         )
 
 
-class MessageInSerializer(serializers.Serializer):
+class MessageInSerializer(JsonBody):
     message_id = serializers.RegexField(
         IDENTIFIER,
         error_messages=ID_ERRORS,
@@ -518,8 +527,8 @@ class ConversationEraseApi(APIView):
         )
 
 
-class ContactEraseInSerializer(serializers.Serializer):
-    email = serializers.CharField(max_length=320)
+class ContactEraseInSerializer(JsonBody):
+    email = serializers.EmailField(max_length=320, help_text="One e-mail address.")
 
 
 class ContactEraseApi(APIView):

@@ -24,6 +24,7 @@ IDENTIFIER_RULE = (
     "(starting with a letter or a digit)."
 )
 ACTION_TYPE = r"^[a-z][a-z0-9_.-]{0,63}\Z"
+ACTION_TYPE_PATTERN = ACTION_TYPE.removesuffix("\\Z") + "$"  # the same rule, as ECMA regex
 USERNAME = r"^[\w.@+-]{1,150}\Z"
 # Times start in the year 2000, as written (so the OpenAPI schema can say it: a pattern).
 YEAR_2000_ON_PATTERN = r"^([2-9][0-9]{3})-"
@@ -61,7 +62,8 @@ class OutcomeBody(msgspec.Struct):
     content: ContentBody | None = None
 
 
-_AT_FIELD = re.compile(r"^(?P<message>.*?)(?: - at `\$\.(?P<field>[a-z_.]+)[^`]*`)?$")
+# (DOTALL: an unknown key quoted in the message may hold a line break)
+_AT_FIELD = re.compile(r"^(?P<message>.*?)(?: - at `\$\.(?P<field>[a-z_.]+)[^`]*`)?\Z", re.DOTALL)
 _MISSING = re.compile(r"^Object missing required field `(?P<field>[a-z_]+)`")
 
 

@@ -247,6 +247,7 @@ def test_erasing_a_conversation_leaves_no_word_and_every_figure(
     assert KEPT.lower() in stored  # the other conversation is untouched
     shown = seen(client, told)
     assert not holds_secret(shown)
+    assert "was erased on request on" in shown and "Words removed" in shown  # and says so
     assert "keep this" in shown
     assert not holds_secret(cached_analytics().decode(errors="replace"))
     assert figures(told) == before  # outcomes, bins, ratings, approval, counts

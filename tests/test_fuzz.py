@@ -175,3 +175,74 @@ def test_what_the_schema_forbids_is_refused(alpha, client) -> None:
         response = client.get(alpha.url(url), **alpha.bearer(role))
         assert response.status_code == 400 and field in response.json(), url
     assert client.get(alpha.url("rep/?days=%C2%B2"), **alpha.bearer("rep")).status_code != 500
+
+
+def test_a_body_field_takes_only_its_own_json_type(alpha, client) -> None:
+    """DRF alone stores 0 as "0" in a text field and takes "1" for true: found by
+    negative_data_rejection on the served app. Refused with the field named, nothing stored."""
+    from django_tenants.utils import tenant_context
+
+    from feedback.models import DraftFeedback
+
+    draft = {"action_id": "a-typed", "conversation_id": "c-1", "original_draft": "Hi"}
+    for wrong, field in (
+        ({"sent_version": "Hi", "intent": 0}, "intent"),
+        ({"sent_version": 0}, "sent_version"),
+        ({"sent_version": "Hi", "sent_at": 946684800}, "sent_at"),
+    ):
+        response = _post(client, alpha, "drafts/", {**draft, **wrong})
+        assert response.status_code == 400 and list(response.json()) == [field], wrong
+        assert response.json()[field] == ["Must be a string."]
+    calibrate = _post(
+        client, alpha, "calibrate/", {"action_type": "send_email", "confidence": True}
+    )
+    assert calibrate.status_code == 400 and calibrate.json() == {
+        "confidence": ["Must be a number."]
+    }
+    with tenant_context(alpha.tenant):
+        assert not DraftFeedback.objects.filter(action_id="a-typed").exists()
+    assert _post(client, alpha, "drafts/", {**draft, "sent_version": "Hi"}).status_code == 201
+
+
+def test_the_schema_says_what_else_is_enforced(alpha, client) -> None:
+    """What the served-app run found the schema silent about: a feedback entry's reviewer
+    may be null (a draft edit's automatic score), signal kinds are a closed list, the
+    analytics' action_type has the rule of an action type, an erasure takes an e-mail."""
+    schema = _schema(alpha, client)
+    components = schema["components"]["schemas"]
+    assert components["Feedback"]["properties"]["reviewer"]["nullable"] is True
+    kind = components["SignalInRequest"]["properties"]["kind"]
+    kinds = components[kind["$ref"].rsplit("/", 1)[1]]["enum"] if "$ref" in kind else kind["enum"]
+    assert "replied" in kinds and "bounced" in kinds
+    for view in ("rep", "manager", "executive"):
+        parameters = schema["paths"][f"/api/v1/analytics/{view}/"]["get"]["parameters"]
+        (action_type,) = [p for p in parameters if p["name"] == "action_type"]
+        assert action_type["schema"]["pattern"] == "^[a-z][a-z0-9_.-]{0,63}$"
+    assert components["ContactEraseInRequest"]["properties"]["email"]["format"] == "email"
+    signal = schema["paths"]["/api/v1/signals/"]["post"]["responses"]
+    assert "200" in signal and "201" in signal  # a retry answers 200
+    reviewer = schema["paths"]["/api/v1/exports/labels.{fmt}"]["get"]["parameters"]
+    (username,) = [p for p in reviewer if p["name"] == "reviewer"]
+    assert username["schema"]["pattern"] == r"^[\p{L}\p{N}_.@+-]{1,150}$"  # Python's \w
+    empty = client.get(alpha.url("api/v1/analytics/rep/?action_type="), **alpha.bearer("rep"))
+    assert empty.status_code == 400 and list(empty.json()) == ["action_type"]
+    unknown = _post(client, alpha, "signals/", {"conversation_id": "c-1", "kind": "waved"})
+    assert unknown.status_code == 400 and "Unknown signal kind 'waved'" in unknown.json()["kind"][0]
+
+
+def test_an_unknown_key_with_a_line_break_is_a_400(alpha, client) -> None:
+    """Found on the served app: msgspec quotes the unknown key, and a line break in it
+    made the message unreadable to the field parser (500 on outcomes/ and outcomes/bulk/)."""
+    outcome = {
+        "action_id": "a-nl",
+        "conversation_id": "c-nl",
+        "action_type": "send_email",
+        "predicted_confidence": 0.5,
+        "outcome_type": "email_engagement",
+        "content": {"channel": "email", "body": "Hi", "a\nb`c": 1},
+    }
+    one = _post(client, alpha, "outcomes/", outcome)
+    assert one.status_code == 400 and list(one.json()) == ["content"], one.content
+    bulk = _post(client, alpha, "outcomes/bulk/", [outcome])
+    assert bulk.status_code == 400, bulk.content
+    assert _post(client, alpha, "outcomes/", {**outcome, "content": None}).status_code == 201
