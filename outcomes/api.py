@@ -107,7 +107,11 @@ class OutcomeInSerializer(JsonBody):
     action_type = serializers.RegexField(
         r"^[a-z][a-z0-9_.-]{0,63}$", help_text="e.g. send_email, schedule_meeting, escalate."
     )
-    predicted_confidence = FiniteFloatField(min_value=0.0, max_value=1.0)
+    predicted_confidence = FiniteFloatField(
+        min_value=0.0,
+        max_value=1.0,
+        help_text="The agent's confidence, 0 to 1 (below one in a billion it is stored as 0).",
+    )
     outcome_type = serializers.ChoiceField(choices=OutcomeType.choices)
     attributes = SmallJSONObjectField(
         required=False, default=dict, help_text="For coaching: channel, persona, deal_stage, …"
@@ -229,7 +233,7 @@ def _created(item: services.OutcomeInput, recorded: services.Recorded) -> dict[s
         "conversation_id": item.conversation_id,
         "rep": recorded.rep_username,
         "action_type": item.action_type,
-        "predicted_confidence": item.predicted_confidence,
+        "predicted_confidence": rules.stored_confidence(item.predicted_confidence),
         "outcome_type": item.outcome_type,
         "attributes": item.attributes,
         "occurred_at": _WHEN.to_representation(item.occurred_at),

@@ -230,3 +230,14 @@ def calibration_label(status: str, outcome_type: str) -> float | None:
     if status == NEGATIVE or (status == EXPIRED and outcome_type in SILENCE_FAILS):
         return 0.0
     return None
+
+
+# A confidence below one in a billion is stored as 0: PostgreSQL refuses to square 1e-308
+# ("value out of range: underflow"), so such a value would fail every sum of squares that
+# the calibration bins, the daily rollups and the Brier score take over it.
+SMALLEST_CONFIDENCE = 1e-9
+
+
+def stored_confidence(confidence: float) -> float:
+    """The agent's confidence as stored and learnt from."""
+    return 0.0 if confidence < SMALLEST_CONFIDENCE else confidence

@@ -298,7 +298,7 @@ def _insert_outcomes(items: Sequence[OutcomeInput], users: dict[str, Any]) -> di
             item.conversation_id,
             users[item.rep].pk if item.rep else None,
             item.action_type,
-            item.predicted_confidence,
+            rules.stored_confidence(item.predicted_confidence),
             item.outcome_type,
             Jsonb(item.attributes, dumps=_dumps),
             item.occurred_at,

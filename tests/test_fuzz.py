@@ -246,3 +246,44 @@ def test_an_unknown_key_with_a_line_break_is_a_400(alpha, client) -> None:
     bulk = _post(client, alpha, "outcomes/bulk/", [outcome])
     assert bulk.status_code == 400, bulk.content
     assert _post(client, alpha, "outcomes/", {**outcome, "content": None}).status_code == 201
+
+
+@pytest.mark.parametrize("confidence", [2.2250738585072014e-308, 2.225073858507e-311, 9e-10])
+def test_a_vanishing_confidence_is_stored_as_zero(alpha, client, confidence) -> None:
+    """Found on the served app: 2.2e-308 (the smallest double) was stored as sent, and
+    PostgreSQL refused to square it ("value out of range: underflow") in the calibration
+    bins, so labelling it answered 400 and would have failed the sweep and the rollups
+    that met it. Below one in a billion a confidence is 0, by any path."""
+    from django_tenants.utils import tenant_context
+
+    from insights import rollups
+    from outcomes.models import OutcomeRecord
+
+    outcome = {
+        "conversation_id": "c-tiny",
+        "rep": "alpha-rep",
+        "action_type": "send_email",
+        "predicted_confidence": confidence,
+        "outcome_type": "email_engagement",
+    }
+    one = _post(client, alpha, "outcomes/", {**outcome, "action_id": "tiny-1"})
+    assert one.status_code == 201 and one.json()["predicted_confidence"] == 0.0
+    bulk = [{**outcome, "action_id": f"tiny-b{i}"} for i in range(250)]  # COPY from 200
+    assert _post(client, alpha, "outcomes/bulk/", bulk).status_code in (200, 201)
+    with tenant_context(alpha.tenant):
+        stored = set(
+            OutcomeRecord.objects.filter(conversation__external_id="c-tiny").values_list(
+                "predicted_confidence", flat=True
+            )
+        )
+        assert stored == {0.0}
+        pk = OutcomeRecord.objects.get(action_id="tiny-1").pk
+    labelled = client.post(
+        alpha.url(f"api/v1/outcomes/{pk}/label/"),
+        json.dumps({"status": "positive"}),
+        content_type="application/json",
+        **alpha.bearer("manager"),
+    )
+    assert labelled.status_code == 200, labelled.content
+    with tenant_context(alpha.tenant):
+        rollups.refresh(full=True)  # the day holding them sums p * p
