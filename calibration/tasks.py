@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery import shared_task
+
 from calibration import selectors, services
-from config.celery import app
 
 
-@app.task(name="calibration.learn", acks_late=True)
+@shared_task(name="calibration.learn", acks_late=True)
 def learn() -> dict[str, Any]:
     """Learn from the outcomes of every action type of the current tenant that matured
     since the last run (calibration.services.learn: the drift test, a restart of the
@@ -21,7 +22,7 @@ def learn() -> dict[str, Any]:
     return done
 
 
-@app.task(name="calibration.recalibrate", acks_late=True, bind=True)
+@shared_task(name="calibration.recalibrate", acks_late=True, bind=True)
 def recalibrate(self: Any) -> dict[str, Any]:
     """Learn what matured (as `learn`), then adjust each action type's policy one damped
     step where miscalibrated. fan_out sends it once per 6-hour period; each step is its

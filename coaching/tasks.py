@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery import shared_task
+
 from coaching import batch, services
-from config.celery import app
 
 
-@app.task(name="coaching.extract_patterns", acks_late=True)
+@shared_task(name="coaching.extract_patterns", acks_late=True)
 def extract_patterns() -> dict[str, Any]:
     """A new coaching run over this tenant's period (a rerun adds a run; pages show the
     latest)."""
@@ -14,7 +15,7 @@ def extract_patterns() -> dict[str, Any]:
     return {"run": extracted.run.pk, "patterns": len(extracted.patterns)}
 
 
-@app.task(name="coaching.batch_learning", acks_late=True)
+@shared_task(name="coaching.batch_learning", acks_late=True)
 def batch_learning() -> dict[str, Any]:
     """The weekly batch-learning pass of this tenant (a rerun updates the same pending
     proposals)."""

@@ -4,25 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.celery import app
+from celery import shared_task
+
 from insights import alerts, reports, rollups
 
 
-@app.task(name="insights.refresh_rollups", acks_late=True)
+@shared_task(name="insights.refresh_rollups", acks_late=True)
 def refresh_rollups() -> dict[str, Any]:
     """Bring this tenant's daily rollups up to date (only the days that changed)."""
     refreshed = rollups.refresh()
     return {"outcome_days": refreshed.outcome_days, "feedback_days": refreshed.feedback_days}
 
 
-@app.task(name="insights.evaluate_alerts")
+@shared_task(name="insights.evaluate_alerts")
 def evaluate_alerts() -> dict[str, Any]:
     """Open, keep or close this tenant's alert episodes (see insights.alerts)."""
     result = alerts.evaluate()
     return {"opened": len(result.opened), "open": result.still_open, "closed": result.closed}
 
 
-@app.task(name="insights.send_reports")
+@shared_task(name="insights.send_reports")
 def send_reports(role: str) -> dict[str, Any]:
     """Email this tenant's `role` report (manager: daily, executive: weekly) to each of its
     users, once per period (a retry or a second run sends nothing twice)."""

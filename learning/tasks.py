@@ -13,12 +13,12 @@ import time
 from typing import Any
 
 import structlog
+from celery import current_app, shared_task
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from config.celery import app
 from learning.models import User
 from learning.tenancy import selectors as tenancy_selectors
 from learning.tenancy.cache import tenant_key
@@ -27,7 +27,7 @@ from learning.tenancy.context import current_schema_name
 logger = structlog.get_logger(__name__)
 
 
-@app.task(name="learning.fan_out")
+@shared_task(name="learning.fan_out")
 def fan_out(
     task_name: str,
     kwargs: dict[str, Any] | None = None,
@@ -46,7 +46,7 @@ def fan_out(
         if not cache.add(claim, 1, timeout=period_seconds):
             continue
         with tenant_context(tenant):
-            app.send_task(
+            current_app.send_task(
                 task_name,
                 kwargs=kwargs or {},
                 countdown=random.uniform(0, jitter_seconds) if jitter_seconds else 0,
@@ -57,14 +57,14 @@ def fan_out(
     return sent
 
 
-@app.task(name="learning.clear_expired_sessions")
+@shared_task(name="learning.clear_expired_sessions")
 def clear_expired_sessions() -> int:
     """Delete this tenant's expired web sessions."""
     deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     return deleted
 
 
-@app.task(name="learning.ping")
+@shared_task(name="learning.ping")
 def ping() -> dict[str, Any]:
     """Which schema a worker runs this in and what it sees there; also leaves the time of
     the last ping in the tenant's cache (diagnostics for ops)."""

@@ -3,8 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+from celery import shared_task
 
-from config.celery import app
 from outcomes import erasure as erasure_service
 from outcomes import sweeps
 
@@ -13,7 +13,7 @@ logger = structlog.get_logger(__name__)
 MAX_BATCHES = 20  # per run: a sweep over a large backlog goes on in a fresh task
 
 
-@app.task(name="outcomes.sweep", acks_late=True, bind=True)
+@shared_task(name="outcomes.sweep", acks_late=True, bind=True)
 def sweep(
     self: Any, window: str, batch_size: int = 5000, after: int = 0, max_batches: int = MAX_BATCHES
 ) -> dict[str, Any]:
@@ -54,7 +54,7 @@ def sweep(
     }
 
 
-@app.task(name="outcomes.expire_content", acks_late=True)
+@shared_task(name="outcomes.expire_content", acks_late=True)
 def expire_content() -> dict[str, Any]:
     """The tenant's retention, in the current tenant (queued per tenant by fan_out): the
     texts older than its `retention_days` are removed. A second run removes nothing."""
