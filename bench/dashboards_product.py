@@ -24,8 +24,9 @@ from django.test import Client  # noqa: E402
 from django_tenants.utils import tenant_context  # noqa: E402
 
 from bench.fill import copy_outcomes, fill_conversations  # noqa: E402
+from insights import cache as analytics_cache  # noqa: E402
 from insights import rollups  # noqa: E402
-from learning import analytics_cache, services  # noqa: E402
+from learning import services  # noqa: E402
 from learning.models import Role, User  # noqa: E402
 from learning.tenancy.models import Tenant  # noqa: E402
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from calibration import adjust, drift, selectors, stats
+from calibration import adjust, drift, events, selectors, stats
 from calibration.adjust import AdjustmentSettings, Proposal
 from calibration.models import (
     AdjustmentKind,
@@ -389,7 +389,7 @@ def _new_version(
     """Save the changed policy (locked by the caller) as its next version, in force now."""
     policy.version += 1
     policy.save(update_fields=["confidence_scale", "escalation_threshold", "version", "updated_at"])
-    return PolicyVersion.objects.create(
+    version = PolicyVersion.objects.create(
         action_type=policy.action_type,
         version=policy.version,
         confidence_scale=policy.confidence_scale,
@@ -398,6 +398,8 @@ def _new_version(
         cause=cause,
         adjustment=adjustment,
     )
+    events.POLICY_CHANGED.emit(events.PolicyChanged(policy.action_type, policy.version, cause))
+    return version
 
 
 def revert_adjustment(*, adjustment_id: int, user: Any) -> CalibrationAdjustment:

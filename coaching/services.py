@@ -23,10 +23,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from coaching import stats
+from coaching import events, stats
 from coaching.models import CoachingPattern, CoachingRun, CoachingSettings, PatternKind
 from feedback import selectors as feedback_selectors
-from learning import analytics_cache
 from outcomes import selectors as outcome_selectors
 
 ESCALATION = "escalation_result"
@@ -199,7 +198,7 @@ def extract(*, now: datetime | None = None, days: int | None = None) -> Extracte
         CoachingPattern.objects.bulk_create(patterns)
         run.finished_at = timezone.now()
         run.save(update_fields=["finished_at"])
-        transaction.on_commit(analytics_cache.invalidate)  # the manager view shows them
+        events.PATTERNS_FOUND.emit(events.PatternsFound(run.pk, len(patterns)))
     return Extracted(run, patterns)
 
 

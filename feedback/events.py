@@ -2,11 +2,13 @@
 
 DRAFT_RECORDED, payload `DraftRecorded`: the agent reported a draft and what was sent
 (`services.record_draft`), once per draft (a replay emits nothing), inside the transaction
-that stored it. Subscribers: config/wiring.py (coaching counts a use of the draft's intent
-and judges it while it is an experiment).
+that stored it.
 
-Live (learning.live, after the commit): `feedback.recorded` with the entry's id, target
-and normalised rating, to each person who may see its conversation.
+FEEDBACK_RECORDED, payload `FeedbackRecorded`: a verdict was given or changed (a person's
+rating, a draft edit's automatic score; a retry of the same verdict emits nothing),
+inside the transaction that stored it (`services.record_feedback`, `record_draft`).
+
+Subscribers of both: config/wiring.py.
 """
 
 from __future__ import annotations
@@ -26,3 +28,15 @@ class DraftRecorded:
 
 
 DRAFT_RECORDED: Event[DraftRecorded] = Event("feedback.draft_recorded")
+
+
+@dataclass(frozen=True)
+class FeedbackRecorded:
+    id: int  # the FeedbackEntry
+    target_type: str
+    target_id: str
+    normalized_rating: float
+    rep_id: int | None  # the rep whose conversation it is: who may see it
+
+
+FEEDBACK_RECORDED: Event[FeedbackRecorded] = Event("feedback.recorded")

@@ -21,7 +21,6 @@ from feedback.models import (
     TargetType,
     Via,
 )
-from learning import analytics_cache, live
 from learning.errors import InvalidInput
 from outcomes import erasure as outcome_erasure
 from outcomes import selectors as outcome_selectors
@@ -144,7 +143,7 @@ def record_feedback(
             except IntegrityError:  # a concurrent first rating won: update it instead
                 entry = people.select_for_update().get(**key)
             else:
-                _published(entry)
+                _emit_recorded(entry)
                 return Recorded(entry, created=True, changed=True)
         same = (
             entry.source,
@@ -175,7 +174,7 @@ def record_feedback(
         entry.reviewer_role = reviewer.role
         entry.rated_at = timezone.now()
         entry.save(update_fields=[*values, "revision", "reviewer_role", "rated_at", "updated_at"])
-    _published(entry)
+    _emit_recorded(entry)
     return Recorded(entry, created=False, changed=True)
 
 
@@ -205,19 +204,15 @@ def _outcome_for(
     return visible.filter(action_id=target_id).first()
 
 
-def _published(entry: FeedbackEntry) -> None:
-    analytics_cache.invalidate()
-    # Feedback is seen by whoever sees its conversation: its rep, their manager, the tenant.
-    live.publish_about(
-        "feedback.recorded",
-        [entry],
-        rep_of=lambda e: e.conversation.rep_id,
-        payload=lambda entries: {
-            "id": entries[0].pk,
-            "target_type": entries[0].target_type,
-            "target_id": entries[0].target_id,
-            "normalized_rating": entries[0].normalized_rating,
-        },
+def _emit_recorded(entry: FeedbackEntry) -> None:
+    events.FEEDBACK_RECORDED.emit(
+        events.FeedbackRecorded(
+            id=entry.pk,
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            normalized_rating=entry.normalized_rating,
+            rep_id=entry.conversation.rep_id,
+        )
     )
 
 
@@ -294,7 +289,7 @@ def record_draft(
                 via=Via.DRAFT,
                 rated_at=sent_at,
             )
-            _published(entry)
+            _emit_recorded(entry)
         # In this transaction: a replay above never emits twice.
         events.DRAFT_RECORDED.emit(
             events.DraftRecorded(

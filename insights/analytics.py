@@ -20,9 +20,9 @@ from django.db.models import Q
 from calibration import selectors as calibration_selectors
 from coaching import selectors as coaching_selectors
 from feedback import review as feedback_review
+from insights import cache as analytics_cache
 from insights import rollups
 from insights.models import AnalyticsSettings, DailyFeedbackRollup, DailyOutcomeRollup
-from learning import analytics_cache
 from learning.models import User
 from learning.selectors import reps_of, visible_users
 from outcomes import rules

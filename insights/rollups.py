@@ -18,8 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from feedback import selectors as feedback_selectors
+from insights import cache as analytics_cache
 from insights.models import RollupState
-from learning import analytics_cache
 from learning.tenancy.db import binary_cursor
 from outcomes import selectors as outcome_selectors
 

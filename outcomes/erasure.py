@@ -31,7 +31,6 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from learning import analytics_cache
 from learning.errors import Forbidden, InvalidInput, NotFound
 from learning.models import Role
 from outcomes import events
@@ -194,7 +193,6 @@ def _erase(
                 removed=dict(erasure.removed),
                 older_than=older_than,
             )
-            analytics_cache.invalidate()
     # Counts and ids only: never a text, never the contact's address.
     logger.info(
         "content_erased",

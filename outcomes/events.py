@@ -17,18 +17,15 @@ CONTACT_ERASING, payload `ContactErasure`: `erasure.erase_contact` is finding th
 conversations that name an e-mail address; each subscriber adds those its own texts name
 (feedback's drafts and comments), so a contact named only there is erased too.
 
-Live (learning.live, after the commit): `outcomes.resolved` with the count by status and
-the ids, to each person who may see them.
+Subscribers of each: config/wiring.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
-from learning import live
 from learning.events import Event
 
 
@@ -75,17 +72,5 @@ CONTACT_ERASING: Event[ContactErasure] = Event("outcomes.contact_erasing")
 
 
 def outcomes_resolved(resolved: list[ResolvedOutcome]) -> None:
-    if not resolved:
-        return
-    RESOLVED.emit(resolved)
-    # Each rep hears of their own outcomes, each manager of their team's, executives of all.
-    live.publish_about(
-        "outcomes.resolved", resolved, rep_of=lambda outcome: outcome.rep_id, payload=_summary
-    )
-
-
-def _summary(resolved: Sequence[ResolvedOutcome]) -> dict[str, object]:
-    by_status: dict[str, int] = {}
-    for outcome in resolved:
-        by_status[outcome.status] = by_status.get(outcome.status, 0) + 1
-    return {"count": len(resolved), "by_status": by_status, "ids": [o.id for o in resolved[:100]]}
+    if resolved:
+        RESOLVED.emit(resolved)

@@ -1,15 +1,17 @@
 """Dashboard numbers cached in Redis per tenant, invalidated when the data changes.
 
-Every key carries the tenant's analytics version; a resolution, new feedback or a rollup
-refresh bumps the version (after its transaction commits), so the next read recomputes.
-New pending actions do not bump it: they show up within TTL seconds.
+Every key carries the tenant's analytics version. What changes a dashboard bumps it once
+its transaction commits, so the next read recomputes: the events other apps emit (an
+outcome resolved, feedback recorded, coaching patterns found, a recalibration, an
+erasure; wired to `on_changed` in config/wiring.py) and this app's own rollup refresh
+(`invalidate`). New pending actions do not bump it: they show up within TTL seconds.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import structlog
@@ -50,23 +52,24 @@ def cached(kind: str, parts: dict[str, Any], compute: Callable[[], T]) -> T:
     return value  # type: ignore[no-any-return]
 
 
+def bump() -> None:
+    """Bump the tenant's analytics version now: every cached dashboard is stale."""
+    key = tenant_key("analytics", "version")
+    try:
+        if not cache.add(key, 2, timeout=None):
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.add(key, 1, timeout=None)
+    except Exception as error:  # Redis down: the data is stored; cached views age out
+        logger.warning("analytics_invalidate_failed", error=str(error))
+
+
 def invalidate() -> None:
     """Bump the tenant's analytics version once the current transaction commits."""
-
-    def bump() -> None:
-        key = tenant_key("analytics", "version")
-        try:
-            if not cache.add(key, 2, timeout=None):
-                try:
-                    cache.incr(key)
-                except ValueError:  # expired between add and incr
-                    cache.add(key, 1, timeout=None)
-        except Exception as error:  # Redis down: the data is stored; cached views age out
-            logger.warning("analytics_invalidate_failed", error=str(error))
-
     transaction.on_commit(bump)
 
 
-def on_outcomes_resolved(resolved: Iterable[Any]) -> None:
-    """outcomes.events subscriber."""
-    invalidate()
+def on_changed(_: object) -> None:
+    """An after-commit subscriber of every event that changes what dashboards show."""
+    bump()
