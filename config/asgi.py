@@ -24,7 +24,7 @@ django_asgi_app = SyncChainASGIHandler()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from learning.routing import websocket_urlpatterns  # noqa: E402
+from insights.routing import websocket_urlpatterns  # noqa: E402
 from learning.tenancy.websocket import TenantWebsocketMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(

@@ -341,7 +341,7 @@ BAD_TOKEN_RATE = env("BAD_TOKEN_RATE", "30/m") or "30/m"
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True  # the cache down: nothing limited rather than nobody let in
 # Exports streaming at once per user and per tenant (0: no limit); one more gets a 429 with
-# Retry-After. Each holds a web worker for as long as its client reads (learning.streaming).
+# Retry-After. Each holds a web worker for as long as its client reads (insights.streaming).
 EXPORTS_PER_USER = int(env("EXPORTS_PER_USER", "2") or 0)
 EXPORTS_PER_TENANT = int(env("EXPORTS_PER_TENANT", "4") or 0)
 # The proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed, e.g.

@@ -16,8 +16,8 @@ from calibration import admin as calibration_admin
 from feedback import admin as feedback_admin
 from insights import exports
 from insights.models import Alert, AlertSettings, AnalyticsSettings
+from insights.streaming import streaming_response
 from learning.admin_access import ReviewAdmin, SettingsAdmin
-from learning.streaming import streaming_response
 from outcomes import admin as outcomes_admin
 
 

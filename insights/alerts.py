@@ -17,10 +17,9 @@ from django.utils import timezone
 
 from calibration import selectors as calibration_selectors
 from feedback import selectors as feedback_selectors
-from insights import analytics
+from insights import analytics, live
 from insights.analytics import Window
 from insights.models import Alert, AlertRule, AlertSettings
-from learning import live
 from learning.errors import InvalidInput, NotFound
 from learning.models import Role, User
 from learning.selectors import reachable

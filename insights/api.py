@@ -18,11 +18,11 @@ from rest_framework.views import APIView
 from feedback import selectors as feedback_selectors
 from feedback.api import FeedbackFilter
 from insights import analytics, exports
+from insights.streaming import streaming_response
 from learning.api_fields import as_utc, days_param, days_parameter
 from learning.errors import InvalidInput, NotFound
 from learning.models import User
 from learning.permissions import IsExecutiveOrAbove, IsHuman, IsManagerOrAbove
-from learning.streaming import streaming_response
 from outcomes import selectors as outcome_selectors
 from outcomes.api import OutcomeFilter
 from outcomes.schemas import ACTION_TYPE, ACTION_TYPE_PATTERN, USERNAME

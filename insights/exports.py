@@ -6,7 +6,7 @@ querysets of their owning apps (a manager exports their team's). PostgreSQL form
 (`COPY (the queryset's SQL) TO STDOUT`: CSV as such, JSON Lines as one json_build_object
 per row), so an export runs at about the speed of exporting by hand with psql; the copy
 is read as it arrives and sent in chunks of about `FLUSH_BYTES`, and nothing holds the
-whole export (learning.streaming sends it; a client that goes away cancels the COPY).
+whole export (insights.streaming sends it; a client that goes away cancels the COPY).
 The calibration curves, computed in Python, are formatted here the same way. Each row of
 an action carries `policy_version`: the version of its action type's behaviour policy in
 force when the action was taken (calibration.selectors.version_in_force; 0 is the

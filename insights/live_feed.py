@@ -1,4 +1,4 @@
-"""The pages' live feed: what browsers hear over websockets (learning.live), each person
+"""The pages' live feed: what browsers hear over websockets (insights.live), each person
 only of what they may see. After-commit subscribers of other apps' events, wired in
 config/wiring.py; the alerts this app opens are pushed by `alerts`.
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from feedback.events import FeedbackRecorded
-from learning import live
+from insights import live
 from outcomes.events import ResolvedOutcome
 
 

@@ -11,7 +11,7 @@ top to bottom as the map of the product's flow. A subscriber runs either
   back (dashboards' cache, pushes to browsers, prompts): what it does cannot be undone,
   so it must not happen for a change that did not.
 
-(Pushing to browsers is `learning.live`; its publishers are after-commit subscribers.)
+(Pushing to browsers is `insights.live`; its publishers are after-commit subscribers.)
 """
 
 from __future__ import annotations

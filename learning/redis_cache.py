@@ -48,6 +48,6 @@ class SharedRedisCache(RedisCache):
 
 def redis_client(alias: str = "default") -> Any:
     """The shared redis-py client behind the cache `alias`, for what Django's cache API
-    lacks (scripts, sorted sets: learning.streaming's export slots). Keys made with the
+    lacks (scripts, sorted sets: insights.streaming's export slots). Keys made with the
     cache's `make_key` stay under its prefix."""
     return caches[alias]._cache.get_client(write=True)  # type: ignore[attr-defined]

@@ -17,10 +17,10 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from calibration import selectors as calibration_selectors
+from config.schedules import SCHEDULES
 from feedback import selectors as feedback_selectors
 from feedback import services as feedback_services
 from feedback.models import DraftFeedback, FeedbackEntry, FeedbackRevision
-from learning.schedules import SCHEDULES
 from learning.tenancy.cache import tenant_key
 from outcomes import erasure, services
 from outcomes.models import (

@@ -1,6 +1,6 @@
 """Exports against slow clients. A gunicorn sync worker streams one export for as long as
 its client takes to read it, so each export takes a slot, per user and per tenant
-(learning.streaming): one more is refused at once with a 429, and the workers it would
+(insights.streaming): one more is refused at once with a 429, and the workers it would
 have held stay free for everyone else (/healthz answers). The served test runs the
 product's real gunicorn; docs/deploy.md requires a buffering proxy in front as well."""
 
@@ -18,7 +18,8 @@ import pytest
 from django.db import connections
 from django_tenants.utils import tenant_context
 
-from learning import services, streaming
+from insights import streaming
+from learning import services
 from learning.models import Role
 from outcomes import services as outcome_services
 from tests.served_support import private_redis, served

@@ -19,8 +19,7 @@ from coaching import experiments
 from feedback import erasure as feedback_erasure
 from feedback import events as feedback_events
 from feedback import services as feedback_services
-from insights import cache, live_feed
-from learning import live
+from insights import cache, live, live_feed
 from learning.events import Event, Subscription
 from outcomes import events as outcome_events
 from outcomes import services

@@ -253,7 +253,7 @@ def test_the_body_is_the_iterator_the_interface_streams(alpha) -> None:
     """Given the other kind, Django would read the whole export into memory first."""
     from django.test import AsyncRequestFactory, RequestFactory
 
-    from learning.streaming import streaming_response
+    from insights.streaming import streaming_response
 
     def produce():
         yield b"a"

@@ -14,7 +14,7 @@ from channels.layers import get_channel_layer
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from learning import live
+from insights import live
 
 
 async def _connect(url: str, path: str, cookie: str = "", origin: str | None = None) -> Any:

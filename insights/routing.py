@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from learning.consumers import LiveConsumer, NoSuchSocket
+from insights.consumers import LiveConsumer, NoSuchSocket
 
 # Matched against the path after the tenant prefix (see TenantWebsocketMiddleware).
 websocket_urlpatterns = [

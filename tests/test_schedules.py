@@ -4,8 +4,8 @@ import json
 
 from django_celery_beat.models import PeriodicTask
 
-from learning import scheduling
-from learning.schedules import SCHEDULES, Schedule
+from config import scheduling
+from config.schedules import SCHEDULES, Schedule
 
 
 def test_register_is_idempotent_and_fans_out(db) -> None:

@@ -5,14 +5,14 @@ from typing import Any
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.security.websocket import WebsocketDenier
 
+from insights.live import groups_of, session_group
 from learning import api_http
-from learning.live import groups_of, session_group
 
 UNAUTHENTICATED = 4401
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
-    """A signed-in person's live feed: the events about what they may see (learning.live)."""
+    """A signed-in person's live feed: the events about what they may see (insights.live)."""
 
     async def connect(self) -> None:
         user = self.scope.get("user")

@@ -1,4 +1,4 @@
-"""Writes learning.schedules.SCHEDULES into django-celery-beat, idempotently."""
+"""Writes config.schedules.SCHEDULES into django-celery-beat, idempotently."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 from django_tenants.utils import schema_context
 
-from learning.schedules import SCHEDULES, Schedule
+from config.schedules import SCHEDULES, Schedule
 
 MANAGED_PREFIX = "[ll] "
 

@@ -4,12 +4,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from learning.scheduling import register_periodic_tasks
+from config.scheduling import register_periodic_tasks
 
 
 class Command(BaseCommand):
     help = (
-        "Write the periodic jobs declared in learning/schedules.py to the beat tables "
+        "Write the periodic jobs declared in config/schedules.py to the beat tables "
         "(prints the jobs it changed; -v 2 prints every job)."
     )
 
