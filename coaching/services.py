@@ -220,13 +220,23 @@ def _action_types(
     config: CoachingSettings,
     findings: stats.Findings,
 ) -> list[CoachingPattern]:
-    """Top-performing actions and improvement areas. A top action is one whose comparison
-    with the other action types (within an outcome type) is a discovery of this run with a
-    positive effect: tested and corrected like every segment; the three with the highest
-    lower bound of their rate (Wilson, on the effective counts). An improvement area is an
-    action type whose success rate is below the tenant's bar by a one-sided test that is a
-    discovery of the same run (`stats.below_bar`), or that people rate poorly."""
-    bar = config.improvement_below
+    """Top-performing actions and improvement areas (`_top_actions`, `_improvement_areas`),
+    each with what people think of the action type."""
+    feedback = feedback_selectors.explicit_feedback_by_action_type(
+        start=run.period_start, end=run.period_end
+    )
+    return _top_actions(run, findings, config.improvement_below, feedback) + _improvement_areas(
+        run, found, config, findings, feedback
+    )
+
+
+def _top_actions(
+    run: CoachingRun, findings: stats.Findings, bar: float, feedback: dict[str, Any]
+) -> list[CoachingPattern]:
+    """A top action is one whose comparison with the other action types (within an outcome
+    type) is a discovery of this run with a positive effect: tested and corrected like
+    every segment; the three with the highest lower bound of their rate (Wilson, on the
+    effective counts)."""
     better: dict[str, tuple[stats.Comparison, float]] = {}
     for comparison, adjusted in findings.actions:
         if comparison.effect <= 0 or comparison.rate < bar:
@@ -238,9 +248,6 @@ def _action_types(
         c = item[1][0]
         return stats.interval(c.successes, c.trials, c.design_effect)[0]
 
-    feedback = feedback_selectors.explicit_feedback_by_action_type(
-        start=run.period_start, end=run.period_end
-    )
     patterns = []
     for name, (comparison, adjusted) in sorted(better.items(), key=lower_bound, reverse=True)[:3]:
         s, n, g = comparison.successes, comparison.trials, comparison.conversations
@@ -263,7 +270,19 @@ def _action_types(
         )
         _tested(pattern, comparison, adjusted)
         patterns.append(pattern)
+    return patterns
 
+
+def _improvement_areas(
+    run: CoachingRun,
+    found: list[stats.Cell],
+    config: CoachingSettings,
+    findings: stats.Findings,
+    feedback: dict[str, Any],
+) -> list[CoachingPattern]:
+    """An action type whose success rate is below the tenant's bar by a one-sided test
+    that is a discovery of the run (`stats.below_bar`), or that people rate poorly."""
+    bar = config.improvement_below
     below: dict[str, tuple[stats.BarTest, float]] = {}
     for test, adjusted in findings.below_bar:
         if test.level not in below or adjusted < below[test.level][1]:
@@ -275,6 +294,7 @@ def _action_types(
             sn[0] += cell.successes
             sn[1] += cell.trials
             sn[2] = max(sn[2], cell.conversations)
+    patterns = []
     for name, (s, n, conversations) in sorted(by_type.items()):
         rated = feedback.get(name)
         poor_feedback = rated is not None and rated["count"] >= 10 and rated["average"] < 0.5

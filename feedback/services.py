@@ -106,13 +106,7 @@ def record_feedback(
     normalized = normalized_rating(source=source, rating=rating)
     scores, normalized_scores = rubrics.validate(target_type=target_type, scores=scores)
     principal = _AssignedReviewer() if assigned else reviewer
-    conversation = (
-        outcome_selectors.visible_conversations(principal=principal)
-        .filter(external_id=conversation_id)
-        .first()
-    )
-    if conversation is None:
-        raise InvalidInput("No such conversation.", field="conversation_id")
+    conversation = _conversation_for(principal, conversation_id)
     outcome = _outcome_for(principal, conversation.pk, target_type, target_id, outcome_id)
     values = {
         "conversation": conversation,
@@ -155,27 +149,32 @@ def record_feedback(
         ) == (source, float(rating), comment, correction, scores, outcome.pk if outcome else None)
         if same:
             return Recorded(entry, created=False, changed=False)
-        FeedbackRevision.objects.create(
-            entry=entry,
-            revision=entry.revision,
-            source=entry.source,
-            rating=entry.rating,
-            normalized_rating=entry.normalized_rating,
-            comment=entry.comment,
-            correction=entry.correction,
-            scores=entry.scores,
-            via=entry.via,
-            minted_by=entry.minted_by,
-            rated_at=entry.rated_at,
-        )
-        for name, value in values.items():
-            setattr(entry, name, value)
-        entry.revision += 1
-        entry.reviewer_role = reviewer.role
-        entry.rated_at = timezone.now()
-        entry.save(update_fields=[*values, "revision", "reviewer_role", "rated_at", "updated_at"])
+        _revise(entry, values, reviewer_role=reviewer.role)
     _emit_recorded(entry)
     return Recorded(entry, created=False, changed=True)
+
+
+def _revise(entry: FeedbackEntry, values: dict[str, Any], *, reviewer_role: str) -> None:
+    """Keep the entry's current verdict as a revision, then give it the new one."""
+    FeedbackRevision.objects.create(
+        entry=entry,
+        revision=entry.revision,
+        source=entry.source,
+        rating=entry.rating,
+        normalized_rating=entry.normalized_rating,
+        comment=entry.comment,
+        correction=entry.correction,
+        scores=entry.scores,
+        via=entry.via,
+        minted_by=entry.minted_by,
+        rated_at=entry.rated_at,
+    )
+    for name, value in values.items():
+        setattr(entry, name, value)
+    entry.revision += 1
+    entry.reviewer_role = reviewer_role
+    entry.rated_at = timezone.now()
+    entry.save(update_fields=[*values, "revision", "reviewer_role", "rated_at", "updated_at"])
 
 
 class _AssignedReviewer:
@@ -184,6 +183,18 @@ class _AssignedReviewer:
 
     role = "agent"  # learning.selectors.sees_whole_tenant
     is_authenticated = True
+
+
+def _conversation_for(principal: Any, conversation_id: str) -> Any:
+    """The conversation the agent calls `conversation_id`, if it is in the principal's scope."""
+    conversation = (
+        outcome_selectors.visible_conversations(principal=principal)
+        .filter(external_id=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        raise InvalidInput("No such conversation.", field="conversation_id")
+    return conversation
 
 
 def _outcome_for(
