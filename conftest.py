@@ -9,6 +9,7 @@ in a transaction (the `db` fixture) that is rolled back afterwards.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -53,6 +54,15 @@ class TenantWorld:
     def bearer(self, role: str) -> dict[str, str]:
         raw = self.agent_key if role == "agent" else self.tokens[role]
         return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+    def api_post(self, client: Client, path: str, body: Any, role: str = "agent") -> Any:
+        """POST `body` as JSON to the tenant's `api/v1/<path>` as `role` (default the agent)."""
+        return client.post(
+            self.url(f"api/v1/{path}"),
+            data=json.dumps(body),
+            content_type="application/json",
+            **self.bearer(role),
+        )
 
     def login(self, client: Client, role: str) -> Client:
         """Sign `client` in as this tenant's user of `role` (its committed session)."""

@@ -142,25 +142,16 @@ def test_the_schema_says_what_the_api_enforces(alpha, client) -> None:
     assert bounds["limit"] == (1, 1000) and bounds["offset"] == (0, 1_000_000_000)
 
 
-def _post(client, alpha, path: str, body: dict) -> Any:
-    return client.post(
-        alpha.url(f"api/v1/{path}"),
-        json.dumps(body),
-        content_type="application/json",
-        **alpha.bearer("agent"),
-    )
-
-
 def test_what_the_schema_forbids_is_refused(alpha, client) -> None:
     signal = {"conversation_id": "c-1", "kind": "opened"}
-    assert _post(client, alpha, "signals/", {**signal, "data": None}).status_code == 400
+    assert alpha.api_post(client, "signals/", {**signal, "data": None}).status_code == 400
     draft = {"action_id": "a-1", "conversation_id": "c-1", "original_draft": "", "sent_version": ""}
-    early = _post(client, alpha, "drafts/", {**draft, "sent_at": "1999-12-31T23:00:00-05:00"})
+    early = alpha.api_post(client, "drafts/", {**draft, "sent_at": "1999-12-31T23:00:00-05:00"})
     assert early.status_code == 400 and list(early.json()) == ["sent_at"]
-    on_time = _post(client, alpha, "drafts/", {**draft, "sent_at": "2000-01-01T00:00:00+05:00"})
+    on_time = alpha.api_post(client, "drafts/", {**draft, "sent_at": "2000-01-01T00:00:00+05:00"})
     assert on_time.status_code == 201
-    calibrate = _post(
-        client, alpha, "calibrate/", {"action_type": "send_email", "confidence": "0.5"}
+    calibrate = alpha.api_post(
+        client, "calibrate/", {"action_type": "send_email", "confidence": "0.5"}
     )
     assert calibrate.status_code == 400 and list(calibrate.json()) == ["confidence"]
     for url, field in (
@@ -190,18 +181,18 @@ def test_a_body_field_takes_only_its_own_json_type(alpha, client) -> None:
         ({"sent_version": 0}, "sent_version"),
         ({"sent_version": "Hi", "sent_at": 946684800}, "sent_at"),
     ):
-        response = _post(client, alpha, "drafts/", {**draft, **wrong})
+        response = alpha.api_post(client, "drafts/", {**draft, **wrong})
         assert response.status_code == 400 and list(response.json()) == [field], wrong
         assert response.json()[field] == ["Must be a string."]
-    calibrate = _post(
-        client, alpha, "calibrate/", {"action_type": "send_email", "confidence": True}
+    calibrate = alpha.api_post(
+        client, "calibrate/", {"action_type": "send_email", "confidence": True}
     )
     assert calibrate.status_code == 400 and calibrate.json() == {
         "confidence": ["Must be a number."]
     }
     with tenant_context(alpha.tenant):
         assert not DraftFeedback.objects.filter(action_id="a-typed").exists()
-    assert _post(client, alpha, "drafts/", {**draft, "sent_version": "Hi"}).status_code == 201
+    assert alpha.api_post(client, "drafts/", {**draft, "sent_version": "Hi"}).status_code == 201
 
 
 def test_the_schema_says_what_else_is_enforced(alpha, client) -> None:
@@ -226,7 +217,7 @@ def test_the_schema_says_what_else_is_enforced(alpha, client) -> None:
     assert username["schema"]["pattern"] == r"^[\p{L}\p{N}_.@+-]{1,150}$"  # Python's \w
     empty = client.get(alpha.url("api/v1/analytics/rep/?action_type="), **alpha.bearer("rep"))
     assert empty.status_code == 400 and list(empty.json()) == ["action_type"]
-    unknown = _post(client, alpha, "signals/", {"conversation_id": "c-1", "kind": "waved"})
+    unknown = alpha.api_post(client, "signals/", {"conversation_id": "c-1", "kind": "waved"})
     assert unknown.status_code == 400 and "Unknown signal kind 'waved'" in unknown.json()["kind"][0]
 
 
@@ -241,11 +232,11 @@ def test_an_unknown_key_with_a_line_break_is_a_400(alpha, client) -> None:
         "outcome_type": "email_engagement",
         "content": {"channel": "email", "body": "Hi", "a\nb`c": 1},
     }
-    one = _post(client, alpha, "outcomes/", outcome)
+    one = alpha.api_post(client, "outcomes/", outcome)
     assert one.status_code == 400 and list(one.json()) == ["content"], one.content
-    bulk = _post(client, alpha, "outcomes/bulk/", [outcome])
+    bulk = alpha.api_post(client, "outcomes/bulk/", [outcome])
     assert bulk.status_code == 400, bulk.content
-    assert _post(client, alpha, "outcomes/", {**outcome, "content": None}).status_code == 201
+    assert alpha.api_post(client, "outcomes/", {**outcome, "content": None}).status_code == 201
 
 
 @pytest.mark.parametrize("confidence", [2.2250738585072014e-308, 2.225073858507e-311, 9e-10])
@@ -266,10 +257,10 @@ def test_a_vanishing_confidence_is_stored_as_zero(alpha, client, confidence) -> 
         "predicted_confidence": confidence,
         "outcome_type": "email_engagement",
     }
-    one = _post(client, alpha, "outcomes/", {**outcome, "action_id": "tiny-1"})
+    one = alpha.api_post(client, "outcomes/", {**outcome, "action_id": "tiny-1"})
     assert one.status_code == 201 and one.json()["predicted_confidence"] == 0.0
     bulk = [{**outcome, "action_id": f"tiny-b{i}"} for i in range(250)]  # COPY from 200
-    assert _post(client, alpha, "outcomes/bulk/", bulk).status_code in (200, 201)
+    assert alpha.api_post(client, "outcomes/bulk/", bulk).status_code in (200, 201)
     with tenant_context(alpha.tenant):
         stored = set(
             OutcomeRecord.objects.filter(conversation__external_id="c-tiny").values_list(

@@ -5,9 +5,6 @@ savepoints are the test's own transaction nesting."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -19,15 +16,6 @@ OUTCOME = {
     "predicted_confidence": 0.5,
     "outcome_type": "email_engagement",
 }
-
-
-def _post(client: Any, world: Any, path: str, body: dict, role: str) -> Any:
-    return client.post(
-        world.url(f"api/v1/{path}"),
-        json.dumps(body),
-        content_type="application/json",
-        **world.bearer(role),
-    )
 
 
 @pytest.fixture
@@ -44,26 +32,26 @@ def test_post_outcome(warm, client) -> None:
     once whatever Redis does, learning.selectors). The search_path is the test
     transaction's own (a pooled connection keeps it)."""
     with CaptureQueriesContext(connection) as new:
-        assert _post(client, warm, "outcomes/", OUTCOME, "agent").status_code == 201
+        assert warm.api_post(client, "outcomes/", OUTCOME, "agent").status_code == 201
     statements = [q["sql"].split()[0].upper() for q in new.captured_queries]
     assert statements == ["SET", "SELECT", "WITH"], new.captured_queries
     assert "learning_credentialsversion" in new.captured_queries[1]["sql"]
     with CaptureQueriesContext(connection) as replay:  # a replay: looked up, not written
-        assert _post(client, warm, "outcomes/", OUTCOME, "agent").status_code == 200
+        assert warm.api_post(client, "outcomes/", OUTCOME, "agent").status_code == 200
     assert len(replay.captured_queries) == 5
     assert not any("learning_agentkey" in q["sql"] for q in replay.captured_queries)
 
 
 def test_post_signal(warm, client, django_assert_num_queries) -> None:
-    _post(client, warm, "outcomes/", OUTCOME, "agent")
+    warm.api_post(client, "outcomes/", OUTCOME, "agent")
     signal = {"conversation_id": "qc-conv", "kind": "replied"}
     with django_assert_num_queries(15):  # stored, the outcome resolved and counted
-        response = _post(client, warm, "signals/", signal, "agent")
+        response = warm.api_post(client, "signals/", signal, "agent")
     assert response.status_code == 201 and len(response.json()["resolved"]) == 1
 
 
 def test_post_feedback(warm, client, django_assert_num_queries) -> None:
-    _post(client, warm, "outcomes/", OUTCOME, "agent")
+    warm.api_post(client, "outcomes/", OUTCOME, "agent")
     rating = {
         "target_type": "message",
         "target_id": "qc-1",
@@ -72,13 +60,13 @@ def test_post_feedback(warm, client, django_assert_num_queries) -> None:
         "rating": 4,
     }
     with django_assert_num_queries(12):  # the tenant's rubric read once, to check scores
-        assert _post(client, warm, "feedback/", rating, "executive").status_code == 201
+        assert warm.api_post(client, "feedback/", rating, "executive").status_code == 201
 
 
 def test_calibrate(warm, client, django_assert_num_queries) -> None:
     body = {"action_type": "send_email", "confidence": 0.5}
     with django_assert_num_queries(5):
-        assert _post(client, warm, "calibrate/", body, "agent").status_code == 200
+        assert warm.api_post(client, "calibrate/", body, "agent").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -90,11 +78,11 @@ def test_role_pages(warm, client, django_assert_num_queries, role, page, queries
     history banner; the count does not grow with the
     number of action types, reps or days."""
     assert (
-        _post(client, warm, "outcomes/", {**OUTCOME, "rep": "alpha-rep"}, "agent").status_code
+        warm.api_post(client, "outcomes/", {**OUTCOME, "rep": "alpha-rep"}, "agent").status_code
         == 201
     )
     signal = {"conversation_id": "qc-conv", "kind": "replied"}
-    assert _post(client, warm, "signals/", signal, "agent").json()["resolved"]
+    assert warm.api_post(client, "signals/", signal, "agent").json()["resolved"]
     warm.login(client, role)
     with django_assert_num_queries(queries):  # numbers not cached yet: computed
         assert client.get(warm.url(page)).status_code == 200
@@ -106,7 +94,7 @@ def test_manager_page_with_queues(warm, client, django_assert_num_queries) -> No
 
     from feedback.queues import create_queue
 
-    _post(client, warm, "outcomes/", {**OUTCOME, "rep": "alpha-rep"}, "agent")
+    warm.api_post(client, "outcomes/", {**OUTCOME, "rep": "alpha-rep"}, "agent")
     warm.login(client, "manager")
     counts = []
     for n in range(3):

@@ -31,15 +31,6 @@ from outcomes.models import Message
 from tests.browser_support import committed
 
 
-def post(client: Client, world: Any, path: str, body: Any, role: str = "agent") -> Any:
-    return client.post(
-        world.url(f"api/v1/{path}"),
-        data=json.dumps(body),
-        content_type="application/json",
-        **world.bearer(role),
-    )
-
-
 def action(**overrides: Any) -> dict[str, Any]:
     return {
         "action_id": "a-1",
@@ -106,14 +97,14 @@ def test_a_body_over_the_limit_is_a_json_413_under_the_api(alpha, client, settin
 
 
 def test_a_message_id_sent_again_with_another_conversation_is_a_conflict(alpha, client) -> None:
-    assert post(client, alpha, "outcomes/", action()).status_code == 201
+    assert alpha.api_post(client, "outcomes/", action()).status_code == 201
     message = {"message_id": "in-1", "conversation_id": "thread-1", "channel": "email"}
     message |= {"body": "Yes please."}
-    assert post(client, alpha, "messages/", message).status_code == 201
-    moved = post(client, alpha, "messages/", {**message, "conversation_id": "thread-2"})
+    assert alpha.api_post(client, "messages/", message).status_code == 201
+    moved = alpha.api_post(client, "messages/", {**message, "conversation_id": "thread-2"})
     assert moved.status_code == 409 and list(moved.json()) == ["message_id"], moved.json()
     assert "thread-1" in moved.json()["message_id"][0]
-    again = post(client, alpha, "messages/", message)  # a true retry still answers 200
+    again = alpha.api_post(client, "messages/", message)  # a true retry still answers 200
     assert again.status_code == 200 and again.json()["conversation_id"] == "thread-1"
     with tenant_context(alpha.tenant):
         stored = Message.objects.get(message_id="in-1")
@@ -123,7 +114,7 @@ def test_a_message_id_sent_again_with_another_conversation_is_a_conflict(alpha, 
 def test_in_reply_to_an_action_never_recorded_is_a_400(alpha, client) -> None:
     message = {"message_id": "in-1", "conversation_id": "thread-1", "channel": "email"}
     message |= {"body": "Yes please.", "in_reply_to": "no-such-action"}
-    response = post(client, alpha, "messages/", message)
+    response = alpha.api_post(client, "messages/", message)
     assert response.status_code == 400 and list(response.json()) == ["in_reply_to"]
     with tenant_context(alpha.tenant):
         assert not Message.objects.exists()
@@ -365,7 +356,7 @@ def test_text_that_is_no_formula_is_left_alone(value) -> None:
 def test_a_formula_behind_spaces_or_in_full_width_is_guarded_in_the_export(alpha, client) -> None:
     for n, value in enumerate(DISGUISED):
         content = {"channel": "email", "subject": value, "body": f"body {n}"}
-        created = post(client, alpha, "outcomes/", action(action_id=f"f-{n}", content=content))
+        created = alpha.api_post(client, "outcomes/", action(action_id=f"f-{n}", content=content))
         assert created.status_code == 201, created.json()
     response = client.get(alpha.url("api/v1/exports/outcomes.csv"), **alpha.bearer("executive"))
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))

@@ -25,17 +25,8 @@ def outcome_body(**overrides):
     return body
 
 
-def post(client, world, path, body, role="agent"):
-    return client.post(
-        world.url(f"api/v1/{path}"),
-        data=json.dumps(body),
-        content_type="application/json",
-        **world.bearer(role),
-    )
-
-
 def test_post_outcome_then_replay_returns_the_stored_record(alpha, client) -> None:
-    first = post(client, alpha, "outcomes/", outcome_body())
+    first = alpha.api_post(client, "outcomes/", outcome_body())
     assert first.status_code == 201
     body = first.json()
     assert (body["status"], body["score"], body["rep"], body["conversation_id"]) == (
@@ -45,7 +36,7 @@ def test_post_outcome_then_replay_returns_the_stored_record(alpha, client) -> No
         "conv-1",
     )
     assert body["window_expires_at"] == "2026-11-27T10:00:00Z"  # email engagement: 7 days
-    replay = post(client, alpha, "outcomes/", outcome_body(predicted_confidence=0.1))
+    replay = alpha.api_post(client, "outcomes/", outcome_body(predicted_confidence=0.1))
     assert replay.status_code == 200
     assert replay.json() == body  # unchanged, though the replay said 0.1
     with tenant_context(alpha.tenant):
@@ -55,7 +46,9 @@ def test_post_outcome_then_replay_returns_the_stored_record(alpha, client) -> No
 
 def test_get_outcome_and_list_with_filters(alpha, client) -> None:
     for i, action_type in enumerate(["send_email", "send_email", "escalate"]):
-        post(client, alpha, "outcomes/", outcome_body(action_id=f"a{i}", action_type=action_type))
+        alpha.api_post(
+            client, "outcomes/", outcome_body(action_id=f"a{i}", action_type=action_type)
+        )
     listing = client.get(
         alpha.url("api/v1/outcomes/?action_type=send_email"), **alpha.bearer("agent")
     ).json()
@@ -86,7 +79,7 @@ def test_get_outcome_and_list_with_filters(alpha, client) -> None:
     ],
 )
 def test_bad_outcomes_get_a_field_message_and_store_nothing(alpha, client, overrides, field):
-    response = post(client, alpha, "outcomes/", outcome_body(**overrides))
+    response = alpha.api_post(client, "outcomes/", outcome_body(**overrides))
     assert response.status_code == 400
     assert field in response.json()
     with tenant_context(alpha.tenant):
@@ -95,7 +88,7 @@ def test_bad_outcomes_get_a_field_message_and_store_nothing(alpha, client, overr
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf"])
 def test_non_finite_confidence_is_rejected(alpha, client, value) -> None:
-    as_string = post(client, alpha, "outcomes/", outcome_body(predicted_confidence=value))
+    as_string = alpha.api_post(client, "outcomes/", outcome_body(predicted_confidence=value))
     assert as_string.status_code == 400
     assert "predicted_confidence" in as_string.json()
     raw = json.dumps(outcome_body()).replace("0.7", "NaN")  # a bare NaN token: not JSON
@@ -120,11 +113,11 @@ def test_malformed_bodies_are_4xx(alpha, client, body) -> None:
 
 
 def test_bulk_is_all_or_nothing_with_per_item_errors(alpha, client) -> None:
-    post(client, alpha, "outcomes/", outcome_body(action_id="kept", predicted_confidence=0.9))
+    alpha.api_post(client, "outcomes/", outcome_body(action_id="kept", predicted_confidence=0.9))
     items = [outcome_body(action_id=f"b{i}") for i in range(5)]
     items[3]["predicted_confidence"] = 7
     items.append(outcome_body(action_id="kept", predicted_confidence=0.1))
-    response = post(client, alpha, "outcomes/bulk/", items)
+    response = alpha.api_post(client, "outcomes/bulk/", items)
     assert response.status_code == 400
     assert list(response.json()["items"]) == ["3"], response.json()
     assert "predicted_confidence" in response.json()["items"]["3"]
@@ -136,13 +129,13 @@ def test_bulk_is_all_or_nothing_with_per_item_errors(alpha, client) -> None:
 
 @pytest.mark.parametrize("n", [50, 250], ids=["arrays", "copied to a staging table"])
 def test_bulk_is_idempotent_per_item(alpha, client, n) -> None:
-    post(client, alpha, "outcomes/", outcome_body(action_id="old", predicted_confidence=0.9))
+    alpha.api_post(client, "outcomes/", outcome_body(action_id="old", predicted_confidence=0.9))
     items = [outcome_body(action_id=f"n{i}", conversation_id=f"c{i % 3}") for i in range(n)]
     items.append(outcome_body(action_id="old", predicted_confidence=0.2))
-    response = post(client, alpha, "outcomes/bulk/", items)
+    response = alpha.api_post(client, "outcomes/bulk/", items)
     assert response.status_code == 200
     assert (response.json()["created"], response.json()["existing"]) == (n, 1)
-    again = post(client, alpha, "outcomes/bulk/", items).json()
+    again = alpha.api_post(client, "outcomes/bulk/", items).json()
     assert (again["created"], again["existing"]) == (0, n + 1)
     assert [r["id"] for r in again["results"]] == [r["id"] for r in response.json()["results"]]
     with tenant_context(alpha.tenant):
@@ -161,29 +154,28 @@ def test_bulk_is_idempotent_per_item(alpha, client, n) -> None:
     ],
 )
 def test_bulk_bad_shapes(alpha, client, body, key) -> None:
-    response = post(client, alpha, "outcomes/bulk/", body)
+    response = alpha.api_post(client, "outcomes/bulk/", body)
     assert response.status_code == 400
     assert key in json.dumps(response.json())
 
 
 def test_bulk_over_the_item_limit(alpha, client) -> None:
-    response = post(client, alpha, "outcomes/bulk/", [{}] * 10_001)
+    response = alpha.api_post(client, "outcomes/bulk/", [{}] * 10_001)
     assert response.status_code == 400
 
 
 @pytest.mark.parametrize("role", ["rep", "manager", "executive", "admin"])
 def test_only_the_agent_records_outcomes_and_signals(alpha, client, role) -> None:
-    assert post(client, alpha, "outcomes/", outcome_body(), role=role).status_code == 403
-    assert post(client, alpha, "outcomes/bulk/", [outcome_body()], role=role).status_code == 403
+    assert alpha.api_post(client, "outcomes/", outcome_body(), role=role).status_code == 403
+    assert alpha.api_post(client, "outcomes/bulk/", [outcome_body()], role=role).status_code == 403
     signal = {"conversation_id": "conv-1", "kind": "replied"}
-    assert post(client, alpha, "signals/", signal, role=role).status_code == 403
+    assert alpha.api_post(client, "signals/", signal, role=role).status_code == 403
 
 
 def test_outcomes_are_scoped_by_role_and_tenant(alpha, beta, client) -> None:
-    post(client, alpha, "outcomes/", outcome_body(action_id="mine", rep="alpha-rep"))
-    post(
+    alpha.api_post(client, "outcomes/", outcome_body(action_id="mine", rep="alpha-rep"))
+    alpha.api_post(
         client,
-        alpha,
         "outcomes/",
         outcome_body(action_id="theirs", rep="alpha-executive", conversation_id="conv-2"),
     )
@@ -210,10 +202,9 @@ def test_outcomes_are_scoped_by_role_and_tenant(alpha, beta, client) -> None:
 
 
 def test_signal_resolves_at_once(alpha, client) -> None:
-    created = post(client, alpha, "outcomes/", outcome_body()).json()
-    response = post(
+    created = alpha.api_post(client, "outcomes/", outcome_body()).json()
+    response = alpha.api_post(
         client,
-        alpha,
         "signals/",
         {"conversation_id": "conv-1", "kind": "replied", "occurred_at": "2026-11-20T12:00:00Z"},
     )
@@ -240,7 +231,7 @@ def test_signal_resolves_at_once(alpha, client) -> None:
     ],
 )
 def test_bad_signals_are_400_and_store_nothing(alpha, client, body, field) -> None:
-    response = post(client, alpha, "signals/", body)
+    response = alpha.api_post(client, "signals/", body)
     assert response.status_code == 400
     assert field in response.json()
     with tenant_context(alpha.tenant):
@@ -249,8 +240,8 @@ def test_bad_signals_are_400_and_store_nothing(alpha, client, body, field) -> No
 
 def test_retried_signal_with_an_id_is_stored_once(alpha, client) -> None:
     body = {"conversation_id": "c", "kind": "opened", "signal_id": "sig-1"}
-    assert post(client, alpha, "signals/", body).status_code == 201
-    again = post(client, alpha, "signals/", body)
+    assert alpha.api_post(client, "signals/", body).status_code == 201
+    again = alpha.api_post(client, "signals/", body)
     assert again.status_code == 200 and again.json()["created"] is False
     with tenant_context(alpha.tenant):
         assert Signal.objects.count() == 1
@@ -259,17 +250,15 @@ def test_retried_signal_with_an_id_is_stored_once(alpha, client) -> None:
 def test_label_permissions(alpha, client) -> None:
     ids = {}
     for rep in ("alpha-rep", "alpha-executive"):
-        ids[rep] = post(
+        ids[rep] = alpha.api_post(
             client,
-            alpha,
             "outcomes/",
             outcome_body(action_id=f"l-{rep}", rep=rep, conversation_id=f"c-{rep}"),
         ).json()["id"]
 
     def label(role, outcome_id, **body):
-        return post(
+        return alpha.api_post(
             client,
-            alpha,
             f"outcomes/{outcome_id}/label/",
             {"status": "negative", **body},
             role=role,
@@ -324,7 +313,7 @@ def test_schema_serializer_and_validator_describe_the_same_body() -> None:
     ],
 )
 def test_hostile_values_are_400_not_500(alpha, client, overrides, field) -> None:
-    response = post(client, alpha, "outcomes/", outcome_body(**overrides))
+    response = alpha.api_post(client, "outcomes/", outcome_body(**overrides))
     assert response.status_code == 400
     assert field in response.json()
 
@@ -337,7 +326,7 @@ def test_hostile_values_are_400_not_500(alpha, client, overrides, field) -> None
     ],
 )
 def test_hostile_signals_are_400(alpha, client, body) -> None:
-    assert post(client, alpha, "signals/", body).status_code == 400
+    assert alpha.api_post(client, "signals/", body).status_code == 400
 
 
 def test_out_of_range_filter_dates_are_not_a_server_error(alpha, client) -> None:

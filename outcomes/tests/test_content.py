@@ -3,8 +3,6 @@ stored as the conversation's thread."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django_tenants.utils import tenant_context
 
@@ -30,15 +28,6 @@ def outcome(**overrides):
     }
 
 
-def post(client, world, path, body, role="agent"):
-    return client.post(
-        world.url(f"api/v1/{path}"),
-        data=json.dumps(body),
-        content_type="application/json",
-        **world.bearer(role),
-    )
-
-
 def thread(world):
     with tenant_context(world.tenant):
         return list(
@@ -49,11 +38,11 @@ def thread(world):
 
 
 def test_an_action_carries_its_content(alpha, client) -> None:
-    created = post(client, alpha, "outcomes/", outcome())
+    created = alpha.api_post(client, "outcomes/", outcome())
     assert created.status_code == 201 and created.json()["content"] == EMAIL
-    replay = post(client, alpha, "outcomes/", outcome(content={**EMAIL, "body": "changed"}))
+    replay = alpha.api_post(client, "outcomes/", outcome(content={**EMAIL, "body": "changed"}))
     assert replay.status_code == 200 and replay.json()["content"] == EMAIL  # as stored
-    plain = post(client, alpha, "outcomes/", outcome(action_id="a-2", content=None))
+    plain = alpha.api_post(client, "outcomes/", outcome(action_id="a-2", content=None))
     assert plain.json()["content"] is None
     assert thread(alpha) == [("agent", "email", EMAIL["subject"], EMAIL["body"], "a-1", None)]
     listed = client.get(alpha.url("api/v1/outcomes/?action_id=a-1"), **alpha.bearer("executive"))
@@ -66,13 +55,13 @@ def test_bulk_actions_carry_content_all_or_nothing(alpha, client) -> None:
         for i in range(3)
     ]
     bad = [*items, outcome(action_id="b-9", content={"channel": "chat", "body": ""})]
-    refused = post(client, alpha, "outcomes/bulk/", bad)
+    refused = alpha.api_post(client, "outcomes/bulk/", bad)
     assert refused.status_code == 400 and refused.json()["items"]["3"] == {
         "content.body": ["Expected `str` of length >= 1"]
     }
     with tenant_context(alpha.tenant):
         assert not OutcomeRecord.objects.exists() and not Message.objects.exists()
-    assert post(client, alpha, "outcomes/bulk/", items).json()["created"] == 3
+    assert alpha.api_post(client, "outcomes/bulk/", items).json()["created"] == 3
     assert [row[3] for row in thread(alpha)] == ["line 0", "line 1", "line 2"]
 
 
@@ -91,14 +80,14 @@ def test_bulk_actions_carry_content_all_or_nothing(alpha, client) -> None:
     ],
 )
 def test_bad_content_is_a_field_error_and_stores_nothing(alpha, client, content, field) -> None:
-    response = post(client, alpha, "outcomes/", outcome(content=content))
+    response = alpha.api_post(client, "outcomes/", outcome(content=content))
     assert response.status_code == 400 and list(response.json()) == [field], response.json()
     with tenant_context(alpha.tenant):
         assert not OutcomeRecord.objects.exists() and not Message.objects.exists()
 
 
 def test_an_inbound_message_joins_the_thread_once(alpha, client) -> None:
-    post(client, alpha, "outcomes/", outcome())
+    alpha.api_post(client, "outcomes/", outcome())
     reply = {
         "message_id": "in-1",
         "conversation_id": "thread-1",
@@ -107,9 +96,9 @@ def test_an_inbound_message_joins_the_thread_once(alpha, client) -> None:
         "body": "Yes please, send it over.",
         "in_reply_to": "a-1",
     }
-    first = post(client, alpha, "messages/", reply)
+    first = alpha.api_post(client, "messages/", reply)
     assert first.status_code == 201 and first.json()["created"] is True
-    again = post(client, alpha, "messages/", {**reply, "body": "changed"})
+    again = alpha.api_post(client, "messages/", {**reply, "body": "changed"})
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     assert [row[0] for row in thread(alpha)] == ["agent", "inbound"]
     assert thread(alpha)[1][3] == "Yes please, send it over."
@@ -127,14 +116,14 @@ def test_an_inbound_message_joins_the_thread_once(alpha, client) -> None:
     ],
 )
 def test_bad_messages_store_nothing(alpha, client, change, field) -> None:
-    post(client, alpha, "outcomes/", outcome())
+    alpha.api_post(client, "outcomes/", outcome())
     body = {"message_id": "in-1", "conversation_id": "thread-1", "channel": "email"}
     body |= {"body": "ok", "in_reply_to": "a-1", **change}
-    response = post(client, alpha, "messages/", body)
+    response = alpha.api_post(client, "messages/", body)
     assert response.status_code == 400 and field in response.json(), response.json()
     assert [row[0] for row in thread(alpha)] == ["agent"]
 
 
 def test_only_the_agent_posts_messages(alpha, client) -> None:
     body = {"message_id": "in-1", "conversation_id": "t", "channel": "email", "body": "hi"}
-    assert post(client, alpha, "messages/", body, role="manager").status_code == 403
+    assert alpha.api_post(client, "messages/", body, role="manager").status_code == 403

@@ -4,22 +4,10 @@ replay answers the action as stored; an unknown rep changes nothing."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django_tenants.utils import tenant_context
 
 from outcomes.models import Conversation, OutcomeRecord
-
-
-def _post(client, alpha, body):
-    return client.post(
-        alpha.url("api/v1/outcomes/"),
-        json.dumps(body),
-        content_type="application/json",
-        **alpha.bearer("agent"),
-    )
-
 
 BASE = {
     "action_type": "send_email",
@@ -48,20 +36,22 @@ BASE = {
 )
 def test_the_answer_is_what_a_read_gives(alpha, client, extra) -> None:
     body = {**BASE, "action_id": "hp-1", "conversation_id": "hp-conv", **extra}
-    created = _post(client, alpha, body)
+    created = alpha.api_post(client, "outcomes/", body)
     assert created.status_code == 201
     read = client.get(
         alpha.url(f"api/v1/outcomes/{created.json()['id']}/"), **alpha.bearer("agent")
     )
     assert created.json() == read.json()
-    replay = _post(client, alpha, body)
+    replay = alpha.api_post(client, "outcomes/", body)
     assert replay.status_code == 200 and replay.json() == read.json()
 
 
 def test_a_conversations_rep_is_in_the_answer(alpha, client) -> None:
     first = {**BASE, "action_id": "hp-a", "conversation_id": "hp-owned", "rep": "alpha-rep"}
-    assert _post(client, alpha, first).status_code == 201
-    second = _post(client, alpha, {**BASE, "action_id": "hp-b", "conversation_id": "hp-owned"})
+    assert alpha.api_post(client, "outcomes/", first).status_code == 201
+    second = alpha.api_post(
+        client, "outcomes/", {**BASE, "action_id": "hp-b", "conversation_id": "hp-owned"}
+    )
     assert second.status_code == 201 and second.json()["rep"] == "alpha-rep"
     read = client.get(alpha.url(f"api/v1/outcomes/{second.json()['id']}/"), **alpha.bearer("agent"))
     assert second.json() == read.json()
@@ -69,7 +59,7 @@ def test_a_conversations_rep_is_in_the_answer(alpha, client) -> None:
 
 def test_an_unknown_rep_is_a_field_error_and_nothing_is_stored(alpha, client) -> None:
     body = {**BASE, "action_id": "hp-x", "conversation_id": "hp-none", "rep": "nobody"}
-    response = _post(client, alpha, body)
+    response = alpha.api_post(client, "outcomes/", body)
     assert response.status_code == 400 and "rep" in response.json()
     with tenant_context(alpha.tenant):
         assert not OutcomeRecord.objects.filter(action_id="hp-x").exists()
@@ -78,10 +68,10 @@ def test_an_unknown_rep_is_a_field_error_and_nothing_is_stored(alpha, client) ->
 
 def test_a_replay_changes_nothing_not_even_the_conversation(alpha, client) -> None:
     body = {**BASE, "action_id": "hp-r", "conversation_id": "hp-conv-r"}
-    assert _post(client, alpha, body).status_code == 201
+    assert alpha.api_post(client, "outcomes/", body).status_code == 201
     with tenant_context(alpha.tenant):
         before = Conversation.objects.values().get(external_id="hp-conv-r")
     later = {**body, "occurred_at": "2026-12-01T10:00:00+00:00", "rep": "alpha-rep"}
-    assert _post(client, alpha, later).status_code == 200
+    assert alpha.api_post(client, "outcomes/", later).status_code == 200
     with tenant_context(alpha.tenant):
         assert Conversation.objects.values().get(external_id="hp-conv-r") == before
