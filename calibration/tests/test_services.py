@@ -22,20 +22,19 @@ from outcomes import services as outcome_services
 from outcomes import sweeps
 from outcomes.events import ResolvedOutcome
 from outcomes.models import OutcomeRecord, Signal
+from outcomes.tests.factories import OutcomeFactory
 
 T0 = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 
 
 def record(action_id, confidence, *, outcome_type="email_engagement", action_type="send_email"):
-    return outcome_services.record_outcome(
-        item=outcome_services.OutcomeInput(
-            action_id=action_id,
-            conversation_id=f"c-{action_id}",
-            action_type=action_type,
-            predicted_confidence=confidence,
-            outcome_type=outcome_type,
-            occurred_at=T0,
-        )
+    return OutcomeFactory(
+        action_id=action_id,
+        conversation_id=f"c-{action_id}",
+        action_type=action_type,
+        predicted_confidence=confidence,
+        outcome_type=outcome_type,
+        occurred_at=T0,
     )
 
 

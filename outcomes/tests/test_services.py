@@ -12,6 +12,7 @@ from django_tenants.utils import tenant_context
 from learning.errors import InvalidInput
 from outcomes import events, services, sweeps
 from outcomes.models import Conversation, OutcomeRecord, Signal
+from outcomes.tests.factories import OutcomeFactory
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -25,17 +26,14 @@ def record(
     confidence=0.6,
     rep="alpha-rep",
 ):
-    return services.record_outcome(
-        item=services.OutcomeInput(
-            action_id=action_id,
-            conversation_id=conversation,
-            action_type="send_email",
-            predicted_confidence=confidence,
-            outcome_type=outcome_type,
-            occurred_at=at,
-            rep=rep,
-        )
-    ).outcome
+    return OutcomeFactory(
+        action_id=action_id,
+        conversation_id=conversation,
+        predicted_confidence=confidence,
+        outcome_type=outcome_type,
+        occurred_at=at,
+        rep=rep,
+    )
 
 
 def signal(kind, *, conversation="c1", at=T0 + timedelta(hours=1), action_id="", **data):
