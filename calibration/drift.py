@@ -170,7 +170,8 @@ class DriftState:
 
     def reset(self) -> None:
         """Start over (after an alarm): no wealth, no residuals, no reference map."""
-        self.__init__()  # type: ignore[misc]
+        fresh = DriftState()
+        self.tested, self.detectors, self.snapshot = fresh.tested, fresh.detectors, fresh.snapshot
 
 
 def evidence(log_wealth: float) -> float:

@@ -89,6 +89,17 @@ class CoachingPattern(models.Model):
     test = models.CharField(max_length=8, blank=True, help_text="fisher or z.")
     supporting = models.JSONField(default=dict, blank=True)
 
+    # Set for pages and the API by coaching.selectors (not stored): in how many of the
+    # recent runs it was found, and its interval as points and chart positions.
+    found_in: int
+    of_runs: int
+    x_low: float
+    x_high: float
+    x_effect: float
+    effect_points: str
+    low_points: str
+    high_points: str
+
     class Meta:
         ordering = ["run", "rank"]
         constraints = [models.UniqueConstraint(fields=["run", "rank"], name="one_pattern_per_rank")]

@@ -73,7 +73,7 @@ def with_stability(found: list[CoachingPattern], *, run: CoachingRun | None) -> 
     """Set `found_in` and `of_runs` on each pattern (for pages and the API)."""
     counts = stability(found, run=run)
     for p in found:
-        p.found_in, p.of_runs = counts.get(_key(p), (1, 1))  # type: ignore[attr-defined]
+        p.found_in, p.of_runs = counts.get(_key(p), (1, 1))
 
 
 def as_dict(pattern: CoachingPattern) -> dict[str, Any]:
@@ -140,10 +140,10 @@ def for_page() -> dict[str, Any]:
             continue
         if p.ci_low is None or p.ci_high is None:
             continue
-        p.x_low, p.x_high, p.x_effect = _x(p.ci_low), _x(p.ci_high), _x(p.effect)  # type: ignore[attr-defined]
-        p.effect_points = f"{p.effect * 100:+.0f}"  # type: ignore[attr-defined]
-        p.low_points = f"{p.ci_low * 100:+.0f}"  # type: ignore[attr-defined]
-        p.high_points = f"{p.ci_high * 100:+.0f}"  # type: ignore[attr-defined]
+        p.x_low, p.x_high, p.x_effect = _x(p.ci_low), _x(p.ci_high), _x(p.effect)
+        p.effect_points = f"{p.effect * 100:+.0f}"
+        p.low_points = f"{p.ci_low * 100:+.0f}"
+        p.high_points = f"{p.ci_high * 100:+.0f}"
         segments.append(p)
     return {
         "coaching_run": run,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import structlog
 from django.core.cache import cache
@@ -49,7 +49,7 @@ def cached(kind: str, parts: dict[str, Any], compute: Callable[[], T]) -> T:
             cache.set(key, value, timeout=TTL)
         except Exception as error:
             logger.warning("analytics_cache_unavailable", error=str(error))
-    return value  # type: ignore[no-any-return]
+    return cast(T, value)
 
 
 def bump() -> None:
