@@ -146,6 +146,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "learning.api_http.PagesOnlyCsrfViewMiddleware",
     "learning.api_http.PagesOnlyAuthenticationMiddleware",
+    "learning.access.DeclaredAccessMiddleware",  # a view that declares no access: 403
     "learning.api_http.PagesOnlyMessageMiddleware",
     "learning.api_http.PagesOnlySignInLimitMiddleware",
     "learning.api_http.NoStoreApiMiddleware",
