@@ -143,7 +143,7 @@ def team(request: HttpRequest) -> HttpResponse:
     )
 
 
-@public  # the signed token is the credential (links.read_token); another person's refused
+@public  # the signed token is the credential (links.read_token), for its reviewer only
 @require_http_methods(["GET", "POST"])
 def one_click(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows what the link will record; POST records it (once per link), or adds a
