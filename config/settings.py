@@ -146,6 +146,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "learning.api_http.PagesOnlyCsrfViewMiddleware",
     "learning.api_http.PagesOnlyAuthenticationMiddleware",
+    "learning.access.DeclaredAccessMiddleware",  # a view that declares no access: 403
     "learning.api_http.PagesOnlyMessageMiddleware",
     "learning.api_http.PagesOnlySignInLimitMiddleware",
     "learning.api_http.NoStoreApiMiddleware",
@@ -369,7 +370,9 @@ REST_FRAMEWORK = {
         "learning.authentication.BearerAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Closed by default: every view names its permission_classes (AllowAny, with the
+    # reason, for the few public ones); one that forgets answers 403 to everyone.
+    "DEFAULT_PERMISSION_CLASSES": ["learning.permissions.DenyUndeclared"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "learning.api_fields.StrictLimitOffsetPagination",

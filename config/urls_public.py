@@ -5,6 +5,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from learning import health, views
+from learning.access import public
 from learning.admin_sites import ops_admin_site
 
 urlpatterns = [
@@ -13,7 +14,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", ops_admin_site.urls),
     # Browsers ask for /favicon.ico on pages that do not name one (the Django admin's).
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", public(RedirectView.as_view(url=static("favicon.svg"), permanent=True))),
 ]
 
 # The database out of reach: a 503 to retry, not a 500 (learning.views.server_error).

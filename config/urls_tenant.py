@@ -7,18 +7,22 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from learning import health, views
+from learning.access import public
 
 urlpatterns = [
     path("", views.landing, name="landing"),
-    # Every sign-in, here and in the admin, is limited by learning.lockout.
+    # Every sign-in, here and in the admin, is limited by learning.lockout. Signing in and
+    # out are for everyone: public.
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            template_name="learning/login.html", redirect_authenticated_user=True
+        public(
+            auth_views.LoginView.as_view(
+                template_name="learning/login.html", redirect_authenticated_user=True
+            )
         ),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", public(auth_views.LogoutView.as_view()), name="logout"),
     path("", include("insights.urls")),
     path("", include("feedback.urls")),
     path("", include("coaching.urls")),
@@ -26,7 +30,7 @@ urlpatterns = [
     path("api/v1/", include("config.urls_api")),
     path("healthz", health.healthz),
     # Browsers ask for /favicon.ico on pages that do not name one (the Django admin's).
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", public(RedirectView.as_view(url=static("favicon.svg"), permanent=True))),
 ]
 
 # A request refused before any view (e.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE: 413):

@@ -19,7 +19,7 @@ from feedback import review as review_flow
 from feedback.forms import QueueForm, ReviewForm
 from feedback.models import Source, UsedLink, Via
 from learning import api_http
-from learning.access import PAGE_ROLES, role_required
+from learning.access import PAGE_ROLES, public, role_required
 from learning.errors import DomainError, InvalidInput
 from learning.models import Role, User
 from learning.selectors import visible_users
@@ -143,6 +143,7 @@ def team(request: HttpRequest) -> HttpResponse:
     )
 
 
+@public  # the signed token is the credential (links.read_token), for its reviewer only
 @require_http_methods(["GET", "POST"])
 def one_click(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows what the link will record; POST records it (once per link), or adds a
@@ -235,7 +236,8 @@ def _add_comment(
     return render(request, "feedback/link.html", {**context, "used": used, "comment_saved": True})
 
 
-@csrf_exempt  # Slack signs its requests instead; see links.slack_signature_ok
+@public  # Slack signs its requests instead (links.slack_signature_ok)
+@csrf_exempt  # for the same reason
 @require_POST
 def slack_interactivity(request: HttpRequest) -> HttpResponse:
     """Button clicks from Slack messages: each button's value is a one-click link token."""

@@ -18,7 +18,7 @@ from coaching import selectors as coaching_selectors
 from feedback import queues as feedback_queues
 from insights import alerts, analytics, timeline
 from insights.models import Alert
-from learning.access import PAGE_ROLES, role_required
+from learning.access import PAGE_ROLES, public, role_required
 from learning.api_fields import whole_number
 from learning.errors import DomainError, NotFound
 from learning.models import Role, User
@@ -222,6 +222,7 @@ def alerts_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+@public  # a redirect only: the admin page it leads to checks who may open it
 def moved(request: HttpRequest, rest: str) -> HttpResponse:
     """An admin address from before the read side had its own app: redirect to the new one."""
     query = request.META.get("QUERY_STRING", "")

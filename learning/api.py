@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,6 +15,9 @@ from learning.tenancy.context import current_schema_name
 
 class MeApi(APIView):
     """Who is calling, and in which tenant."""
+
+    # Any valid credential: the agent's key and every person's token or session.
+    permission_classes = [IsAuthenticated]
 
     @extend_schema(
         operation_id="me",

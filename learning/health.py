@@ -8,13 +8,17 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from learning.access import public
 
+
+@public  # probes call it without a credential; it says only "up"
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process is up and serving requests."""
     return JsonResponse({"status": "ok"})
 
 
+@public  # probes call it without a credential; it says only what is down
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     """The process can do useful work: PostgreSQL and Redis answer."""

@@ -1,4 +1,6 @@
-"""Who may call what. Every API view names its permission; nothing is open by default."""
+"""Who may call what. Every API view names its permission; nothing is open by default:
+DRF's default (REST_FRAMEWORK's DEFAULT_PERMISSION_CLASSES) is `DenyUndeclared`, and
+tests/test_access_declared.py checks every routed view says who may call it."""
 
 from __future__ import annotations
 
@@ -9,6 +11,16 @@ from rest_framework.request import Request
 
 from learning.authentication import AgentPrincipal
 from learning.models import Role
+
+
+class DenyUndeclared(BasePermission):
+    """The default permission: nobody. A view that forgot `permission_classes` is closed,
+    not open to whoever has a credential; public views say `AllowAny`, and why."""
+
+    message = "This endpoint declares no permission, so nobody may call it."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return False
 
 
 def is_agent(request: Request) -> bool:

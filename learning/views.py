@@ -6,13 +6,13 @@ from __future__ import annotations
 import sys
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.defaults import bad_request as django_bad_request
 from django.views.defaults import server_error as django_server_error
 
+from learning.access import login_only, public
 from learning.errors import is_transient
 from learning.models import Role
 
@@ -24,12 +24,13 @@ ROLE_HOME: dict[str, str] = {
 }
 
 
-@login_required
+@login_only  # every role: it sends each to their own page
 def landing(request: HttpRequest) -> HttpResponse:
     role = getattr(request.user, "role", "")
     return redirect(ROLE_HOME.get(role, "rep-home"))
 
 
+@public  # the front page outside any tenant: no tenant data
 def public_index(request: HttpRequest) -> HttpResponse:
     return render(request, "public/index.html")
 
