@@ -14,7 +14,7 @@ What counts as success is defined once, at the end of this module: an outcome is
 rates are successes / decided, on every dashboard and in coaching). Calibration counts an
 expired outcome as a failure only where silence means failure (`silence_is_failure`, email
 engagement) and leaves it out elsewhere. The SQL forms of the same rules are in
-`outcomes.selectors`.
+`outcomes.aggregates`.
 """
 
 from __future__ import annotations
