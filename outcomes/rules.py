@@ -32,7 +32,10 @@ NEGATIVE = "negative"
 AMBIGUOUS = "ambiguous"
 EXPIRED = "expired"
 WEAK = "weak"
-# How an outcome was resolved by a person (outcomes.models.SignalSource.HUMAN_LABEL).
+# What resolved an outcome (outcomes.models.SignalSource gives them their labels): the
+# window check (a sweep), a signal received, or a person's label.
+AUTOMATIC = "automatic"
+EVENT = "event"
 HUMAN_LABEL = "human_label"
 
 # Outcome types (outcomes.models.OutcomeType gives them their labels).
