@@ -55,6 +55,8 @@ DEFAULT_STAGES: tuple[str, ...] = (
 )
 WON_STAGES = frozenset({"closed_won", "won"})
 LOST_STAGES = frozenset({"closed_lost", "lost"})
+# The signal that moves a conversation's deal stage (data.to, and data.from if known).
+STAGE_CHANGED = "stage_changed"
 
 
 class SignalDataError(ValueError):
@@ -159,7 +161,7 @@ RULES: dict[str, OutcomeRule] = {
             levels=5,
             silence_is_failure=False,
             signals={
-                "stage_changed": judge_stage_change,
+                STAGE_CHANGED: judge_stage_change,
                 "opportunity_created": fixed(POSITIVE, 3),
                 "deal_won": fixed(POSITIVE, 5),
                 "deal_lost": fixed(NEGATIVE, 1),

@@ -153,7 +153,7 @@ def record_signal(
         conversation_pk = upsert_conversation(external_id=conversation_id, when=occurred_at)
         conversation = Conversation.objects.select_for_update().get(pk=conversation_pk)
         data = dict(data)
-        if kind == "stage_changed" and not data.get("from") and conversation.deal_stage:
+        if kind == rules.STAGE_CHANGED and not data.get("from") and conversation.deal_stage:
             data["from"] = conversation.deal_stage
         verdicts = judge_signal(kind=kind, data=data, current_stage=conversation.deal_stage)
         try:
@@ -170,7 +170,7 @@ def record_signal(
             return SignalResult(
                 signal=SignalRecord.objects.get(signal_id=signal_id), created=False, resolved=[]
             )
-        if kind == "stage_changed":
+        if kind == rules.STAGE_CHANGED:
             Conversation.objects.filter(pk=conversation.pk).update(deal_stage=data["to"])
         resolved: list[events.ResolvedOutcome] = []
         for outcome_type, verdict in verdicts.items():
