@@ -1,4 +1,5 @@
-"""The agent's API for actions and signals, and the humans' API for labels."""
+"""The agent's API for actions and signals, and the humans' API for labels (a conversation's
+messages and erasure: outcomes.api_conversations)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ from rest_framework.views import APIView
 from learning.access import ScopedQuerysetMixin
 from learning.api_fields import FiniteFloatField, JsonBody, StrictFilterSet, UtcDateTimeFilter
 from learning.errors import DomainError
-from learning.models import Role
-from learning.permissions import HasRole, IsAgent, IsHuman
-from outcomes import erasure, rules, schemas, selectors, services
+from learning.permissions import IsAgent, IsHuman
+from outcomes import ingest, rules, schemas, selectors, services
 from outcomes.models import OutcomeRecord, OutcomeStatus, OutcomeType, SignalSource
 from outcomes.schemas import IDENTIFIER, IDENTIFIER_RULE
 
@@ -212,7 +212,7 @@ class OutcomeListCreateApi(ScopedOutcomes, generics.ListAPIView):
     )
     def post(self, request: Request) -> Response:
         item = schemas.parse_outcome(request.data)
-        recorded = services.record_outcome(item=item)
+        recorded = ingest.record_outcome(item=item)
         if not recorded.created:  # a replay: the action as stored
             return Response(OutcomeSerializer(recorded.outcome).data, status=status.HTTP_200_OK)
         return Response(_created(item, recorded), status=status.HTTP_201_CREATED)
@@ -221,7 +221,7 @@ class OutcomeListCreateApi(ScopedOutcomes, generics.ListAPIView):
 _WHEN = serializers.DateTimeField()
 
 
-def _created(item: services.OutcomeInput, recorded: services.Recorded) -> dict[str, Any]:
+def _created(item: ingest.OutcomeInput, recorded: ingest.Recorded) -> dict[str, Any]:
     """What OutcomeSerializer gives for an action just created, from what was sent and
     what the insert returned (no re-read, and none of a ModelSerializer's per-call field
     building: the agent makes this call thousands of times an hour). Tested equal to a
@@ -303,7 +303,7 @@ class OutcomeBulkApi(APIView):
         items, errors = schemas.parse_outcomes(body)
         if errors:
             return Response({"items": errors}, status=400)
-        recorded = services.record_outcomes(items=items)
+        recorded = ingest.record_outcomes(items=items)
         created = sum(r.created for r in recorded)
         return Response(
             {
@@ -418,136 +418,4 @@ class SignalApi(APIView):
                 ],
             },
             status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
-        )
-
-
-class MessageInSerializer(JsonBody):
-    message_id = serializers.RegexField(
-        IDENTIFIER,
-        error_messages=ID_ERRORS,
-        max_length=200,
-        help_text="Your id of the message: a retry is stored once.",
-    )
-    conversation_id = serializers.RegexField(IDENTIFIER, error_messages=ID_ERRORS, max_length=200)
-    channel = serializers.RegexField(schemas.CHANNEL.removesuffix("\\Z") + "$", max_length=32)
-    subject = serializers.CharField(
-        max_length=schemas.MAX_SUBJECT_CHARS, required=False, allow_blank=True, default=""
-    )
-    body = serializers.CharField(max_length=schemas.MAX_BODY_CHARS, trim_whitespace=False)
-    from_role = serializers.ChoiceField(
-        choices=schemas.THREAD_ROLES, required=False, default="prospect"
-    )
-    sent_at = AwareDateTimeField(required=False, default=None, help_text="ISO 8601; default now.")
-    in_reply_to = serializers.RegexField(
-        IDENTIFIER,
-        error_messages=ID_ERRORS,
-        max_length=200,
-        required=False,
-        default="",
-        help_text="The action_id this message answers (of the same conversation).",
-    )
-
-
-MESSAGE_RESULT = inline_serializer(
-    "MessageResult",
-    {
-        "id": serializers.IntegerField(),
-        "message_id": serializers.CharField(),
-        "conversation_id": serializers.CharField(),
-        "created": serializers.BooleanField(),
-    },
-)
-
-
-class MessageApi(APIView):
-    permission_classes = [IsAgent]
-
-    @extend_schema(
-        request=MessageInSerializer,
-        responses={201: MESSAGE_RESULT, 200: MESSAGE_RESULT},
-        description="A message the conversation received that the agent answers (a "
-        "prospect's email, a chat line, a rep's note), so that the conversation reads as a "
-        "thread next to what the agent said (each action's `content`). Idempotent on "
-        "message_id (the same message_id in another conversation is a 409); in_reply_to "
-        "names a recorded action of the same conversation.",
-    )
-    def post(self, request: Request) -> Response:
-        body = MessageInSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        data["sent_at"] = data["sent_at"] or timezone.now()
-        recorded = services.record_message(**data)
-        message = recorded.message
-        return Response(
-            {
-                "id": message.pk,
-                "message_id": message.message_id,
-                "conversation_id": data["conversation_id"],
-                "created": recorded.created,
-            },
-            status=status.HTTP_201_CREATED if recorded.created else status.HTTP_200_OK,
-        )
-
-
-# --- erasure --------------------------------------------------------------------------------
-
-ERASURE_RESULT = inline_serializer(
-    "ErasureResult",
-    {
-        "erased": serializers.BooleanField(help_text="False: nothing was left to remove."),
-        "conversation_ids": serializers.ListField(child=serializers.CharField()),
-        "removed": serializers.DictField(child=serializers.IntegerField()),
-        "detail": serializers.CharField(),
-    },
-)
-
-
-def _erasure_answer(result: erasure.Erasure) -> Response:
-    return Response(
-        {
-            "erased": result.changed,
-            "conversation_ids": result.conversation_ids,
-            "removed": result.removed,
-            "detail": "Erased." if result.changed else "Already erased: nothing left to remove.",
-        }
-    )
-
-
-class ConversationEraseApi(APIView):
-    permission_classes = [IsAgent | HasRole(Role.ADMIN)]
-
-    @extend_schema(
-        request=None,
-        responses={200: ERASURE_RESULT},
-        description="Erase what a conversation said, on the prospect's request: the "
-        "subjects and bodies of its messages, its draft texts, people's comments and "
-        "corrections on it, labellers' comments, its flag note and the free keys of its "
-        "signals' data. Outcomes, scores, ratings and counts stay. The agent or an admin; "
-        "idempotent (a second call removes nothing and says so, `erased` false).",
-    )
-    def post(self, request: Request, conversation_id: str) -> Response:
-        return _erasure_answer(
-            erasure.erase_conversation(external_id=conversation_id, actor=request.user)
-        )
-
-
-class ContactEraseInSerializer(JsonBody):
-    email = serializers.EmailField(max_length=320, help_text="One e-mail address.")
-
-
-class ContactEraseApi(APIView):
-    permission_classes = [IsAgent | HasRole(Role.ADMIN)]
-
-    @extend_schema(
-        request=ContactEraseInSerializer,
-        responses={200: ERASURE_RESULT},
-        description="Erase every conversation whose messages, comments, flag notes or "
-        "signal data name this e-mail address (as conversations/{id}/erase/ does each). "
-        "The address is neither stored nor logged.",
-    )
-    def post(self, request: Request) -> Response:
-        body = ContactEraseInSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        return _erasure_answer(
-            erasure.erase_contact(email=body.validated_data["email"], actor=request.user)
         )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from outcomes import api
+from outcomes import api, api_conversations
 
 urlpatterns = [
     path("outcomes/", api.OutcomeListCreateApi.as_view(), name="api-outcomes"),
@@ -8,11 +8,11 @@ urlpatterns = [
     path("outcomes/<int:pk>/", api.OutcomeDetailApi.as_view(), name="api-outcome"),
     path("outcomes/<int:pk>/label/", api.OutcomeLabelApi.as_view(), name="api-outcome-label"),
     path("signals/", api.SignalApi.as_view(), name="api-signals"),
-    path("messages/", api.MessageApi.as_view(), name="api-messages"),
+    path("messages/", api_conversations.MessageApi.as_view(), name="api-messages"),
     path(
         "conversations/<path:conversation_id>/erase/",
-        api.ConversationEraseApi.as_view(),
+        api_conversations.ConversationEraseApi.as_view(),
         name="api-conversation-erase",
     ),
-    path("contacts/erase/", api.ContactEraseApi.as_view(), name="api-contact-erase"),
+    path("contacts/erase/", api_conversations.ContactEraseApi.as_view(), name="api-contact-erase"),
 ]

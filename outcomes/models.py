@@ -29,8 +29,8 @@ FINAL_STATUSES = rules.DECIDED
 
 
 class SignalSource(models.TextChoices):
-    AUTOMATIC = "automatic", "Automatic (time-window check)"
-    EVENT = "event", "Event (signal received)"
+    AUTOMATIC = rules.AUTOMATIC, "Automatic (time-window check)"
+    EVENT = rules.EVENT, "Event (signal received)"
     HUMAN_LABEL = rules.HUMAN_LABEL, "Human label"
 
 

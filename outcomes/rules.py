@@ -14,7 +14,7 @@ What counts as success is defined once, at the end of this module: an outcome is
 rates are successes / decided, on every dashboard and in coaching). Calibration counts an
 expired outcome as a failure only where silence means failure (`silence_is_failure`, email
 engagement) and leaves it out elsewhere. The SQL forms of the same rules are in
-`outcomes.selectors`.
+`outcomes.aggregates`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ NEGATIVE = "negative"
 AMBIGUOUS = "ambiguous"
 EXPIRED = "expired"
 WEAK = "weak"
-# How an outcome was resolved by a person (outcomes.models.SignalSource.HUMAN_LABEL).
+# What resolved an outcome (outcomes.models.SignalSource gives them their labels): the
+# window check (a sweep), a signal received, or a person's label.
+AUTOMATIC = "automatic"
+EVENT = "event"
 HUMAN_LABEL = "human_label"
 
 # Outcome types (outcomes.models.OutcomeType gives them their labels).
@@ -52,6 +55,8 @@ DEFAULT_STAGES: tuple[str, ...] = (
 )
 WON_STAGES = frozenset({"closed_won", "won"})
 LOST_STAGES = frozenset({"closed_lost", "lost"})
+# The signal that moves a conversation's deal stage (data.to, and data.from if known).
+STAGE_CHANGED = "stage_changed"
 
 
 class SignalDataError(ValueError):
@@ -156,7 +161,7 @@ RULES: dict[str, OutcomeRule] = {
             levels=5,
             silence_is_failure=False,
             signals={
-                "stage_changed": judge_stage_change,
+                STAGE_CHANGED: judge_stage_change,
                 "opportunity_created": fixed(POSITIVE, 3),
                 "deal_won": fixed(POSITIVE, 5),
                 "deal_lost": fixed(NEGATIVE, 1),

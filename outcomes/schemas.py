@@ -15,7 +15,7 @@ import msgspec
 from django.utils import timezone
 
 from learning.errors import InvalidInput
-from outcomes.services import Content, OutcomeInput
+from outcomes.ingest import Content, OutcomeInput
 
 IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.:@/+-]{0,199}\Z"
 # What a refused id is told (pages link any id, percent-encoded; see docs/deploy.md).

@@ -1,4 +1,5 @@
-"""Recording actions and signals, and resolving outcomes: every write of `outcomes` is here.
+"""Signals, messages and labels, and resolving outcomes: with outcomes.ingest (recording
+actions and the conversations they name), every write of `outcomes` is here.
 
 `transition_outcomes` is the only place an outcome changes status. It is one
 `UPDATE … WHERE status = ANY(allowed) RETURNING …`: PostgreSQL re-checks the WHERE clause
@@ -10,21 +11,23 @@ and the "outcome resolved" event carries only the rows that really changed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-import msgspec
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from psycopg.types.json import Jsonb
 
 from learning.errors import Conflict, Forbidden, InvalidInput, NotFound
 from learning.models import Role
-from learning.tenancy.db import binary_cursor
 from outcomes import erasure, events, rules, selectors
+from outcomes.ingest import Content as Content
+from outcomes.ingest import OutcomeInput as OutcomeInput
+from outcomes.ingest import Recorded as Recorded
+from outcomes.ingest import ensure_conversation as ensure_conversation
+from outcomes.ingest import record_outcome as record_outcome
+from outcomes.ingest import record_outcomes as record_outcomes
+from outcomes.ingest import upsert_conversation
 from outcomes.models import (
     FINAL_STATUSES,
     Conversation,
@@ -35,49 +38,6 @@ from outcomes.models import (
     SignalSource,
 )
 from outcomes.models import Signal as SignalRecord
-
-User = get_user_model()
-
-
-@dataclass(frozen=True)
-class Content:
-    """What the agent produced with an action (stored as the thread's agent message)."""
-
-    channel: str
-    body: str
-    subject: str = ""
-    to_role: str = "prospect"
-
-
-@dataclass(frozen=True)
-class OutcomeInput:
-    action_id: str
-    conversation_id: str
-    action_type: str
-    predicted_confidence: float
-    outcome_type: str
-    occurred_at: datetime
-    rep: str | None = None
-    attributes: dict[str, Any] = field(default_factory=dict)
-    content: Content | None = None
-
-
-class Recorded(NamedTuple):
-    id: int
-    action_id: str
-    status: str
-    created: bool
-    # of a created action, from the insert itself (its answer needs no re-read)
-    conversation_pk: int | None = None
-    rep_username: str | None = None
-    created_at: datetime | None = None
-
-    @property
-    def outcome(self) -> OutcomeRecord:
-        return OutcomeRecord.objects.select_related("rep", "conversation", "content").get(
-            pk=self.id
-        )
-
 
 # --- the one place an outcome changes status ---------------------------------------------
 
@@ -131,239 +91,6 @@ def transition_outcomes(
         if status in FINAL_STATUSES:
             events.outcomes_resolved(moved)
     return moved
-
-
-# --- actions --------------------------------------------------------------------------------
-
-
-def _users_by_username(usernames: set[str]) -> dict[str, Any]:
-    if not usernames:  # most actions name no rep: the conversation's rep applies
-        return {}
-    found = {u.username: u for u in User.objects.filter(username__in=usernames)}
-    missing = sorted(usernames - set(found))
-    if missing:
-        raise InvalidInput(f"No user {missing[0]!r} in this tenant.", field="rep")
-    return found
-
-
-def _conversations(
-    external_ids: set[str], reps: dict[str, Any], when: datetime
-) -> dict[str, tuple[int, int | None]]:
-    """Create or touch the conversation mirrors in one race-free upsert; returns
-    {external id: (id, rep id)}. An existing conversation keeps its rep, or learns one
-    from the first action that names it; its last interaction only moves forward."""
-    ordered = sorted(external_ids)  # one lock order for concurrent upserts
-    with binary_cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO outcomes_conversation
-                   (external_id, rep_id, deal_stage, last_interaction_at, created_at)
-            SELECT e, r, '', %b, now() FROM unnest(%b::text[], %b::bigint[]) AS v(e, r)
-            ON CONFLICT (external_id) DO UPDATE SET
-               last_interaction_at = GREATEST(outcomes_conversation.last_interaction_at,
-                                              EXCLUDED.last_interaction_at),
-               rep_id = COALESCE(outcomes_conversation.rep_id, EXCLUDED.rep_id)
-            RETURNING external_id, id, rep_id
-            """,
-            [when, ordered, [reps[e].pk if e in reps else None for e in ordered]],
-        )
-        return {external_id: (pk, rep_id) for external_id, pk, rep_id in cursor.fetchall()}
-
-
-def ensure_conversation(*, external_id: str, when: datetime | None = None) -> Conversation:
-    """The conversation mirror of `external_id`, created if the agent never named it yet
-    (race-free; an existing one keeps its rep and stage)."""
-    ids = _conversations({external_id}, {}, when or timezone.now())
-    return Conversation.objects.select_related("rep").get(pk=ids[external_id][0])
-
-
-def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
-    """Record agent actions, idempotent on `action_id`: an action already stored is
-    returned as stored and nothing about it changes, even when replays race (the insert
-    is `INSERT … ON CONFLICT DO NOTHING RETURNING`, so exactly one caller creates).
-    All or nothing.
-
-    One statement does the work of a request without content: the conversations of the
-    new actions are upserted and the actions inserted in a single CTE, which also returns
-    what the answer needs (no re-read). Content adds one insert, in the same transaction."""
-    if not items:
-        return []
-    seen: dict[str, int] = {}
-    for index, item in enumerate(items):
-        if item.action_id in seen:
-            raise InvalidInput(
-                f"action_id {item.action_id!r} appears twice in this request "
-                f"(items {seen[item.action_id]} and {index}).",
-                field="action_id",
-            )
-        seen[item.action_id] = index
-    users = _users_by_username({item.rep for item in items if item.rep})
-    with_content = any(item.content for item in items)
-    # a staging table (many items) lives for one transaction; content is a second insert
-    several_statements = with_content or len(items) >= COPY_FROM
-    with transaction.atomic() if several_statements else nullcontext():
-        created = _insert_outcomes(items, users)
-        if with_content:
-            _insert_contents([(created[i.action_id], i) for i in items if i.action_id in created])
-    missing = [item.action_id for item in items if item.action_id not in created]
-    stored = _stored(missing) if missing else {}
-    return [
-        created[item.action_id]
-        if item.action_id in created
-        else Recorded(
-            id=stored[item.action_id][0],
-            action_id=item.action_id,
-            status=stored[item.action_id][1],
-            created=False,
-        )
-        for item in items
-    ]
-
-
-def _stored(action_ids: list[str]) -> dict[str, tuple[int, str]]:
-    """{action_id: (id, status)} of the stored outcomes among `action_ids`."""
-    with binary_cursor() as cursor:
-        cursor.execute(
-            "SELECT action_id, id, status FROM outcomes_outcomerecord WHERE action_id = ANY(%b)",
-            [action_ids],
-        )
-        return {action_id: (pk, status) for action_id, pk, status in cursor.fetchall()}
-
-
-def _dumps(value: Any) -> bytes:
-    return msgspec.json.encode(value)
-
-
-# The conversations of the actions not stored yet are upserted (one lock order: sorted by
-# external id; an existing one keeps its rep, or learns one, and its last interaction only
-# moves forward), then the actions are inserted; a concurrent replay's are skipped by ON
-# CONFLICT. Returns what the answer to the agent holds.
-_INSERT_OUTCOMES = """
-WITH v AS (
-    SELECT * FROM {source}
-     WHERE NOT EXISTS (SELECT 1 FROM outcomes_outcomerecord x WHERE x.action_id = v.a)
-),
-c AS (
-    INSERT INTO outcomes_conversation AS oc
-           (external_id, rep_id, deal_stage, last_interaction_at, created_at)
-    SELECT e, (array_agg(r) FILTER (WHERE r IS NOT NULL))[1], '', max(oa), now()
-      FROM v GROUP BY e ORDER BY e
-    ON CONFLICT (external_id) DO UPDATE SET
-       last_interaction_at = GREATEST(oc.last_interaction_at, EXCLUDED.last_interaction_at),
-       rep_id = COALESCE(oc.rep_id, EXCLUDED.rep_id)
-    RETURNING external_id, id, rep_id
-),
-i AS (
-    INSERT INTO outcomes_outcomerecord
-           (action_id, conversation_id, rep_id, action_type, predicted_confidence,
-            outcome_type, attributes, occurred_at, window_expires_at, status, score,
-            signal_source, resolution_reason, resolved_by_id, label_comment,
-            resolved_at, created_at)
-    SELECT v.a, c.id, COALESCE(v.r, c.rep_id), v.t, v.p, v.o, v.j, v.oa, v.we, 'pending',
-           NULL, '', '', NULL, '', NULL, %(now)b
-      FROM v JOIN c ON c.external_id = v.e
-    ON CONFLICT (action_id) DO NOTHING
-    RETURNING action_id, id, status, conversation_id, rep_id, created_at
-)
-SELECT i.action_id, i.id, i.status, i.conversation_id, u.username, i.created_at
-  FROM i LEFT JOIN learning_user u ON u.id = i.rep_id
-"""
-
-
-# The request's actions, bound as arrays (a few) or copied into a staging table (many).
-_ARRAYS = """unnest(%(a)b::text[], %(e)b::text[], %(r)b::bigint[], %(t)b::text[],
-                  %(p)b::float8[], %(o)b::text[], %(j)b::jsonb[], %(oa)b::timestamptz[],
-                  %(we)b::timestamptz[]) AS v(a, e, r, t, p, o, j, oa, we)"""
-_STAGED = "pg_temp.ll_staged_outcomes AS v"
-_STAGING_TABLE = """
-CREATE TEMP TABLE IF NOT EXISTS ll_staged_outcomes
-    (a text, e text, r bigint, t text, p float8, o text, j jsonb, oa timestamptz,
-     we timestamptz)
-    ON COMMIT DELETE ROWS
-"""
-_STAGING_TYPES = ["text", "text", "int8", "text", "float8", "text", "jsonb"]
-_STAGING_TYPES += ["timestamptz", "timestamptz"]
-# From this many actions a request copies them (COPY, binary) instead of binding arrays.
-COPY_FROM = 200
-
-
-def _insert_outcomes(items: Sequence[OutcomeInput], users: dict[str, Any]) -> dict[str, Recorded]:
-    """One statement (_INSERT_OUTCOMES); {action_id: Recorded} of the actions it created.
-    A large request first copies its actions into a temporary staging table (emptied at
-    commit) and inserts from there: COPY sends rows with less work on both sides than
-    arrays of every column."""
-    rows = [
-        (
-            item.action_id,
-            item.conversation_id,
-            users[item.rep].pk if item.rep else None,
-            item.action_type,
-            rules.stored_confidence(item.predicted_confidence),
-            item.outcome_type,
-            Jsonb(item.attributes, dumps=_dumps),
-            item.occurred_at,
-            item.occurred_at + rules.RULES[item.outcome_type].window,
-        )
-        for item in items
-    ]
-    now = timezone.now()
-    with binary_cursor() as cursor:
-        if len(rows) >= COPY_FROM:
-            cursor.execute(_STAGING_TABLE)
-            with cursor.copy("COPY pg_temp.ll_staged_outcomes FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(_STAGING_TYPES)
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(_INSERT_OUTCOMES.format(source=_STAGED), {"now": now})
-        else:
-            names = ("a", "e", "r", "t", "p", "o", "j", "oa", "we")
-            columns = zip(*rows, strict=True)
-            params = {name: list(column) for name, column in zip(names, columns, strict=True)}
-            cursor.execute(_INSERT_OUTCOMES.format(source=_ARRAYS), {**params, "now": now})
-        return {
-            action_id: Recorded(
-                id=pk,
-                action_id=action_id,
-                status=status,
-                created=True,
-                conversation_pk=conversation_pk,
-                rep_username=username,
-                created_at=created_at,
-            )
-            for action_id, pk, status, conversation_pk, username, created_at in (cursor.fetchall())
-        }
-
-
-def _insert_contents(rows: list[tuple[Recorded, OutcomeInput]]) -> None:
-    """The thread messages of newly created actions that carry content, in one insert."""
-    contents = [(recorded, item, item.content) for recorded, item in rows if item.content]
-    if not contents:
-        return
-    mask = erasure.masked if erasure.masking_on() else str
-    with binary_cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO outcomes_message
-                   (conversation_id, direction, outcome_id, message_id, in_reply_to, channel,
-                    subject, body, to_role, from_role, sent_at, created_at)
-            SELECT c, 'agent', o, NULL, '', ch, su, bo, tr, '', sa, now()
-              FROM unnest(%b::bigint[], %b::bigint[], %b::text[], %b::text[], %b::text[],
-                          %b::text[], %b::timestamptz[]) AS v(c, o, ch, su, bo, tr, sa)
-            """,
-            [
-                [recorded.conversation_pk for recorded, _, _ in contents],
-                [recorded.id for recorded, _, _ in contents],
-                [content.channel for *_, content in contents],
-                [mask(content.subject) for *_, content in contents],
-                [mask(content.body) for *_, content in contents],
-                [content.to_role for *_, content in contents],
-                [item.occurred_at for _, item, _ in contents],
-            ],
-        )
-
-
-def record_outcome(*, item: OutcomeInput) -> Recorded:
-    return record_outcomes(items=[item])[0]
 
 
 # --- signals --------------------------------------------------------------------------------
@@ -423,10 +150,10 @@ def record_signal(
                 return SignalResult(signal=existing, created=False, resolved=[])
         if action_id:
             _check_action_conversation(action_id=action_id, conversation_id=conversation_id)
-        conversation_pk, _ = _conversations({conversation_id}, {}, occurred_at)[conversation_id]
+        conversation_pk = upsert_conversation(external_id=conversation_id, when=occurred_at)
         conversation = Conversation.objects.select_for_update().get(pk=conversation_pk)
         data = dict(data)
-        if kind == "stage_changed" and not data.get("from") and conversation.deal_stage:
+        if kind == rules.STAGE_CHANGED and not data.get("from") and conversation.deal_stage:
             data["from"] = conversation.deal_stage
         verdicts = judge_signal(kind=kind, data=data, current_stage=conversation.deal_stage)
         try:
@@ -443,7 +170,7 @@ def record_signal(
             return SignalResult(
                 signal=SignalRecord.objects.get(signal_id=signal_id), created=False, resolved=[]
             )
-        if kind == "stage_changed":
+        if kind == rules.STAGE_CHANGED:
             Conversation.objects.filter(pk=conversation.pk).update(deal_stage=data["to"])
         resolved: list[events.ResolvedOutcome] = []
         for outcome_type, verdict in verdicts.items():
@@ -531,7 +258,7 @@ def record_message(
     if erasure.masking_on():
         subject, body = erasure.masked(subject), erasure.masked(body)
     with transaction.atomic():
-        conversation_pk, _ = _conversations({conversation_id}, {}, sent_at)[conversation_id]
+        conversation_pk = upsert_conversation(external_id=conversation_id, when=sent_at)
         try:
             with transaction.atomic():
                 message = Message.objects.create(
