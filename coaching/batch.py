@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,82 +83,92 @@ def edit_findings(drafts: Sequence[Any]) -> list[Finding]:
     for intent, group in sorted(by_intent.items()):
         if not intent or len(group) < MIN_GROUP:
             continue
-        ratios = [len(d.sent_version) / max(len(d.original_draft), 1) for d in group]
-        ratio = statistics.median(ratios)
-        typical = group[min(range(len(group)), key=lambda i: abs(ratios[i] - ratio))]
-        examples = [
-            {
-                "action_id": d.action_id,
-                "original": d.original_draft,
-                "sent": d.sent_version,
-                "edit_distance": round(d.edit_distance, 3),
-                **({"corrected_by": d.corrected_by} if d.corrected_by else {}),
-            }
-            for d in group[:EXAMPLES]
-        ]
-        typical_edit = {
-            "action_id": typical.action_id,
-            "original": typical.original_draft,
-            "sent": typical.sent_version,
-            "words_before": _words(typical.original_draft),
-            "words_after": _words(typical.sent_version),
-        }
-        if ratio <= SHORTER or ratio >= LONGER:
-            shorter = ratio <= SHORTER
-            words = round(statistics.median(_words(d.sent_version) for d in group))
-            findings.append(
-                Finding(
-                    kind=ProposalKind.STYLE,
-                    key=intent,
-                    title=f"{'Shorter' if shorter else 'Longer'} drafts preferred for {intent}",
-                    proposed_content=(
-                        f"Keep {intent} drafts to about {words} words: reps cut them to "
-                        f"{ratio:.0%} of their length."
-                        if shorter
-                        else f"Give {intent} drafts more detail (about {words} words): reps "
-                        f"lengthen them to {ratio:.0%} of their length."
-                    ),
-                    count=len(group),
-                    evidence={
-                        "median_length_ratio": round(ratio, 3),
-                        "median_words_sent": words,
-                        "typical_edit": typical_edit,
-                        "examples": examples,
-                    },
-                )
-            )
-        sent = [d.sent_version for d in group]
-        biggest = clusters(sent)[0]
-        if len(biggest) >= MIN_GROUP:
-            members = [group[i] for i in biggest]
-            centre = members[medoid([d.sent_version for d in members])]
-            findings.append(
-                Finding(
-                    kind=ProposalKind.PLAYBOOK_CHANGE,
-                    key=intent,
-                    title=_rewrite_title(intent, members),
-                    proposed_content=centre.sent_version,
-                    count=len(members),
-                    evidence={
-                        "typical_edit": {
-                            "action_id": centre.action_id,
-                            "original": centre.original_draft,
-                            "sent": centre.sent_version,
-                            "words_before": _words(centre.original_draft),
-                            "words_after": _words(centre.sent_version),
-                        },
-                        "examples": [
-                            {
-                                "action_id": d.action_id,
-                                "sent": d.sent_version,
-                                **({"corrected_by": d.corrected_by} if d.corrected_by else {}),
-                            }
-                            for d in members[:EXAMPLES]
-                        ],
-                    },
-                )
-            )
+        style = _length_finding(intent, group)
+        if style is not None:
+            findings.append(style)
+        rewrite = _rewrite_finding(intent, group)
+        if rewrite is not None:
+            findings.append(rewrite)
     return findings
+
+
+def _typical_edit(draft: Any) -> dict[str, Any]:
+    return {
+        "action_id": draft.action_id,
+        "original": draft.original_draft,
+        "sent": draft.sent_version,
+        "words_before": _words(draft.original_draft),
+        "words_after": _words(draft.sent_version),
+    }
+
+
+def _length_finding(intent: str, group: Sequence[Any]) -> Finding | None:
+    """A style finding when reps cut the intent's drafts to well under their length (or
+    lengthen them well over it), by the median ratio of sent to drafted length."""
+    ratios = [len(d.sent_version) / max(len(d.original_draft), 1) for d in group]
+    ratio = statistics.median(ratios)
+    if not (ratio <= SHORTER or ratio >= LONGER):
+        return None
+    typical = group[min(range(len(group)), key=lambda i: abs(ratios[i] - ratio))]
+    examples = [
+        {
+            "action_id": d.action_id,
+            "original": d.original_draft,
+            "sent": d.sent_version,
+            "edit_distance": round(d.edit_distance, 3),
+            **({"corrected_by": d.corrected_by} if d.corrected_by else {}),
+        }
+        for d in group[:EXAMPLES]
+    ]
+    shorter = ratio <= SHORTER
+    words = round(statistics.median(_words(d.sent_version) for d in group))
+    return Finding(
+        kind=ProposalKind.STYLE,
+        key=intent,
+        title=f"{'Shorter' if shorter else 'Longer'} drafts preferred for {intent}",
+        proposed_content=(
+            f"Keep {intent} drafts to about {words} words: reps cut them to "
+            f"{ratio:.0%} of their length."
+            if shorter
+            else f"Give {intent} drafts more detail (about {words} words): reps "
+            f"lengthen them to {ratio:.0%} of their length."
+        ),
+        count=len(group),
+        evidence={
+            "median_length_ratio": round(ratio, 3),
+            "median_words_sent": words,
+            "typical_edit": _typical_edit(typical),
+            "examples": examples,
+        },
+    )
+
+
+def _rewrite_finding(intent: str, group: Sequence[Any]) -> Finding | None:
+    """A playbook change when the versions sent for the intent resemble each other: the
+    most typical of the largest group of alike ones is proposed as the new text."""
+    biggest = clusters([d.sent_version for d in group])[0]
+    if len(biggest) < MIN_GROUP:
+        return None
+    members = [group[i] for i in biggest]
+    centre = members[medoid([d.sent_version for d in members])]
+    return Finding(
+        kind=ProposalKind.PLAYBOOK_CHANGE,
+        key=intent,
+        title=_rewrite_title(intent, members),
+        proposed_content=centre.sent_version,
+        count=len(members),
+        evidence={
+            "typical_edit": _typical_edit(centre),
+            "examples": [
+                {
+                    "action_id": d.action_id,
+                    "sent": d.sent_version,
+                    **({"corrected_by": d.corrected_by} if d.corrected_by else {}),
+                }
+                for d in members[:EXAMPLES]
+            ],
+        },
+    )
 
 
 def _rewrite_title(intent: str, members: Sequence[Any]) -> str:
@@ -313,55 +323,68 @@ def approve(*, proposal_id: int, user: Any, note: str = "") -> LearningProposal:
     """Create or update the proposal's entry and start a randomised experiment of its new
     version against the previous one (or the agent's default for a new entry); its
     counts start again. Approving an approved proposal again changes nothing."""
-    _require_admin(user)
-    with transaction.atomic():
-        proposal = LearningProposal.objects.select_for_update().filter(pk=proposal_id).first()
-        if proposal is None:
-            raise NotFound("No such proposal.")
-        if proposal.status == ProposalStatus.APPROVED:
-            return proposal
-        if proposal.status != ProposalStatus.PENDING:
-            raise Conflict(f"This proposal is already {proposal.status}.", field="status")
-        kind = EntryKind.INTENT if proposal.kind == ProposalKind.NEW_INTENT else EntryKind.PLAYBOOK
-        entry, created = PlaybookEntry.objects.select_for_update().get_or_create(
-            name=proposal.key, defaults={"kind": kind, "content": proposal.proposed_content}
-        )
-        previous = "" if created else entry.content
-        if not created:
-            entry.content = (
-                f"{entry.content}\n\n{proposal.proposed_content}"
-                if proposal.kind == ProposalKind.STYLE
-                else proposal.proposed_content
-            )
-        entry.status = EntryStatus.EXPERIMENTAL
-        entry.uses = entry.approvals = 0
-        entry.experiment_started_at = timezone.now()
-        entry.decided_at = None
-        entry.decision_reason = ""
-        entry.save()
-        experiments.start(entry, control_content=previous)
-        proposal.status = ProposalStatus.APPROVED
-        proposal.entry = entry
-        proposal.decided_by = user
-        proposal.decided_at = timezone.now()
-        proposal.decision_note = note[:500]
-        proposal.save()
-    return proposal
+    return _decide(
+        proposal_id=proposal_id,
+        user=user,
+        note=note,
+        status=ProposalStatus.APPROVED,
+        carry_out=_start_experiment,
+    )
 
 
 def reject(*, proposal_id: int, user: Any, note: str = "") -> LearningProposal:
+    return _decide(proposal_id=proposal_id, user=user, note=note, status=ProposalStatus.REJECTED)
+
+
+def _decide(
+    *,
+    proposal_id: int,
+    user: Any,
+    note: str,
+    status: str,
+    carry_out: Callable[[LearningProposal], None] | None = None,
+) -> LearningProposal:
+    """An admin's decision on a pending proposal, on its locked row: `carry_out` does what
+    the decision means, then the proposal records it. The same decision again changes
+    nothing; another one on a decided proposal is a conflict."""
     _require_admin(user)
     with transaction.atomic():
         proposal = LearningProposal.objects.select_for_update().filter(pk=proposal_id).first()
         if proposal is None:
             raise NotFound("No such proposal.")
-        if proposal.status == ProposalStatus.REJECTED:
+        if proposal.status == status:
             return proposal
         if proposal.status != ProposalStatus.PENDING:
             raise Conflict(f"This proposal is already {proposal.status}.", field="status")
-        proposal.status = ProposalStatus.REJECTED
+        if carry_out is not None:
+            carry_out(proposal)
+        proposal.status = status
         proposal.decided_by = user
         proposal.decided_at = timezone.now()
         proposal.decision_note = note[:500]
         proposal.save()
     return proposal
+
+
+def _start_experiment(proposal: LearningProposal) -> None:
+    """The proposal's entry, created or updated (a style note is added to the text, a
+    rewrite replaces it), experimental again and tried against its previous text."""
+    kind = EntryKind.INTENT if proposal.kind == ProposalKind.NEW_INTENT else EntryKind.PLAYBOOK
+    entry, created = PlaybookEntry.objects.select_for_update().get_or_create(
+        name=proposal.key, defaults={"kind": kind, "content": proposal.proposed_content}
+    )
+    previous = "" if created else entry.content
+    if not created:
+        entry.content = (
+            f"{entry.content}\n\n{proposal.proposed_content}"
+            if proposal.kind == ProposalKind.STYLE
+            else proposal.proposed_content
+        )
+    entry.status = EntryStatus.EXPERIMENTAL
+    entry.uses = entry.approvals = 0
+    entry.experiment_started_at = timezone.now()
+    entry.decided_at = None
+    entry.decision_reason = ""
+    entry.save()
+    experiments.start(entry, control_content=previous)
+    proposal.entry = entry
