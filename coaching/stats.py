@@ -34,53 +34,19 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from calibration.stats import Z_95, wilson_interval
-from coaching.clusters import (
-    Cell,
-    Clusters,
-    clustered_cells,
-    design_effect,
-    dimension_totals,
-    variance_ratio,
-)
-from coaching.sequential import (
-    DEMOTE_AFTER,
-    EXPERIMENT_ALPHA,
-    PAIR_BETS,
-    PAIR_HORIZON,
-    PROMOTE_AFTER,
-    ArmTest,
-    pair_log_evidence,
-)
+from coaching.clusters import Cell, design_effect, dimension_totals, variance_ratio
 
-# Coaching's statistics as callers import them, the cells and the experiments' sequential
-# test included (coaching.services, the tests and migration 0005 take them from here).
-__all__ = [
-    "DEMOTE_AFTER",
-    "EXPERIMENT_ALPHA",
-    "PAIR_BETS",
-    "PAIR_HORIZON",
-    "PROMOTE_AFTER",
-    "ArmTest",
-    "BarTest",
-    "Cell",
-    "Clusters",
-    "Comparison",
-    "Findings",
-    "adjusted",
-    "below",
-    "below_bar",
-    "clustered_cells",
-    "compare",
-    "design_effect",
-    "discoveries",
-    "find",
-    "flagged_stages",
-    "interval",
-    "newcombe",
-    "pair_log_evidence",
-    "two_by_two",
-    "with_mirrors",
-]
+# Re-exported: coaching.services, the tests and migration 0005 take the cells and the
+# experiments' sequential test from here too.
+from coaching.clusters import Clusters as Clusters
+from coaching.clusters import clustered_cells as clustered_cells
+from coaching.sequential import DEMOTE_AFTER as DEMOTE_AFTER
+from coaching.sequential import EXPERIMENT_ALPHA as EXPERIMENT_ALPHA
+from coaching.sequential import PAIR_BETS as PAIR_BETS
+from coaching.sequential import PAIR_HORIZON as PAIR_HORIZON
+from coaching.sequential import PROMOTE_AFTER as PROMOTE_AFTER
+from coaching.sequential import ArmTest as ArmTest
+from coaching.sequential import pair_log_evidence as pair_log_evidence
 
 
 @dataclass(frozen=True)
