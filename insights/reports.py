@@ -30,6 +30,7 @@ from django.template.loader import render_to_string
 from coaching import selectors as coaching_selectors
 from insights import analytics, charts
 from insights.models import Alert, ReportDelivery, ReportKind
+from insights.sums import Window, decided, outcome_rows, success_rate
 from learning.models import Role, User
 from learning.selectors import reachable, reps_of
 from learning.tenancy.urls import tenant_urls
@@ -47,7 +48,7 @@ RECIPIENT_ROLE = {
 class Report:
     kind: str
     user: User
-    period: analytics.Window
+    period: Window
     subject: str
     template: str  # without extension: .html and .txt
     context: dict[str, Any]
@@ -91,12 +92,10 @@ def _rate_change(now: float | None, before: float | None) -> float | None:
 
 
 def _summed(days: list[dict[str, Any]]) -> dict[str, Any]:
+    """The days' figures added up, with their success rate (outcomes.rules' one rule)."""
     keys = ("actions", "positive", "negative", "expired", "escalations")
     total = {key: sum(d[key] for d in days) for key in keys}
-    decided = total["positive"] + total["negative"] + total["expired"]
-    total["decided"] = decided
-    total["success_rate"] = total["positive"] / decided if decided else None
-    return total
+    return {**total, "decided": decided(total), "success_rate": success_rate(total)}
 
 
 def _short(day: date) -> str:
@@ -106,10 +105,10 @@ def _short(day: date) -> str:
 def manager_report(*, user: User, today: date) -> Report:
     """`user`'s team yesterday, against the 7 days before; per rep over the last 7 days."""
     yesterday = today - timedelta(days=1)
-    week = analytics.Window.last(7, today=yesterday)
-    fortnight = analytics.Window.last(14, today=yesterday)
+    week = Window.last(7, today=yesterday)
+    fortnight = Window.last(14, today=yesterday)
     ids = list(reps_of(user=user).values_list("pk", flat=True))
-    trend = analytics.daily_trend(analytics.outcome_rows(fortnight, rep_ids=ids), fortnight)
+    trend = analytics.daily_trend(outcome_rows(fortnight, rep_ids=ids), fortnight)
     day = _summed(trend[-1:])
     before = _summed(trend[-8:-1])
     view = analytics.manager_view(user=user, window=week)
@@ -133,7 +132,7 @@ def manager_report(*, user: User, today: date) -> Report:
     return Report(
         kind=ReportKind.MANAGER_DAILY,
         user=user,
-        period=analytics.Window(yesterday, yesterday),
+        period=Window(yesterday, yesterday),
         subject=f"[Learning Loop] Your team on {yesterday:%a %d %b %Y}",
         template="insights/email/manager_report",
         context={
@@ -156,13 +155,13 @@ def executive_report(*, user: User, today: date) -> Report:
     """The tenant's last full week (Monday to Sunday when sent on a Monday) against the
     week before, ROI, and eight weeks of trend."""
     yesterday = today - timedelta(days=1)
-    week = analytics.Window.last(7, today=yesterday)
-    previous = analytics.Window.last(7, today=yesterday - timedelta(days=7))
-    eight_weeks = analytics.Window.last(56, today=yesterday)
+    week = Window.last(7, today=yesterday)
+    previous = Window.last(7, today=yesterday - timedelta(days=7))
+    eight_weeks = Window.last(56, today=yesterday)
     view = analytics.executive_view(window=week)
     prior = analytics.executive_view(window=previous)
     weekly: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for entry in analytics.daily_trend(analytics.outcome_rows(eight_weeks), eight_weeks):
+    for entry in analytics.daily_trend(outcome_rows(eight_weeks), eight_weeks):
         weekly[(yesterday - date.fromisoformat(entry["date"])).days // 7].append(entry)
     weeks = [
         (_summed(weekly[i]), eight_weeks.start + timedelta(days=7 * (7 - i)))
@@ -226,7 +225,7 @@ class Sent:
 def send(*, kind: str, today: date | None = None, dry_run_dir: Path | None = None) -> Sent:
     """Build and send `kind` to every recipient of this tenant; with `dry_run_dir`, write
     the reports there instead and record nothing."""
-    today = today or analytics.Window.last(1).end
+    today = today or Window.last(1).end
     result = Sent()
     for user in recipients(kind):
         report = BUILDERS[ReportKind(kind)](user=user, today=today)
