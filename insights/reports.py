@@ -102,6 +102,30 @@ def _short(day: date) -> str:
     return day.strftime("%d %b")
 
 
+def _trend_chart(periods: list[tuple[date, dict[str, Any]]], *, title: str) -> bytes:
+    """Actions (bars) and success rate (line) of each period, labelled by its first day."""
+    return charts.trend(
+        [_short(start) for start, _ in periods],
+        [figures["actions"] for _, figures in periods],
+        [figures["success_rate"] for _, figures in periods],
+        title=title,
+    )
+
+
+def _rates_chart(
+    rows: list[dict[str, Any]], name: str, *, title: str, baseline: float | None
+) -> bytes:
+    """Each row's success rate, named by its `name` field, with how many outcomes it rests
+    on, against a dashed baseline."""
+    return charts.rates(
+        [row[name] for row in rows],
+        [row["success_rate"] for row in rows],
+        [f"{row['positive']} of {row['decided']}" for row in rows],
+        title=title,
+        baseline=baseline,
+    )
+
+
 def manager_report(*, user: User, today: date) -> Report:
     """`user`'s team yesterday, against the 7 days before; per rep over the last 7 days."""
     yesterday = today - timedelta(days=1)
@@ -114,18 +138,15 @@ def manager_report(*, user: User, today: date) -> Report:
     view = analytics.manager_view(user=user, window=week)
     per_rep = sorted(view["per_rep"], key=lambda r: (r["success_rate"] is None, r["rep"]))
     images = {
-        "trend": charts.trend(
-            [_short(date.fromisoformat(d["date"])) for d in trend],
-            [d["actions"] for d in trend],
-            [d["success_rate"] for d in trend],
+        "trend": _trend_chart(
+            [(date.fromisoformat(d["date"]), d) for d in trend],
             title="Team actions per day and success rate, last 14 days",
         ),
     }
     if per_rep:
-        images["reps"] = charts.rates(
-            [r["rep"] for r in per_rep],
-            [r["success_rate"] for r in per_rep],
-            [f"{r['positive']} of {r['decided']}" for r in per_rep],
+        images["reps"] = _rates_chart(
+            per_rep,
+            "rep",
             title="Success rate per rep, last 7 days (dashed: team)",
             baseline=view["totals"]["success_rate"],
         )
@@ -164,23 +185,17 @@ def executive_report(*, user: User, today: date) -> Report:
     for entry in analytics.daily_trend(outcome_rows(eight_weeks), eight_weeks):
         weekly[(yesterday - date.fromisoformat(entry["date"])).days // 7].append(entry)
     weeks = [
-        (_summed(weekly[i]), eight_weeks.start + timedelta(days=7 * (7 - i)))
+        (eight_weeks.start + timedelta(days=7 * (7 - i)), _summed(weekly[i]))
         for i in range(7, -1, -1)
     ]
     by_type = [t for t in view["by_action_type"] if t["decided"]]
     images = {
-        "trend": charts.trend(
-            [_short(start) for _, start in weeks],
-            [w["actions"] for w, _ in weeks],
-            [w["success_rate"] for w, _ in weeks],
-            title="Agent actions per week and success rate, last 8 weeks",
-        ),
+        "trend": _trend_chart(weeks, title="Agent actions per week and success rate, last 8 weeks"),
     }
     if by_type:
-        images["types"] = charts.rates(
-            [t["action_type"] for t in by_type],
-            [t["success_rate"] for t in by_type],
-            [f"{t['positive']} of {t['decided']}" for t in by_type],
+        images["types"] = _rates_chart(
+            by_type,
+            "action_type",
             title="Success rate per action type, last week (dashed: human baseline)",
             baseline=view["agent_vs_human"]["human_success_rate"],
         )
