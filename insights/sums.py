@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.db.models import QuerySet
+
 from insights import rollups
 from insights.models import DailyFeedbackRollup, DailyOutcomeRollup
 from outcomes import rules
@@ -58,17 +60,24 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
+def _stored(
+    table: QuerySet[Any], window: Window, today: date, reps: set[int] | None
+) -> QuerySet[Any]:
+    """The rollup table's stored rows of the window's days before today (today's are
+    computed live), of `reps` only if given."""
+    stored = table.filter(
+        day__gte=window.start, day__lte=min(window.end, today - timedelta(days=1))
+    )
+    return stored if reps is None else stored.filter(rep_id__in=reps)
+
+
 def outcome_rows(
     window: Window, *, rep_ids: Iterable[int] | None = None, action_type: str | None = None
 ) -> list[dict[str, Any]]:
     """Rollup rows of the window (rows of today computed live)."""
     today = _today()
-    stored = DailyOutcomeRollup.objects.filter(
-        day__gte=window.start, day__lte=min(window.end, today - timedelta(days=1))
-    )
     reps = None if rep_ids is None else set(rep_ids)
-    if reps is not None:
-        stored = stored.filter(rep_id__in=reps)
+    stored = _stored(DailyOutcomeRollup.objects.all(), window, today, reps)
     if action_type:
         stored = stored.filter(action_type=action_type)
     rows = list(stored.values("day", "action_type", "outcome_type", "rep_id", *SUMS))
@@ -84,12 +93,8 @@ def outcome_rows(
 
 def feedback_rows(window: Window, *, rep_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
     today = _today()
-    stored = DailyFeedbackRollup.objects.filter(
-        day__gte=window.start, day__lte=min(window.end, today - timedelta(days=1))
-    )
     reps = None if rep_ids is None else set(rep_ids)
-    if reps is not None:
-        stored = stored.filter(rep_id__in=reps)
+    stored = _stored(DailyFeedbackRollup.objects.all(), window, today, reps)
     rows: list[dict[str, Any]] = [
         dict(r)
         for r in stored.values("day", "rep_id", "source", "reviewer_role", "count", "sum_rating")
