@@ -2,12 +2,12 @@
 week before) and a weekly one for each executive (the tenant, last week against the week
 before, ROI).
 
-A report is built from the same selectors as the dashboards (`insights.analytics`), with
-its charts drawn on the server (`insights.charts`) and sent inline as `cid:` images in a
-multipart/related HTML email, with a plain-text part. `--dry-run` writes the same report to
-an `.eml` file (exactly what would be sent) and an `.html` file with the images embedded,
-to open in a browser. Each (kind, user, period) is sent at most once: a `ReportDelivery`
-row is claimed in the same transaction as the send.
+A report is built from the same selectors as the dashboards (`insights.analytics` and
+`insights.sums`), with its charts drawn on the server (`insights.charts`) and sent inline as
+`cid:` images in a multipart/related HTML email, with a plain-text part. `--dry-run` writes
+the same report to an `.eml` file (exactly what would be sent) and an `.html` file with the
+images embedded, to open in a browser. Each (kind, user, period) is sent at most once: a
+`ReportDelivery` row is claimed in the same transaction as the send.
 """
 
 from __future__ import annotations
