@@ -1,5 +1,5 @@
 """Randomised experiments, simulated from scenario files: how often the paired two-arm test
-(coaching.stats.ArmTest, checked after every observation with the product's floors, as
+(coaching.sequential.ArmTest, checked after every observation with the product's floors, as
 coaching.experiments uses it) promotes or demotes one of two equally good versions, at any
 split of the observations and under a drifting rate, and how soon it finds a real
 difference, by base rate. Next to it, the test it replaced (a bet on the arm of each
@@ -61,7 +61,7 @@ from rich.table import Table
 
 from bench.scenario import shipped as scenario_files
 from bench.scenario import weekday_volumes
-from coaching.stats import DEMOTE_AFTER, EXPERIMENT_ALPHA, PROMOTE_AFTER, ArmTest
+from coaching.sequential import DEMOTE_AFTER, EXPERIMENT_ALPHA, PROMOTE_AFTER, ArmTest
 
 SEED = 2026
 

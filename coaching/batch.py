@@ -9,12 +9,8 @@ Two sources, over the period (7 days by default):
   a style finding ("shorter drafts preferred"), when the versions they send resemble each
   other it is a playbook change (the most typical sent version is proposed as the new text);
 - gaps, messages the agent had no draft for (`POST drafts/` with an empty
-  `original_draft`): what the reps wrote is grouped by text similarity, and a recurring
-  group is a proposed new intent.
-
-Similarity is rapidfuzz's token-set ratio (0-100; word order and repeats do not matter),
-which runs offline in the worker: no model to download. A group is a greedy "leader"
-cluster: the text with most neighbours above the threshold takes them, then the next.
+  `original_draft`): what the reps wrote is grouped by text similarity
+  (coaching.similarity), and a recurring group is a proposed new intent.
 
 Each finding is a `LearningProposal` with its evidence (counts, examples, the typical edit);
 a finding already pending from an earlier run is updated instead of repeated. The drafts
@@ -25,10 +21,9 @@ default) may add a summary in words.
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,7 +34,6 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
-from rapidfuzz import fuzz, process
 
 from coaching import experiments
 from coaching.models import (
@@ -51,6 +45,7 @@ from coaching.models import (
     ProposalKind,
     ProposalStatus,
 )
+from coaching.similarity import clusters, medoid, suggested_name
 from feedback import selectors as feedback_selectors
 from feedback import services as feedback_services
 from learning.errors import Conflict, Forbidden, NotFound
@@ -59,138 +54,10 @@ from learning.selectors import reachable
 
 logger = structlog.get_logger(__name__)
 
-SIMILAR = 50  # token-set ratio from which two texts are "the same kind of message"
 MIN_GROUP = 3  # drafts or messages that make a pattern recurring
 SHORTER = 0.6  # reps keep less than this share of the draft's length: "shorter preferred"
 LONGER = 1.6
 EXAMPLES = 5
-STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "after",
-        "again",
-        "all",
-        "also",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "hello",
-        "hey",
-        "hi",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "just",
-        "me",
-        "my",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "our",
-        "please",
-        "regards",
-        "so",
-        "some",
-        "than",
-        "thank",
-        "thanks",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "up",
-        "us",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "which",
-        "who",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "best",
-        "dear",
-        "kind",
-        "team",
-    ]
-)
-
-
-def clusters(texts: Sequence[str], *, threshold: int = SIMILAR) -> list[list[int]]:
-    """Greedy leader clustering of `texts` by token-set ratio, leaders taken by how many
-    neighbours they have; largest group first. O(n²) comparisons, in C."""
-    if not texts:
-        return []
-    scores = process.cdist(
-        [t.lower() for t in texts], [t.lower() for t in texts], scorer=fuzz.token_set_ratio
-    )
-    close = scores >= threshold
-    degree = close.sum(axis=1)
-    unassigned = set(range(len(texts)))
-    groups = []
-    for leader in sorted(range(len(texts)), key=lambda i: (-int(degree[i]), i)):
-        if leader not in unassigned:
-            continue
-        members = sorted(i for i in unassigned if close[leader][i])
-        groups.append(members)
-        unassigned -= set(members)
-    return sorted(groups, key=lambda g: (-len(g), g[0]))
-
-
-def medoid(texts: Sequence[str]) -> int:
-    """Index of the text most similar to all the others."""
-    scores = process.cdist(texts, texts, scorer=fuzz.token_set_ratio)
-    return int(scores.sum(axis=1).argmax())
-
-
-def suggested_name(texts: Sequence[str]) -> str:
-    """Two words that most of the texts share, as an intent name (e.g. referral_intro)."""
-    counts: Counter[str] = Counter()
-    first_seen: dict[str, int] = {}
-    for text in texts:
-        words = [w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in STOPWORDS]
-        for word in words:
-            first_seen.setdefault(word, len(first_seen))
-        counts.update(set(words))
-    ranked = sorted(counts, key=lambda w: (-counts[w], first_seen[w]))[:2]
-    return "_".join(ranked or ["unnamed"])[:90]
 
 
 @dataclass
@@ -216,82 +83,92 @@ def edit_findings(drafts: Sequence[Any]) -> list[Finding]:
     for intent, group in sorted(by_intent.items()):
         if not intent or len(group) < MIN_GROUP:
             continue
-        ratios = [len(d.sent_version) / max(len(d.original_draft), 1) for d in group]
-        ratio = statistics.median(ratios)
-        typical = group[min(range(len(group)), key=lambda i: abs(ratios[i] - ratio))]
-        examples = [
-            {
-                "action_id": d.action_id,
-                "original": d.original_draft,
-                "sent": d.sent_version,
-                "edit_distance": round(d.edit_distance, 3),
-                **({"corrected_by": d.corrected_by} if d.corrected_by else {}),
-            }
-            for d in group[:EXAMPLES]
-        ]
-        typical_edit = {
-            "action_id": typical.action_id,
-            "original": typical.original_draft,
-            "sent": typical.sent_version,
-            "words_before": _words(typical.original_draft),
-            "words_after": _words(typical.sent_version),
-        }
-        if ratio <= SHORTER or ratio >= LONGER:
-            shorter = ratio <= SHORTER
-            words = round(statistics.median(_words(d.sent_version) for d in group))
-            findings.append(
-                Finding(
-                    kind=ProposalKind.STYLE,
-                    key=intent,
-                    title=f"{'Shorter' if shorter else 'Longer'} drafts preferred for {intent}",
-                    proposed_content=(
-                        f"Keep {intent} drafts to about {words} words: reps cut them to "
-                        f"{ratio:.0%} of their length."
-                        if shorter
-                        else f"Give {intent} drafts more detail (about {words} words): reps "
-                        f"lengthen them to {ratio:.0%} of their length."
-                    ),
-                    count=len(group),
-                    evidence={
-                        "median_length_ratio": round(ratio, 3),
-                        "median_words_sent": words,
-                        "typical_edit": typical_edit,
-                        "examples": examples,
-                    },
-                )
-            )
-        sent = [d.sent_version for d in group]
-        biggest = clusters(sent)[0]
-        if len(biggest) >= MIN_GROUP:
-            members = [group[i] for i in biggest]
-            centre = members[medoid([d.sent_version for d in members])]
-            findings.append(
-                Finding(
-                    kind=ProposalKind.PLAYBOOK_CHANGE,
-                    key=intent,
-                    title=_rewrite_title(intent, members),
-                    proposed_content=centre.sent_version,
-                    count=len(members),
-                    evidence={
-                        "typical_edit": {
-                            "action_id": centre.action_id,
-                            "original": centre.original_draft,
-                            "sent": centre.sent_version,
-                            "words_before": _words(centre.original_draft),
-                            "words_after": _words(centre.sent_version),
-                        },
-                        "examples": [
-                            {
-                                "action_id": d.action_id,
-                                "sent": d.sent_version,
-                                **({"corrected_by": d.corrected_by} if d.corrected_by else {}),
-                            }
-                            for d in members[:EXAMPLES]
-                        ],
-                    },
-                )
-            )
+        style = _length_finding(intent, group)
+        if style is not None:
+            findings.append(style)
+        rewrite = _rewrite_finding(intent, group)
+        if rewrite is not None:
+            findings.append(rewrite)
     return findings
+
+
+def _typical_edit(draft: Any) -> dict[str, Any]:
+    return {
+        "action_id": draft.action_id,
+        "original": draft.original_draft,
+        "sent": draft.sent_version,
+        "words_before": _words(draft.original_draft),
+        "words_after": _words(draft.sent_version),
+    }
+
+
+def _length_finding(intent: str, group: Sequence[Any]) -> Finding | None:
+    """A style finding when reps cut the intent's drafts to well under their length (or
+    lengthen them well over it), by the median ratio of sent to drafted length."""
+    ratios = [len(d.sent_version) / max(len(d.original_draft), 1) for d in group]
+    ratio = statistics.median(ratios)
+    if not (ratio <= SHORTER or ratio >= LONGER):
+        return None
+    typical = group[min(range(len(group)), key=lambda i: abs(ratios[i] - ratio))]
+    examples = [
+        {
+            "action_id": d.action_id,
+            "original": d.original_draft,
+            "sent": d.sent_version,
+            "edit_distance": round(d.edit_distance, 3),
+            **({"corrected_by": d.corrected_by} if d.corrected_by else {}),
+        }
+        for d in group[:EXAMPLES]
+    ]
+    shorter = ratio <= SHORTER
+    words = round(statistics.median(_words(d.sent_version) for d in group))
+    return Finding(
+        kind=ProposalKind.STYLE,
+        key=intent,
+        title=f"{'Shorter' if shorter else 'Longer'} drafts preferred for {intent}",
+        proposed_content=(
+            f"Keep {intent} drafts to about {words} words: reps cut them to "
+            f"{ratio:.0%} of their length."
+            if shorter
+            else f"Give {intent} drafts more detail (about {words} words): reps "
+            f"lengthen them to {ratio:.0%} of their length."
+        ),
+        count=len(group),
+        evidence={
+            "median_length_ratio": round(ratio, 3),
+            "median_words_sent": words,
+            "typical_edit": _typical_edit(typical),
+            "examples": examples,
+        },
+    )
+
+
+def _rewrite_finding(intent: str, group: Sequence[Any]) -> Finding | None:
+    """A playbook change when the versions sent for the intent resemble each other: the
+    most typical of the largest group of alike ones is proposed as the new text."""
+    biggest = clusters([d.sent_version for d in group])[0]
+    if len(biggest) < MIN_GROUP:
+        return None
+    members = [group[i] for i in biggest]
+    centre = members[medoid([d.sent_version for d in members])]
+    return Finding(
+        kind=ProposalKind.PLAYBOOK_CHANGE,
+        key=intent,
+        title=_rewrite_title(intent, members),
+        proposed_content=centre.sent_version,
+        count=len(members),
+        evidence={
+            "typical_edit": _typical_edit(centre),
+            "examples": [
+                {
+                    "action_id": d.action_id,
+                    "sent": d.sent_version,
+                    **({"corrected_by": d.corrected_by} if d.corrected_by else {}),
+                }
+                for d in members[:EXAMPLES]
+            ],
+        },
+    )
 
 
 def _rewrite_title(intent: str, members: Sequence[Any]) -> str:
@@ -446,55 +323,68 @@ def approve(*, proposal_id: int, user: Any, note: str = "") -> LearningProposal:
     """Create or update the proposal's entry and start a randomised experiment of its new
     version against the previous one (or the agent's default for a new entry); its
     counts start again. Approving an approved proposal again changes nothing."""
-    _require_admin(user)
-    with transaction.atomic():
-        proposal = LearningProposal.objects.select_for_update().filter(pk=proposal_id).first()
-        if proposal is None:
-            raise NotFound("No such proposal.")
-        if proposal.status == ProposalStatus.APPROVED:
-            return proposal
-        if proposal.status != ProposalStatus.PENDING:
-            raise Conflict(f"This proposal is already {proposal.status}.", field="status")
-        kind = EntryKind.INTENT if proposal.kind == ProposalKind.NEW_INTENT else EntryKind.PLAYBOOK
-        entry, created = PlaybookEntry.objects.select_for_update().get_or_create(
-            name=proposal.key, defaults={"kind": kind, "content": proposal.proposed_content}
-        )
-        previous = "" if created else entry.content
-        if not created:
-            entry.content = (
-                f"{entry.content}\n\n{proposal.proposed_content}"
-                if proposal.kind == ProposalKind.STYLE
-                else proposal.proposed_content
-            )
-        entry.status = EntryStatus.EXPERIMENTAL
-        entry.uses = entry.approvals = 0
-        entry.experiment_started_at = timezone.now()
-        entry.decided_at = None
-        entry.decision_reason = ""
-        entry.save()
-        experiments.start(entry, control_content=previous)
-        proposal.status = ProposalStatus.APPROVED
-        proposal.entry = entry
-        proposal.decided_by = user
-        proposal.decided_at = timezone.now()
-        proposal.decision_note = note[:500]
-        proposal.save()
-    return proposal
+    return _decide(
+        proposal_id=proposal_id,
+        user=user,
+        note=note,
+        status=ProposalStatus.APPROVED,
+        carry_out=_start_experiment,
+    )
 
 
 def reject(*, proposal_id: int, user: Any, note: str = "") -> LearningProposal:
+    return _decide(proposal_id=proposal_id, user=user, note=note, status=ProposalStatus.REJECTED)
+
+
+def _decide(
+    *,
+    proposal_id: int,
+    user: Any,
+    note: str,
+    status: str,
+    carry_out: Callable[[LearningProposal], None] | None = None,
+) -> LearningProposal:
+    """An admin's decision on a pending proposal, on its locked row: `carry_out` does what
+    the decision means, then the proposal records it. The same decision again changes
+    nothing; another one on a decided proposal is a conflict."""
     _require_admin(user)
     with transaction.atomic():
         proposal = LearningProposal.objects.select_for_update().filter(pk=proposal_id).first()
         if proposal is None:
             raise NotFound("No such proposal.")
-        if proposal.status == ProposalStatus.REJECTED:
+        if proposal.status == status:
             return proposal
         if proposal.status != ProposalStatus.PENDING:
             raise Conflict(f"This proposal is already {proposal.status}.", field="status")
-        proposal.status = ProposalStatus.REJECTED
+        if carry_out is not None:
+            carry_out(proposal)
+        proposal.status = status
         proposal.decided_by = user
         proposal.decided_at = timezone.now()
         proposal.decision_note = note[:500]
         proposal.save()
     return proposal
+
+
+def _start_experiment(proposal: LearningProposal) -> None:
+    """The proposal's entry, created or updated (a style note is added to the text, a
+    rewrite replaces it), experimental again and tried against its previous text."""
+    kind = EntryKind.INTENT if proposal.kind == ProposalKind.NEW_INTENT else EntryKind.PLAYBOOK
+    entry, created = PlaybookEntry.objects.select_for_update().get_or_create(
+        name=proposal.key, defaults={"kind": kind, "content": proposal.proposed_content}
+    )
+    previous = "" if created else entry.content
+    if not created:
+        entry.content = (
+            f"{entry.content}\n\n{proposal.proposed_content}"
+            if proposal.kind == ProposalKind.STYLE
+            else proposal.proposed_content
+        )
+    entry.status = EntryStatus.EXPERIMENTAL
+    entry.uses = entry.approvals = 0
+    entry.experiment_started_at = timezone.now()
+    entry.decided_at = None
+    entry.decision_reason = ""
+    entry.save()
+    experiments.start(entry, control_content=previous)
+    proposal.entry = entry

@@ -8,7 +8,7 @@ hash of the experiment's salt and the conversation id puts half the conversation
 arm, the same arm every time, and the first ask is logged as the conversation's exposure.
 The first draft of an exposed conversation (`POST drafts/`, sent unedited or not) is its
 one observation, whichever arm it was in. How many observations each arm yields is not
-controlled (an arm may draft less often, or never), so `coaching.stats.ArmTest` does not
+controlled (an arm may draft less often, or never), so `coaching.sequential.ArmTest` does not
 assume half: it pairs each observation with the newest waiting one of the other arm (in
 arrival order, waiting at most 200 observations), and among the pairs that differ (one
 draft sent unedited, the other edited) the winner is a fair coin when the versions are
@@ -44,7 +44,7 @@ from coaching.models import (
     ExperimentStatus,
     PlaybookEntry,
 )
-from coaching.stats import EXPERIMENT_ALPHA, ArmTest
+from coaching.sequential import EXPERIMENT_ALPHA, ArmTest
 from feedback.events import DraftRecorded
 from learning.errors import NotFound
 

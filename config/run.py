@@ -23,6 +23,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
@@ -244,6 +245,74 @@ def banner(demo: dict[str, object]) -> str:
     )
 
 
+def prepare_database() -> None:
+    """The database, its migrations (public schema and every tenant) and the static files.
+    Django runs here, in this one process (each `manage.py` costs a second)."""
+    step("database")
+    ensure_database(os.environ["DATABASE_URL"])
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    step("migrations (public schema and every tenant)")
+    call_command("migrate_schemas", interactive=False, verbosity=0)
+    prepare_static()
+
+
+def prepare_demo() -> dict[str, Any]:
+    """The periodic jobs and the demo tenant: what the banner shows (its URLs, people and
+    agent key) and whether its history is built."""
+    from django.core.management import call_command
+    from django.db import connections
+
+    step("periodic jobs")
+    call_command("setup_periodic_tasks")
+    step("demo tenant")
+    out = io.StringIO()
+    call_command("seed_demo", json=True, stdout=out)
+    demo: dict[str, Any] = json.loads(out.getvalue())
+    connections.close_all()
+    return demo
+
+
+def start_history(supervisor: Supervisor, demo: dict[str, Any]) -> None:
+    """Build the demo's 30 days of history through its API, behind the running product."""
+    supervisor.start(
+        "history",
+        [
+            PYTHON,
+            "manage.py",
+            "build_demo_history",
+            str(demo["tenant"]),
+            "--api-url",
+            str(demo["api_url"]),
+            "--key",
+            str(demo["agent_key"]),
+        ],
+    )
+
+
+def watch(supervisor: Supervisor) -> int:
+    """Run until a service exits (1); the history may end, and says so if it failed."""
+    reported = False
+    while True:
+        history = supervisor.processes.get("history")
+        if history is not None and not reported and history.poll() is not None:
+            reported = True
+            if history.returncode:
+                print(
+                    "The demo history stopped part-way (see above); the product runs on "
+                    "and the next start finishes it.",
+                    flush=True,
+                )
+        if (gone := supervisor.exited(ignore=("history",))) is not None:
+            returncode = supervisor.processes[gone].returncode
+            print(f"{gone} exited with {returncode}; stopping.", flush=True)
+            return 1
+        time.sleep(0.5)
+
+
 def main() -> int:
     os.environ.setdefault("PORT", PORT)
     with_history = os.environ.get("LL_DEMO_HISTORY", "1") != "0"
@@ -253,18 +322,7 @@ def main() -> int:
     # the pages open their websocket on that port (settings.WEBSOCKET_PORT)
     os.environ["WEBSOCKET_PORT"] = websocket_port
     compile_sources()
-    step("database")
-    ensure_database(os.environ["DATABASE_URL"])
-    # The preparation runs Django here, in one process (each `manage.py` costs a second).
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-    from django.core.management import call_command
-    from django.db import connections
-
-    django.setup()
-    step("migrations (public schema and every tenant)")
-    call_command("migrate_schemas", interactive=False, verbosity=0)
-    prepare_static()
+    prepare_database()
 
     stopping = False
 
@@ -284,47 +342,13 @@ def main() -> int:
             f"{websocket_port}), Celery worker, Celery beat"
         )
         start_services(supervisor, websocket_port)
-        step("periodic jobs")
-        call_command("setup_periodic_tasks")
-        step("demo tenant")
-        out = io.StringIO()
-        call_command("seed_demo", json=True, stdout=out)
-        demo = json.loads(out.getvalue())
-        connections.close_all()
+        demo = prepare_demo()
         for port in (PORT, websocket_port):
             wait_for_web(f"http://{HOST}:{port}/healthz", supervisor)
         print(banner(demo), flush=True)
         if with_history and not demo["has_history"]:
-            supervisor.start(
-                "history",
-                [
-                    PYTHON,
-                    "manage.py",
-                    "build_demo_history",
-                    str(demo["tenant"]),
-                    "--api-url",
-                    str(demo["api_url"]),
-                    "--key",
-                    str(demo["agent_key"]),
-                ],
-            )
-        reported = False
-        while True:
-            history = supervisor.processes.get("history")
-            if history is not None and not reported and history.poll() is not None:
-                reported = True
-                if history.returncode:
-                    print(
-                        "The demo history stopped part-way (see above); the product runs on "
-                        "and the next start finishes it.",
-                        flush=True,
-                    )
-            if (gone := supervisor.exited(ignore=("history",))) is not None:
-                returncode = supervisor.processes[gone].returncode
-                print(f"{gone} exited with {returncode}; stopping.", flush=True)
-                code = 1
-                break
-            time.sleep(0.5)
+            start_history(supervisor, demo)
+        code = watch(supervisor)
     except KeyboardInterrupt:
         code = 0 if stopping else 130
     except SystemExit as exc:

@@ -11,10 +11,10 @@ import os
 from pathlib import Path
 
 import dj_database_url
-import structlog
 from django.core.exceptions import ImproperlyConfigured
 
 from config.queues import queue_names
+from config.settings_logging import configure_structlog, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("LL_DATA_DIR", BASE_DIR / ".data"))
@@ -181,10 +181,7 @@ _database_url = required("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/l
 _db = dj_database_url.parse(_database_url, conn_max_age=int(env("DB_CONN_MAX_AGE", "0") or 0))
 # django-tenants' backend, without its repeated SET search_path (learning.tenancy's).
 _db["ENGINE"] = "learning.tenancy.postgresql_backend"
-# A pool of connections per process (psycopg_pool), the setup Django recommends under ASGI.
-# django-tenants re-issues SET search_path on every connection it takes from the pool.
-# On by default: without it every ASGI request (each runs in a thread of its own) opens a
-# new connection. Tests create and drop databases, so they hold no idle pooled connections.
+# A psycopg pool per process (docs/deploy.md); none in tests, which drop their databases.
 _pool_size = int(env("DB_POOL_MAX_SIZE", "0" if TESTING else "4") or 0)
 if _pool_size:
     _db["CONN_MAX_AGE"] = 0
@@ -195,12 +192,8 @@ if _pool_size:
         # before it fails with a 503 the client may retry.
         "timeout": float(env("DB_POOL_TIMEOUT", "10") or 10),
     }
-# Prepared statements for the few statements bound on the server (learning.tenancy.db's
-# binary cursor; Django's own queries bind on the client and are never prepared). Off by
-# default: those statements take whole arrays (`unnest`, `= ANY`), and after five runs on
-# a pooled connection PostgreSQL may switch a prepared one to a generic plan that ignores
-# the array's size: bulk ingest became five times slower. Never behind a PgBouncer older
-# than 1.21 in transaction mode.
+# Prepared statements for the statements bound on the server (learning.tenancy.db's binary
+# cursor), off by default: their generic plans ignore the arrays' sizes (docs/deploy.md).
 _prepare = env("DB_PREPARE_THRESHOLD", "off") or "off"
 _db.setdefault("OPTIONS", {})["prepare_threshold"] = None if _prepare == "off" else int(_prepare)
 _db.setdefault("TEST", {})
@@ -307,10 +300,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 # Content-Security-Policy (django-csp): nothing but this origin's own files; no inline
 # script anywhere (the API docs pages, which ship inline script, are exempted in
 # config/urls_api.py); inline style attributes only (the Django admin uses them).
-# The port websockets are served on when it is not the pages' own: `make run` serves HTTP
-# over WSGI (gunicorn) on PORT and websockets over ASGI (uvicorn) on this one. Unset, the
-# pages open their websocket on their own host and port (one ASGI server, or a proxy that
-# routes /t/<slug>/ws/ to the ASGI service: docs/deploy.md).
+# The port websockets are served on when it is not the pages' own (make run's); unset, the
+# pages open their websocket on their own host and port (docs/deploy.md, The web process).
 WEBSOCKET_PORT = int(env("WEBSOCKET_PORT", "0") or 0) or None
 # The port the pages are served on when websockets have a port of their own (make run's
 # PORT): a socket on WEBSOCKET_PORT opens only for a page of this port.
@@ -345,9 +336,8 @@ RATELIMIT_FAIL_OPEN = True  # the cache down: nothing limited rather than nobody
 # Retry-After. Each holds a web worker for as long as its client reads (insights.streaming).
 EXPORTS_PER_USER = int(env("EXPORTS_PER_USER", "2") or 0)
 EXPORTS_PER_TENANT = int(env("EXPORTS_PER_TENANT", "4") or 0)
-# The proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed, e.g.
-# "10.0.0.0/8" for a load balancer on the private network. Empty: the peer's address is
-# the client's, whatever headers say.
+# The proxies whose X-Forwarded-For is believed (docs/deploy.md, Security); empty: the
+# peer's address is the client's, whatever headers say.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 try:
     TRUSTED_PROXY_NETWORKS = tuple(
@@ -421,7 +411,6 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-# --- Email ------------------------------------------------------------------------------
 # --- Integrations ----------------------------------------------------------------------------
 # The signing secret of the Slack app whose buttons post to <tenant>/integrations/slack/.
 # Unset: the endpoint refuses every request.
@@ -429,6 +418,7 @@ SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", "") or ""
 # Batch learning's optional summariser: a dotted path to f(kind, title, evidence) -> str.
 LL_PROPOSAL_SUMMARISER = env("LL_PROPOSAL_SUMMARISER", "") or ""
 
+# --- Email ------------------------------------------------------------------------------
 # Development default: one line per message on the console, the message in .data/mail/
 # (readable by its owner only). With DEBUG off an unset backend sends and writes nothing:
 # each message is a warning in the log, and `manage.py check` warns (learning.mail).
@@ -452,47 +442,11 @@ USE_TZ = True
 # --- Logging: structured, JSON lines in production, readable lines in development -------
 LOG_FORMAT = env("LOG_FORMAT", "console" if DEBUG else "json")
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
-_shared_processors = [
-    structlog.contextvars.merge_contextvars,
-    structlog.stdlib.add_logger_name,
-    structlog.stdlib.add_log_level,
-    structlog.processors.TimeStamper(fmt="iso", utc=True),
-]
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "structured": {
-            "()": structlog.stdlib.ProcessorFormatter,
-            "processors": [
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.JSONRenderer()
-                if LOG_FORMAT == "json"
-                else structlog.dev.ConsoleRenderer(colors=False),
-            ],
-            "foreign_pre_chain": _shared_processors,
-        },
-    },
-    "filters": {"routine_client_errors": {"()": "config.log_filters.RoutineClientErrors"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # A 403 or 404 is one line (django-structlog's request_finished), no traceback.
-        "django.request": {"filters": ["routine_client_errors"]},
-        "django.db.backends": {"level": "INFO"},
-        # One line per request start and finish: on in production, quiet in development.
-        "django_structlog": {"level": env("REQUEST_LOG_LEVEL", "WARNING" if DEBUG else "INFO")},
-        "uvicorn.access": {"level": "WARNING"},
-    },
-}
-structlog.configure(
-    processors=[
-        *_shared_processors,  # type: ignore[list-item]
-        structlog.processors.StackInfoRenderer(),
-        structlog.processors.format_exc_info,
-        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-    ],
-    logger_factory=structlog.stdlib.LoggerFactory(),
-    cache_logger_on_first_use=True,
+LOGGING = logging_config(
+    json=LOG_FORMAT == "json",
+    level=LOG_LEVEL,
+    # One line per request start and finish: on in production, quiet in development.
+    request_level=env("REQUEST_LOG_LEVEL", "WARNING" if DEBUG else "INFO"),
 )
+configure_structlog()
 DJANGO_STRUCTLOG_CELERY_ENABLED = True

@@ -84,81 +84,106 @@ def history(*, now: datetime, days: int, actions: int, seed: int = 7) -> Iterato
             at -= timedelta(days=1)
         persona = rng.choice(PERSONAS)
         confidence = round(min(max(rng.betavariate(5, 2.2), 0.05), 0.99), 2)
-        action_id = f"sim-{seed}-{n:06d}"  # a new seed: new actions, same conversations
-        attributes = {
-            "channel": CHANNELS[action_type],
-            "persona": persona,
-            "deal_stage": STAGES[stage_of[conversation]],
-            "hour_of_day": hour,
+        attributes = _attributes(
+            action_type, persona, STAGES[stage_of[conversation]], hour, seed=seed, n=n
+        )
+        action: dict[str, Any] = {
+            "action_id": f"sim-{seed}-{n:06d}",  # a new seed: new actions, same conversations
+            "conversation_id": conversation,
+            "rep": REPS[int(conversation[-4:]) % len(REPS)],
+            "action_type": action_type,
+            "predicted_confidence": confidence,
+            "outcome_type": outcome_type,
+            "occurred_at": at.isoformat(),
+            "attributes": attributes,
         }
-        if action_type == "escalate":  # its own generator: the main sequence stays as it was
-            attributes["escalation_trigger"] = random.Random(f"{seed}-{n}").choice(
-                sorted(TRIGGER_LIFT)
-            )
-        rep = REPS[int(conversation[-4:]) % len(REPS)]
+        steps.append(Step(at, "outcome", _with_content(action)))
+        trigger = str(attributes.get("escalation_trigger", ""))
+        success = rng.random() < true_success(action_type, confidence, persona, hour, trigger)
+        signal = _signal_for(rng, outcome_type, success, conversation, stage_of)
+        if signal is None:
+            continue  # silence: expires when its window closes
+        steps += _what_followed(action, signal, at=at, now=now, seed=seed, n=n)
+    steps += _drafts(steps, now=now, seed=seed)
+    steps += _gaps(conversations, now=now, days=days, seed=seed)
+    yield from sorted(steps, key=lambda step: (step.at, step.kind != "outcome"))
+
+
+def _attributes(
+    action_type: str, persona: str, stage: str, hour: int, *, seed: int, n: int
+) -> dict[str, Any]:
+    attributes: dict[str, Any] = {
+        "channel": CHANNELS[action_type],
+        "persona": persona,
+        "deal_stage": stage,
+        "hour_of_day": hour,
+    }
+    if action_type == "escalate":  # its own generator: the main sequence stays as it was
+        attributes["escalation_trigger"] = random.Random(f"{seed}-{n}").choice(sorted(TRIGGER_LIFT))
+    return attributes
+
+
+def _with_content(action: dict[str, Any]) -> dict[str, Any]:
+    """The action's body as posted: with what it said (demo.content)."""
+    return {
+        **action,
+        "content": content.action_content(
+            action_id=action["action_id"],
+            action_type=action["action_type"],
+            conversation_id=action["conversation_id"],
+            rep=action["rep"],
+            attributes=action["attributes"],
+        ),
+    }
+
+
+def _what_followed(
+    action: dict[str, Any],
+    signal: tuple[str, dict[str, Any], timedelta],
+    *,
+    at: datetime,
+    now: datetime,
+    seed: int,
+    n: int,
+) -> list[Step]:
+    """The action's signal, and for a reply what the prospect wrote, if it came by `now`."""
+    kind, data, delay = signal
+    when = at + delay
+    if when >= now:
+        return []
+    conversation, action_id = action["conversation_id"], action["action_id"]
+    steps = []
+    if kind == "replied":  # what they wrote, for the thread
         steps.append(
             Step(
-                at,
-                "outcome",
+                when,
+                "message",
                 {
-                    "action_id": action_id,
+                    "message_id": f"sim-msg-{seed}-{n:06d}",
                     "conversation_id": conversation,
-                    "rep": rep,
-                    "action_type": action_type,
-                    "predicted_confidence": confidence,
-                    "outcome_type": outcome_type,
-                    "occurred_at": at.isoformat(),
-                    "attributes": attributes,
-                    "content": content.action_content(
-                        action_id=action_id,
-                        action_type=action_type,
-                        conversation_id=conversation,
-                        rep=rep,
-                        attributes=attributes,
+                    "in_reply_to": action_id,
+                    "sent_at": when.isoformat(),
+                    **content.reply(
+                        action_id=action_id, conversation_id=conversation, rep=action["rep"]
                     ),
                 },
             )
         )
-        success = rng.random() < true_success(
-            action_type, confidence, persona, hour, str(attributes.get("escalation_trigger", ""))
+    steps.append(
+        Step(
+            when,
+            "signal",
+            {
+                "signal_id": f"sim-sig-{seed}-{n:06d}",
+                "conversation_id": conversation,
+                "action_id": action_id,
+                "kind": kind,
+                "occurred_at": when.isoformat(),
+                "data": data,
+            },
         )
-        signal = _signal_for(rng, outcome_type, success, conversation, stage_of)
-        if signal is None:
-            continue  # silence: expires when its window closes
-        kind, data, delay = signal
-        when = at + delay
-        if when < now and kind == "replied":  # what they wrote, for the thread
-            steps.append(
-                Step(
-                    when,
-                    "message",
-                    {
-                        "message_id": f"sim-msg-{seed}-{n:06d}",
-                        "conversation_id": conversation,
-                        "in_reply_to": action_id,
-                        "sent_at": when.isoformat(),
-                        **content.reply(action_id=action_id, conversation_id=conversation, rep=rep),
-                    },
-                )
-            )
-        if when < now:
-            steps.append(
-                Step(
-                    when,
-                    "signal",
-                    {
-                        "signal_id": f"sim-sig-{seed}-{n:06d}",
-                        "conversation_id": conversation,
-                        "action_id": action_id,
-                        "kind": kind,
-                        "occurred_at": when.isoformat(),
-                        "data": data,
-                    },
-                )
-            )
-    steps += _drafts(steps, now=now, seed=seed)
-    steps += _gaps(conversations, now=now, days=days, seed=seed)
-    yield from sorted(steps, key=lambda step: (step.at, step.kind != "outcome"))
+    )
+    return steps
 
 
 DRAFTS = {

@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from calibration import selectors as calibration_selectors
 from feedback import selectors as feedback_selectors
-from insights import analytics, live
-from insights.analytics import Window
+from insights import live
 from insights.models import Alert, AlertRule, AlertSettings
+from insights.sums import ESCALATION, Window, brier, decided, outcome_rows, success_rate, sum_rows
 from learning.errors import InvalidInput, NotFound
 from learning.models import Role, User
 from learning.selectors import reachable
@@ -48,9 +48,9 @@ def _days(today: Any, back: int, length: int) -> Window:
 
 def _escalation(config: AlertSettings, today: Any) -> list[Finding]:
     def rate(window: Window) -> tuple[int, float | None]:
-        rows = analytics.outcome_rows(window)
+        rows = outcome_rows(window)
         total = sum(r["total"] for r in rows)
-        escalations = sum(r["total"] for r in rows if r["outcome_type"] == analytics.ESCALATION)
+        escalations = sum(r["total"] for r in rows if r["outcome_type"] == ESCALATION)
         return escalations, (escalations / total if total else None)
 
     count, now = rate(_days(today, 0, 1))
@@ -73,12 +73,10 @@ def _escalation(config: AlertSettings, today: Any) -> list[Finding]:
 
 
 def _by_type(window: Window) -> dict[str, dict[str, float]]:
-    sums: dict[str, dict[str, float]] = {}
-    for row in analytics.outcome_rows(window):
-        entry = sums.setdefault(row["action_type"], dict.fromkeys(analytics.SUMS, 0.0))
-        for key in analytics.SUMS:
-            entry[key] += float(row[key])
-    return sums
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for row in outcome_rows(window):
+        by_type.setdefault(row["action_type"], []).append(row)
+    return {action_type: sum_rows(rows) for action_type, rows in by_type.items()}
 
 
 def _brier_worsening(config: AlertSettings, today: Any) -> list[Finding]:
@@ -88,8 +86,8 @@ def _brier_worsening(config: AlertSettings, today: Any) -> list[Finding]:
         before_sums = earlier.get(action_type)
         if before_sums is None or min(now_sums["scored"], before_sums["scored"]) < 30:
             continue
-        now = analytics.brier(now_sums) or 0.0
-        before = analytics.brier(before_sums) or 0.0
+        now = brier(now_sums) or 0.0
+        before = brier(before_sums) or 0.0
         if now - before > config.brier_worsening:
             findings.append(
                 Finding(
@@ -106,11 +104,9 @@ def _brier_worsening(config: AlertSettings, today: Any) -> list[Finding]:
 
 def _engagement(config: AlertSettings, today: Any) -> list[Finding]:
     def rate(window: Window) -> tuple[float, float | None]:
-        rows = [
-            r for r in analytics.outcome_rows(window) if r["outcome_type"] == "email_engagement"
-        ]
-        s = analytics.sum_rows(rows)
-        return s["positive"] + s["negative"] + s["expired"], analytics.success_rate(s)
+        rows = [r for r in outcome_rows(window) if r["outcome_type"] == "email_engagement"]
+        s = sum_rows(rows)
+        return decided(s), success_rate(s)
 
     decided_now, now = rate(_days(today, 0, 7))
     decided_before, before = rate(_days(today, 7, 28))

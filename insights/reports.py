@@ -2,12 +2,12 @@
 week before) and a weekly one for each executive (the tenant, last week against the week
 before, ROI).
 
-A report is built from the same selectors as the dashboards (`insights.analytics`), with
-its charts drawn on the server (`insights.charts`) and sent inline as `cid:` images in a
-multipart/related HTML email, with a plain-text part. `--dry-run` writes the same report to
-an `.eml` file (exactly what would be sent) and an `.html` file with the images embedded,
-to open in a browser. Each (kind, user, period) is sent at most once: a `ReportDelivery`
-row is claimed in the same transaction as the send.
+A report is built from the same selectors as the dashboards (`insights.analytics` and
+`insights.sums`), with its charts drawn on the server (`insights.charts`) and sent inline as
+`cid:` images in a multipart/related HTML email, with a plain-text part. `--dry-run` writes
+the same report to an `.eml` file (exactly what would be sent) and an `.html` file with the
+images embedded, to open in a browser. Each (kind, user, period) is sent at most once: a
+`ReportDelivery` row is claimed in the same transaction as the send.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from django.template.loader import render_to_string
 from coaching import selectors as coaching_selectors
 from insights import analytics, charts
 from insights.models import Alert, ReportDelivery, ReportKind
+from insights.sums import Window, decided, outcome_rows, success_rate
 from learning.models import Role, User
 from learning.selectors import reachable, reps_of
 from learning.tenancy.urls import tenant_urls
@@ -47,7 +48,7 @@ RECIPIENT_ROLE = {
 class Report:
     kind: str
     user: User
-    period: analytics.Window
+    period: Window
     subject: str
     template: str  # without extension: .html and .txt
     context: dict[str, Any]
@@ -91,49 +92,68 @@ def _rate_change(now: float | None, before: float | None) -> float | None:
 
 
 def _summed(days: list[dict[str, Any]]) -> dict[str, Any]:
+    """The days' figures added up, with their success rate (outcomes.rules' one rule)."""
     keys = ("actions", "positive", "negative", "expired", "escalations")
     total = {key: sum(d[key] for d in days) for key in keys}
-    decided = total["positive"] + total["negative"] + total["expired"]
-    total["decided"] = decided
-    total["success_rate"] = total["positive"] / decided if decided else None
-    return total
+    return {**total, "decided": decided(total), "success_rate": success_rate(total)}
 
 
 def _short(day: date) -> str:
     return day.strftime("%d %b")
 
 
+def _trend_chart(periods: list[tuple[date, dict[str, Any]]], *, title: str) -> bytes:
+    """Actions (bars) and success rate (line) of each period, labelled by its first day."""
+    return charts.trend(
+        [_short(start) for start, _ in periods],
+        [figures["actions"] for _, figures in periods],
+        [figures["success_rate"] for _, figures in periods],
+        title=title,
+    )
+
+
+def _rates_chart(
+    rows: list[dict[str, Any]], name: str, *, title: str, baseline: float | None
+) -> bytes:
+    """Each row's success rate, named by its `name` field, with how many outcomes it rests
+    on, against a dashed baseline."""
+    return charts.rates(
+        [row[name] for row in rows],
+        [row["success_rate"] for row in rows],
+        [f"{row['positive']} of {row['decided']}" for row in rows],
+        title=title,
+        baseline=baseline,
+    )
+
+
 def manager_report(*, user: User, today: date) -> Report:
     """`user`'s team yesterday, against the 7 days before; per rep over the last 7 days."""
     yesterday = today - timedelta(days=1)
-    week = analytics.Window.last(7, today=yesterday)
-    fortnight = analytics.Window.last(14, today=yesterday)
+    week = Window.last(7, today=yesterday)
+    fortnight = Window.last(14, today=yesterday)
     ids = list(reps_of(user=user).values_list("pk", flat=True))
-    trend = analytics.daily_trend(analytics.outcome_rows(fortnight, rep_ids=ids), fortnight)
+    trend = analytics.daily_trend(outcome_rows(fortnight, rep_ids=ids), fortnight)
     day = _summed(trend[-1:])
     before = _summed(trend[-8:-1])
     view = analytics.manager_view(user=user, window=week)
     per_rep = sorted(view["per_rep"], key=lambda r: (r["success_rate"] is None, r["rep"]))
     images = {
-        "trend": charts.trend(
-            [_short(date.fromisoformat(d["date"])) for d in trend],
-            [d["actions"] for d in trend],
-            [d["success_rate"] for d in trend],
+        "trend": _trend_chart(
+            [(date.fromisoformat(d["date"]), d) for d in trend],
             title="Team actions per day and success rate, last 14 days",
         ),
     }
     if per_rep:
-        images["reps"] = charts.rates(
-            [r["rep"] for r in per_rep],
-            [r["success_rate"] for r in per_rep],
-            [f"{r['positive']} of {r['decided']}" for r in per_rep],
+        images["reps"] = _rates_chart(
+            per_rep,
+            "rep",
             title="Success rate per rep, last 7 days (dashed: team)",
             baseline=view["totals"]["success_rate"],
         )
     return Report(
         kind=ReportKind.MANAGER_DAILY,
         user=user,
-        period=analytics.Window(yesterday, yesterday),
+        period=Window(yesterday, yesterday),
         subject=f"[Learning Loop] Your team on {yesterday:%a %d %b %Y}",
         template="insights/email/manager_report",
         context={
@@ -156,32 +176,26 @@ def executive_report(*, user: User, today: date) -> Report:
     """The tenant's last full week (Monday to Sunday when sent on a Monday) against the
     week before, ROI, and eight weeks of trend."""
     yesterday = today - timedelta(days=1)
-    week = analytics.Window.last(7, today=yesterday)
-    previous = analytics.Window.last(7, today=yesterday - timedelta(days=7))
-    eight_weeks = analytics.Window.last(56, today=yesterday)
+    week = Window.last(7, today=yesterday)
+    previous = Window.last(7, today=yesterday - timedelta(days=7))
+    eight_weeks = Window.last(56, today=yesterday)
     view = analytics.executive_view(window=week)
     prior = analytics.executive_view(window=previous)
     weekly: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for entry in analytics.daily_trend(analytics.outcome_rows(eight_weeks), eight_weeks):
+    for entry in analytics.daily_trend(outcome_rows(eight_weeks), eight_weeks):
         weekly[(yesterday - date.fromisoformat(entry["date"])).days // 7].append(entry)
     weeks = [
-        (_summed(weekly[i]), eight_weeks.start + timedelta(days=7 * (7 - i)))
+        (eight_weeks.start + timedelta(days=7 * (7 - i)), _summed(weekly[i]))
         for i in range(7, -1, -1)
     ]
     by_type = [t for t in view["by_action_type"] if t["decided"]]
     images = {
-        "trend": charts.trend(
-            [_short(start) for _, start in weeks],
-            [w["actions"] for w, _ in weeks],
-            [w["success_rate"] for w, _ in weeks],
-            title="Agent actions per week and success rate, last 8 weeks",
-        ),
+        "trend": _trend_chart(weeks, title="Agent actions per week and success rate, last 8 weeks"),
     }
     if by_type:
-        images["types"] = charts.rates(
-            [t["action_type"] for t in by_type],
-            [t["success_rate"] for t in by_type],
-            [f"{t['positive']} of {t['decided']}" for t in by_type],
+        images["types"] = _rates_chart(
+            by_type,
+            "action_type",
             title="Success rate per action type, last week (dashed: human baseline)",
             baseline=view["agent_vs_human"]["human_success_rate"],
         )
@@ -226,7 +240,7 @@ class Sent:
 def send(*, kind: str, today: date | None = None, dry_run_dir: Path | None = None) -> Sent:
     """Build and send `kind` to every recipient of this tenant; with `dry_run_dir`, write
     the reports there instead and record nothing."""
-    today = today or analytics.Window.last(1).end
+    today = today or Window.last(1).end
     result = Sent()
     for user in recipients(kind):
         report = BUILDERS[ReportKind(kind)](user=user, today=today)
