@@ -133,9 +133,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-# The PagesOnly… ones are Django's (and ours) passed straight through for bearer API calls
-# (learning.api_http.pages_only): the agent's requests skip sessions, cookies, CSRF,
-# messages and page headers; a page and its own API calls run them all.
+# PagesOnly…: skipped by bearer API calls (learning.api_http.pages_only): the agent's
+# requests skip sessions, cookies, CSRF, messages and page headers.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -360,8 +359,7 @@ REST_FRAMEWORK = {
         "learning.authentication.BearerAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # Closed by default: every view names its permission_classes (AllowAny, with the
-    # reason, for the few public ones); one that forgets answers 403 to everyone.
+    # Closed by default: a view that names no permission_classes refuses everyone.
     "DEFAULT_PERMISSION_CLASSES": ["learning.permissions.DenyUndeclared"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

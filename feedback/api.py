@@ -22,9 +22,9 @@ from learning.access import ScopedQuerysetMixin
 from learning.api_fields import (
     JsonBody,
     StrictFilterSet,
-    UtcDateTimeFilter,
     days_param,
     days_parameter,
+    time_range,
 )
 from learning.errors import Forbidden, InvalidInput
 from learning.models import User
@@ -132,8 +132,7 @@ class FeedbackSerializer(serializers.ModelSerializer):
 class FeedbackFilter(StrictFilterSet):
     conversation_id = django_filters.CharFilter(field_name="conversation__external_id")
     reviewer = django_filters.CharFilter(field_name="reviewer__username")
-    rated_after = UtcDateTimeFilter(field_name="rated_at", lookup_expr="gte")
-    rated_before = UtcDateTimeFilter(field_name="rated_at", lookup_expr="lt")
+    rated_after, rated_before = time_range("rated_at")
 
     class Meta:
         model = FeedbackEntry

@@ -149,6 +149,14 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
         return parameters
 
 
+def time_range(field_name: str) -> tuple[UtcDateTimeFilter, UtcDateTimeFilter]:
+    """The `…_after` (from, inclusive) and `…_before` (until, exclusive) filters of a time."""
+    return (
+        UtcDateTimeFilter(field_name=field_name, lookup_expr="gte"),
+        UtcDateTimeFilter(field_name=field_name, lookup_expr="lt"),
+    )
+
+
 class StrictFilterSet(django_filters.FilterSet):
     """A filter given empty (`?status=`, `?occurred_after=`) is refused where the schema
     says what it must be (a choice, a time), rather than read as no filter at all. Free

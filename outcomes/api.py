@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from learning.access import ScopedQuerysetMixin
-from learning.api_fields import FiniteFloatField, JsonBody, StrictFilterSet, UtcDateTimeFilter
+from learning.api_fields import FiniteFloatField, JsonBody, StrictFilterSet, time_range
 from learning.errors import DomainError
 from learning.permissions import IsAgent, IsHuman
 from outcomes import ingest, rules, schemas, selectors, services
@@ -171,8 +171,7 @@ class OutcomeSerializer(serializers.ModelSerializer):
 class OutcomeFilter(StrictFilterSet):
     conversation = django_filters.CharFilter(field_name="conversation__external_id")
     rep = django_filters.CharFilter(field_name="rep__username")
-    occurred_after = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = UtcDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after, occurred_before = time_range("occurred_at")
 
     class Meta:
         model = OutcomeRecord
