@@ -51,7 +51,7 @@ def configure_structlog() -> None:
     """structlog's own loggers hand their records to the standard library's (LOGGING)."""
     structlog.configure(
         processors=[
-            *_shared_processors,  # type: ignore[list-item]
+            *_shared_processors,  # type: ignore[list-item]  # structlog's processor types
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,

@@ -39,7 +39,7 @@ class FeedbackInSerializer(JsonBody):
     target_id = serializers.RegexField(IDENTIFIER, max_length=200)
     conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)
     # (DRF's metaclass takes declared fields out of the class: no clash with Field.source)
-    source = serializers.ChoiceField(  # type: ignore[assignment]
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # narrows the parent's field
         choices=[Source.INLINE, Source.DASHBOARD],
         help_text="inline: rating -1, 0 or 1; dashboard: rating 1 to 5.",
     )
@@ -270,7 +270,7 @@ class FatigueApi(APIView):
         description="Feedback fatigue of the reviewers in your scope.",
     )
     def get(self, request: Request) -> Response:
-        rows = selectors.fatigue(users=visible_users(user=request.user))  # type: ignore[arg-type]
+        rows = selectors.fatigue(users=visible_users(user=request.user))
         return Response({"reviewers": [{**asdict(r), "flagged": r.flagged} for r in rows]})
 
 

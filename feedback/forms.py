@@ -128,4 +128,5 @@ class QueueForm(forms.Form):
         super().__init__(*args, **kwargs)
         field_choices = (("reviewers", reviewers), ("reps", reps), ("action_types", action_types))
         for name, values in field_choices:
+            # mypy, below: Field's stub lacks choices
             self.fields[name].choices = [(v, v) for v in values]  # type: ignore[attr-defined]

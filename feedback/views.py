@@ -131,7 +131,7 @@ def team(request: HttpRequest) -> HttpResponse:
     """The manager's feedback view: the summary of their scope and fatigue flags."""
     user: Any = request.user
     summary = selectors.summary(principal=user, days=30)
-    fatigue = selectors.fatigue(users=visible_users(user=user))  # type: ignore[arg-type]
+    fatigue = selectors.fatigue(users=visible_users(user=user))
     return render(
         request,
         "feedback/team.html",

@@ -18,6 +18,7 @@ from insights import exports
 from insights.models import Alert, AlertSettings, AnalyticsSettings
 from insights.streaming import streaming_response
 from learning.admin_access import ReviewAdmin, SettingsAdmin
+from learning.tenancy.context import request_tenant
 from outcomes import admin as outcomes_admin
 
 
@@ -54,7 +55,7 @@ def _export_actions(table: exports.Table, rows: Rows) -> list[Callable[..., Any]
 
     def make(fmt: str) -> Callable[..., Any]:
         def export(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
-            tenant = request.tenant  # type: ignore[attr-defined]
+            tenant = request_tenant(request)
             return streaming_response(
                 exports.encode(table, rows(queryset), fmt),
                 request=request,

@@ -23,6 +23,7 @@ from learning.api_fields import as_utc, days_param, days_parameter
 from learning.errors import InvalidInput, NotFound
 from learning.models import User
 from learning.permissions import IsExecutiveOrAbove, IsHuman, IsManagerOrAbove
+from learning.tenancy.context import request_tenant
 from outcomes import selectors as outcome_selectors
 from outcomes.api import OutcomeFilter
 from outcomes.schemas import ACTION_TYPE, ACTION_TYPE_PATTERN, USERNAME
@@ -162,7 +163,7 @@ class ExportApi(APIView):
         if blank:
             raise InvalidInput("An empty filter: give it a value, or leave it out.", field=blank[0])
         rows = self.rows(request)
-        tenant = request.tenant  # type: ignore[attr-defined]
+        tenant = request_tenant(request)
         return streaming_response(
             exports.encode(self.table, rows, fmt),
             request=request,

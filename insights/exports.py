@@ -76,7 +76,7 @@ def encode(table: Table, rows: Rows, fmt: str) -> Iterator[bytes]:
 def _parts(rows: Rows) -> list[Selection | Iterable[tuple[Any, ...]]]:
     if isinstance(rows, Sequence) and rows and all(isinstance(r, Selection) for r in rows):
         return list(rows)
-    return [rows]  # type: ignore[list-item]
+    return [rows]  # type: ignore[list-item]  # an iterable of rows: one part
 
 
 def _buffered(pieces: Iterable[bytes]) -> Iterator[bytes]:

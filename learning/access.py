@@ -156,6 +156,7 @@ class ScopedQuerysetMixin:
             raise ImproperlyConfigured(f"{type(self).__name__} names no scope selector.")
         # The OpenAPI schema is built with no caller: nobody's scope, no rows.
         caller = None if getattr(self, "swagger_fake_view", False) else self.request.user
+        # mypy, below: a staticmethod held as a class attribute
         return type(self).scope(principal=caller)  # type: ignore[misc]
 
     def filter_scope(self, queryset: Any) -> Any:

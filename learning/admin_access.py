@@ -82,7 +82,7 @@ class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
         if sees_whole_tenant(user):
             return super().field_choices(field, request, model_admin)
         if field.related_model is User:
-            allowed: Any = visible_users(user=user)  # type: ignore[arg-type]
+            allowed: Any = visible_users(user=user)
         else:
             allowed = model_admin.get_queryset(request).values_list(
                 f"{self.field_path}__pk", flat=True
@@ -101,7 +101,7 @@ def scoped(
     if sees_whole_tenant(user):
         return queryset
     if rep_field is not None:
-        return queryset.filter(**{f"{rep_field}__in": visible_users(user=user)})  # type: ignore[arg-type]
+        return queryset.filter(**{f"{rep_field}__in": visible_users(user=user)})
     return queryset if whole_tenant else queryset.none()
 
 

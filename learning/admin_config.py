@@ -38,5 +38,7 @@ class TenantAdminConfig(AdminConfig):
                 return readable_float(value)
             return original(value, field, *args, **kwargs)
 
+        # mypy, below: patching Django admin's helper
         helpers.display_for_field = display_for_field  # type: ignore[attr-defined]
+        # mypy, below: patching Django admin's helper
         admin_list.display_for_field = display_for_field  # type: ignore[attr-defined]

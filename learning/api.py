@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -10,7 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from learning.authentication import AgentPrincipal
-from learning.tenancy.context import current_schema_name
+from learning.models import User
+from learning.tenancy.context import current_schema_name, request_tenant
 
 
 class MeApi(APIView):
@@ -41,7 +44,7 @@ class MeApi(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        tenant = request._request.tenant  # type: ignore[attr-defined]
+        tenant = request_tenant(request._request)
         user = request.user
         if isinstance(user, AgentPrincipal):
             identity = {
@@ -52,11 +55,12 @@ class MeApi(APIView):
                 "agent_key": user.name,
             }
         else:
+            person = cast(User, user)  # signed in: IsAuthenticated
             identity = {
                 "kind": "user",
-                "username": user.username,
-                "role": user.role,  # type: ignore[union-attr]
-                "manager": user.manager.username if user.manager else None,  # type: ignore[union-attr]
+                "username": person.username,
+                "role": person.role,
+                "manager": person.manager.username if person.manager else None,
                 "agent_key": None,
             }
         return Response(

@@ -63,12 +63,13 @@ def pages_only(middleware: type) -> type:
     """`middleware`, passed straight through for bearer API calls: the agent's requests
     run a short chain (tenant, common, no-store, request log), the pages the whole one."""
 
-    class PagesOnly(middleware):  # type: ignore[valid-type,misc]
+    class PagesOnly(middleware):  # type: ignore[valid-type,misc]  # a base class chosen at run time
         def __call__(self, request: HttpRequest) -> HttpResponse:
             if is_bearer_api_call(request):
                 response: HttpResponse = self.get_response(request)
                 return response
-            return super().__call__(request)  # type: ignore[no-any-return]
+            full: HttpResponse = super().__call__(request)
+            return full
 
     PagesOnly.__name__ = PagesOnly.__qualname__ = f"PagesOnly{middleware.__name__}"
     PagesOnly.__module__ = __name__

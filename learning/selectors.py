@@ -73,7 +73,7 @@ def credential_for_bearer(*, raw: str) -> AgentKey | ApiToken | None:
         found = _credential_in_database(raw)
         if isinstance(found, AgentKey):
             # read in the same statement as the key: the version it was valid under
-            version = found.credentials_version  # type: ignore[attr-defined]
+            version = found.credentials_version  # type: ignore[attr-defined]  # annotated above
             _recent_keys[memo] = (time.monotonic() + KEY_MEMORY_SECONDS, found, version)
         else:
             _recent_keys.pop(memo, None)
@@ -129,7 +129,7 @@ def reps_of(*, user: User) -> QuerySet[User]:
     return visible_users(user=user).filter(role=Role.REP).order_by("username")
 
 
-def visible_users(*, user: User | None) -> QuerySet[User]:
+def visible_users(*, user: Any) -> QuerySet[User]:
     """The users whose data `user` may see: a rep themselves, a manager their team and
     themselves, an executive or admin everyone in the tenant; nobody, without a user."""
     if user is None or not getattr(user, "is_authenticated", False):

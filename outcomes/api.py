@@ -39,6 +39,7 @@ class SmallJSONObjectField(serializers.JSONField):
             schemas.check_json_object(data, field=self.field_name or "data")
         except DomainError as exc:
             raise serializers.ValidationError(exc.message) from exc
+        # mypy, below: DRF's stub types it wider
         value: dict[str, Any] = super().to_internal_value(data)  # type: ignore[assignment]
         return value
 
@@ -362,6 +363,7 @@ class SignalInSerializer(JsonBody):
     )
     occurred_at = AwareDateTimeField(required=False, default=None)
     # (DRF's metaclass takes declared fields out of the class: no clash with .data)
+    # mypy, below: a field named like Serializer.data
     data = SmallJSONObjectField(required=False, default=dict)  # type: ignore[assignment]
     signal_id = serializers.RegexField(
         IDENTIFIER,

@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from learning.tenancy.models import Domain
 
@@ -14,10 +17,10 @@ class TenantAdmin(admin.ModelAdmin):
     readonly_fields = ("schema_name", "ready", "created_at")
     inlines = [DomainInline]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # `manage.py create_tenant` creates and migrates the schema
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # dropping a schema is an ops procedure, not a click
 
 

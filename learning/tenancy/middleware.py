@@ -8,6 +8,9 @@ A tenant is reached in one of two ways:
 The two never cross: on a tenant's own host name, a prefix naming another tenant is not
 found (acme is never served under globex's host, where globex's cookies would be sent).
 Anything else is the public site: the product's front page, health checks, ops admin.
+
+(`request.tenant` and `request.urlconf` are attributes django-tenants and Django read but
+HttpRequest's stub does not declare: hence the `type: ignore[attr-defined]` below.)
 """
 
 from __future__ import annotations
