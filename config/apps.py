@@ -9,6 +9,10 @@ class WiringConfig(AppConfig):
     label = "wiring"
 
     def ready(self) -> None:
-        from config import wiring
+        from django.core import checks
+
+        from config import mail, wiring
 
         wiring.connect()
+        # Production without a mail backend: said at every start of a management command.
+        checks.register(mail.unconfigured_mail)

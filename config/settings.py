@@ -419,10 +419,10 @@ LL_PROPOSAL_SUMMARISER = env("LL_PROPOSAL_SUMMARISER", "") or ""
 # --- Email ------------------------------------------------------------------------------
 # Development default: one line per message on the console, the message in .data/mail/
 # (readable by its owner only). With DEBUG off an unset backend sends and writes nothing:
-# each message is a warning in the log, and `manage.py check` warns (learning.mail).
+# each message is a warning in the log, and `manage.py check` warns (config.mail).
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
-    "learning.mail.OneLineConsoleBackend" if DEBUG else "learning.mail.UnconfiguredBackend",
+    "config.mail.OneLineConsoleBackend" if DEBUG else "config.mail.UnconfiguredBackend",
 )
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(env("EMAIL_PORT", "25") or 25)

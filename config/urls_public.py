@@ -4,7 +4,8 @@ from django.templatetags.static import static
 from django.urls import path
 from django.views.generic import RedirectView
 
-from learning import health, views
+from config import health
+from learning import views
 from learning.access import public
 from learning.admin_sites import ops_admin_site
 

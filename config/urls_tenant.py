@@ -6,7 +6,8 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from learning import health, views
+from config import health
+from learning import views
 from learning.access import public
 
 urlpatterns = [

@@ -8,15 +8,11 @@ class LearningConfig(AppConfig):
     verbose_name = "Learning Loop"
 
     def ready(self) -> None:
-        from django.core import checks
         from django.db.models.signals import post_delete
         from django_structlog.signals import bind_extra_request_metadata
 
-        from learning import lockout, mail, selectors
+        from learning import lockout, selectors
         from learning.models import AgentKey
-
-        # Production without a mail backend: said at every start of a management command.
-        checks.register(mail.unconfigured_mail)
 
         # The request log's client address, as the sign-in limits see it (no raw header).
         bind_extra_request_metadata.connect(lockout.bind_client_address)

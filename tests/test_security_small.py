@@ -296,7 +296,7 @@ def _mode(path: Any) -> int:
 
 
 def test_development_mail_is_kept_readable_by_its_owner_only(tmp_path, settings) -> None:
-    settings.EMAIL_BACKEND = "learning.mail.OneLineConsoleBackend"
+    settings.EMAIL_BACKEND = "config.mail.OneLineConsoleBackend"
     settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
     previous = os.umask(0o022)
     try:

@@ -164,7 +164,7 @@ def test_development_mail_is_one_line_and_a_file(tmp_path, capsys, settings) -> 
     from django.core.mail import get_connection, send_mail
 
     settings.EMAIL_FILE_PATH = str(tmp_path)
-    connection = get_connection("learning.mail.OneLineConsoleBackend")
+    connection = get_connection("config.mail.OneLineConsoleBackend")
     sent = send_mail(
         "Daily report",
         "Hello Maria\n" * 50,

@@ -27,7 +27,7 @@ from learning.private_files import write_private
 
 logger = structlog.get_logger(__name__)
 
-UNCONFIGURED = "learning.mail.UnconfiguredBackend"
+UNCONFIGURED = "config.mail.UnconfiguredBackend"
 
 
 class OneLineConsoleBackend(BaseEmailBackend):
