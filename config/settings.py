@@ -205,8 +205,7 @@ if TESTING:  # the suite creates users by the hundred; real hashing stays for ev
 
 # --- Redis: broker, cache, channel layer ------------------------------------------------
 REDIS_URL = required("REDIS_URL", "redis://127.0.0.1:6379/0")
-# Everything this deployment writes to Redis carries this prefix, so two deployments (or a
-# test run beside a dev server) can share one Redis without seeing each other.
+# Everything written to Redis carries it: deployments (or tests) can share one Redis.
 REDIS_PREFIX = env("LL_REDIS_PREFIX", f"lltest{os.getpid()}" if TESTING else "ll") or "ll"
 
 CACHES = {
@@ -219,10 +218,12 @@ CACHES = {
     }
 }
 
+# redis-py's 5 s read timeout equals an idle consumer's 5 s BZPOPMIN: raised, or sockets drop.
+CHANNEL_HOST = {"address": REDIS_URL, "socket_timeout": 30, "socket_connect_timeout": 5}
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_PREFIX}:asgi"},
+        "CONFIG": {"hosts": [CHANNEL_HOST], "prefix": f"{REDIS_PREFIX}:asgi"},
     }
 }
 
@@ -410,8 +411,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Integrations ----------------------------------------------------------------------------
-# The signing secret of the Slack app whose buttons post to <tenant>/integrations/slack/.
-# Unset: the endpoint refuses every request.
+# The Slack app's signing secret (<tenant>/integrations/slack/); unset: every request refused.
 SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", "") or ""
 # Batch learning's optional summariser: a dotted path to f(kind, title, evidence) -> str.
 LL_PROPOSAL_SUMMARISER = env("LL_PROPOSAL_SUMMARISER", "") or ""

@@ -351,3 +351,22 @@ def test_a_socket_never_reaches_another_tenant_on_a_tenants_own_host(
         assert _refused(on_beta_host, "/ws/live/", beta_cookie) == 101
     finally:
         committed(beta.tenant, lambda: Domain.objects.filter(domain="localhost").delete())
+
+
+def test_a_socket_idle_for_15_seconds_still_hears_the_next_event(alpha, live_server_url) -> None:
+    """redis-py's 5 s socket timeout equals channels_redis's blocking wait: an idle
+    consumer's read timed out and the socket closed (the page reconnected and missed what
+    was sent meanwhile). The channel layer reads with a longer timeout."""
+
+    async def scenario() -> dict:
+        cookie = f"sessionid_alpha={alpha.sessions['executive']}"
+        async with await _connect(live_server_url, "/t/alpha/ws/live/", cookie) as socket:
+            await socket.recv()  # hello
+            await asyncio.sleep(15)
+            await get_channel_layer().group_send(
+                live.tenant_group(alpha.tenant.schema_name),
+                {"type": "live.event", "event": "outcomes.resolved", "payload": {"count": 1}},
+            )
+            return json.loads(await asyncio.wait_for(socket.recv(), 5))
+
+    assert asyncio.run(scenario()) == {"event": "outcomes.resolved", "payload": {"count": 1}}
