@@ -102,6 +102,7 @@ TENANT_APPS = [
     "calibration",
     "coaching",
     "insights",
+    "prompts",
     "demo",
 ]
 INSTALLED_APPS = [
@@ -413,6 +414,14 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- Integrations ----------------------------------------------------------------------------
 # The Slack app's signing secret (<tenant>/integrations/slack/); unset: every request refused.
 SLACK_SIGNING_SECRET = env("SLACK_SIGNING_SECRET", "") or ""
+# Slack's Web API (prompts.slack); tests and local trials point it at tests/slack_server.py.
+SLACK_API_URL = env("SLACK_API_URL", "https://slack.com/api/") or "https://slack.com/api/"
+if not SLACK_API_URL.endswith("/"):
+    SLACK_API_URL += "/"
+# Where a button click's response_url may lead (besides SLACK_API_URL's own host).
+SLACK_RESPONSE_HOSTS = ("hooks.slack.com",)
+# Email prompts wait this long for others to join them (one message for several).
+LL_PROMPT_EMAIL_GATHER_SECONDS = int(env("LL_PROMPT_EMAIL_GATHER_SECONDS", "120") or 0)
 # Batch learning's optional summariser: a dotted path to f(kind, title, evidence) -> str.
 LL_PROPOSAL_SUMMARISER = env("LL_PROPOSAL_SUMMARISER", "") or ""
 

@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("insights.urls")),
     path("", include("feedback.urls")),
     path("", include("coaching.urls")),
+    path("", include("prompts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.urls_api")),
     path("healthz", health.healthz),

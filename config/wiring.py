@@ -5,12 +5,23 @@ declares its events (payload, when emitted) in its `events.py`; learning.events 
 subscriber in the emitter's transaction, or once after it commits ("after commit").
 Read it as the map of the product's flow:
 
+    an action recorded         outcomes.events.ACTIONS_RECORDED (outcomes.ingest.record_outcomes)
+      -> feedback.prompting.on_actions_recorded after commit   critical ones: their people
+                                                             prompted (a task; Slack, mail)
+
+    a prompt sent              feedback.events.VERDICT_NEEDED (feedback.prompting)
+      -> insights.live_feed.verdict_needed    after commit   a toast on the person's page
+
+    an email prompt written    prompts.events.EMAIL_CHOICES (prompts.emails)
+      -> feedback.prompting.email_choices                    one-click verdict links
+
     an outcome resolved        outcomes.events.RESOLVED      (outcomes.services.transition_outcomes)
       -> calibration.services.count_resolved_outcomes        each result counted once in its bin
       -> insights.cache.on_changed            after commit   dashboards recomputed
       -> insights.live_feed.outcomes_resolved after commit   pushed to who may see it
 
     feedback recorded          feedback.events.FEEDBACK_RECORDED (feedback.services)
+      -> prompts.services.on_feedback_recorded               the person's prompts answered
       -> insights.cache.on_changed            after commit
       -> insights.live_feed.feedback_recorded after commit
 
@@ -45,17 +56,25 @@ from coaching import events as coaching_events
 from coaching import experiments
 from feedback import erasure as feedback_erasure
 from feedback import events as feedback_events
+from feedback import prompting
 from insights import cache, live_feed
 from outcomes import events as outcome_events
+from prompts import events as prompt_events
+from prompts import services as prompt_services
 
 
 def connect() -> None:
+    outcome_events.ACTIONS_RECORDED.subscribe(prompting.on_actions_recorded, after_commit=True)
+    feedback_events.VERDICT_NEEDED.subscribe(live_feed.verdict_needed, after_commit=True)
+    prompt_events.EMAIL_CHOICES.subscribe(prompting.email_choices)
+
     resolved = outcome_events.RESOLVED
     resolved.subscribe(calibration_services.count_resolved_outcomes)
     resolved.subscribe(cache.on_changed, after_commit=True)
     resolved.subscribe(live_feed.outcomes_resolved, after_commit=True)
 
     feedback = feedback_events.FEEDBACK_RECORDED
+    feedback.subscribe(prompt_services.on_feedback_recorded)
     feedback.subscribe(cache.on_changed, after_commit=True)
     feedback.subscribe(live_feed.feedback_recorded, after_commit=True)
 

@@ -37,6 +37,23 @@ class FeedbackRecorded:
     target_id: str
     normalized_rating: float
     rep_id: int | None  # the rep whose conversation it is: who may see it
+    reviewer_id: int | None = None
+    outcome_id: int | None = None
+    via: str = ""  # where it was given (web, api, link, slack, draft)
 
 
 FEEDBACK_RECORDED: Event[FeedbackRecorded] = Event("feedback.recorded")
+
+
+@dataclass(frozen=True)
+class VerdictNeeded:
+    """A person was prompted about a critical action (feedback.prompting), emitted in the
+    transaction that recorded the prompt: the open page says so (a toast, the count)."""
+
+    recipient_id: int
+    action_id: str
+    title: str
+    why: str
+
+
+VERDICT_NEEDED: Event[VerdictNeeded] = Event("feedback.verdict_needed")

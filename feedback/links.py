@@ -1,4 +1,4 @@
-"""One-click rating links for Slack and Gmail, and the Slack request signature.
+"""One-click rating links for Slack and Gmail.
 
 A link carries, signed with the project's SECRET_KEY (django.core.signing) and bound to
 the tenant's schema, who rates (reviewer id), what (target type, id, conversation,
@@ -18,15 +18,11 @@ Who may rate as whom. A link lets whoever holds it rate as its reviewer, so:
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
@@ -35,7 +31,6 @@ from learning.errors import InvalidInput
 from learning.tenancy.context import current_schema_name
 
 SALT = "feedback.one-click-link"
-SLACK_MAX_SKEW = 300  # seconds, as Slack recommends
 
 
 @dataclass(frozen=True)
@@ -105,20 +100,3 @@ def read_token(token: str) -> LinkClaim:
         outcome_id=data.get("o"),
         minted_by=str(data.get("m") or ""),
     )
-
-
-def slack_signature_ok(*, body: bytes, timestamp: str | None, signature: str | None) -> bool:
-    """Slack's v0 signature: HMAC-SHA256 of "v0:{timestamp}:{body}" with the app's signing
-    secret, and a timestamp within five minutes (against replays)."""
-    secret = settings.SLACK_SIGNING_SECRET
-    if not secret or not timestamp or not signature:
-        return False
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
-        return False
-    if abs(time.time() - sent_at) > SLACK_MAX_SKEW:
-        return False
-    base = b"v0:" + timestamp.encode() + b":" + body
-    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature)

@@ -4,6 +4,7 @@ managers' review queues (feedback.queue_models, imported here: they are this app
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -14,6 +15,7 @@ from feedback.queue_models import QueueItem as QueueItem
 from feedback.queue_models import QueueReason as QueueReason
 from feedback.queue_models import QueueReviewer as QueueReviewer
 from feedback.queue_models import ReviewQueue as ReviewQueue
+from outcomes import rules as outcome_rules
 
 
 class TargetType(models.TextChoices):
@@ -278,6 +280,19 @@ class DraftFeedback(models.Model):
         return self.edit_distance == 0
 
 
+# What an action is judged by (outcomes.rules), as settings offer them.
+OUTCOME_TYPES = [
+    (outcome_rules.EMAIL_ENGAGEMENT, "Email engagement"),
+    (outcome_rules.DEAL_PROGRESSION, "Deal-stage move"),
+    (outcome_rules.MEETING_OUTCOME, "Meeting"),
+    (outcome_rules.ESCALATION_RESULT, "Escalation"),
+]
+
+
+def default_critical_outcome_types() -> list[str]:
+    return [outcome_rules.ESCALATION_RESULT, outcome_rules.DEAL_PROGRESSION]
+
+
 class FeedbackSettings(models.Model):
     """The tenant's feedback constants (one row; defaults when absent)."""
 
@@ -315,6 +330,25 @@ class FeedbackSettings(models.Model):
         default=7,
         validators=[MinValueValidator(1), MaxValueValidator(90)],
         help_text="One-click links expire after this many days.",
+    )
+    critical_outcome_types = ArrayField(
+        models.CharField(max_length=32, choices=OUTCOME_TYPES),
+        default=default_critical_outcome_types,
+        blank=True,
+        help_text="Actions judged by these results are critical: they wait in 'Needs your "
+        "verdict' and their rep is prompted (Slack, email) as soon as the agent acts. "
+        "Comma-separated: " + ", ".join(value for value, _ in OUTCOME_TYPES) + ".",
+    )
+    critical_action_types = ArrayField(
+        models.CharField(max_length=64),
+        default=list,
+        blank=True,
+        help_text="Also critical: these action types, whatever they are judged by "
+        "(comma-separated, as the agent names them, e.g. offer_discount).",
+    )
+    prompt_managers = models.BooleanField(
+        default=False,
+        help_text="Prompt the rep's manager too, not only the rep, about each critical action.",
     )
 
     class Meta:

@@ -96,7 +96,8 @@ def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
     scope = outcome_selectors.visible_outcomes(principal=user)
     recent = list(scope.filter(occurred_at__gte=since).order_by("-occurred_at", "-id")[:200])
     mine = selectors.verdicts_of(reviewer=user, action_ids=[o.action_id for o in recent])
-    critical = [o for o in reversed(recent) if o.outcome_type in selectors.CRITICAL_TYPES]
+    rules_now = selectors.critical()
+    critical = [o for o in reversed(recent) if o in rules_now]
     tired = selectors.fatigue_of(user=user)
     allowance = selectors.prompts_left_today(user=user, tired=tired)
     needs_you, unrated = [], 0
@@ -105,19 +106,16 @@ def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
             needs_you.append(Item(outcome, "A critical action you rated."))
         elif unrated < allowance:
             unrated += 1
-            kind = (
-                "An escalation"
-                if outcome.outcome_type == rules.ESCALATION_RESULT
-                else "A deal-stage move"
-            )
-            needs_you.append(Item(outcome, f"{kind} the agent made: critical, not rated yet."))
+            why = rules_now.why(outcome)
+            needs_you.append(Item(outcome, f"{why}: critical, not rated yet."))
     ambiguous = list(to_label(user=user)[:200])
     mine |= selectors.verdicts_of(reviewer=user, action_ids=[o.action_id for o in ambiguous])
     return [
         Queue(
             NEEDS_YOU,
             "Needs your verdict",
-            "Escalations and deal-stage moves of the last two weeks."
+            "The agent's critical actions of the last two weeks (escalations and deal-stage "
+            "moves unless your admin chose others)."
             + (
                 " Fewer new ones today: your recent ratings look tired ("
                 + "; ".join(tired.reasons)

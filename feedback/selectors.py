@@ -163,7 +163,33 @@ def draft_summary(*, principal: Any, since: datetime, now: datetime) -> dict[str
     }
 
 
-CRITICAL_TYPES = (outcome_rules.ESCALATION_RESULT, outcome_rules.DEAL_PROGRESSION)
+@dataclass(frozen=True)
+class Critical:
+    """Which actions are critical (the tenant's feedback settings): those judged by one of
+    `outcome_types`, or of one of `action_types`."""
+
+    outcome_types: frozenset[str]
+    action_types: frozenset[str]
+
+    def __contains__(self, action: Any) -> bool:
+        return action.outcome_type in self.outcome_types or action.action_type in self.action_types
+
+    def why(self, action: Any) -> str:
+        """Why it is critical, in words: "An escalation the agent made"."""
+        if action.outcome_type == outcome_rules.ESCALATION_RESULT:
+            return "An escalation the agent made"
+        if action.outcome_type == outcome_rules.DEAL_PROGRESSION:
+            return "A deal-stage move the agent made"
+        if action.outcome_type in self.outcome_types:
+            return f"An action judged by {action.outcome_type.replace('_', ' ')}"
+        return f"A {action.action_type.replace('_', ' ')} the agent made"
+
+
+def critical() -> Critical:
+    config = settings_row()
+    return Critical(
+        frozenset(config.critical_outcome_types), frozenset(config.critical_action_types)
+    )
 
 
 def target_type_of(outcome: OutcomeRecord) -> str:

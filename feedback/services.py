@@ -223,6 +223,9 @@ def _emit_recorded(entry: FeedbackEntry) -> None:
             target_id=entry.target_id,
             normalized_rating=entry.normalized_rating,
             rep_id=entry.conversation.rep_id,
+            reviewer_id=entry.reviewer_id,
+            outcome_id=entry.outcome_id,
+            via=entry.via,
         )
     )
 

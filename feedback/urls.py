@@ -9,6 +9,7 @@ urlpatterns = [
         views.review_item,
         name="feedback-review-item",
     ),
+    path("feedback/review/action/", views.review_action, name="feedback-review-action"),
     path("feedback/team/", views.team, name="feedback-team"),
     path("feedback/queues/", views.queue_list, name="feedback-queues"),
     path("feedback/queues/new/", views.queue_new, name="feedback-queue-new"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, time
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import IntegrityError, transaction
@@ -14,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from feedback import links, queues, rubrics, selectors, services
+from feedback import links, prompting, queues, rubrics, selectors, services
 from feedback import review as review_flow
 from feedback.forms import QueueForm, ReviewForm
 from feedback.models import Source, UsedLink, Via
@@ -25,6 +26,7 @@ from learning.models import Role, User
 from learning.selectors import visible_users
 from outcomes import selectors as outcome_selectors
 from outcomes.schemas import USERNAME
+from prompts import slack
 
 USERNAME_RE = re.compile(USERNAME)
 
@@ -38,6 +40,23 @@ def review(request: HttpRequest) -> HttpResponse:
         found[-1],
     )
     return redirect("feedback-review-item", queue=first.key, position=1)
+
+
+@role_required(*PAGE_ROLES[Role.REP])
+def review_action(request: HttpRequest) -> HttpResponse:
+    """Where a prompt's "Review" link leads: the action in the person's queues (needs your
+    verdict, to label, recent), else its conversation."""
+    action_id = request.GET.get("action", "")
+    found = review_flow.queues(user=request.user)
+    for queue in found:
+        for position, item in enumerate(queue.items, start=1):
+            if item.outcome.action_id == action_id:
+                return redirect("feedback-review-item", queue=queue.key, position=position)
+    outcome = outcome_selectors.visible_outcomes(principal=request.user).filter(action_id=action_id)
+    conversation = outcome.values_list("conversation__external_id", flat=True).first()
+    if conversation is None:
+        raise Http404("No such action in what you can see.")
+    return redirect(reverse("conversations") + "?" + urlencode({"id": conversation}))
 
 
 @role_required(*PAGE_ROLES[Role.REP])
@@ -236,24 +255,26 @@ def _add_comment(
     return render(request, "feedback/link.html", {**context, "used": used, "comment_saved": True})
 
 
-@public  # Slack signs its requests instead (links.slack_signature_ok)
+@public  # Slack signs its requests instead (prompts.slack.signature_ok)
 @csrf_exempt  # for the same reason
 @require_POST
 def slack_interactivity(request: HttpRequest) -> HttpResponse:
-    """Button clicks from Slack messages: each button's value is a one-click link token."""
-    if not links.slack_signature_ok(
-        body=request.body,
-        timestamp=request.headers.get("X-Slack-Request-Timestamp"),
-        signature=request.headers.get("X-Slack-Signature"),
-    ):
+    """Button clicks in Slack messages: a prompt's verdict buttons (feedback.prompting), or
+    a one-click link token as a button's value (messages the agent delivers itself)."""
+    if not slack.signature_ok(body=request.body, headers=request.headers):
         return JsonResponse({"error": "invalid or stale signature"}, status=401)
     try:
         payload = api_http.loads(request.POST.get("payload", ""))
-        token = payload["actions"][0]["value"]
-        claim = links.read_token(str(token))
+        action = payload["actions"][0]
+        if "value" not in action:  # a link button (e.g. "Review in Learning Loop")
+            return HttpResponse(status=200)
+        if str(action["value"]).startswith("prompt:"):
+            answered = prompting.answer_slack_click(payload)
+            return JsonResponse({"response_type": "ephemeral", "text": answered.text})
+        claim = links.read_token(str(action["value"]))
         reviewer = User.objects.get(pk=claim.reviewer_id, is_active=True)
         entry = _record_link(claim, reviewer, via=Via.SLACK).entry
-    except (ValueError, KeyError, IndexError, TypeError, User.DoesNotExist):
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, User.DoesNotExist):
         return JsonResponse({"error": "not a feedback button"}, status=400)
     except DomainError as exc:
         return JsonResponse({"response_type": "ephemeral", "text": exc.message}, status=200)

@@ -128,6 +128,12 @@ def publish_to_managers(event: str, payload: dict[str, Any]) -> None:
     _send_after_commit([(group, message) for group in groups])
 
 
+def publish_to_user(user_id: int, event: str, payload: dict[str, Any]) -> None:
+    """Push news for one person only (a prompt for them) after the commit."""
+    group = user_group(current_schema_name(), user_id)
+    _send_after_commit([(group, _message(event, payload))])
+
+
 def _message(event: str, payload: dict[str, Any]) -> dict[str, Any]:
     return {"type": "live.event", "event": event, "payload": payload}
 

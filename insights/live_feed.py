@@ -4,13 +4,14 @@ config/wiring.py; the alerts this app opens are pushed by `alerts`.
 
     outcomes.resolved   the count by status and the ids, to the rep, their manager, the tenant
     feedback.recorded   the entry's id, target and normalised rating, likewise
+    verdict.needed      a critical action waits for the person's verdict: to them only
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from feedback.events import FeedbackRecorded
+from feedback.events import FeedbackRecorded, VerdictNeeded
 from insights import live
 from outcomes.events import ResolvedOutcome
 
@@ -39,4 +40,12 @@ def feedback_recorded(recorded: FeedbackRecorded) -> None:
             "target_id": entries[0].target_id,
             "normalized_rating": entries[0].normalized_rating,
         },
+    )
+
+
+def verdict_needed(needed: VerdictNeeded) -> None:
+    live.publish_to_user(
+        needed.recipient_id,
+        "verdict.needed",
+        {"action_id": needed.action_id, "title": needed.title, "why": needed.why},
     )

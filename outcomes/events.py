@@ -1,5 +1,10 @@
 """What `outcomes` tells other apps.
 
+ACTIONS_RECORDED, payload `list[RecordedAction]`: the agent's actions stored by a request
+(`ingest.record_outcomes`), only those it created (a replay emits nothing), in the
+transaction that stored them. Its subscribers run after commit and must stay cheap: they
+sit on the agent's hot path (decide, then hand the work to a task).
+
 RESOLVED, payload `list[ResolvedOutcome]`: outcomes reached a final status (positive,
 negative, expired; ambiguous is not final). Emitted by `services.transition_outcomes`, the
 one place an outcome changes status, inside the transaction that resolved them, with
@@ -27,6 +32,16 @@ from datetime import datetime
 from typing import NamedTuple
 
 from learning.events import Event
+
+
+class RecordedAction(NamedTuple):
+    id: int
+    action_type: str
+    outcome_type: str
+    rep_id: int | None
+
+
+ACTIONS_RECORDED: Event[list[RecordedAction]] = Event("outcomes.actions_recorded")
 
 
 class ResolvedOutcome(NamedTuple):  # a tuple: sweeps build a million of them

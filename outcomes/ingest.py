@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 
 from learning.errors import InvalidInput
 from learning.tenancy.db import binary_cursor
-from outcomes import erasure, rules
+from outcomes import erasure, events, rules
 from outcomes.models import Conversation, MessageDirection, OutcomeRecord
 
 User = get_user_model()
@@ -62,6 +62,7 @@ class Recorded(NamedTuple):
     conversation_pk: int | None = None
     rep_username: str | None = None
     created_at: datetime | None = None
+    rep_id: int | None = None
 
     @property
     def outcome(self) -> OutcomeRecord:
@@ -179,7 +180,7 @@ created AS (
     RETURNING action_id, id, status, conversation_id, rep_id, created_at
 )
 SELECT created.action_id, created.id, created.status, created.conversation_id, rep.username,
-       created.created_at
+       created.created_at, created.rep_id
   FROM created LEFT JOIN learning_user rep ON rep.id = created.rep_id
 """
 _INSERT_FROM_ARRAYS = _INSERT_ACTIONS.format(
@@ -208,6 +209,16 @@ def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
         created = _insert_outcomes(items, users)
         if with_content:
             _insert_contents([(created[i.action_id], i) for i in items if i.action_id in created])
+        if created:
+            events.ACTIONS_RECORDED.emit(
+                [
+                    events.RecordedAction(
+                        recorded.id, item.action_type, item.outcome_type, recorded.rep_id
+                    )
+                    for item in items
+                    if (recorded := created.get(item.action_id)) is not None
+                ]
+            )
     missing = [item.action_id for item in items if item.action_id not in created]
     stored = _stored(missing) if missing else {}
     return [
@@ -304,8 +315,11 @@ def _insert_outcomes(items: Sequence[OutcomeInput], users: dict[str, Any]) -> di
                 conversation_pk=conversation_pk,
                 rep_username=username,
                 created_at=created_at,
+                rep_id=rep_id,
             )
-            for action_id, pk, status, conversation_pk, username, created_at in cursor.fetchall()
+            for action_id, pk, status, conversation_pk, username, created_at, rep_id in (
+                cursor.fetchall()
+            )
         }
 
 

@@ -18,20 +18,27 @@ from coaching import events as coaching_events
 from coaching import experiments
 from feedback import erasure as feedback_erasure
 from feedback import events as feedback_events
+from feedback import prompting
 from feedback import services as feedback_services
 from insights import cache, live, live_feed
 from learning.events import Event, Subscription
 from outcomes import events as outcome_events
 from outcomes import services
 from outcomes.tests.factories import OutcomeFactory
+from prompts import events as prompt_events
+from prompts import services as prompt_services
 
 WIRED = {
+    outcome_events.ACTIONS_RECORDED: [Subscription(prompting.on_actions_recorded, True)],
+    feedback_events.VERDICT_NEEDED: [Subscription(live_feed.verdict_needed, True)],
+    prompt_events.EMAIL_CHOICES: [Subscription(prompting.email_choices, False)],
     outcome_events.RESOLVED: [
         Subscription(calibration_services.count_resolved_outcomes, False),
         Subscription(cache.on_changed, True),
         Subscription(live_feed.outcomes_resolved, True),
     ],
     feedback_events.FEEDBACK_RECORDED: [
+        Subscription(prompt_services.on_feedback_recorded, False),
         Subscription(cache.on_changed, True),
         Subscription(live_feed.feedback_recorded, True),
     ],

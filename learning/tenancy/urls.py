@@ -20,3 +20,15 @@ def base_url() -> str:
 def tenant_urls(tenant: Tenant) -> dict[str, Any]:
     web_url = base_url() + tenant_prefix(tenant)
     return {"web_url": web_url, "api_url": web_url + "api/v1/", "headers": {}}
+
+
+def absolute_url(name: str, *args: Any, query: str = "") -> str:
+    """The full URL of one of the current tenant's pages (`reverse(name, args)`), the same
+    whether built in a request (under the tenant's script prefix) or in a task or command
+    (under none): for mail and Slack messages."""
+    from django.db import connection
+    from django.urls import get_script_prefix, reverse
+
+    path = reverse(name, args=args)[len(get_script_prefix()) :]
+    tenant: Tenant = connection.tenant  # type: ignore[attr-defined]  # django-tenants sets it
+    return base_url() + tenant_prefix(tenant) + path + (f"?{query}" if query else "")

@@ -1,0 +1,301 @@
+"""Prompts: who is reached on which channel and when, and the record of each.
+
+`queue_prompts` records a person's prompts about one action, one per channel they are
+reached on (Slack when the tenant is connected and they have not turned it off; email
+when Slack cannot reach them, or also, as they choose), held until their quiet hours end,
+and hands them to the Celery tasks after commit. Each (action, person, channel) is
+prompted at most once, so a retried task or a replayed action prompts nobody twice.
+
+Any verdict the person then gives on that action, wherever they give it, answers their
+prompts about it (`on_feedback_recorded`): the answer rate and time to answer per channel
+(`answer_rates`) measure what prompts achieve."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from prompts.models import Channel, Preference, Prompt, Status
+
+logger = structlog.get_logger(__name__)
+
+DEFAULT = Preference(slack=True, email=True, email_also=False)
+SENT_OR_WAITING = (Status.QUEUED, Status.HELD, Status.SENDING, Status.SENT)
+
+
+def preference_of(user: Any) -> Preference:
+    return Preference.objects.filter(user=user).first() or DEFAULT
+
+
+def channels_for(user: Any, *, slack_connected: bool) -> tuple[list[str], str]:
+    """The channels to reach the person on, and why none when there are none."""
+    preference = preference_of(user)
+    chosen: list[str] = []
+    if slack_connected and preference.slack:
+        chosen.append(Channel.SLACK)
+    if preference.email and user.email and (not chosen or preference.email_also):
+        chosen.append(Channel.EMAIL)
+    if chosen:
+        return chosen, ""
+    if not preference.slack and not preference.email:
+        return [], "they turned prompts off"
+    return [], "no Slack connected and no email address"
+
+
+def quiet_until(user: Any, *, now: datetime | None = None) -> datetime | None:
+    """When the person's quiet hours end, if they are in them now (in their time zone);
+    None otherwise."""
+    preference = preference_of(user)
+    start, end = preference.quiet_start, preference.quiet_end
+    if start is None or end is None or start == end:
+        return None
+    zone = ZoneInfo(getattr(user, "time_zone", "") or "UTC")
+    local = (now or timezone.now()).astimezone(zone)
+    here = local.time()
+    quiet = (start <= here < end) if start < end else (here >= start or here < end)
+    if not quiet:
+        return None
+    day = local.date() if here < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=zone)
+
+
+def prompted_today(user: Any, *, now: datetime | None = None) -> int:
+    """How many actions the person was prompted about today (in their time zone)."""
+    zone = ZoneInfo(getattr(user, "time_zone", "") or "UTC")
+    local = (now or timezone.now()).astimezone(zone)
+    midnight = datetime.combine(local.date(), time(0), tzinfo=zone)
+    return (
+        Prompt.objects.filter(recipient=user, created_at__gte=midnight, status__in=SENT_OR_WAITING)
+        .values("outcome_id")
+        .distinct()
+        .count()
+    )
+
+
+@dataclass(frozen=True)
+class Queued:
+    prompts: list[Prompt]
+    skipped_reason: str = ""
+
+
+def queue_prompts(
+    *, recipient: Any, outcome_id: int, why: str, allowance: int, slack_connected: bool
+) -> Queued:
+    """Record and hand over the person's prompts about one action (see the module)."""
+    now = timezone.now()
+    channels, none_because = channels_for(recipient, slack_connected=slack_connected)
+    reason = ""
+    if not channels:
+        reason = f"Not sent: {none_because}."
+    elif prompted_today(recipient, now=now) >= allowance:
+        reason = f"Not sent: today's allowance of {allowance} prompts is reached."
+    if reason:
+        Prompt.objects.get_or_create(
+            outcome_id=outcome_id,
+            recipient=recipient,
+            channel=channels[0] if channels else Channel.EMAIL,
+            defaults={"why": why, "status": Status.SKIPPED, "reason": reason},
+        )
+        return Queued([], reason)
+    held = quiet_until(recipient, now=now)
+    created = []
+    for channel in channels:
+        prompt, new = Prompt.objects.get_or_create(
+            outcome_id=outcome_id,
+            recipient=recipient,
+            channel=channel,
+            defaults={
+                "why": why,
+                "status": Status.HELD if held else Status.QUEUED,
+                "send_after": held,
+                "reason": "Quiet hours: sent when they end." if held else "",
+            },
+        )
+        if new:
+            created.append(prompt)
+    if created:
+        transaction.on_commit(lambda: dispatch(created))
+    return Queued(created)
+
+
+def dispatch(prompts: list[Prompt]) -> None:
+    """Hand prompts to their Celery tasks (Slack one by one; email gathered per person).
+    A broker that cannot take them leaves them queued, to be found by `resend_stale`."""
+    from prompts import tasks  # (tasks call these services: imported when first needed)
+
+    for prompt in prompts:
+        try:
+            if prompt.channel == Channel.SLACK:
+                tasks.deliver_slack.apply_async((prompt.pk,), eta=prompt.send_after)
+            else:
+                wait = settings.LL_PROMPT_EMAIL_GATHER_SECONDS
+                eta = max(prompt.send_after or timezone.now(), timezone.now()) + timedelta(
+                    seconds=wait
+                )
+                tasks.send_email_prompts.apply_async((prompt.recipient_id,), eta=eta)
+        except Exception as exc:  # the broker's errors vary by transport
+            logger.warning("prompt_not_handed_over", prompt=prompt.pk, error=str(exc))
+
+
+def fall_back_to_email(prompt: Prompt, *, because: str) -> Prompt | None:
+    """After Slack could not reach the person: an email prompt instead, when they take
+    email and have an address."""
+    user = prompt.recipient
+    if not preference_of(user).email or not user.email:
+        return None
+    fallback, new = Prompt.objects.get_or_create(
+        outcome_id=prompt.outcome_id,
+        recipient=user,
+        channel=Channel.EMAIL,
+        defaults={"why": prompt.why, "reason": f"Instead of Slack ({because})."},
+    )
+    if new:
+        transaction.on_commit(lambda: dispatch([fallback]))
+    return fallback
+
+
+def claim(prompt_id: int) -> Prompt | None:
+    """Take a waiting prompt for sending (one sender at a time); None when it is sent,
+    being sent or done."""
+    now = timezone.now()
+    taken = Prompt.objects.filter(
+        Q(status=Status.QUEUED) | Q(status=Status.HELD, send_after__lte=now), pk=prompt_id
+    ).update(status=Status.SENDING, attempts=F("attempts") + 1)
+    if not taken:
+        return None
+    return Prompt.objects.select_related("recipient", "outcome").get(pk=prompt_id)
+
+
+def mark_sent(
+    prompt: Prompt, *, slack_user: str = "", slack_channel: str = "", slack_ts: str = ""
+) -> None:
+    Prompt.objects.filter(pk=prompt.pk).update(
+        status=Status.SENT,
+        sent_at=timezone.now(),
+        slack_user=slack_user,
+        slack_channel=slack_channel,
+        slack_ts=slack_ts,
+        reason="",
+    )
+
+
+def mark_waiting(prompt: Prompt, *, reason: str) -> None:
+    """Back to the queue: the task tries again later."""
+    Prompt.objects.filter(pk=prompt.pk).update(status=Status.QUEUED, reason=reason[:300])
+
+
+def mark_failed(prompt: Prompt, *, reason: str) -> None:
+    Prompt.objects.filter(pk=prompt.pk).update(status=Status.FAILED, reason=reason[:300])
+
+
+def mark_skipped(prompt: Prompt, *, reason: str) -> None:
+    Prompt.objects.filter(pk=prompt.pk).update(status=Status.SKIPPED, reason=reason[:300])
+
+
+def lock_slack_prompt(prompt_id: int) -> Prompt | None:
+    """A sent Slack prompt, locked until the transaction ends (one click at a time)."""
+    return (
+        Prompt.objects.select_for_update(of=("self",))
+        .select_related("recipient", "outcome", "outcome__conversation")
+        .filter(pk=prompt_id, channel=Channel.SLACK, status=Status.SENT)
+        .first()
+    )
+
+
+def answer(*, reviewer_id: int | None, outcome_id: int | None, rating: float, via: str) -> int:
+    """A verdict by the person on the action answers their open prompts about it (the
+    first verdict only: changing it later is not answering again). How many it answered."""
+    if reviewer_id is None or outcome_id is None:
+        return 0
+    return Prompt.objects.filter(
+        recipient_id=reviewer_id, outcome_id=outcome_id, answered_at__isnull=True
+    ).update(answered_at=timezone.now(), answered_via=via, answer=rating)
+
+
+def on_feedback_recorded(recorded: Any) -> None:
+    """Subscriber of feedback.events.FEEDBACK_RECORDED (config/wiring.py)."""
+    if recorded.via == "draft":
+        return
+    answer(
+        reviewer_id=recorded.reviewer_id,
+        outcome_id=recorded.outcome_id,
+        rating=recorded.normalized_rating,
+        via=recorded.via,
+    )
+
+
+@dataclass(frozen=True)
+class AnswerRate:
+    channel: str
+    label: str
+    sent: int
+    answered: int
+    failed: int
+    not_sent: int
+    median_minutes: float | None
+
+    @property
+    def rate(self) -> float | None:
+        return self.answered / self.sent if self.sent else None
+
+
+def answer_rates(*, recipients: Any, since: datetime) -> list[AnswerRate]:
+    """Per channel, of the prompts to these people since `since`: how many were sent,
+    answered (a verdict given after the prompt was sent), failed, or not sent; and the
+    median time from sending to answer."""
+    rows = list(
+        Prompt.objects.filter(recipient__in=recipients, created_at__gte=since).values_list(
+            "channel", "status", "sent_at", "answered_at"
+        )
+    )
+    result = []
+    for channel, label in Channel.choices:
+        mine = [row for row in rows if row[0] == channel]
+        sent = [(status, at) for _, status, at, _ in mine if at is not None]
+        waits = [
+            (answered - at).total_seconds() / 60
+            for _, _, at, answered in mine
+            if at is not None and answered is not None and answered >= at
+        ]
+        result.append(
+            AnswerRate(
+                channel=channel,
+                label=label,
+                sent=len(sent),
+                answered=len(waits),
+                failed=sum(row[1] == Status.FAILED for row in mine),
+                not_sent=sum(row[1] == Status.SKIPPED for row in mine),
+                median_minutes=round(statistics.median(waits), 1) if waits else None,
+            )
+        )
+    return result
+
+
+def stale(*, older_than: timedelta = timedelta(minutes=10)) -> list[Prompt]:
+    """Prompts a lost task left waiting: queued (or due after quiet hours, or stuck
+    sending) for longer than `older_than`."""
+    now = timezone.now()
+    cutoff = now - older_than
+    return list(
+        Prompt.objects.filter(
+            Q(status=Status.QUEUED, created_at__lt=cutoff)
+            | Q(status=Status.HELD, send_after__lt=cutoff)
+            | Q(status=Status.SENDING, created_at__lt=cutoff)
+        ).select_related("recipient")[:500]
+    )
+
+
+def requeue(prompts: list[Prompt]) -> None:
+    """Hand prompts over again (`tasks.resend_stale`)."""
+    stuck = [p.pk for p in prompts if p.status == Status.SENDING]
+    Prompt.objects.filter(pk__in=stuck, status=Status.SENDING).update(status=Status.QUEUED)
+    dispatch(prompts)
