@@ -34,6 +34,14 @@ class Schedule:
 
 SCHEDULES: list[Schedule] = [
     Schedule(
+        name="prompts: quiet hours over, lost sends",
+        task="prompts.resend_stale",
+        why="Every 5 min: prompts held through someone's quiet hours are sent when they "
+        "end; a prompt a lost task left waiting is handed over again.",
+        every_seconds=5 * 60,
+        jitter_seconds=30,
+    ),
+    Schedule(
         name="outcomes: immediate signals",
         task="outcomes.sweep",
         kwargs={"window": "immediate"},

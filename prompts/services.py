@@ -129,19 +129,24 @@ def queue_prompts(
 
 def dispatch(prompts: list[Prompt]) -> None:
     """Hand prompts to their Celery tasks (Slack one by one; email gathered per person).
-    A broker that cannot take them leaves them queued, to be found by `resend_stale`."""
+    A prompt held through quiet hours waits for the periodic `tasks.resend_stale` (no
+    hours-long countdown: the broker would redeliver it past its visibility timeout); a
+    broker that cannot take one leaves it queued, for the same task to find."""
     from prompts import tasks  # (tasks call these services: imported when first needed)
 
+    now = timezone.now()
     for prompt in prompts:
+        if prompt.send_after is not None and prompt.send_after > now:
+            continue
         try:
             if prompt.channel == Channel.SLACK:
-                tasks.deliver_slack.apply_async((prompt.pk,), eta=prompt.send_after)
+                tasks.deliver_slack.apply_async((prompt.pk,), retry=False)
             else:
-                wait = settings.LL_PROMPT_EMAIL_GATHER_SECONDS
-                eta = max(prompt.send_after or timezone.now(), timezone.now()) + timedelta(
-                    seconds=wait
+                tasks.send_email_prompts.apply_async(
+                    (prompt.recipient_id,),
+                    countdown=settings.LL_PROMPT_EMAIL_GATHER_SECONDS,
+                    retry=False,
                 )
-                tasks.send_email_prompts.apply_async((prompt.recipient_id,), eta=eta)
         except Exception as exc:  # the broker's errors vary by transport
             logger.warning("prompt_not_handed_over", prompt=prompt.pk, error=str(exc))
 
@@ -281,15 +286,16 @@ def answer_rates(*, recipients: Any, since: datetime) -> list[AnswerRate]:
 
 
 def stale(*, older_than: timedelta = timedelta(minutes=10)) -> list[Prompt]:
-    """Prompts a lost task left waiting: queued (or due after quiet hours, or stuck
-    sending) for longer than `older_than`."""
+    """Prompts to hand over (again): held through quiet hours that are now over, and
+    those a lost task left queued or sending for longer than `older_than`."""
     now = timezone.now()
     cutoff = now - older_than
+    # (a send that takes over an hour died: its worker was killed mid-call)
     return list(
         Prompt.objects.filter(
-            Q(status=Status.QUEUED, created_at__lt=cutoff)
-            | Q(status=Status.HELD, send_after__lt=cutoff)
-            | Q(status=Status.SENDING, created_at__lt=cutoff)
+            Q(status=Status.HELD, send_after__lte=now)
+            | Q(status=Status.QUEUED, created_at__lt=cutoff)
+            | Q(status=Status.SENDING, created_at__lt=now - timedelta(hours=1))
         ).select_related("recipient")[:500]
     )
 

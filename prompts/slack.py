@@ -208,6 +208,7 @@ def connect(
     refuses it, and then nothing is stored."""
     found = check_token(bot_token)
     row, _ = SlackConnection.objects.get_or_create(pk=1)
+    same_token = vault.unseal(row.bot_token_encrypted) == bot_token
     row.bot_token_encrypted = vault.seal(bot_token)
     row.token_hint = bot_token.split("-", 1)[0] + "-…"
     row.team_id = str(found.get("team_id") or "")
@@ -217,8 +218,9 @@ def connect(
         row.reports_channel = reports_channel
     if signing_secret is not None:
         row.signing_secret_encrypted = vault.seal(signing_secret)
-    row.connected_at = timezone.now()
-    row.connected_by = by
+    if not same_token or row.connected_at is None:
+        row.connected_at = timezone.now()
+        row.connected_by = by
     row.save()
     logger.info("slack_connected", team_id=row.team_id, by=by)
     return row

@@ -15,6 +15,12 @@ logger = structlog.get_logger(__name__)
 MAX_ATTEMPTS = 6
 
 
+def retry_delay(error: slack.SlackError, retries: int) -> int:
+    """Seconds before trying again: what Slack asked for (Retry-After), else 10 s doubling
+    up to 10 min."""
+    return error.retry_after or min(600, 10 * 2**retries)
+
+
 @shared_task(name="prompts.deliver_slack", bind=True, acks_late=True, max_retries=MAX_ATTEMPTS)
 def deliver_slack(self: Any, prompt_id: int) -> str:
     """Send one Slack prompt (once: a prompt already sent, being sent or answered is not
@@ -36,7 +42,7 @@ def deliver_slack(self: Any, prompt_id: int) -> str:
         channel, ts = slack.send_direct(slack_user=slack_user, text=text, blocks=blocks)
     except slack.SlackError as exc:
         if exc.retryable and self.request.retries < MAX_ATTEMPTS:
-            wait = exc.retry_after or min(600, 10 * 2**self.request.retries)
+            wait = retry_delay(exc, self.request.retries)
             services.mark_waiting(prompt, reason=f"Slack: {exc.error}; trying again in {wait} s.")
             logger.info("prompt_retry", prompt=prompt_id, error=exc.error, countdown=wait)
             raise self.retry(countdown=wait) from None
