@@ -80,7 +80,8 @@ def prompt_for_actions(outcome_ids: Sequence[int]) -> int:
     config = services.settings_row()
     connected = slack.connection() is not None
     queued = 0
-    for outcome in outcome_selectors.outcomes_by_id(ids=outcome_ids).values():
+    found = outcome_selectors.outcomes_by_id(ids=outcome_ids)
+    for outcome in [found[pk] for pk in sorted(outcome_ids) if pk in found]:  # oldest first
         if outcome not in rules or outcome.rep is None:
             continue
         people = [outcome.rep]
