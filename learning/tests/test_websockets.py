@@ -257,6 +257,7 @@ def _listen_all(url: str, sessions: dict[str, str], act) -> dict[str, list[dict]
 def test_each_person_hears_only_about_what_they_may_see(
     teams, alpha, live_server_url, django_capture_on_commit_callbacks
 ) -> None:
+    from feedback import events as feedback_events
     from feedback import services as feedback_services
     from learning.models import User
     from outcomes import services as outcome_services
@@ -299,6 +300,15 @@ def test_each_person_hears_only_about_what_they_may_see(
                 )
             with django_capture_on_commit_callbacks(execute=True):
                 live.publish_to_managers("alert.opened", {"id": 1})
+            with django_capture_on_commit_callbacks(execute=True):
+                feedback_events.VERDICT_NEEDED.emit(
+                    feedback_events.VerdictNeeded(
+                        recipient_id=User.objects.get(username="alpha-rep").pk,
+                        action_id="ws-c-1",
+                        title="Escalate",
+                        why="An escalation the agent made: critical",
+                    )
+                )
 
     received = _listen_all(live_server_url, teams, act)
     with tenant_context(alpha.tenant):
@@ -328,6 +338,8 @@ def test_each_person_hears_only_about_what_they_may_see(
     }
     feedback = {name for name in teams if "feedback.recorded" in heard(name)}
     assert feedback == {"alpha-rep", "alpha-manager", "alpha-executive", "alpha-admin"}
+    prompted = {name for name in teams if "verdict.needed" in heard(name)}
+    assert prompted == {"alpha-rep"}  # a prompt is for its person only
     alerts = {name for name in teams if "alert.opened" in heard(name)}
     assert alerts == {"alpha-manager", "ws-manager2", "alpha-executive", "alpha-admin"}
     # nobody hears anything twice
