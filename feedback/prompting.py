@@ -20,11 +20,13 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import structlog
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from feedback import events, links, selectors, services
 from feedback.models import Source, Via
@@ -41,6 +43,10 @@ logger = structlog.get_logger(__name__)
 User = get_user_model()
 
 CRITICAL_SECONDS = 10.0
+# Only what the agent just did is worth interrupting someone for: an action reported later
+# than this after it happened (a backfill, an import, the demo's history) waits in the
+# review queues without a prompt.
+FRESH = timedelta(hours=6)
 _critical: dict[str, tuple[float, selectors.Critical]] = {}
 
 
@@ -63,7 +69,12 @@ def on_actions_recorded(actions: Sequence[RecordedAction]) -> None:
     """Subscriber of ACTIONS_RECORDED (after commit): hand the critical ones to a task.
     Never fails ingest: a broker that cannot take the task is logged, and nothing waits."""
     rules = critical_now()
-    ids = [action.id for action in actions if action in rules and action.rep_id is not None]
+    fresh_from = timezone.now() - FRESH
+    ids = [
+        action.id
+        for action in actions
+        if action in rules and action.rep_id is not None and action.occurred_at >= fresh_from
+    ]
     if not ids:
         return
     from feedback import tasks  # (tasks call this module: imported when first needed)
@@ -79,6 +90,7 @@ def prompt_for_actions(outcome_ids: Sequence[int]) -> int:
     rules = selectors.critical()
     config = services.settings_row()
     connected = slack.connection() is not None
+    allowances: dict[int, int] = {}
     queued = 0
     found = outcome_selectors.outcomes_by_id(ids=outcome_ids)
     for outcome in [found[pk] for pk in sorted(outcome_ids) if pk in found]:  # oldest first
@@ -95,7 +107,7 @@ def prompt_for_actions(outcome_ids: Sequence[int]) -> int:
                     recipient=person,
                     outcome_id=outcome.pk,
                     why=f"{rules.why(outcome)}: critical",
-                    allowance=_allowance(person, config),
+                    allowance=allowances.setdefault(person.pk, _allowance(person, config)),
                     slack_connected=connected,
                 )
                 if result.prompts:

@@ -39,6 +39,7 @@ class RecordedAction(NamedTuple):
     action_type: str
     outcome_type: str
     rep_id: int | None
+    occurred_at: datetime
 
 
 ACTIONS_RECORDED: Event[list[RecordedAction]] = Event("outcomes.actions_recorded")

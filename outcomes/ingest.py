@@ -213,7 +213,11 @@ def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
             events.ACTIONS_RECORDED.emit(
                 [
                     events.RecordedAction(
-                        recorded.id, item.action_type, item.outcome_type, recorded.rep_id
+                        recorded.id,
+                        item.action_type,
+                        item.outcome_type,
+                        recorded.rep_id,
+                        item.occurred_at,
                     )
                     for item in items
                     if (recorded := created.get(item.action_id)) is not None

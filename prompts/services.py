@@ -135,13 +135,17 @@ def dispatch(prompts: list[Prompt]) -> None:
     from prompts import tasks  # (tasks call these services: imported when first needed)
 
     now = timezone.now()
+    mailed: set[int] = set()  # one gathering task per person
     for prompt in prompts:
         if prompt.send_after is not None and prompt.send_after > now:
+            continue
+        if prompt.channel == Channel.EMAIL and prompt.recipient_id in mailed:
             continue
         try:
             if prompt.channel == Channel.SLACK:
                 tasks.deliver_slack.apply_async((prompt.pk,), retry=False)
             else:
+                mailed.add(prompt.recipient_id)
                 tasks.send_email_prompts.apply_async(
                     (prompt.recipient_id,),
                     countdown=settings.LL_PROMPT_EMAIL_GATHER_SECONDS,

@@ -21,7 +21,7 @@ from django.core.management import call_command
 from feedback.models import FeedbackEntry
 from learning.models import User
 from outcomes.models import Conversation, OutcomeRecord
-from prompts.models import Prompt, SlackConnection
+from prompts.models import Preference, Prompt, SlackConnection
 from tests.browser_support import committed
 from tests.slack_server import running_slack, signed_request
 
@@ -77,6 +77,7 @@ def slack(world, settings) -> Iterator[Any]:
                 OutcomeRecord.objects.filter(pk__in=ids).delete()
                 Conversation.objects.filter(external_id__startswith="flow-").delete()
                 SlackConnection.objects.all().delete()
+                Preference.objects.all().delete()
                 User.objects.filter(username="alpha-rep").update(email="")
 
             committed(tenant, cleanup)

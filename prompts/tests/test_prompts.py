@@ -195,17 +195,29 @@ def test_a_slack_that_stays_down_fails_the_prompt_with_why(fake_slack) -> None:
     assert Prompt.objects.filter(channel="email").exists()  # they still hear of it
 
 
-def test_a_broker_that_refuses_never_fails_ingest(in_alpha, monkeypatch, caplog) -> None:
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise OSError("broker down")
-
+def test_only_fresh_actions_prompt_and_a_refusing_broker_never_fails_ingest(
+    in_alpha, monkeypatch, caplog
+) -> None:
     from feedback import tasks as feedback_tasks
-
-    monkeypatch.setattr(feedback_tasks.prompt_for_actions, "apply_async", refuse)
     from outcomes.events import RecordedAction
 
+    queued: list[Any] = []
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        queued.append(args)
+        raise OSError("broker down")
+
+    monkeypatch.setattr(feedback_tasks.prompt_for_actions, "apply_async", refuse)
     prompting.forget_critical()
-    prompting.on_actions_recorded([RecordedAction(1, "escalate", "escalation_result", 5)])
+    backfilled = timezone.now() - prompting.FRESH - timezone.timedelta(minutes=1)
+    prompting.on_actions_recorded(
+        [RecordedAction(1, "escalate", "escalation_result", 5, backfilled)]
+    )
+    assert queued == []  # history imported later interrupts nobody
+    prompting.on_actions_recorded(
+        [RecordedAction(2, "escalate", "escalation_result", 5, timezone.now())]
+    )
+    assert queued == [(([2],),)]
     assert any("prompts_not_queued" in r.getMessage() for r in caplog.records)
 
 
