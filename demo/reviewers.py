@@ -21,6 +21,7 @@ from feedback import services as feedback_services
 from learning.models import User
 from outcomes import rules
 from outcomes import selectors as outcome_selectors
+from prompts import services as prompt_services
 
 RUBRIC: list[dict[str, Any]] = [
     {
@@ -66,20 +67,35 @@ class Review:
     scores: dict[str, Any] | None = None
 
 
+CRITICAL = (rules.ESCALATION_RESULT, rules.DEAL_PROGRESSION)
+
+
 def plan(*, now: datetime, seed: int = 11) -> list[Review]:
     rng = random.Random(seed)
+    # alice answers her Slack prompts about critical actions within minutes
+    slack_rng = random.Random(seed + 1)
     resolved = outcome_selectors.decided_of_reps(usernames=("alice", "bob"))
+    critical = {
+        row["id"]
+        for row in outcome_selectors.actions_of_reps(usernames=("alice",), outcome_types=CRITICAL)
+    }
     reviews: list[Review] = []
 
     def at(outcome: dict[str, Any]) -> datetime:
         return min(outcome["occurred_at"] + timedelta(hours=rng.uniform(2, 30)), now)
 
+    def answered(outcome: dict[str, Any]) -> datetime:
+        minutes = min(slack_rng.lognormvariate(2.5, 0.9), 600)  # median about 12 min
+        return min(outcome["occurred_at"] + timedelta(minutes=minutes), now)
+
     for outcome in resolved:
         age = (now - outcome["occurred_at"]).days
         good = rules.is_success(outcome["status"])
-        if outcome["rep"] == "alice" and rng.random() < 0.3:
+        prompted = outcome["id"] in critical
+        if outcome["rep"] == "alice" and rng.random() < (0.7 if prompted else 0.3):
             rating = 1 if good and rng.random() < 0.85 else (-1 if not good else 0)
-            reviews.append(Review("alice", outcome["id"], "inline", rating, "", at(outcome)))
+            when = answered(outcome) if prompted else at(outcome)
+            reviews.append(Review("alice", outcome["id"], "inline", rating, "", when))
         if outcome["rep"] == "bob":
             # keen while it was new (2 to 3 weeks ago), then all but gone
             share = 0.6 if 9 <= age <= 20 else (0.03 if age < 8 else 0.0)
@@ -97,6 +113,37 @@ def plan(*, now: datetime, seed: int = 11) -> list[Review]:
                 Review("maria", outcome["id"], "dashboard", stars, note, at(outcome), scores)
             )
     return reviews
+
+
+def prompt_history(reviews: list[Review]) -> int:
+    """The prompts of the history: alice is asked about her critical actions in Slack,
+    bob by email (an answered prompt is a review of that action by them); how many are
+    new. Gives the feedback page's answer rates something real to show."""
+    users = {u.username: u for u in User.objects.filter(username__in=("alice", "bob"))}
+    given = {(r.reviewer, r.outcome_id): r for r in reviews}
+    created = 0
+    for row in outcome_selectors.actions_of_reps(usernames=users, outcome_types=CRITICAL):
+        person = row["rep"]
+        channel, delay = (
+            ("slack", timedelta(seconds=4))
+            if person == "alice"
+            else (
+                "email",
+                timedelta(minutes=2),
+            )
+        )
+        review = given.get((person, row["id"]))
+        created += prompt_services.record_past_prompt(
+            recipient=users[person],
+            outcome_id=row["id"],
+            channel=channel,
+            why="A critical action the agent made",
+            sent_at=row["occurred_at"] + delay,
+            answered_at=review.at if review else None,
+            answer=(review.rating + 1) / 2 if review else None,
+            answered_via=("slack" if channel == "slack" else "link") if review else "",
+        )
+    return created
 
 
 def apply(reviews: list[Review]) -> int:

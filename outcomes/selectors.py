@@ -89,6 +89,21 @@ def decided_of_reps(*, usernames: Iterable[str]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
+def actions_of_reps(
+    *, usernames: Iterable[str], outcome_types: Iterable[str]
+) -> list[dict[str, Any]]:
+    """The actions of these reps judged by these outcome types, oldest first: id,
+    occurred_at, rep."""
+    rows = (
+        OutcomeRecord.objects.filter(
+            rep__username__in=list(usernames), outcome_type__in=list(outcome_types)
+        )
+        .order_by("occurred_at", "id")
+        .values_list("id", "occurred_at", "rep__username")
+    )
+    return [dict(zip(("id", "occurred_at", "rep"), row, strict=True)) for row in rows]
+
+
 def outcomes_by_id(*, ids: Iterable[int]) -> dict[int, OutcomeRecord]:
     return OutcomeRecord.objects.select_related("conversation").in_bulk(list(ids))
 

@@ -309,3 +309,35 @@ def requeue(prompts: list[Prompt]) -> None:
     stuck = [p.pk for p in prompts if p.status == Status.SENDING]
     Prompt.objects.filter(pk__in=stuck, status=Status.SENDING).update(status=Status.QUEUED)
     dispatch(prompts)
+
+
+def record_past_prompt(
+    *,
+    recipient: Any,
+    outcome_id: int,
+    channel: str,
+    why: str,
+    sent_at: datetime,
+    answered_at: datetime | None = None,
+    answer: float | None = None,
+    answered_via: str = "",
+) -> bool:
+    """A prompt sent before (imports, the demo's history), stored as it went; False when
+    it is stored already."""
+    prompt, created = Prompt.objects.get_or_create(
+        outcome_id=outcome_id,
+        recipient=recipient,
+        channel=channel,
+        defaults={
+            "why": why,
+            "status": Status.SENT,
+            "sent_at": sent_at,
+            "attempts": 1,
+            "answered_at": answered_at,
+            "answer": answer,
+            "answered_via": answered_via,
+        },
+    )
+    if created:  # auto_now_add stamped it now
+        Prompt.objects.filter(pk=prompt.pk).update(created_at=sent_at)
+    return created

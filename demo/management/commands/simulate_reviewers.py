@@ -24,7 +24,13 @@ class Command(TenantCommand):
     def handle_in_tenant(self, tenant: Tenant, **options: Any) -> dict[str, Any]:
         reviews = simulation.plan(now=timezone.now(), seed=options["seed"])
         created = simulation.apply(reviews)
+        prompts = simulation.prompt_history(reviews)
         by_reviewer: dict[str, int] = {}
         for review in reviews:
             by_reviewer[review.reviewer] = by_reviewer.get(review.reviewer, 0) + 1
-        return {"reviews": len(reviews), "new": created, "by_reviewer": by_reviewer}
+        return {
+            "reviews": len(reviews),
+            "new": created,
+            "by_reviewer": by_reviewer,
+            "new_prompts": prompts,
+        }
