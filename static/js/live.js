@@ -40,6 +40,14 @@
       badge.textContent = String(Number(badge.textContent) + 1);
       badge.hidden = false;
     }
+    // the review page's "Needs your verdict" tab: how many arrived since it was opened
+    var tab = document.getElementById("needs-you-count");
+    if (tab) {
+      var fresh = tab.querySelector(".fresh") || tab.appendChild(document.createElement("strong"));
+      fresh.className = "fresh";
+      fresh.dataset.n = String(Number(fresh.dataset.n || 0) + 1);
+      fresh.textContent = " · " + fresh.dataset.n + " new";
+    }
   }
 
   function connect() {
