@@ -130,8 +130,9 @@ def _fresh_cache() -> Iterator[None]:
     forget_keys()
 
     client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
-    # fan-out claims, cached dashboards, rate-limit counters (django-ratelimit's "rl:")
-    for pattern in ("*fanout:*", "*analytics:*", "*rl:*"):
+    # fan-out claims, cached dashboards, rate-limit counters (django-ratelimit's "rl:"),
+    # reports' Slack posts claimed per period
+    for pattern in ("*fanout:*", "*analytics:*", "*rl:*", "*slackpost:*"):
         for key in client.scan_iter(match=f"{settings.REDIS_PREFIX}:cache:{pattern}"):
             client.delete(key)
 

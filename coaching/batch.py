@@ -14,7 +14,8 @@ Two sources, over the period (7 days by default):
 
 Each finding is a `LearningProposal` with its evidence (counts, examples, the typical edit);
 a finding already pending from an earlier run is updated instead of repeated. The drafts
-are marked analysed, admins get a summary email, and an optional summariser hook
+are marked analysed, admins get the weekly learning report (coaching.report: by email, and
+in the Slack reports channel when there is one), and an optional summariser hook
 (`LL_PROPOSAL_SUMMARISER`, a dotted path to `f(kind, title, evidence) -> str`, off by
 default) may add a summary in words.
 """
@@ -22,7 +23,6 @@ default) may add a summary in words.
 from __future__ import annotations
 
 import statistics
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,12 +30,11 @@ from typing import Any
 
 import structlog
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from coaching import experiments
+from coaching import experiments, report
 from coaching.models import (
     BatchRun,
     EntryKind,
@@ -50,7 +49,6 @@ from feedback import selectors as feedback_selectors
 from feedback import services as feedback_services
 from learning.errors import Conflict, Forbidden, NotFound
 from learning.models import Role
-from learning.selectors import reachable
 
 logger = structlog.get_logger(__name__)
 
@@ -230,8 +228,9 @@ class Batch:
 
 def run(*, now: datetime | None = None, days: int = 7) -> Batch:
     """One batch-learning pass over the last `days`: proposals stored, drafts marked
-    analysed, admins told. Re-running over the same week updates the same pending
-    proposals rather than adding new ones."""
+    analysed, admins told once it commits (coaching.report, when its rule says so).
+    Re-running over the same week updates the same pending proposals rather than adding
+    new ones."""
     end = now or timezone.now()
     start = end - timedelta(days=days)
     edits, gaps = feedback_selectors.drafts_for_learning(start=start, end=end)
@@ -269,7 +268,7 @@ def run(*, now: datetime | None = None, days: int = 7) -> Batch:
         batch.run.proposals = len(batch.proposals)
         batch.run.finished_at = timezone.now()
         batch.run.save(update_fields=["proposals", "finished_at"])
-        transaction.on_commit(lambda: notify_admins(batch))
+        transaction.on_commit(lambda: report.send(batch.run))
     return batch
 
 
@@ -286,32 +285,6 @@ def _summary(summarise: Any, finding: Finding) -> str:
     except Exception as error:  # a hook never stops the batch
         logger.warning("proposal_summariser_failed", error=str(error))
         return ""
-
-
-def notify_admins(batch: Batch) -> None:
-    to = list(reachable(Role.ADMIN).values_list("email", flat=True))
-    if not to:
-        return
-    counts = Counter(p.get_kind_display() for p in batch.proposals)
-    lines = [f"- {n} x {kind}" for kind, n in sorted(counts.items())] or ["- nothing new"]
-    titles = [f"  · {p.title}" for p in batch.proposals]
-    send_mail(
-        subject=f"[Learning Loop] Weekly learning: {len(batch.proposals)} proposal(s) to review",
-        message="\n".join(
-            [
-                f"This week's analysis of {batch.run.edits} edited drafts or corrections, and "
-                f"{batch.run.gaps} messages the agent had no draft for found:",
-                *lines,
-                "",
-                *titles,
-                "",
-                "Review them in the admin under Coaching → Learning proposals.",
-            ]
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=to,
-    )
-    BatchRun.objects.filter(pk=batch.run.pk).update(notified_at=timezone.now())
 
 
 def _require_admin(user: Any) -> None:

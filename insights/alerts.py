@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -17,12 +18,13 @@ from django.utils import timezone
 
 from calibration import selectors as calibration_selectors
 from feedback import selectors as feedback_selectors
-from insights import live
+from insights import live, slack_posts
 from insights.models import Alert, AlertRule, AlertSettings
 from insights.sums import ESCALATION, Window, brier, decided, outcome_rows, success_rate, sum_rows
 from learning.errors import InvalidInput, NotFound
 from learning.models import Role, User
 from learning.selectors import reachable
+from learning.tenancy.urls import absolute_url
 from outcomes import selectors as outcome_selectors
 
 
@@ -246,17 +248,26 @@ def recipients() -> list[str]:
 
 
 def notify(alert: Alert) -> None:
-    """Email managers and admins once, and push the alert to open pages."""
+    """Tell of a newly opened alert once: an email to managers and admins (what happened,
+    a link to the page that shows it and one to the alerts page), a post to the tenant's
+    reports channel when it has one (queued; Slack failing never fails this), and a push
+    to open pages."""
+    link = absolute_link_for(alert)
+    alerts_url = alerts_page_url(alert)
     to = recipients()
     if to:
-        context = {"alert": alert}
+        subject = f"[Learning Loop] {alert.get_rule_display()}" + (
+            f": {alert.subject}" if alert.subject else ""
+        )
+        context = {"alert": alert, "link": link, "alerts_url": alerts_url, "subject": subject}
         send_mail(
-            subject=f"[Learning Loop] {alert.get_rule_display()}",
+            subject=subject,
             message=render_to_string("insights/email/alert.txt", context),
             html_message=render_to_string("insights/email/alert.html", context),
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=to,
         )
+    slack_posts.post_alert(alert, link=link, alerts_url=alerts_url)
     Alert.objects.filter(pk=alert.pk).update(notified_at=timezone.now())
     live.publish_to_managers(
         "alert.opened",
@@ -310,20 +321,58 @@ def _open_alert(alert_id: int) -> Alert:
     return alert
 
 
-def link_for(alert: Alert) -> tuple[str, str] | None:
-    """(URL, words) of the page about what the alert is about, if there is one."""
+@dataclass(frozen=True)
+class Target:
+    """The page an alert is about: a URL name and its arguments, a query and a fragment."""
+
+    name: str
+    args: tuple[Any, ...]
+    query: str
+    fragment: str
+    words: str
+
+
+def target_of(alert: Alert) -> Target | None:
+    """The page about what the alert is about, if there is one."""
     rule = alert.rule
     if rule == AlertRule.AMBIGUOUS_BACKLOG:
-        return reverse("feedback-review-item", args=["to-label", 1]), "Open the To label queue"
+        return Target("feedback-review-item", ("to-label", 1), "", "", "Open the To label queue")
     if rule == AlertRule.FEEDBACK_FATIGUE:
-        return reverse("feedback-team") + "#fatigue-heading", f"See {alert.subject}'s ratings"
+        return Target("feedback-team", (), "", "fatigue-heading", f"See {alert.subject}'s ratings")
     if rule == AlertRule.ESCALATION_SPIKE:
-        return reverse("manager-home") + "?days=7&action_type=escalate", "See the escalations"
+        return Target("manager-home", (), "days=7&action_type=escalate", "", "See the escalations")
     if rule == AlertRule.ENGAGEMENT_DROP:
-        return reverse("manager-home") + "?days=7&action_type=send_email", "See the emails"
+        return Target("manager-home", (), "days=7&action_type=send_email", "", "See the emails")
     if alert.subject:  # an action type: Brier worsening, calibration changed
-        return (
-            reverse("manager-home") + f"?days=7&action_type={alert.subject}",
+        return Target(
+            "manager-home",
+            (),
+            urlencode({"days": 7, "action_type": alert.subject}),
+            "",
             f"See {alert.subject} on the team page",
         )
     return None
+
+
+def link_for(alert: Alert) -> tuple[str, str] | None:
+    """(URL, words) of the page about what the alert is about, if there is one."""
+    target = target_of(alert)
+    if target is None:
+        return None
+    query = f"?{target.query}" if target.query else ""
+    fragment = f"#{target.fragment}" if target.fragment else ""
+    return reverse(target.name, args=target.args) + query + fragment, target.words
+
+
+def absolute_link_for(alert: Alert) -> tuple[str, str] | None:
+    """(absolute URL, words) of the same page, for mail and Slack."""
+    target = target_of(alert)
+    if target is None:
+        return None
+    fragment = f"#{target.fragment}" if target.fragment else ""
+    return absolute_url(target.name, *target.args, query=target.query) + fragment, target.words
+
+
+def alerts_page_url(alert: Alert) -> str:
+    """The alert on the alerts page (where it is acknowledged or snoozed)."""
+    return absolute_url("alerts") + f"#alert-{alert.pk}"

@@ -7,7 +7,9 @@ A report is built from the same selectors as the dashboards (`insights.analytics
 `cid:` images in a multipart/related HTML email, with a plain-text part. `--dry-run` writes
 the same report to an `.eml` file (exactly what would be sent) and an `.html` file with the
 images embedded, to open in a browser. Each (kind, user, period) is sent at most once: a
-`ReportDelivery` row is claimed in the same transaction as the send.
+`ReportDelivery` row is claimed in the same transaction as the send. When the tenant has
+a Slack reports channel, a short summary of the run's figures is posted there too, once per
+period (`insights.slack_posts`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 
 from coaching import selectors as coaching_selectors
-from insights import analytics, charts
+from insights import analytics, charts, slack_posts
 from insights.models import Alert, ReportDelivery, ReportKind
 from insights.sums import Window, decided, outcome_rows, success_rate
 from learning.models import Role, User
@@ -235,6 +237,7 @@ class Sent:
     skipped: list[str] = field(default_factory=list)  # already sent for this period
     failed: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
+    posted: bool = False  # its summary queued for the tenant's Slack reports channel
 
 
 def send(*, kind: str, today: date | None = None, dry_run_dir: Path | None = None) -> Sent:
@@ -264,6 +267,10 @@ def send(*, kind: str, today: date | None = None, dry_run_dir: Path | None = Non
             result.failed.append(user.username)
             continue
         result.sent.append(user.username)
+    if dry_run_dir is None:  # and a summary to the reports channel, once per period
+        result.posted = slack_posts.post_report(
+            kind=kind, today=today, period_end=today - timedelta(days=1)
+        )
     return result
 
 

@@ -26,6 +26,12 @@ def evaluate_alerts() -> dict[str, Any]:
 @shared_task(name="insights.send_reports")
 def send_reports(role: str) -> dict[str, Any]:
     """Email this tenant's `role` report (manager: daily, executive: weekly) to each of its
-    users, once per period (a retry or a second run sends nothing twice)."""
+        users, once per period (a retry or a second run sends nothing twice), and its summary to
+    the tenant's Slack reports channel when it has one."""
     result = reports.send(kind=reports.ROLES[role])
-    return {"sent": len(result.sent), "skipped": len(result.skipped), "failed": len(result.failed)}
+    return {
+        "sent": len(result.sent),
+        "skipped": len(result.skipped),
+        "failed": len(result.failed),
+        "posted": result.posted,
+    }

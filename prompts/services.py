@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from prompts import slack
 from prompts.models import Channel, Preference, Prompt, Status
 
 logger = structlog.get_logger(__name__)
@@ -341,3 +342,26 @@ def record_past_prompt(
     if created:  # auto_now_add stamped it now
         Prompt.objects.filter(pk=prompt.pk).update(created_at=sent_at)
     return created
+
+
+def reports_channel() -> str:
+    """The tenant's reports channel (C…) when it is connected to Slack and has one, else ""."""
+    row = slack.connection()
+    return row.reports_channel if row is not None else ""
+
+
+def post_to_reports_channel(*, text: str, blocks: list[dict[str, Any]], about: str) -> bool:
+    """Queue a post to the tenant's reports channel (an alert, a report's summary: what to
+    say is decided above prompts); the task retries after Slack's Retry-After. False, and
+    nothing queued, when the tenant has no reports channel; a broker that cannot take the
+    task is logged, never raised: Slack is never on the path of what asked for the post."""
+    if not reports_channel():
+        return False
+    from prompts import tasks  # (tasks call these services: imported when first needed)
+
+    try:
+        tasks.post_to_channel.apply_async((text, blocks, about), retry=False)
+    except Exception as exc:  # the broker's errors vary by transport
+        logger.warning("channel_post_not_queued", about=about, error=str(exc))
+        return False
+    return True

@@ -81,3 +81,20 @@ def resend_stale() -> int:
     found = services.stale()
     services.requeue(found)
     return len(found)
+
+
+@shared_task(name="prompts.post_to_channel", bind=True, max_retries=MAX_ATTEMPTS)
+def post_to_channel(self: Any, text: str, blocks: list[dict[str, Any]], about: str = "") -> str:
+    """Post to the tenant's reports channel (see services.post_to_reports_channel), trying
+    again after Slack's Retry-After while trying again may help; a post that cannot be made
+    is logged as a warning, and nothing else depends on it."""
+    try:
+        posted = slack.post_to_channel(text=text, blocks=blocks)
+    except slack.SlackError as exc:
+        if exc.retryable and self.request.retries < MAX_ATTEMPTS:
+            wait = exc.retry_after or min(600, 10 * 2**self.request.retries)
+            logger.info("channel_post_retry", about=about, error=exc.error, countdown=wait)
+            raise self.retry(countdown=wait) from None
+        logger.warning("channel_post_failed", about=about, error=exc.error)
+        return "failed"
+    return "posted" if posted else "no channel"

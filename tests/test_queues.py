@@ -51,4 +51,4 @@ def test_each_queue_is_served_by_its_own_worker(world, start_worker) -> None:
     time.sleep(2)
     assert not report.ready()  # nobody serves the reports queue yet
     start_worker(reports, "reports")
-    assert report.get(timeout=90) == {"sent": 0, "skipped": 0, "failed": 0}
+    assert report.get(timeout=90) == {"sent": 0, "skipped": 0, "failed": 0, "posted": False}

@@ -12,12 +12,15 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from coaching import batch
+from coaching import batch, report
 from coaching.models import LearningProposal, PlaybookEntry
 from feedback import selectors as feedback_selectors
 from feedback import services as feedback_services
 from feedback.models import DraftFeedback
 from learning.errors import Conflict, Forbidden
+from learning.models import Role, User
+from learning.tenancy.urls import base_url
+from tests.slack_support import CHANNEL, slack_channel
 
 LONG = (
     "Hi {n}, thanks for your interest! I'd be happy to set up a demo of our platform at a "
@@ -116,7 +119,8 @@ def test_run_proposes_style_playbook_and_new_intent_with_evidence(
         batch.run()
         assert LearningProposal.objects.count() == 3
     (email,) = [m for m in mail.outbox if "Weekly learning" in m.subject]
-    assert email.to == ["adam@alpha.example"] and "1 x New intent" in email.body
+    assert email.to == ["adam@alpha.example"]
+    assert "[New intent, new] New intent intro_call" in email.body
     assert "4 edited drafts or corrections, and 5 messages the agent had no draft for" in email.body
 
 
@@ -261,3 +265,96 @@ def test_reviewers_corrections_feed_batch_learning_like_edited_drafts(alpha) -> 
             e["corrected_by"] for e in proposals[("style", "send_pricing")].evidence["examples"]
         } == {"alpha-manager"}
         assert result.run.edits == 4
+
+
+def _reports() -> list:
+    return [m for m in mail.outbox if "Weekly learning" in m.subject]
+
+
+def test_weekly_learning_report_to_each_admin_and_the_reports_channel(
+    week, client, settings, django_capture_on_commit_callbacks
+) -> None:
+    """After a run that proposes: one email to each active admin with an address (HTML and
+    text, the count and an absolute link to the proposals), one post to the channel."""
+    with tenant_context(week.tenant):
+        User.objects.create_user(
+            username="alpha-admin2", role=Role.ADMIN, email="ada@alpha.example"
+        )
+        User.objects.create_user(
+            username="alpha-gone", role=Role.ADMIN, email="gone@alpha.example", is_active=False
+        )
+        with slack_channel(settings) as fake:
+            with django_capture_on_commit_callbacks(execute=True):
+                run = batch.run().run
+            (post,) = fake.calls_to("chat.postMessage")
+        intent = LearningProposal.objects.get(kind="new_intent")
+    link = base_url() + week.url("learning/#proposals-heading")
+    emails = _reports()
+    assert sorted(m.to[0] for m in emails) == ["ada@alpha.example", "adam@alpha.example"]
+    for email in emails:
+        assert email.subject == "[Learning Loop] Weekly learning: 3 improvements to review"
+        assert "3 improvements suggested by batch learning wait for your review: 3 new this " in (
+            email.body
+        )
+        assert "week, 0 older." in email.body and f"Review proposals: {link}" in email.body
+        assert base_url() + week.url(f"learning/proposals/{intent.pk}/") in email.body
+        assert "Nothing was approved or rejected this week." in email.body
+        assert f'href="{link}"' in email.alternatives[0][0]
+    assert post.args["channel"] == CHANNEL
+    header, section, actions, context = post.args["blocks"]
+    assert header["text"]["text"] == "Weekly learning report"
+    assert section["text"]["text"].startswith(
+        "3 improvements suggested by batch learning wait for review (3 new this week, 0 older)."
+    )
+    assert actions["elements"][0]["url"] == link
+    assert context["elements"][0]["text"] == "Nothing was approved or rejected this week."
+    with tenant_context(week.tenant):
+        run.refresh_from_db()
+        assert run.notified_at is not None
+    week.login(client, "admin")
+    assert client.get(link.removeprefix(base_url())).status_code == 200
+
+
+def test_learning_report_rule_new_or_weekly_reminder_else_nothing(
+    week, django_capture_on_commit_callbacks
+) -> None:
+    """A rerun over the same week with nothing new sends nothing (the first report still
+    stands); a week later what still waits is recalled once; nothing waiting and nothing
+    decided in the week: nothing."""
+    admin = week.users["admin"]
+
+    def run(**kwargs) -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            batch.run(**kwargs)
+        return len(_reports())
+
+    with tenant_context(week.tenant):
+        assert run() == 1
+        assert run() == 1  # the same week again: nothing new
+        style = LearningProposal.objects.get(kind="style")
+        batch.approve(proposal_id=style.pk, user=admin)
+        later = timezone.now() + timedelta(days=7)
+        assert run(now=later) == 2  # a week later: nothing new, two still wait
+        reminder = _reports()[-1]
+        assert reminder.subject == "[Learning Loop] Weekly learning: 2 improvements to review"
+        assert "2 improvements suggested by batch learning wait for your review: 0 new this " in (
+            reminder.body
+        )
+        assert run(now=later) == 2  # and once
+        for proposal in LearningProposal.objects.filter(status="pending"):
+            batch.reject(proposal_id=proposal.pk, user=admin)
+        assert run(now=later + timedelta(days=7)) == 2  # nothing waits, nothing decided then
+
+
+def test_learning_report_says_what_was_decided_in_the_week(week) -> None:
+    with tenant_context(week.tenant):
+        run = batch.run().run
+        admin = week.users["admin"]
+        batch.approve(proposal_id=LearningProposal.objects.get(kind="style").pk, user=admin)
+        batch.reject(proposal_id=LearningProposal.objects.get(kind="new_intent").pk, user=admin)
+        built = report.build(run)
+    assert (built.pending, built.new_this_week, built.older) == (1, 1, 0)
+    assert built.decided_line == (
+        "This week: 1 approved (Shorter drafts preferred for book_demo); 1 rejected "
+        "(New intent intro_call: 3 messages the agent had no draft for)."
+    )

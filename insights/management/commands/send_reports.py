@@ -64,4 +64,5 @@ class Command(BaseCommand):
                         f"{tenant.slug} {role}: {len(result.sent)} sent, "
                         f"{len(result.skipped)} already sent for this period, "
                         f"{len(result.failed)} failed"
+                        + ("; summary queued for Slack" if result.posted else "")
                     )
