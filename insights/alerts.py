@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -260,13 +260,14 @@ def notify(alert: Alert) -> None:
             f": {alert.subject}" if alert.subject else ""
         )
         context = {"alert": alert, "link": link, "alerts_url": alerts_url, "subject": subject}
-        send_mail(
-            subject=subject,
-            message=render_to_string("insights/email/alert.txt", context),
-            html_message=render_to_string("insights/email/alert.html", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=to,
-        )
+        text = render_to_string("insights/email/alert.txt", context)
+        html = render_to_string("insights/email/alert.html", context)
+        messages = []
+        for address in to:  # one message each: nobody sees the others' addresses
+            message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [address])
+            message.attach_alternative(html, "text/html")
+            messages.append(message)
+        get_connection().send_messages(messages)
     slack_posts.post_alert(alert, link=link, alerts_url=alerts_url)
     Alert.objects.filter(pk=alert.pk).update(notified_at=timezone.now())
     live.publish_to_managers(
