@@ -49,9 +49,7 @@ def send_gathered(*, recipient_id: int) -> int:
         ]
         count = len(items)
         subject = (
-            abouts[0].title
-            if count == 1
-            else f"{count} actions of the agent wait for your verdict"
+            abouts[0].title if count == 1 else f"{count} actions of the agent wait for your verdict"
         )
         context = {
             "person": person,
