@@ -360,6 +360,19 @@ def save_preference(
     return preference
 
 
+def set_slack_user_id(*, user: Any, slack_user_id: str) -> Preference:
+    """Who the person is in Slack, as an admin says (U…); empty: looked up by their email
+    address again when the next prompt is sent."""
+    preference, _ = Preference.objects.update_or_create(
+        user=user,
+        defaults={
+            "slack_user_id": slack_user_id,
+            "slack_user_found_by": "admin" if slack_user_id else "",
+        },
+    )
+    return preference
+
+
 @dataclass(frozen=True)
 class PromptLine:
     """One prompt as its recipient reads it on their settings page."""
