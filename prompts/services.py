@@ -13,6 +13,7 @@ prompts about it (`on_feedback_recorded`): the answer rate and time to answer pe
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -245,6 +246,7 @@ class AnswerRate:
     failed: int
     not_sent: int
     median_minutes: float | None
+    top_reason: str = ""  # the most frequent reason among those failed or not sent
 
     @property
     def rate(self) -> float | None:
@@ -254,21 +256,26 @@ class AnswerRate:
 def answer_rates(*, recipients: Any, since: datetime) -> list[AnswerRate]:
     """Per channel, of the prompts to these people since `since`: how many were sent,
     answered (a verdict given after the prompt was sent), failed, or not sent; and the
-    median time from sending to answer."""
+    median time from sending to answer, and why those not sent were not, most often."""
     rows = list(
         Prompt.objects.filter(recipient__in=recipients, created_at__gte=since).values_list(
-            "channel", "status", "sent_at", "answered_at"
+            "channel", "status", "sent_at", "answered_at", "reason"
         )
     )
     result = []
     for channel, label in Channel.choices:
         mine = [row for row in rows if row[0] == channel]
-        sent = [(status, at) for _, status, at, _ in mine if at is not None]
+        sent = [(status, at) for _, status, at, _, _ in mine if at is not None]
         waits = [
             (answered - at).total_seconds() / 60
-            for _, _, at, answered in mine
+            for _, _, at, answered, _ in mine
             if at is not None and answered is not None and answered >= at
         ]
+        reasons = Counter(
+            reason
+            for _, status, _, _, reason in mine
+            if status in (Status.FAILED, Status.SKIPPED) and reason
+        )
         result.append(
             AnswerRate(
                 channel=channel,
@@ -278,6 +285,7 @@ def answer_rates(*, recipients: Any, since: datetime) -> list[AnswerRate]:
                 failed=sum(row[1] == Status.FAILED for row in mine),
                 not_sent=sum(row[1] == Status.SKIPPED for row in mine),
                 median_minutes=round(statistics.median(waits), 1) if waits else None,
+                top_reason=reasons.most_common(1)[0][0] if reasons else "",
             )
         )
     return result
