@@ -274,6 +274,48 @@ class FatigueApi(APIView):
         return Response({"reviewers": [{**asdict(r), "flagged": r.flagged} for r in rows]})
 
 
+class PromptAnswersApi(APIView):
+    permission_classes = [IsManagerOrAbove]
+
+    @extend_schema(
+        parameters=[days_parameter("1 to 365, default 30.")],
+        responses=inline_serializer(
+            "PromptAnswers",
+            {
+                "days": serializers.IntegerField(),
+                "prompts_by_channel": inline_serializer(
+                    "PromptAnswersOfChannel",
+                    {
+                        "channel": serializers.ChoiceField(choices=["slack", "email"]),
+                        "label": serializers.CharField(),
+                        "sent": serializers.IntegerField(),
+                        "answered": serializers.IntegerField(),
+                        "answer_rate": serializers.FloatField(allow_null=True),
+                        "median_minutes_to_answer": serializers.FloatField(allow_null=True),
+                        "median_in_words": serializers.CharField(),
+                        "failed": serializers.IntegerField(),
+                        "not_sent": serializers.IntegerField(),
+                        "top_reason": serializers.CharField(),
+                    },
+                    many=True,
+                ),
+            },
+        ),
+        description="Whether people answer the prompts about critical actions, per channel "
+        "(Slack direct message, email), for the people in your scope over the last `days` "
+        "days: `sent`, `answered` (a verdict given after the prompt was sent, wherever it was "
+        "given), `answer_rate` = answered / sent on [0, 1] (null when none was sent), the "
+        "median minutes from sending to the verdict (null when none was answered), `failed`, "
+        "`not_sent` (quiet, turned off, over the day's allowance, unreachable) and "
+        "`top_reason`, the most frequent reason among those failed or not sent. The "
+        "manager's feedback page shows the same figures.",
+    )
+    def get(self, request: Request) -> Response:
+        days = days_param(request.query_params.get("days"))
+        rows = selectors.prompt_answers(principal=request.user, days=days)
+        return Response({"days": days, "prompts_by_channel": rows})
+
+
 class DraftInSerializer(JsonBody):
     action_id = serializers.RegexField(IDENTIFIER, max_length=200)
     conversation_id = serializers.RegexField(IDENTIFIER, max_length=200)

@@ -20,6 +20,7 @@ from feedback.services import SCALES, edit_distance, settings_row
 from learning.models import Role, User
 from learning.selectors import sees_whole_tenant, visible_users
 from outcomes import rules as outcome_rules
+from prompts import services as prompt_services
 
 if TYPE_CHECKING:
     from outcomes.events import ContentErasure
@@ -49,13 +50,19 @@ def _group(queryset: QuerySet[FeedbackEntry], key: str, keys: list[str]) -> dict
     }
 
 
+def period_start(*, days: int, now: datetime) -> datetime:
+    """The start of a report's last `days` days: midnight `days - 1` days before today."""
+    start_day = timezone.localdate(now) - timedelta(days=days - 1)
+    return timezone.make_aware(datetime.combine(start_day, datetime.min.time()))
+
+
 def summary(*, principal: Any, days: int = 30, now: datetime | None = None) -> dict[str, Any]:
     """Counts and averages (normalised ratings, [0, 1]) of the feedback given in the last
     `days` days within the principal's scope; every day, source, type and role is listed,
     with zeros where nothing happened."""
     now = now or timezone.now()
-    start_day = timezone.localdate(now) - timedelta(days=days - 1)
-    since = timezone.make_aware(datetime.combine(start_day, datetime.min.time()))
+    since = period_start(days=days, now=now)
+    start_day = timezone.localdate(since)
     entries = visible_feedback(principal=principal).filter(rated_at__gte=since, rated_at__lte=now)
     totals = entries.aggregate(count=Count("id"), avg=Avg("normalized_rating"))
     explicit = entries.filter(source__in=list(SCALES)).aggregate(
@@ -454,3 +461,42 @@ def actions_erased_by(erasure: ContentErasure, action_ids: Iterable[str]) -> set
             "outcome__action_id", flat=True
         )
     )
+
+
+def minutes_in_words(minutes: float | None) -> str:
+    """A wait as people say it: "under a minute", "14 min", "2.5 h", "3 days"."""
+    if minutes is None:
+        return ""
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 90:
+        return f"{minutes:.0f} min"
+    if minutes < 48 * 60:
+        return f"{minutes / 60:.1f} h".replace(".0 h", " h")
+    return f"{minutes / 1440:.1f} days".replace(".0 days", " days")
+
+
+def prompt_answers(
+    *, principal: Any, days: int = 30, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Per channel (Slack, email), the prompts to the people in the principal's scope over
+    the last `days` days: how many were sent and answered (a verdict given after the prompt
+    was sent), the answer rate (answered / sent, 0-1; None when none was sent), the median
+    minutes from sending to answer, how many failed or were not sent, and why most often."""
+    since = period_start(days=days, now=now or timezone.now())
+    rates = prompt_services.answer_rates(recipients=visible_users(user=principal), since=since)
+    return [
+        {
+            "channel": rate.channel,
+            "label": rate.label,
+            "sent": rate.sent,
+            "answered": rate.answered,
+            "answer_rate": rate.rate,
+            "median_minutes_to_answer": rate.median_minutes,
+            "median_in_words": minutes_in_words(rate.median_minutes),
+            "failed": rate.failed,
+            "not_sent": rate.not_sent,
+            "top_reason": rate.top_reason,
+        }
+        for rate in rates
+    ]

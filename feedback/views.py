@@ -147,10 +147,12 @@ def _record_review(
 
 @role_required(*PAGE_ROLES[Role.MANAGER])
 def team(request: HttpRequest) -> HttpResponse:
-    """The manager's feedback view: the summary of their scope and fatigue flags."""
+    """The manager's feedback view: the summary of their scope, fatigue flags, and whether
+    people answer the prompts."""
     user: Any = request.user
     summary = selectors.summary(principal=user, days=30)
     fatigue = selectors.fatigue(users=visible_users(user=user))
+    prompts = selectors.prompt_answers(principal=user, days=summary["days"])
     return render(
         request,
         "feedback/team.html",
@@ -158,6 +160,8 @@ def team(request: HttpRequest) -> HttpResponse:
             "summary": summary,
             "fatigue": fatigue,
             "trend_json": summary["people_trend"],
+            "prompts": prompts,
+            "any_prompt": any(row["sent"] or row["failed"] or row["not_sent"] for row in prompts),
         },
     )
 

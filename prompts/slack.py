@@ -226,7 +226,23 @@ def connect(
     return row
 
 
-def disconnect() -> None:
+def set_options(*, reports_channel: str, signing_secret: str | None = None) -> SlackConnection:
+    """Change the reports channel (and, when given, the signing secret) without touching
+    the token."""
+    row, _ = SlackConnection.objects.get_or_create(pk=1)
+    row.reports_channel = reports_channel
+    fields = ["reports_channel"]
+    if signing_secret is not None:
+        row.signing_secret_encrypted = vault.seal(signing_secret)
+        fields.append("signing_secret_encrypted")
+    row.save(update_fields=fields)
+    return row
+
+
+def disconnect(*, by: str = "") -> None:
+    """Forget the token and signing secret: no prompt, report or alert goes to Slack until
+    an admin connects again."""
     SlackConnection.objects.filter(pk=1).update(
         bot_token_encrypted="", signing_secret_encrypted="", token_hint="", connected_at=None
     )
+    logger.info("slack_disconnected", by=by)

@@ -91,6 +91,7 @@ def test_schema_has_every_spec_endpoint_and_no_generator_warnings(alpha, client)
         "signals/",
         "feedback/",
         "feedback/summary/",
+        "feedback/prompts/",
         "drafts/",
         "calibration/{action_type}/",
         "policy/",
