@@ -20,7 +20,7 @@ from feedback.services import SCALES, edit_distance, settings_row
 from learning.models import Role, User
 from learning.selectors import sees_whole_tenant, visible_users
 from outcomes import rules as outcome_rules
-from prompts import services as prompt_services
+from prompts import selectors as prompt_selectors
 
 if TYPE_CHECKING:
     from outcomes.events import ContentErasure
@@ -484,7 +484,7 @@ def prompt_answers(
     was sent), the answer rate (answered / sent, 0-1; None when none was sent), the median
     minutes from sending to answer, how many failed or were not sent, and why most often."""
     since = period_start(days=days, now=now or timezone.now())
-    rates = prompt_services.answer_rates(recipients=visible_users(user=principal), since=since)
+    rates = prompt_selectors.answer_rates(recipients=visible_users(user=principal), since=since)
     return [
         {
             "channel": rate.channel,

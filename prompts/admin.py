@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from learning.admin_access import ReviewAdmin, SettingsAdmin, is_reviewer
 from learning.models import Role
-from prompts import services, slack
+from prompts import preferences, slack
 from prompts.models import Preference, Prompt, SlackConnection
 
 SECRETS = ("bot_token", "signing_secret")
@@ -243,7 +243,7 @@ class PreferenceAdmin(ReviewAdmin):
         return is_admin(request)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        saved = services.set_slack_user_id(
+        saved = preferences.set_slack_user_id(
             user=form.cleaned_data.get("user") or obj.user,
             slack_user_id=form.cleaned_data["slack_user_id"],
         )

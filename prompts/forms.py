@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from prompts import services
+from prompts import preferences
 from prompts.models import Preference
 
 
@@ -57,7 +57,7 @@ class PreferenceForm(forms.ModelForm):
         data = super().clean() or {}
         if "quiet_start" in self.errors or "quiet_end" in self.errors:
             return data
-        problem = services.quiet_hours_problem(data.get("quiet_start"), data.get("quiet_end"))
+        problem = preferences.quiet_hours_problem(data.get("quiet_start"), data.get("quiet_end"))
         if problem is not None:
             self.add_error(problem[0], problem[1])
         return data

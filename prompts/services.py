@@ -8,69 +8,28 @@ prompted at most once, so a retried task or a replayed action prompts nobody twi
 
 Any verdict the person then gives on that action, wherever they give it, answers their
 prompts about it (`on_feedback_recorded`): the answer rate and time to answer per channel
-(`answer_rates`) measure what prompts achieve."""
+(`selectors.answer_rates`) measure what prompts achieve. A person's choices are in
+`preferences`."""
 
 from __future__ import annotations
 
-import statistics
-from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from learning.errors import InvalidInput
-from learning.models import validate_time_zone
-from prompts import slack
-from prompts.models import Channel, Preference, Prompt, SlackConnection, Status
+from prompts import preferences, slack
+from prompts.models import Channel, Prompt, Status
 
 logger = structlog.get_logger(__name__)
 
-DEFAULT = Preference(slack=True, email=True, email_also=False)
 SENT_OR_WAITING = (Status.QUEUED, Status.HELD, Status.SENDING, Status.SENT)
-
-
-def preference_of(user: Any) -> Preference:
-    return Preference.objects.filter(user=user).first() or DEFAULT
-
-
-def channels_for(user: Any, *, slack_connected: bool) -> tuple[list[str], str]:
-    """The channels to reach the person on, and why none when there are none."""
-    preference = preference_of(user)
-    chosen: list[str] = []
-    if slack_connected and preference.slack:
-        chosen.append(Channel.SLACK)
-    if preference.email and user.email and (not chosen or preference.email_also):
-        chosen.append(Channel.EMAIL)
-    if chosen:
-        return chosen, ""
-    if not preference.slack and not preference.email:
-        return [], "they turned prompts off"
-    return [], "no Slack connected and no email address"
-
-
-def quiet_until(user: Any, *, now: datetime | None = None) -> datetime | None:
-    """When the person's quiet hours end, if they are in them now (in their time zone);
-    None otherwise."""
-    preference = preference_of(user)
-    start, end = preference.quiet_start, preference.quiet_end
-    if start is None or end is None or start == end:
-        return None
-    zone = ZoneInfo(getattr(user, "time_zone", "") or "UTC")
-    local = (now or timezone.now()).astimezone(zone)
-    here = local.time()
-    quiet = (start <= here < end) if start < end else (here >= start or here < end)
-    if not quiet:
-        return None
-    day = local.date() if here < end else local.date() + timedelta(days=1)
-    return datetime.combine(day, end, tzinfo=zone)
 
 
 def prompted_today(user: Any, *, now: datetime | None = None) -> int:
@@ -97,7 +56,7 @@ def queue_prompts(
 ) -> Queued:
     """Record and hand over the person's prompts about one action (see the module)."""
     now = timezone.now()
-    channels, none_because = channels_for(recipient, slack_connected=slack_connected)
+    channels, none_because = preferences.channels_for(recipient, slack_connected=slack_connected)
     reason = ""
     if not channels:
         reason = f"Not sent: {none_because}."
@@ -111,7 +70,7 @@ def queue_prompts(
             defaults={"why": why, "status": Status.SKIPPED, "reason": reason},
         )
         return Queued([], reason)
-    held = quiet_until(recipient, now=now)
+    held = preferences.quiet_until(recipient, now=now)
     created = []
     for channel in channels:
         prompt, new = Prompt.objects.get_or_create(
@@ -164,7 +123,7 @@ def fall_back_to_email(prompt: Prompt, *, because: str) -> Prompt | None:
     """After Slack could not reach the person: an email prompt instead, when they take
     email and have an address."""
     user = prompt.recipient
-    if not preference_of(user).email or not user.email:
+    if not preferences.preference_of(user).email or not user.email:
         return None
     fallback, new = Prompt.objects.get_or_create(
         outcome_id=prompt.outcome_id,
@@ -247,75 +206,6 @@ def on_feedback_recorded(recorded: Any) -> None:
     )
 
 
-@dataclass(frozen=True)
-class AnswerRate:
-    channel: str
-    label: str
-    sent: int
-    answered: int
-    failed: int
-    not_sent: int
-    median_minutes: float | None
-    top_reason: str = ""  # the most frequent reason among those failed or not sent
-
-    @property
-    def rate(self) -> float | None:
-        return self.answered / self.sent if self.sent else None
-
-
-def answer_rates(*, recipients: Any, since: datetime) -> list[AnswerRate]:
-    """Per channel, of the prompts to these people since `since`: how many were sent,
-    answered (a verdict given after the prompt was sent), failed, or not sent; and the
-    median time from sending to answer, and why those not sent were not, most often."""
-    rows = list(
-        Prompt.objects.filter(recipient__in=recipients, created_at__gte=since).values_list(
-            "channel", "status", "sent_at", "answered_at", "reason"
-        )
-    )
-    result = []
-    for channel, label in Channel.choices:
-        mine = [row for row in rows if row[0] == channel]
-        sent = [(status, at) for _, status, at, _, _ in mine if at is not None]
-        waits = [
-            (answered - at).total_seconds() / 60
-            for _, _, at, answered, _ in mine
-            if at is not None and answered is not None and answered >= at
-        ]
-        reasons = Counter(
-            reason
-            for _, status, _, _, reason in mine
-            if status in (Status.FAILED, Status.SKIPPED) and reason
-        )
-        result.append(
-            AnswerRate(
-                channel=channel,
-                label=label,
-                sent=len(sent),
-                answered=len(waits),
-                failed=sum(row[1] == Status.FAILED for row in mine),
-                not_sent=sum(row[1] == Status.SKIPPED for row in mine),
-                median_minutes=round(statistics.median(waits), 1) if waits else None,
-                top_reason=reasons.most_common(1)[0][0] if reasons else "",
-            )
-        )
-    return result
-
-
-def stale(*, older_than: timedelta = timedelta(minutes=10)) -> list[Prompt]:
-    """Prompts to hand over (again): held through quiet hours that are now over, and
-    those a lost task left queued or sending for longer than `older_than`."""
-    now = timezone.now()
-    cutoff = now - older_than
-    # (a send that takes over an hour died: its worker was killed mid-call)
-    return list(
-        Prompt.objects.filter(
-            Q(status=Status.HELD, send_after__lte=now)
-            | Q(status=Status.QUEUED, created_at__lt=cutoff)
-            | Q(status=Status.SENDING, created_at__lt=now - timedelta(hours=1))
-        ).select_related("recipient")[:500]
-    )
-
-
 def requeue(prompts: list[Prompt]) -> None:
     """Hand prompts over again (`tasks.resend_stale`)."""
     stuck = [p.pk for p in prompts if p.status == Status.SENDING]
@@ -376,144 +266,3 @@ def post_to_reports_channel(*, text: str, blocks: list[dict[str, Any]], about: s
         logger.warning("channel_post_not_queued", about=about, error=str(exc))
         return False
     return True
-
-
-# --- a person's own settings page -------------------------------------------------------
-
-
-def quiet_hours_problem(start: time | None, end: time | None) -> tuple[str, str] | None:
-    """What is wrong with these quiet hours, as (field, message); None when they are fine:
-    both times or neither, and not the same time."""
-    if start is None and end is None:
-        return None
-    if start is None:
-        return "quiet_start", "Give the time quiet hours start too, or clear both."
-    if end is None:
-        return "quiet_end", "Give the time quiet hours end too, or clear both."
-    if start == end:
-        return "quiet_end", "Quiet hours must end at another time than they start."
-    return None
-
-
-def save_preference(
-    *,
-    user: Any,
-    slack: bool,
-    email: bool,
-    email_also: bool,
-    quiet_start: time | None,
-    quiet_end: time | None,
-    time_zone: str,
-) -> Preference:
-    """Keep how the person wants to be prompted, and their time zone (on their user, where
-    coaching reads it too). InvalidInput, and nothing kept, when a value is refused."""
-    problem = quiet_hours_problem(quiet_start, quiet_end)
-    if problem is not None:
-        raise InvalidInput(problem[1], field=problem[0])
-    try:
-        validate_time_zone(time_zone)
-    except ValidationError:
-        raise InvalidInput(
-            f"{time_zone!r} is not a time zone we know.", field="time_zone"
-        ) from None
-    with transaction.atomic():
-        preference, _ = Preference.objects.update_or_create(
-            user=user,
-            defaults={
-                "slack": slack,
-                "email": email,
-                "email_also": email_also,
-                "quiet_start": quiet_start,
-                "quiet_end": quiet_end,
-            },
-        )
-        if user.time_zone != time_zone:
-            user.time_zone = time_zone
-            user.save(update_fields=["time_zone"])
-    logger.info("prompt_preference_saved", user=user.pk)
-    return preference
-
-
-def set_slack_user_id(*, user: Any, slack_user_id: str) -> Preference:
-    """Who the person is in Slack, as an admin says (U…); empty: looked up by their email
-    address again when the next prompt is sent."""
-    preference, _ = Preference.objects.update_or_create(
-        user=user,
-        defaults={
-            "slack_user_id": slack_user_id,
-            "slack_user_found_by": "admin" if slack_user_id else "",
-        },
-    )
-    return preference
-
-
-@dataclass(frozen=True)
-class PromptLine:
-    """One prompt as its recipient reads it on their settings page."""
-
-    created_at: datetime
-    action: str
-    conversation: str
-    channel: str
-    status: str
-    reason: str
-    sent_at: datetime | None
-    answered_at: datetime | None
-    answered_via: str
-    minutes_to_answer: float | None
-
-
-ANSWERED_VIA = {
-    "slack": "with the Slack button",
-    "link": "with the email's link",
-    "review_page": "on the review page",
-    "api": "through the API",
-}
-
-
-def recent_prompts(*, user: Any, limit: int = 10) -> list[PromptLine]:
-    """The person's last `limit` prompts, newest first: what was sent to them, or not."""
-    prompts = Prompt.objects.filter(recipient=user).select_related("outcome__conversation")[:limit]
-    lines = []
-    for prompt in prompts:
-        waited = None
-        if prompt.sent_at and prompt.answered_at and prompt.answered_at >= prompt.sent_at:
-            waited = round((prompt.answered_at - prompt.sent_at).total_seconds() / 60, 1)
-        lines.append(
-            PromptLine(
-                created_at=prompt.created_at,
-                action=prompt.outcome.action_type.replace("_", " ").capitalize(),
-                conversation=prompt.outcome.conversation.external_id,
-                channel=prompt.get_channel_display(),
-                status=prompt.get_status_display(),
-                reason=prompt.reason,
-                sent_at=prompt.sent_at,
-                answered_at=prompt.answered_at,
-                answered_via=ANSWERED_VIA.get(prompt.answered_via, prompt.answered_via),
-                minutes_to_answer=waited,
-            )
-        )
-    return lines
-
-
-@dataclass(frozen=True)
-class SlackReach:
-    """Whether Slack can reach the person: the tenant connected, and they are known there."""
-
-    connected: bool
-    team_name: str
-    found_by: str  # "email", "admin", or "" (not found yet)
-
-
-def slack_reach(*, user: Any) -> SlackReach:
-    """What the person may know of the tenant's Slack and of themselves in it; never a
-    token."""
-    row = SlackConnection.objects.filter(pk=1).first()
-    connected = row is not None and row.connected
-    preference = preference_of(user)
-    found_by = ""
-    if preference.slack_user_id:
-        found_by = preference.slack_user_found_by or "admin"
-    return SlackReach(
-        connected=connected, team_name=row.team_name if row and connected else "", found_by=found_by
-    )

@@ -7,7 +7,7 @@ from typing import Any
 import structlog
 from celery import shared_task
 
-from prompts import emails, services, slack
+from prompts import emails, selectors, services, slack
 from prompts.blocks import slack_message
 
 logger = structlog.get_logger(__name__)
@@ -78,7 +78,7 @@ def update_slack_message(self: Any, response_url: str, body: dict[str, Any]) -> 
 def resend_stale() -> int:
     """Prompts a lost task left waiting (a broker down at ingest, a worker killed while
     sending) are handed over again."""
-    found = services.stale()
+    found = selectors.stale()
     services.requeue(found)
     return len(found)
 

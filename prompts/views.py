@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from learning.access import login_only
 from learning.errors import InvalidInput
-from prompts import services
+from prompts import preferences, selectors
 from prompts.forms import PreferenceForm
 from prompts.models import Preference
 
@@ -30,7 +30,7 @@ def prompt_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.save_preference(
+            preferences.save_preference(
                 user=user,
                 slack=data["slack"],
                 email=data["email"],
@@ -46,8 +46,8 @@ def prompt_settings(request: HttpRequest) -> HttpResponse:
             return redirect("prompt-settings")
     context = {
         "form": form,
-        "reach": services.slack_reach(user=user),
-        "recent": services.recent_prompts(user=user, limit=10),
+        "reach": preferences.slack_reach(user=user),
+        "recent": selectors.recent_prompts(user=user, limit=10),
         "time_zone": user.time_zone,
     }
     return render(

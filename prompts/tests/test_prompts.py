@@ -17,7 +17,7 @@ from feedback import prompting
 from feedback.models import FeedbackSettings
 from learning.models import User
 from outcomes.tests.factories import OutcomeFactory
-from prompts import services, slack, tasks, vault
+from prompts import preferences, selectors, slack, tasks, vault
 from prompts.models import Channel, Preference, Prompt, SlackConnection, Status
 from tests.slack_server import running_slack
 
@@ -100,18 +100,18 @@ def test_the_days_allowance_is_kept_and_the_rest_recorded_as_not_sent(in_alpha) 
 
 def test_channels_follow_the_persons_choice(in_alpha) -> None:
     person = rep()
-    assert services.channels_for(person, slack_connected=True) == (["slack"], "")
-    assert services.channels_for(person, slack_connected=False) == (["email"], "")
+    assert preferences.channels_for(person, slack_connected=True) == (["slack"], "")
+    assert preferences.channels_for(person, slack_connected=False) == (["email"], "")
     Preference.objects.create(user=person, slack=True, email=True, email_also=True)
-    assert services.channels_for(person, slack_connected=True) == (["slack", "email"], "")
+    assert preferences.channels_for(person, slack_connected=True) == (["slack", "email"], "")
     Preference.objects.filter(user=person).update(slack=False, email=False)
-    assert services.channels_for(person, slack_connected=True) == (
+    assert preferences.channels_for(person, slack_connected=True) == (
         [],
         "they turned prompts off",
     )
     User.objects.filter(pk=person.pk).update(email="")
     Preference.objects.filter(user=person).update(email=True)
-    assert services.channels_for(rep(), slack_connected=False) == (
+    assert preferences.channels_for(rep(), slack_connected=False) == (
         [],
         "no Slack connected and no email address",
     )
@@ -132,7 +132,7 @@ def test_quiet_hours_are_in_the_persons_time_zone(in_alpha, now, held_until) -> 
     person = rep()
     User.objects.filter(pk=person.pk).update(time_zone="America/New_York")
     Preference.objects.create(user=person, quiet_start=time(20), quiet_end=time(7))
-    assert services.quiet_until(rep(), now=now) == held_until
+    assert preferences.quiet_until(rep(), now=now) == held_until
 
 
 def test_a_prompt_in_quiet_hours_is_held_and_sent_when_they_end(in_alpha, monkeypatch) -> None:
@@ -141,9 +141,9 @@ def test_a_prompt_in_quiet_hours_is_held_and_sent_when_they_end(in_alpha, monkey
     prompting.prompt_for_actions([escalation().id])
     held = Prompt.objects.get()
     assert held.status == "held" and held.send_after is not None
-    assert services.stale() == []  # not yet
+    assert selectors.stale() == []  # not yet
     Prompt.objects.update(send_after=timezone.now())
-    assert [p.pk for p in services.stale()] == [held.pk]
+    assert [p.pk for p in selectors.stale()] == [held.pk]
 
 
 # --- Slack ----------------------------------------------------------------------------------
@@ -266,7 +266,7 @@ def test_answer_rates_per_channel(in_alpha) -> None:
     )
     rates = {
         r.channel: r
-        for r in services.answer_rates(
+        for r in selectors.answer_rates(
             recipients=User.objects.all(), since=sent - timezone.timedelta(days=1)
         )
     }
