@@ -31,6 +31,7 @@ from learning.models import Role
 from learning.selectors import reachable
 from learning.tenancy.urls import absolute_url
 from prompts import services as prompt_services
+from prompts.blocks import escape
 
 logger = structlog.get_logger(__name__)
 
@@ -150,10 +151,6 @@ def send(run: BatchRun) -> bool:
     return True
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def slack_message(report: LearningReport) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks) for the reports channel."""
     if report.pending:
@@ -165,10 +162,10 @@ def slack_message(report: LearningReport) -> tuple[str, list[dict[str, Any]]]:
     else:
         headline = "No improvement proposal waits for review."
     lines = [
-        f"• <{item['url']}|{_escape(item['title'])}> ({item['kind']}, seen {item['count']} times)"
+        f"• <{item['url']}|{escape(item['title'])}> ({item['kind']}, seen {item['count']} times)"
         for item in report.top
     ]
-    body = "\n".join([_escape(headline), *lines])
+    body = "\n".join([escape(headline), *lines])
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Weekly learning report"}},
         {"type": "section", "text": {"type": "mrkdwn", "text": body[:3000]}},
@@ -185,7 +182,7 @@ def slack_message(report: LearningReport) -> tuple[str, list[dict[str, Any]]]:
         },
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": _escape(report.decided_line)}],
+            "elements": [{"type": "mrkdwn", "text": escape(report.decided_line)}],
         },
     ]
     return f"Weekly learning report: {headline} {report.decided_line}", blocks

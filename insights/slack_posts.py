@@ -23,6 +23,7 @@ from learning.tenancy.cache import tenant_key
 from learning.tenancy.urls import absolute_url
 from outcomes import selectors as outcome_selectors
 from prompts import services as prompt_services
+from prompts.blocks import escape
 
 logger = structlog.get_logger(__name__)
 
@@ -35,11 +36,6 @@ MEANING = (
     "escalation…); a rate is _settled_ once at most 5 % of its actions still wait for a "
     "signal. _To label_: outcomes waiting for a person's verdict."
 )
-
-
-def escape(text: str) -> str:
-    """Slack's mrkdwn escapes only these three."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _button(text: str, url: str, action_id: str) -> dict[str, Any]:

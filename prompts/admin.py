@@ -59,7 +59,7 @@ class SlackConnectionForm(forms.ModelForm):
         strip=True,
         max_length=200,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        label="Signing secret",
+        label="New signing secret",
         help_text="Optional: the app's signing secret (“Basic Information”), which proves "
         "button clicks come from Slack. Leave blank to keep the current one.",
     )
@@ -126,7 +126,7 @@ class SlackConnectionAdmin(SettingsAdmin):
             return "Connected: prompts go to people as Slack direct messages."
         return "Not connected: prompts go by email only."
 
-    @admin.display(description="Signing secret")
+    @admin.display(description="Own signing secret")
     def signing_secret_set(self, obj: SlackConnection) -> str:
         return "set" if obj.signing_secret_encrypted else "not set (the deployment's is used)"
 

@@ -59,8 +59,8 @@ def about(prompt: Prompt) -> About:
     )
 
 
-def _escape(text: str) -> str:
-    """Slack's mrkdwn escapes only these three."""
+def escape(text: str) -> str:
+    """Text as Slack's mrkdwn shows it literally: it escapes only these three."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -68,9 +68,9 @@ def slack_message(prompt: Prompt) -> tuple[str, list[dict[str, Any]]]:
     """The direct message: (fallback text, blocks)."""
     what = about(prompt)
     quoted = (
-        "\n".join("> " + line for line in _escape(what.agent_said).splitlines()) or "> (no text)"
+        "\n".join("> " + line for line in escape(what.agent_said).splitlines()) or "> (no text)"
     )
-    subject = f"*Subject:* {_escape(what.subject)}\n" if what.subject else ""
+    subject = f"*Subject:* {escape(what.subject)}\n" if what.subject else ""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": what.title[:150]}},
         {
@@ -82,8 +82,8 @@ def slack_message(prompt: Prompt) -> tuple[str, list[dict[str, Any]]]:
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": f"{_escape(what.why)} · Conversation "
-                    f"<{what.conversation_url}|{_escape(what.conversation)[:80]}> · "
+                    "text": f"{escape(what.why)} · Conversation "
+                    f"<{what.conversation_url}|{escape(what.conversation)[:80]}> · "
                     f"The agent was {what.confidence} sure it would work.",
                 }
             ],
@@ -118,7 +118,7 @@ def slack_message(prompt: Prompt) -> tuple[str, list[dict[str, Any]]]:
 def slack_answered(prompt: Prompt, *, rating: int, by: str) -> dict[str, Any]:
     """The message once answered: the same, its buttons replaced by what was recorded."""
     _, blocks = slack_message(prompt)
-    recorded = f"Recorded: *{LABELS.get(rating, rating)}* by {_escape(by)}. Thank you."
+    recorded = f"Recorded: *{LABELS.get(rating, rating)}* by {escape(by)}. Thank you."
     blocks = [b for b in blocks if b["type"] != "actions"]
     blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": recorded}})
     return {

@@ -31,4 +31,6 @@ def absolute_url(name: str, *args: Any, query: str = "") -> str:
 
     path = reverse(name, args=args)[len(get_script_prefix()) :]
     tenant: Tenant = connection.tenant  # type: ignore[attr-defined]  # django-tenants sets it
+    if not isinstance(tenant, Tenant):  # schema_context's stand-in: the tenant it names
+        tenant = Tenant.objects.get(schema_name=tenant.schema_name)
     return base_url() + tenant_prefix(tenant) + path + (f"?{query}" if query else "")
