@@ -221,6 +221,20 @@ def start_services(supervisor: Supervisor, websocket_port: str) -> None:
     )
 
 
+def record_web_url(port: str) -> Path:
+    """Say where the pages are served while this runs (`.data/web-url.json`, with this
+    process's pid): the URLs `manage.py create_tenant` and other commands print then name
+    this server's port (learning/tenancy/urls.py)."""
+    from config.embedded import DATA_DIR
+
+    wildcard = {"", "::", ".".join("0" * 4)}  # listening everywhere: reach it locally
+    host = "127.0.0.1" if HOST in wildcard else HOST
+    path = DATA_DIR / "web-url.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": os.getpid(), "url": f"http://{host}:{port}"}))
+    return path
+
+
 def banner(demo: dict[str, object]) -> str:
     web = demo["web_url"]
     users = demo["users"]
@@ -335,6 +349,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     supervisor = Supervisor()
     code = 0
+    web_url_file: Path | None = None
     try:
         # The servers boot (a few seconds of imports) while the demo tenant is prepared.
         step(
@@ -342,6 +357,7 @@ def main() -> int:
             f"{websocket_port}), Celery worker, Celery beat"
         )
         start_services(supervisor, websocket_port)
+        web_url_file = record_web_url(PORT)
         demo = prepare_demo()
         for port in (PORT, websocket_port):
             wait_for_web(f"http://{HOST}:{port}/healthz", supervisor)
@@ -359,6 +375,8 @@ def main() -> int:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         step("stopping")
         supervisor.stop()
+        if web_url_file is not None:
+            web_url_file.unlink(missing_ok=True)
     return code
 
 

@@ -24,7 +24,9 @@ def schema_name_for(slug: str) -> str:
 def create_tenant(*, slug: str, name: str | None = None) -> tuple[Tenant, bool]:
     """Create the tenant and its migrated schema; idempotent (returns `created`).
 
-    A tenant whose schema creation was interrupted is completed on the next call.
+    A tenant whose schema creation was interrupted is completed on the next call. An
+    existing tenant keeps its name (`name` only names a new one; renaming is the ops
+    admin's): the caller compares, as `create_tenant` does.
     """
     try:
         slug_validator(slug)
@@ -39,15 +41,9 @@ def create_tenant(*, slug: str, name: str | None = None) -> tuple[Tenant, bool]:
             tenant.save(verbosity=0)  # creates and migrates the schema
         elif not tenant.ready:
             tenant.create_schema(check_if_exists=True, verbosity=0)
-        changed = []
-        if name and tenant.name != name:
-            tenant.name = name
-            changed.append("name")
         if not tenant.ready:
             tenant.ready = True
-            changed.append("ready")
-        if changed:
-            tenant.save(update_fields=changed)
+            tenant.save(update_fields=["ready"])
     return tenant, created
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -10,11 +12,36 @@ from django.conf import settings
 from learning.tenancy.middleware import tenant_prefix
 from learning.tenancy.models import Tenant
 
+# `make run` writes the address it serves here while it runs (config/run.py), with its pid.
+RUNNING_WEB_FILE = "web-url.json"
+
 
 def base_url() -> str:
-    """LL_BASE_URL, else this machine's web server (PORT, default 8000)."""
+    """LL_BASE_URL, else the web server `make run` runs from this folder, else an
+    example: this machine on PORT (default 8000)."""
+    return base_url_and_origin()[0]
+
+
+def base_url_and_origin() -> tuple[str, str]:
+    """(the base URL, where it comes from): "LL_BASE_URL", "make run" (the server running
+    from this folder, read from its data folder) or "example" (neither: the port is only
+    assumed, PORT or 8000, and may not be where anything is served)."""
     configured = getattr(settings, "LL_BASE_URL", None) or os.environ.get("LL_BASE_URL")
-    return str(configured or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}").rstrip("/")
+    if configured:
+        return str(configured).rstrip("/"), "LL_BASE_URL"
+    running = _running_web_url()
+    if running:
+        return running.rstrip("/"), "make run"
+    return f"http://127.0.0.1:{os.environ.get('PORT', '8000')}", "example"
+
+
+def _running_web_url() -> str | None:
+    try:
+        data = json.loads((Path(settings.DATA_DIR) / RUNNING_WEB_FILE).read_text())
+        os.kill(int(data["pid"]), 0)  # its `make run` still runs
+        return str(data["url"]) or None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def tenant_urls(tenant: Tenant) -> dict[str, Any]:

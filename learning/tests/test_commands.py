@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from io import StringIO
 
 import pytest
@@ -20,7 +21,8 @@ def run(*args: str) -> dict:
     return json.loads(out.getvalue())
 
 
-def test_create_tenant_json_and_idempotence(db, client) -> None:
+def test_create_tenant_json_and_idempotence(db, client, tmp_path, settings) -> None:
+    settings.DATA_DIR = tmp_path  # no `make run` from here: the URLs are an example
     first = run("create_tenant", "gamma-co", "--name", "Gamma Co", "--json")
     assert {k: first[k] for k in ("slug", "schema", "web_url", "api_url", "headers")} == {
         "slug": "gamma-co",
@@ -30,13 +32,59 @@ def test_create_tenant_json_and_idempotence(db, client) -> None:
         "headers": {},
     }
     assert first["created"] is True
+    assert first["urls_from"] == "example"
     again = run("create_tenant", "gamma-co", "--json")
     assert again["created"] is False
+    assert run("create_tenant", "gamma-co", "--name", "Gamma Co", "--json") == again
     assert Tenant.objects.filter(slug="gamma-co").count() == 1
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass('t_gamma_co.learning_user') IS NOT NULL")
         assert cursor.fetchone() == (True,)
     assert client.get("/t/gamma-co/login/").status_code == 200
+
+
+def test_a_rerun_with_another_name_is_refused_and_changes_nothing(db) -> None:
+    run("create_tenant", "delta", "--name", "Delta Co", "--json")
+    with pytest.raises(CommandError, match="exists already, named 'Delta Co': nothing changed"):
+        call_command("create_tenant", "delta", "--name", "Delta Corp", stdout=StringIO())
+    assert Tenant.objects.get(slug="delta").name == "Delta Co"
+
+
+def test_the_printed_urls_name_the_served_port_or_say_they_are_an_example(
+    db, tmp_path, settings, monkeypatch
+) -> None:
+    settings.DATA_DIR = tmp_path
+    monkeypatch.delenv("LL_BASE_URL", raising=False)
+    monkeypatch.delenv("PORT", raising=False)
+    out = StringIO()
+    call_command("create_tenant", "epsilon", stdout=out)
+    assert out.getvalue().splitlines()[1:] == [
+        "  web: http://127.0.0.1:8000/t/epsilon/",
+        "  api: http://127.0.0.1:8000/t/epsilon/api/v1/",
+        "  (an example: no `make run` runs from this folder and LL_BASE_URL is not set, so "
+        "these assume a server on port 8000; use the address your server answers on)",
+    ]
+    # a `make run` of this folder serving on 8123 (its pid alive: this test's own)
+    (tmp_path / "web-url.json").write_text(
+        json.dumps({"pid": os.getpid(), "url": "http://127.0.0.1:8123"})
+    )
+    served = run("create_tenant", "epsilon", "--json")
+    assert (served["web_url"], served["urls_from"]) == (
+        "http://127.0.0.1:8123/t/epsilon/",
+        "make run",
+    )
+    out = StringIO()
+    call_command("create_tenant", "epsilon", stdout=out)
+    assert "an example" not in out.getvalue()
+    # that `make run` has stopped (no such process): an example again
+    (tmp_path / "web-url.json").write_text(json.dumps({"pid": 2**22 + 7, "url": "http://x:1"}))
+    assert run("create_tenant", "epsilon", "--json")["urls_from"] == "example"
+    settings.LL_BASE_URL = "https://ll.example.com/"
+    configured = run("create_tenant", "epsilon", "--json")
+    assert (configured["api_url"], configured["urls_from"]) == (
+        "https://ll.example.com/t/epsilon/api/v1/",
+        "LL_BASE_URL",
+    )
 
 
 @pytest.mark.parametrize("slug", ["Bad", "9lives", "a_b", "x" * 41, "-x"])
