@@ -121,12 +121,10 @@ def _fresh_cache() -> Iterator[None]:
     yield
     from django.core.cache import cache
 
-    from demo.context_processors import forget
     from learning.selectors import forget_keys
     from learning.tenancy.selectors import forget_routes
 
     forget_routes()
-    forget()
     forget_keys()
 
     client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]

@@ -12,15 +12,20 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from demo.models import HistoryBuild
+from learning.tenancy.cache import tenant_key
 from learning.tenancy.models import Tenant
 from outcomes import selectors as outcome_selectors
 
 ONLY = 1  # one build per tenant: its row's key
+# The pages' banner asks the database at most once a minute while a schema is QUIET (no
+# build under way); recording a build marks it BUSY at once (demo/context_processors.py).
+QUIET, BUSY = "quiet", "busy"
 
 
 class Output(Protocol):
@@ -56,17 +61,19 @@ def needs_building() -> bool:
             HistoryBuild.objects.create(pk=ONLY, finished_at=timezone.now())
             return False
         HistoryBuild.objects.create(pk=ONLY)
+        _mark_busy()
         return True
     if build.finished_at is not None:
         return False
     HistoryBuild.objects.filter(pk=ONLY).update(steps_done=0, current="", failed="")
+    _mark_busy()
     return True
 
 
 def build(tenant: Tenant, *, api_url: str, key: str, out: Output) -> None:
     """Run every step, recording each one's start; a failure is recorded and raised."""
     plan = steps(tenant.slug, api_url, key)
-    _record(tenant, steps_total=len(plan), started_at=timezone.now(), failed="")
+    _record(tenant, steps_total=len(plan), started_at=timezone.now(), failed="", finished_at=None)
     for number, (words, command) in enumerate(plan, start=1):
         _record(tenant, steps_done=number - 1, current=words)
         out.write(f"==> demo history {number}/{len(plan)}: {words}\n")
@@ -88,6 +95,21 @@ def in_progress() -> HistoryBuild | None:
     return HistoryBuild.objects.filter(finished_at__isnull=True).first()
 
 
+def banner_key() -> str:
+    """The current tenant's banner mark in the shared cache (QUIET or BUSY)."""
+    return tenant_key("analytics", "demo-history-banner")
+
+
+def _mark_busy() -> None:
+    """A build is recorded: every worker's next page asks the database (a QUIET mark one
+    of them set a moment ago, before the record, would hide the banner for a minute)."""
+    cache.set(banner_key(), BUSY, timeout=None)
+
+
 def _record(tenant: Tenant, **fields: object) -> None:
     with tenant_context(tenant):
         HistoryBuild.objects.update_or_create(pk=ONLY, defaults=fields)
+        if fields.get("finished_at") is None:
+            _mark_busy()
+        else:
+            cache.delete(banner_key())
