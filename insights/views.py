@@ -65,10 +65,21 @@ def _role_page(
     template: str = "insights/role_home.html",
     **context: object,
 ) -> HttpResponse:
+    data = context.get("data")
+    # An empty tenant: the agent has never reported (asked only when the period is empty).
+    silent = isinstance(data, dict) and not data["totals"]["actions"]
+    silent = silent and not outcome_selectors.has_outcomes()
     return render(
         request,
         template,
-        {"page": page, "title": title, "schema": current_schema_name(), **context},
+        {
+            "page": page,
+            "title": title,
+            "schema": current_schema_name(),
+            "agent_silent": silent,
+            "connect_api_root": get_script_prefix() + "api/v1/",
+            **context,
+        },
     )
 
 
