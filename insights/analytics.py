@@ -16,6 +16,7 @@ from calibration import selectors as calibration_selectors
 from coaching import selectors as coaching_selectors
 from feedback import review as feedback_review
 from insights import cache as analytics_cache
+from insights import qualification
 from insights.models import AnalyticsSettings
 from insights.sums import (
     ESCALATION,
@@ -130,6 +131,8 @@ def rep_view(*, rep: User, window: Window, action_type: str | None = None) -> di
         "escalations": _escalations(rows),
         "deal_impact": _deals(rows),
         "feedback": _feedback(feedback_rows(window, rep_ids=[rep.pk])),
+        # of conversations, whatever the action type (insights.qualification)
+        "qualification": qualification.completion(window, rep_ids=[rep.pk]),
         "by_action_type": _by_action_type(rows),
         "trend": daily_trend(rows, window),
     }
@@ -173,9 +176,15 @@ def manager_view(*, user: User, window: Window, action_type: str | None = None) 
         }
         for curve in calibration_selectors.curves()
     ]
+    team_qualification, rep_qualification = qualification.completion_by_rep(window, rep_ids=ids)
     return {
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
         "team": [m.username for m in team],
+        # of conversations, whatever the action type (insights.qualification)
+        "qualification": {
+            **team_qualification,
+            "per_rep": [{"rep": m.username, **rep_qualification[m.pk]} for m in team],
+        },
         "totals": _figures(rows),
         "trend": daily_trend(rows, window),
         "per_rep": per_rep,
@@ -260,6 +269,8 @@ def executive_view(*, window: Window, action_type: str | None = None) -> dict[st
             ),
         },
         "engagement_trend": engagement,
+        # of conversations, whatever the action type (insights.qualification)
+        "qualification": qualification.completion(window),
         "by_action_type": by_type,
         "insights": _insights(by_type, totals, config),
         "trend": daily_trend(rows, window),

@@ -59,7 +59,8 @@ class RepAnalyticsApi(APIView):
             OpenApiParameter("rep", str, description="Managers and up: a rep in scope."),
         ],
         responses=OpenApiTypes.OBJECT,
-        description="A rep's response rates, escalations, deal impact, feedback and trend.",
+        description="A rep's response rates, escalations, deal impact, qualification completion, "
+        "feedback and trend.",
     )
     def get(self, request: Request) -> Response:
         viewer = cast(User, request.user)  # IsHuman: a signed-in person
@@ -79,8 +80,8 @@ class ManagerAnalyticsApi(APIView):
     @extend_schema(
         parameters=ANALYTICS_PARAMETERS,
         responses=OpenApiTypes.OBJECT,
-        description="Team trend, per-rep comparison, coaching opportunities, calibration "
-        "health and the review queue.",
+        description="Team trend, per-rep comparison, qualification completion (team and per "
+        "rep), coaching opportunities, calibration health and the review queue.",
     )
     def get(self, request: Request) -> Response:
         return Response(
@@ -98,7 +99,8 @@ class ExecutiveAnalyticsApi(APIView):
     @extend_schema(
         parameters=ANALYTICS_PARAMETERS,
         responses=OpenApiTypes.OBJECT,
-        description="ROI against the tenant's human baseline, engagement and insights.",
+        description="ROI against the tenant's human baseline, engagement, qualification "
+        "completion and insights.",
     )
     def get(self, request: Request) -> Response:
         return Response(

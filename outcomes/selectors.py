@@ -6,10 +6,11 @@ segments, insights' daily rollups, calibration's rebuild.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from learning.selectors import sees_whole_tenant, visible_users
@@ -162,3 +163,48 @@ def actions_on_day(
     if rep is not None:
         queryset = queryset.filter(rep=rep)
     return list(queryset.order_by("occurred_at", "id")[:DAY_LIMIT])
+
+
+@dataclass(frozen=True)
+class Qualification:
+    """One conversation's qualification: its rep, the agent's first action on it, and when
+    it completed qualification or stopped before (outcomes.rules.PAST_QUALIFICATION)."""
+
+    conversation_id: int
+    rep_id: int | None
+    first_action_at: datetime
+    completed_at: datetime | None
+    stopped_at: datetime | None
+
+
+def qualification_of_conversations(
+    *, start: datetime, end: datetime, rep_ids: Iterable[int] | None = None
+) -> list[Qualification]:
+    """The conversations whose first agent action falls in [start, end) (of `rep_ids`
+    only, if given), with the deal-stage signals that completed or stopped their
+    qualification (the first of each)."""
+    passing = Q(kind=rules.STAGE_CHANGED, data__to__in=sorted(rules.PAST_QUALIFICATION)) | Q(
+        kind="deal_won"
+    )
+    stopping = Q(kind=rules.STAGE_CHANGED, data__to__in=sorted(rules.LOST_STAGES)) | Q(
+        kind="deal_lost"
+    )
+
+    def first(condition: Q) -> Subquery:
+        signals = Signal.objects.filter(condition, conversation=OuterRef("pk"))
+        return Subquery(signals.order_by("occurred_at").values("occurred_at")[:1])
+
+    # candidates: conversations with an action in the period (the index on occurred_at);
+    # of those, the ones whose first action is in it
+    acted = OutcomeRecord.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+    conversations = (
+        Conversation.objects.filter(pk__in=acted.values("conversation_id"))
+        .annotate(first_at=Min("outcomes__occurred_at"))
+        .filter(first_at__gte=start, first_at__lt=end)
+    )
+    if rep_ids is not None:
+        conversations = conversations.filter(rep_id__in=list(rep_ids))
+    rows = conversations.annotate(
+        completed_at=first(passing), stopped_at=first(stopping)
+    ).values_list("pk", "rep_id", "first_at", "completed_at", "stopped_at")
+    return [Qualification(*row) for row in rows.order_by()]

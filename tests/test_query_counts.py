@@ -72,12 +72,12 @@ def test_calibrate(warm, client, django_assert_num_queries) -> None:
 
 @pytest.mark.parametrize(
     ("role", "page", "queries"),
-    [("rep", "rep/", 9), ("manager", "manager/", 23), ("executive", "executive/", 10)],
+    [("rep", "rep/", 10), ("manager", "manager/", 24), ("executive", "executive/", 11)],
 )
 def test_role_pages(warm, client, django_assert_num_queries, role, page, queries) -> None:
-    """With a resolved action (so calibration has bins), and one query for the demo
-    history banner; the count does not grow with the
-    number of action types, reps or days."""
+    """With a resolved action (so calibration has bins), one query for the demo
+    history banner and one for qualification completion (the team's and each rep's);
+    the count does not grow with the number of action types, reps or days."""
     assert (
         warm.api_post(client, "outcomes/", {**OUTCOME, "rep": "alpha-rep"}, "agent").status_code
         == 201
