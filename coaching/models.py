@@ -64,6 +64,7 @@ class PatternKind(models.TextChoices):
     ESCALATION = "escalation", "Escalation pattern"
     TOP_ACTION = "top_action", "Top-performing action"
     IMPROVEMENT = "improvement", "Improvement area"
+    QUALIFICATION = "qualification", "Where qualification is earned"
 
 
 class CoachingPattern(models.Model):

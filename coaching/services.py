@@ -193,6 +193,7 @@ def extract(*, now: datetime | None = None, days: int | None = None) -> Extracte
             )
         patterns += _action_types(run, found, config, findings)
         patterns += _escalation_areas(run, staged, findings.stages)
+        patterns += _qualification_stage(run, config)
         for rank, pattern in enumerate(patterns, start=1):
             pattern.rank = rank
         CoachingPattern.objects.bulk_create(patterns)
@@ -415,6 +416,65 @@ def _escalation_areas(
         _tested(pattern, comparison, adjusted)
         patterns.append(pattern)
     return patterns
+
+
+def _qualification_stage(run: CoachingRun, config: CoachingSettings) -> list[CoachingPattern]:
+    """The deal stage where most qualification signals are gathered: of the run's
+    conversations that went on to pass qualification (outcomes.rules.PAST_QUALIFICATION;
+    their first action in the period), the actions that worked (a reply, a meeting, a
+    stage move) before they passed it, by the deal stage the agent acted in; the stage
+    with the most. Needs at least `min_group` such conversations. Its interval counts
+    each conversation's signals as one piece of evidence (a design effect of the mean
+    signals per conversation: a prospect's replies are not independent)."""
+    rows = outcome_selectors.qualification_of_conversations(
+        start=run.period_start, end=run.period_end
+    )
+    until = {
+        r.conversation_id: r.completed_at
+        for r in rows
+        if r.completed_at is not None and (r.stopped_at is None or r.completed_at <= r.stopped_at)
+    }
+    found = outcome_selectors.successes_by_stage(until=until)
+    conversations = {pk for pk, _ in found}
+    if len(conversations) < config.min_group:
+        return []
+    signals: dict[str, int] = {}
+    reached: dict[str, set[int]] = {}
+    for pk, stage in found:
+        signals[stage] = signals.get(stage, 0) + 1
+        reached.setdefault(stage, set()).add(pk)
+    stage, most = max(sorted(signals.items()), key=lambda item: item[1])
+    total, g = len(found), len(conversations)
+    design_effect = total / g
+    low, high = stats.interval(most, total, design_effect)
+    others = ", ".join(f"{s}: {n}" for s, n in sorted(signals.items()) if s != stage)
+    return [
+        _summary(
+            run,
+            PatternKind.QUALIFICATION,
+            stage,
+            most,
+            total,
+            low,
+            high,
+            f"Most qualification signals are gathered in the {stage} stage: {most} of the "
+            f"{total} actions that worked ({most / total:.0%}, 95 % interval {low:.0%} to "
+            f"{high:.0%}) before {g} conversations passed qualification were taken there"
+            + (f" ({others})." if others else "."),
+            f"Coach the {stage} stage: what the agent does there is what qualifies a lead; "
+            "make sure reps follow it up.",
+            None,
+            dimension="deal_stage",
+            extra={
+                "stages": [
+                    {"stage": s, "signals": n, "conversations": len(reached[s])}
+                    for s, n in sorted(signals.items())
+                ],
+                "conversations": g,
+                "design_effect": round(design_effect, 3),
+            },
+        )
+    ]
 
 
 def _tested(pattern: CoachingPattern, comparison: stats.Comparison, adjusted: float) -> None:

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from learning.selectors import sees_whole_tenant, visible_users
@@ -208,3 +209,17 @@ def qualification_of_conversations(
         completed_at=first(passing), stopped_at=first(stopping)
     ).values_list("pk", "rep_id", "first_at", "completed_at", "stopped_at")
     return [Qualification(*row) for row in rows.order_by()]
+
+
+def successes_by_stage(*, until: dict[int, datetime]) -> list[tuple[int, str]]:
+    """(conversation, deal stage the agent acted in) of each action that worked in the
+    conversations of `until`, taken at or before the time given for its conversation;
+    actions with no deal_stage attribute are left out."""
+    rows = (
+        OutcomeRecord.objects.filter(conversation_id__in=list(until), status=OutcomeStatus.POSITIVE)
+        .annotate(stage=KeyTextTransform("deal_stage", "attributes"))
+        .exclude(stage__isnull=True)
+        .exclude(stage="")
+        .values_list("conversation_id", "occurred_at", "stage")
+    )
+    return [(pk, stage) for pk, at, stage in rows.order_by() if at <= until[pk]]

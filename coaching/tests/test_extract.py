@@ -376,3 +376,99 @@ def test_each_pattern_says_in_how_many_recent_runs_it_was_found(personas, client
         "cfo": 3,
         "intern": 1,
     }
+
+
+def test_the_deal_stage_where_most_qualification_signals_are_gathered(alpha, client) -> None:
+    """6 conversations pass qualification: q1-q4 with 2 replies in qualification and 1 in
+    prospecting before they pass, q5-q6 with 1 in prospecting (and a failure). Left out:
+    what worked after passing, an action with no stage, a conversation lost first, one
+    still open."""
+    from outcomes.tests.factories import OutcomeFactory, SignalFactory
+
+    start = NOW - timedelta(days=5)
+
+    def action(conversation: str, minutes: int, stage: str | None, status: str) -> None:
+        OutcomeFactory(
+            rep="alpha-rep",
+            conversation_id=conversation,
+            occurred_at=start + timedelta(minutes=minutes),
+            attributes={"deal_stage": stage} if stage else {},
+            status=status,
+        )
+
+    def move(conversation: str, minutes: int, stage: str) -> None:
+        SignalFactory(
+            conversation_id=conversation,
+            kind="stage_changed",
+            data={"to": stage},
+            occurred_at=start + timedelta(minutes=minutes),
+        )
+
+    with tenant_context(alpha.tenant):
+        CoachingSettings.objects.create(pk=1, min_group=5)
+        for n in range(1, 5):
+            action(f"q{n}", 1, "prospecting", "positive")
+            action(f"q{n}", 2, "qualification", "positive")
+            action(f"q{n}", 3, "qualification", "positive")
+            move(f"q{n}", 10, "discovery")
+        for n in (5, 6):
+            action(f"q{n}", 1, "prospecting", "positive")
+            action(f"q{n}", 2, "qualification", "negative")
+            move(f"q{n}", 10, "demo")
+        action("q1", 20, "discovery", "positive")  # after it passed
+        action("q2", 4, None, "positive")  # no stage recorded
+        for minutes in (1, 2, 3):
+            action("lost", minutes, "qualification", "positive")
+        move("lost", 10, "closed_lost")
+        action("open", 1, "qualification", "positive")
+        extracted = services.extract(now=NOW + timedelta(minutes=1))
+    (found,) = [p for p in extracted.patterns if p.kind == "qualification"]
+    # Wilson on the effective counts 8 / (14 / 6) of 14 / (14 / 6) = 3.43 of 6
+    low, high = 0.2331, 0.8540
+    assert (found.dimension, found.level, found.successes, found.trials) == (
+        "deal_stage",
+        "qualification",
+        8,
+        14,
+    )
+    assert (round(found.ci_low, 4), round(found.ci_high, 4)) == (low, high)
+    assert found.description == (
+        "Most qualification signals are gathered in the qualification stage: 8 of the 14 "
+        "actions that worked (57%, 95 % interval 23% to 85%) before 6 "
+        "conversations passed qualification were taken there (prospecting: 6)."
+    )
+    assert found.supporting == {
+        "stages": [
+            {"stage": "prospecting", "signals": 6, "conversations": 6},
+            {"stage": "qualification", "signals": 8, "conversations": 4},
+        ],
+        "conversations": 6,
+        "design_effect": 2.333,
+    }
+    alpha.login(client, "manager")
+    body = client.get(alpha.url("manager/")).content.decode()
+    assert "Where qualification is earned" in body
+    assert "Most qualification signals are gathered in the qualification stage" in body
+
+
+def test_too_few_qualified_conversations_give_no_stage_pattern(alpha) -> None:
+    from outcomes.tests.factories import OutcomeFactory, SignalFactory
+
+    with tenant_context(alpha.tenant):
+        CoachingSettings.objects.create(pk=1, min_group=5)
+        for n in range(4):  # 4 conversations: fewer than the 5 needed
+            OutcomeFactory(
+                rep="alpha-rep",
+                conversation_id=f"few-{n}",
+                occurred_at=NOW - timedelta(days=2),
+                attributes={"deal_stage": "qualification"},
+                status="positive",
+            )
+            SignalFactory(
+                conversation_id=f"few-{n}",
+                kind="stage_changed",
+                data={"to": "discovery"},
+                occurred_at=NOW - timedelta(days=1),
+            )
+        extracted = services.extract(now=NOW + timedelta(minutes=1))
+    assert [p for p in extracted.patterns if p.kind == "qualification"] == []
