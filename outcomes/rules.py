@@ -58,7 +58,8 @@ LOST_STAGES = frozenset({"closed_lost", "lost"})
 # The signal that moves a conversation's deal stage (data.to, and data.from if known).
 STAGE_CHANGED = "stage_changed"
 # Qualification is *completed* when a conversation reaches a stage after "qualification"
-# (discovery on, or won), by a stage_changed signal or deal_won; it *stopped* when the deal
+# (discovery on, or won), by a stage_changed signal or deal_won, or an action the agent
+# records at such a stage (attributes.deal_stage); it *stopped* when the deal
 # was lost first (a stage_changed to a lost stage, or deal_lost). A conversation neither,
 # QUALIFICATION_DAYS after the agent's first action on it, did not complete it (as a deal
 # move that hears nothing in its 30-day window expires); before that it is still open.

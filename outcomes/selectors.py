@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from learning.selectors import sees_whole_tenant, visible_users
@@ -182,8 +183,9 @@ def qualification_of_conversations(
     *, start: datetime, end: datetime, rep_ids: Iterable[int] | None = None
 ) -> list[Qualification]:
     """The conversations whose first agent action falls in [start, end) (of `rep_ids`
-    only, if given), with the deal-stage signals that completed or stopped their
-    qualification (the first of each)."""
+    only, if given), with when they completed qualification (the first deal-stage signal
+    past it, or the first action the agent recorded at a stage past it: a deal it met
+    already in discovery has passed) and when they stopped before (the first loss)."""
     passing = Q(kind=rules.STAGE_CHANGED, data__to__in=sorted(rules.PAST_QUALIFICATION)) | Q(
         kind="deal_won"
     )
@@ -205,16 +207,25 @@ def qualification_of_conversations(
     )
     if rep_ids is not None:
         conversations = conversations.filter(rep_id__in=list(rep_ids))
+    acted_past = OutcomeRecord.objects.filter(
+        conversation=OuterRef("pk"),
+        attributes__deal_stage__in=sorted(rules.PAST_QUALIFICATION),
+    )
     rows = conversations.annotate(
-        completed_at=first(passing), stopped_at=first(stopping)
+        # PostgreSQL's LEAST skips a NULL: the earlier of the two that exist
+        completed_at=Least(
+            first(passing),
+            Subquery(acted_past.order_by("occurred_at").values("occurred_at")[:1]),
+        ),
+        stopped_at=first(stopping),
     ).values_list("pk", "rep_id", "first_at", "completed_at", "stopped_at")
     return [Qualification(*row) for row in rows.order_by()]
 
 
 def successes_by_stage(*, until: dict[int, datetime]) -> list[tuple[int, str]]:
     """(conversation, deal stage the agent acted in) of each action that worked in the
-    conversations of `until`, taken at or before the time given for its conversation;
-    actions with no deal_stage attribute are left out."""
+    conversations of `until`, taken before the time given for its conversation; actions
+    with no deal_stage attribute are left out."""
     rows = (
         OutcomeRecord.objects.filter(conversation_id__in=list(until), status=OutcomeStatus.POSITIVE)
         .annotate(stage=KeyTextTransform("deal_stage", "attributes"))
@@ -222,4 +233,4 @@ def successes_by_stage(*, until: dict[int, datetime]) -> list[tuple[int, str]]:
         .exclude(stage="")
         .values_list("conversation_id", "occurred_at", "stage")
     )
-    return [(pk, stage) for pk, at, stage in rows.order_by() if at <= until[pk]]
+    return [(pk, stage) for pk, at, stage in rows.order_by() if at < until[pk]]

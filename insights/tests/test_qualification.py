@@ -12,8 +12,11 @@ from learning import services as learning_services
 from outcomes.tests.factories import OutcomeFactory, SignalFactory, today_noon
 
 
-def _conversation(external_id: str, rep: str | None, days_ago: int, *signals: dict) -> None:
-    OutcomeFactory(rep=rep, conversation_id=external_id, days_ago=days_ago)
+def _conversation(
+    external_id: str, rep: str | None, days_ago: int, *signals: dict, stage: str = ""
+) -> None:
+    attributes = {"deal_stage": stage} if stage else {}
+    OutcomeFactory(rep=rep, conversation_id=external_id, days_ago=days_ago, attributes=attributes)
     at = today_noon() - timedelta(days=days_ago) + timedelta(hours=1)
     for number, signal in enumerate(signals):
         SignalFactory(
@@ -27,7 +30,7 @@ def to(stage: str) -> dict:
 
 @pytest.fixture
 def stages(alpha):
-    """alpha-rep: 8 conversations, rep2: 2, and one credited to no rep."""
+    """alpha-rep: 8 conversations, rep2: 4, and one credited to no rep."""
     with tenant_context(alpha.tenant):
         learning_services.create_user(
             username="alpha-rep2", role="rep", manager_username="alpha-manager"
@@ -44,6 +47,11 @@ def stages(alpha):
         _conversation("c-quiet", rep, 1)
         _conversation("r2-pass", "alpha-rep2", 8, to("demo"))  # prospecting skipped
         _conversation("r2-old", "alpha-rep2", 60)
+        # met at the proposal stage (the agent's action says so): past qualification
+        _conversation("r2-late", "alpha-rep2", 6, stage="proposal")
+        _conversation(
+            "r2-early", "alpha-rep2", 9, stage="qualification"
+        )  # a qualification action alone: open
         _conversation("c-nobody", None, 2, to("discovery"))
     return alpha
 
@@ -71,37 +79,42 @@ def test_a_reps_completion_with_what_is_still_open(stages, client) -> None:
 
 def test_the_team_and_each_rep(stages, client) -> None:
     q = _get(stages, client, "manager", "manager", 30)
-    assert [q[f] for f in FIELDS] == [8, 4, 1, 0, 3]
-    assert q["completion_rate"] == pytest.approx(4 / 5)
+    assert [q[f] for f in FIELDS] == [10, 5, 1, 0, 4]
+    assert q["completion_rate"] == pytest.approx(5 / 6)
     per_rep = {row["rep"]: row for row in q["per_rep"]}
     assert [per_rep["alpha-rep"][f] for f in FIELDS] == [7, 3, 1, 0, 3]
     second = per_rep["alpha-rep2"]
-    assert [second[f] for f in FIELDS] == [1, 1, 0, 0, 0]
-    assert (second["completion_rate"], second["settled"], second["settled_rate"]) == (1, True, 1)
+    assert [second[f] for f in FIELDS] == [3, 2, 0, 0, 1]
+    assert (second["completion_rate"], second["settled"], second["settled_rate"]) == (
+        1,
+        False,
+        None,
+    )
+    assert (second["rate_low"], second["rate_high"]) == (pytest.approx(2 / 3), 1)
     second90 = {
         row["rep"]: row for row in _get(stages, client, "manager", "manager", 90)["per_rep"]
     }
-    assert [second90["alpha-rep2"][f] for f in FIELDS] == [2, 1, 0, 1, 0]
+    assert [second90["alpha-rep2"][f] for f in FIELDS] == [4, 2, 0, 1, 1]
 
 
 def test_the_whole_tenant_and_the_pages(stages, client) -> None:
     q = _get(stages, client, "executive", "executive", 30)
-    assert [q[f] for f in FIELDS] == [9, 5, 1, 0, 3]
-    assert q["completion_rate"] == pytest.approx(5 / 6)
+    assert [q[f] for f in FIELDS] == [11, 6, 1, 0, 4]
+    assert q["completion_rate"] == pytest.approx(6 / 7)
     stages.login(client, "manager")
     body = client.get(stages.url("manager/?days=30")).content.decode()
     assert (
-        '<strong data-figure="qualification.completion_rate">80 %</strong> of the decided '
-        "conversations passed the qualification stage: 4 reached discovery or a later stage, "
+        '<strong data-figure="qualification.completion_rate">83 %</strong> of the decided '
+        "conversations passed the qualification stage: 5 reached discovery or a later stage, "
         "1 lost before it, 0 not past it 30 days after the agent's first action. Still open: "
-        "3 of the 8 conversations begun in these 30 days."
+        "4 of the 10 conversations begun in these 30 days."
     ) in body
     assert (
-        "Not settled yet: 38 % of these conversations are still open, so it will end "
-        "between 50 % and 88 %." in body
+        "Not settled yet: 40 % of these conversations are still open, so it will end "
+        "between 50 % and 90 %." in body
     )
-    assert "<td>alpha-rep2</td><td>1</td><td>1</td><td>0</td><td>0</td><td>0</td><td>100 %" in body
+    assert "<td>alpha-rep2</td><td>3</td><td>2</td><td>0</td><td>0</td><td>1</td><td>100 %" in body
     stages.login(client, "rep")
     assert "75 %</strong> of the decided" in client.get(stages.url("rep/")).content.decode()
     stages.login(client, "executive")
-    assert "83 %</strong> of the decided" in client.get(stages.url("executive/")).content.decode()
+    assert "86 %</strong> of the decided" in client.get(stages.url("executive/")).content.decode()
