@@ -23,6 +23,7 @@ urlpatterns = [
     path("manager/", views.manager_home, name="manager-home"),
     path("executive/", views.executive_home, name="executive-home"),
     path("alerts/", views.alerts_page, name="alerts"),
+    path("connect/", views.connect_agent, name="connect-agent"),
     path("actions/<str:day>/", views.day_actions, name="day-actions"),
     # `?id=` for the ids no path can hold (`.` and `..`); any other id is its own segment.
     path("conversations/", views.conversation_page, name="conversations"),

@@ -141,6 +141,20 @@ def executive_home(request: HttpRequest) -> HttpResponse:
     )
 
 
+@role_required(Role.ADMIN)
+def connect_agent(request: HttpRequest) -> HttpResponse:
+    """How to connect the agent: its key, the first API calls, the API docs (the tenant
+    admin links here; an empty tenant's pages show the same to an admin)."""
+    return render(
+        request,
+        "insights/connect.html",
+        {
+            "connect_api_root": get_script_prefix() + "api/v1/",
+            "reported": outcome_selectors.has_outcomes(),
+        },
+    )
+
+
 @role_required(*PAGE_ROLES[Role.REP])
 def day_actions(request: HttpRequest, day: str) -> HttpResponse:
     """The actions of one day, filtered as the dashboard was (action type, rep): what a

@@ -55,6 +55,7 @@ class TenantAdminSite(LimitedPasswordChangeSite):
     site_header = "Learning Loop admin"
     site_title = "Learning Loop"
     index_title = "Review and configuration"
+    index_template = "admin/tenant_index.html"  # with the link to connect the agent
 
     def get_urls(self) -> list[Any]:
         tenant_labels = _tenant_app_labels()

@@ -4,6 +4,7 @@ connects the agent (people: their admin; the admin: how, with this tenant's addr
 from __future__ import annotations
 
 import pytest
+from django_tenants.utils import tenant_context
 
 from outcomes.tests.factories import OutcomeFactory
 
@@ -40,9 +41,24 @@ def test_once_the_agent_reported_the_notice_goes_and_an_empty_period_says_so(alp
     alpha.login(client, "manager")
     body = client.get(alpha.url("manager/")).content.decode()
     assert "No actions in this period yet, so nothing to say about any rep." in body
-    from django_tenants.utils import tenant_context
-
     with tenant_context(alpha.tenant):
         OutcomeFactory(action_id="old-one", days_ago=20)  # before the 7 days shown
     body = client.get(alpha.url("manager/?days=7")).content.decode()
     assert 'id="connect-agent"' not in body
+
+
+def test_the_tenant_admin_links_to_the_how_to_for_admins_only(alpha, client) -> None:
+    alpha.login(client, "admin")
+    index = client.get(alpha.url("admin/")).content.decode()
+    assert f'<a href="{alpha.url("connect/")}">Connect the agent</a>' in index
+    page = client.get(alpha.url("connect/")).content.decode()
+    assert "The agent has not reported anything yet, so these pages have nothing" in page
+    assert f"manage.py create_agent_key {alpha.tenant.slug} sales-agent" in page
+    with tenant_context(alpha.tenant):
+        OutcomeFactory(action_id="first")
+    page = client.get(alpha.url("connect/")).content.decode()
+    assert "The agent has reported actions already" in page
+    assert "has not reported anything yet" not in page
+    alpha.login(client, "manager")  # managers review in the admin: no link they cannot open
+    assert 'id="connect-agent-link"' not in client.get(alpha.url("admin/")).content.decode()
+    assert client.get(alpha.url("connect/")).status_code == 403
