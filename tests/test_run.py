@@ -5,6 +5,7 @@ the web server's, the worker's and beat's own children inherit."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -104,6 +105,9 @@ def test_a_killed_child_stops_the_whole_run_and_leaves_no_process(
     run = Run(database_url, tmp_path)
     try:
         run.wait_for("Learning Loop is running")
+        # where it serves, for the URLs commands print meanwhile (learning.tenancy.urls)
+        served = json.loads((tmp_path / "web-url.json").read_text())
+        assert served["url"] == f"http://127.0.0.1:{run.port}"
         started = marked(run.mark)
         # the supervisor, web (its parent and one process per core), worker (and its pool), beat
         assert len(started) >= 6, run.output
@@ -113,6 +117,7 @@ def test_a_killed_child_stops_the_whole_run_and_leaves_no_process(
         assert run.finish() == 1
         assert "beat exited with -9; stopping." in run.output
         assert gone_within(run.mark, 5) == set()
+        assert not (tmp_path / "web-url.json").exists()
     finally:
         run.process.kill()
 
