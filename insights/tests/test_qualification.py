@@ -104,7 +104,8 @@ def test_the_whole_tenant_and_the_pages(stages, client) -> None:
     stages.login(client, "manager")
     body = client.get(stages.url("manager/?days=30")).content.decode()
     assert (
-        '<strong data-figure="qualification.completion_rate">83 %</strong> of the decided '
+        '<strong data-figure="qualification.completion_rate" data-format="percent">83 %</strong> '
+        "of the decided "
         "conversations passed the qualification stage: 5 reached discovery or a later stage, "
         "1 lost before it, 0 not past it 30 days after the agent's first action. Still open: "
         "4 of the 10 conversations begun in these 30 days."
