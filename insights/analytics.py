@@ -192,13 +192,20 @@ def analytics_settings() -> AnalyticsSettings:
     return AnalyticsSettings.objects.filter(pk=1).first() or AnalyticsSettings()
 
 
-def roi(actions: int, config: AnalyticsSettings) -> dict[str, Any]:
-    """What `actions` agent actions cost against the same work done by people."""
+def roi(totals: dict[str, Any], config: AnalyticsSettings) -> dict[str, Any]:
+    """What the period's agent actions cost against the work people would have done for
+    the ones that worked: every action costs, only a success saves work (a failed or
+    expired action saved nobody anything, and one still waiting for its outcome is not
+    counted until it turns out to have worked)."""
+    actions, worked = totals["actions"], totals["positive"]
     agent_cost = float(config.agent_cost_per_interaction) * actions
-    hours_saved = actions * config.human_minutes_per_interaction / 60
+    hours_saved = worked * config.human_minutes_per_interaction / 60
     human_cost = hours_saved * float(config.human_hourly_cost)
     return {
         "interactions": actions,
+        "worked": worked,
+        "not_worked": totals["negative"] + totals["expired"],
+        "still_waiting": totals["pending"] + totals["ambiguous"],
         "agent_cost": round(agent_cost, 2),
         "hours_saved": round(hours_saved, 2),
         "human_cost_of_same_work": round(human_cost, 2),
@@ -238,7 +245,7 @@ def executive_view(*, window: Window, action_type: str | None = None) -> dict[st
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
         "totals": totals,
         "roi": {
-            **roi(totals["actions"], config),
+            **roi(totals, config),
             "currency": config.currency,
             "cost_per_interaction": float(config.agent_cost_per_interaction),
             # what the figures assume (the tenant's analytics settings)
@@ -247,7 +254,7 @@ def executive_view(*, window: Window, action_type: str | None = None) -> dict[st
             # the same figures over the period just before, as long
             "previous": {
                 "window": {"start": before.start.isoformat(), "end": before.end.isoformat()},
-                **roi(previous["actions"], config),
+                **roi(previous, config),
             },
         },
         "agent_vs_human": {

@@ -150,7 +150,7 @@ def weekly_summary(*, today: date) -> tuple[str, list[dict[str, Any]]]:
         f"{int(s['total']):,} agent actions, {_worked(s)} against a human baseline of "
         f"{_percent(view['agent_vs_human']['human_success_rate'])}; net savings "
         f"{roi['currency']} {roi['net_savings']:,.2f}{ratio}, {roi['hours_saved']:,.0f} hours "
-        "of people's work saved."
+        f"of people's work saved by the {roi['worked']:,} actions that worked."
     )
     return _report_blocks(
         title="Weekly executive report",

@@ -117,15 +117,20 @@ def test_manager_and_executive_views(fixed, client) -> None:
         )
     body = get(client, fixed, "executive/?days=7", "executive").json()
     assert body["totals"]["actions"] == 8  # everyone
+    # Every action costs; only the 5 that worked (e1, e3, x1, d1, o1) save work: the 2 that
+    # failed (e2, d2) and the one still pending (e4) save nothing.
     assert body["roi"] == {
         "currency": "USD",
         "interactions": 8,
+        "worked": 5,
+        "not_worked": 2,
+        "still_waiting": 1,
         "agent_cost": 0.8,
         "cost_per_interaction": 0.1,
-        "hours_saved": 0.8,
-        "human_cost_of_same_work": 40.0,
-        "net_savings": 39.2,
-        "roi": 49.0,
+        "hours_saved": 0.5,  # 5 x 6 minutes
+        "human_cost_of_same_work": 25.0,  # 0.5 hours at 50
+        "net_savings": 24.2,
+        "roi": 30.25,  # 24.2 / 0.8
         "minutes_per_interaction": 6.0,
         "hourly_cost": 50.0,
         "previous": {  # the 7 days before: nothing happened then
@@ -134,6 +139,9 @@ def test_manager_and_executive_views(fixed, client) -> None:
                 "end": (datetime.now(UTC).date() - timedelta(days=7)).isoformat(),
             },
             "interactions": 0,
+            "worked": 0,
+            "not_worked": 0,
+            "still_waiting": 0,
             "agent_cost": 0.0,
             "hours_saved": 0.0,
             "human_cost_of_same_work": 0.0,
@@ -327,7 +335,12 @@ def test_dashboard_pages(fixed, client) -> None:
     fixed.login(client, "executive")
     executive = client.get(fixed.url("executive/?days=7"))
     assert page_data(executive)["roi"]["interactions"] == 8
-    assert "Return on the agent" in executive.content.decode()
+    shown = " ".join(executive.content.decode().split())
+    assert "Return on the agent" in shown
+    # the page's ROI counts what the API counts: saved work from the 5 that worked only
+    assert '<dd data-figure="roi.worked">5</dd>' in shown
+    assert "<strong>5</strong> of them worked" in shown
+    assert "2 did not work and save nothing; 1 still wait" in shown
 
 
 def test_cached_dashboards_are_invalidated_by_resolutions(

@@ -107,14 +107,17 @@ def test_executive_report_roi_and_week_on_week(team) -> None:
     # the week: 9 actions (5 yesterday, 4 before), 5 of 8 decided positive
     assert view["roi"]["interactions"] == 9
     assert view["roi"]["agent_cost"] == pytest.approx(0.9)
-    assert view["roi"]["hours_saved"] == pytest.approx(0.9)
-    assert view["roi"]["net_savings"] == pytest.approx(36 - 0.9)
+    # only the 5 that worked save work: 5 x 6 minutes = 0.5 hours, at 40 an hour
+    assert view["roi"]["worked"] == 5
+    assert view["roi"]["hours_saved"] == pytest.approx(0.5)
+    assert view["roi"]["net_savings"] == pytest.approx(20 - 0.9)
     assert view["totals"]["success_rate"] == pytest.approx(5 / 8)
     assert report.context["prior"]["actions"] == 1  # `old`, 9 days ago
     assert report.context["change"] == pytest.approx(5 / 8 - 1.0)
     assert set(report.images) == {"trend", "types"}
     text, _ = report.render(inline=False)
-    assert "Net savings: USD 35.10" in text
+    assert "Net savings: USD 19.10" in text
+    assert "by the 5 of 9 actions that worked" in text
 
 
 def test_send_once_per_user_and_period(team) -> None:
