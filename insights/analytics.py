@@ -157,6 +157,11 @@ def manager_view(*, user: User, window: Window, action_type: str | None = None) 
             "action_type": entry["action_type"],
             "success_rate": entry["success_rate"],
             "decided": entry["decided"],
+            # whether the rate is settled, and where it will end if not (insights.sums)
+            "settled": entry["settled"],
+            "waiting": entry["waiting"],
+            "rate_low": entry["rate_low"],
+            "rate_high": entry["rate_high"],
             "why": "success below 40 % with at least 20 decided outcomes",
         }
         for member in team
@@ -273,6 +278,15 @@ def executive_view(*, window: Window, action_type: str | None = None) -> dict[st
     }
 
 
+def _so_far(figures: dict[str, Any]) -> str:
+    """What follows a success rate that is not settled (as the tables mark it): "so far"
+    and the range it will end in; nothing once settled."""
+    if figures["settled"] or figures["rate_low"] is None:
+        return ""
+    low, high = figures["rate_low"], figures["rate_high"]
+    return f" so far; not settled: it will end between {low:.0%} and {high:.0%}"
+
+
 def _insights(
     by_type: list[dict[str, Any]], totals: dict[str, Any], config: AnalyticsSettings
 ) -> list[str]:
@@ -284,8 +298,8 @@ def _insights(
         worst = min(ranked, key=lambda t: t["success_rate"])
         notes.append(
             f"{best['action_type']} works best ({best['success_rate']:.0%} of "
-            f"{best['decided']} decided); {worst['action_type']} works least "
-            f"({worst['success_rate']:.0%})."
+            f"{best['decided']} decided{_so_far(best)}); {worst['action_type']} works least "
+            f"({worst['success_rate']:.0%}{_so_far(worst)})."
         )
     if totals["success_rate"] is not None:
         lift = totals["success_rate"] - config.human_success_rate

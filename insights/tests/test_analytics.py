@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -365,3 +366,40 @@ def test_review_queue_counts_old_and_today(fixed, client) -> None:
     assert get(client, fixed, "manager/?days=7", "manager").json()["review_queue"] == 2
     only = get(client, fixed, "manager/?days=7&action_type=send_email", "manager").json()
     assert only["review_queue"] == 2
+
+
+def _rate_cells(page: str, first_cell: str) -> list[str]:
+    """The words of the row whose first cell links or reads `first_cell`, cell by cell (a
+    range's dash as a hyphen)."""
+    flat = " ".join(page.split()).replace("\u2013", "-")
+    row = re.search(rf"<tr><td>(?:<a [^>]*>)?{re.escape(first_cell)}(?:</a>)?</td>(.*?)</tr>", flat)
+    assert row, first_cell
+    return [
+        re.sub(r"<[^>]+>", " ", cell).split()
+        for cell in re.findall(r"<td>(.*?)</td>", row.group(1))
+    ]
+
+
+def test_unsettled_rates_in_the_tables_carry_their_range(fixed, client) -> None:
+    """alpha-rep: 7 actions, 1 still pending (14 % > 5 %): 4 of 6 decided so far, ending
+    at 4/7 or 5/7. Their emails: 2 of 3 so far, 1 of 4 pending, ending at 2/4 or 3/4;
+    escalations and deal moves are settled and show their rate alone."""
+    fixed.login(client, "manager")
+    page = client.get(fixed.url("manager/?days=7")).content.decode()
+    (actions, rate, *_) = _rate_cells(page, "alpha-rep")
+    assert actions == ["7"]
+    assert " ".join(rate) == "67 % so far not settled: will end 57-71 %"
+    page = client.get(fixed.url("rep/?rep=alpha-rep&days=7")).content.decode()
+    assert (
+        " ".join(_rate_cells(page, "send_email")[2]) == "67 % so far not settled: will end 50-75 %"
+    )
+    assert " ".join(_rate_cells(page, "escalate")[2]) == "100 %"  # settled: no range
+    assert " ".join(_rate_cells(page, "advance_stage")[2]) == "50 %"
+    assert 'marked "so far" is not settled yet' in " ".join(page.split())
+    fixed.login(client, "executive")
+    page = client.get(fixed.url("executive/?days=7")).content.decode()
+    # the outsider's replied email too: 3 of 4 so far, 1 of 5 pending
+    assert (
+        " ".join(_rate_cells(page, "send_email")[1]) == "75 % so far not settled: will end 60-80 %"
+    )
+    assert " ".join(_rate_cells(page, "escalate")[1]) == "100 %"
