@@ -121,12 +121,14 @@ def _by_action_type(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def rep_view(*, rep: User, window: Window, action_type: str | None = None) -> dict[str, Any]:
     rows = outcome_rows(window, rep_ids=[rep.pk], action_type=action_type)
-    email = [r for r in rows if r["outcome_type"] == "email_engagement"]
+    email = sum_rows(r for r in rows if r["outcome_type"] == "email_engagement")
     return {
         "rep": rep.username,
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
         "totals": _figures(rows),
-        "response_rate": success_rate(sum_rows(email)),
+        "response_rate": success_rate(email),
+        # whether it is settled, and where it will end if not (as every rate)
+        "response": {"success_rate": success_rate(email), **maturity(email)},
         "escalations": _escalations(rows),
         "deal_impact": _deals(rows),
         "feedback": _feedback(feedback_rows(window, rep_ids=[rep.pk])),

@@ -87,6 +87,9 @@ def test_rep_view_numbers(fixed, client) -> None:
         "rate_high": pytest.approx(5 / 7),
     }
     assert body["response_rate"] == pytest.approx(2 / 3)
+    # 1 of 4 emails still pending: not settled, it ends at 2/4 or 3/4
+    assert body["response"]["settled"] is False
+    assert (body["response"]["rate_low"], body["response"]["rate_high"]) == (0.5, 0.75)
     assert body["escalations"] == {"count": 1, "rate": 1 / 7, "resolved_well": 1, "needless": 0}
     assert body["deal_impact"] == {
         "actions": 2,
@@ -396,6 +399,9 @@ def test_unsettled_rates_in_the_tables_carry_their_range(fixed, client) -> None:
     assert " ".join(_rate_cells(page, "escalate")[2]) == "100 %"  # settled: no range
     assert " ".join(_rate_cells(page, "advance_stage")[2]) == "50 %"
     assert 'marked "so far" is not settled yet' in " ".join(page.split())
+    response = re.search(r'<dd id="response-rate">(.*?)</dd>', " ".join(page.split()))
+    response_words = re.sub(r"<[^>]+>", " ", response.group(1)).replace("\u2013", "-").split()
+    assert " ".join(response_words) == "67 % so far not settled: will end 50-75 %"
     fixed.login(client, "executive")
     page = client.get(fixed.url("executive/?days=7")).content.decode()
     # the outsider's replied email too: 3 of 4 so far, 1 of 5 pending
