@@ -112,3 +112,12 @@ def test_what_stands_out_names_an_unsettled_type_as_so_far() -> None:
         "50% and 83%); "
         "escalate works least (33%)."
     )
+
+
+def test_a_rate_in_words_says_so_far_until_settled() -> None:
+    from insights.sums import rate_in_words
+
+    young = analytics._figures([period(30, 10, pending=20)])
+    assert rate_in_words(young) == "75 % so far (not settled: will end 50\u201383 %)"
+    assert rate_in_words(analytics._figures([period(10, 20)])) == "33 %"
+    assert rate_in_words(analytics._figures([period(0, 0, pending=3)])) == "n/a"
