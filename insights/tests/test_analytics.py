@@ -379,7 +379,7 @@ def _rate_cells(page: str, first_cell: str) -> list[str]:
     assert row, first_cell
     return [
         re.sub(r"<[^>]+>", " ", cell).split()
-        for cell in re.findall(r"<td>(.*?)</td>", row.group(1))
+        for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
     ]
 
 
