@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 import django_filters
+from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -264,14 +265,34 @@ class FatigueApi(APIView):
                         "reasons": serializers.ListField(child=serializers.CharField()),
                     },
                     many=True,
-                )
+                ),
+                "since": serializers.DateTimeField(),
+                "ratings_listed": serializers.IntegerField(),
+                "on_conversations_outside_scope": serializers.IntegerField(),
+                "from_reviewers_not_listed": serializers.IntegerField(),
             },
         ),
-        description="Feedback fatigue of the reviewers in your scope.",
+        description="Feedback fatigue of the reviewers in your scope. `ratings_30_days` "
+        "counts from `since` (the feedback summary's 30 days) the ratings each reviewer gave; "
+        "`ratings_listed` - `on_conversations_outside_scope` + `from_reviewers_not_listed` "
+        "is the summary's `explicit.count` (ratings given on conversations in your scope).",
     )
     def get(self, request: Request) -> Response:
-        rows = selectors.fatigue(users=visible_users(user=request.user))
-        return Response({"reviewers": [{**asdict(r), "flagged": r.flagged} for r in rows]})
+        now = timezone.now()
+        reviewers = visible_users(user=request.user)
+        rows = selectors.fatigue(users=reviewers, now=now)
+        against = selectors.reviewers_against_summary(
+            principal=request.user, reviewers=reviewers, now=now
+        )
+        return Response(
+            {
+                "reviewers": [{**asdict(r), "flagged": r.flagged} for r in rows],
+                "since": against["since"],
+                "ratings_listed": against["listed"],
+                "on_conversations_outside_scope": against["outside_scope"],
+                "from_reviewers_not_listed": against["from_others"],
+            }
+        )
 
 
 class PromptAnswersApi(APIView):

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from feedback.periods import SUMMARY_DAYS, period_start
 from feedback.services import SCALES, settings_row
 from learning.models import User
 
@@ -33,11 +34,14 @@ class Fatigue:
 
 def fatigue(*, users: QuerySet[User], now: datetime | None = None) -> list[Fatigue]:
     """Per reviewer: feedback per day over the last 7 days vs the 7 before (a decline
-    below the tenant's ratio flags them), and explicit ratings of the last 30 days
-    clustered at one extreme (nearly all top or all bottom) flags them too."""
+    below the tenant's ratio flags them), and explicit ratings of the last 30 days (from
+    midnight 29 days ago, as the feedback summary counts them) clustered at one extreme
+    (nearly all top or all bottom) flags them too."""
     now = now or timezone.now()
     config = settings_row()
-    week, fortnight, month = (now - timedelta(days=d) for d in (7, 14, 30))
+    week, fortnight = (now - timedelta(days=d) for d in (7, 14))
+    # the same days as the feedback summary's, so a reviewer's count adds up to its figures
+    month = period_start(days=SUMMARY_DAYS, now=now)
     # Only what people chose to give: implicit feedback from draft edits is not effort.
     explicit = Q(feedback_given__source__in=list(SCALES))
     rows = users.annotate(

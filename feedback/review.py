@@ -73,20 +73,28 @@ def to_label(*, user: Any) -> QuerySet[Any]:
     together are that queue's."""
     # (Exists, not exclude() across queue_items: that was an anti-join over every outcome,
     # 480 ms at 1,000,000 outcomes; this probes the few queue items per ambiguous outcome.)
+    return _to_label(outcome_selectors.visible_outcomes(principal=user))
+
+
+def _to_label(scope: QuerySet[Any]) -> QuerySet[Any]:
     shared = QueueItem.objects.filter(
         outcome=OuterRef("pk"), queue__closed_at__isnull=True, queue__reviewers_per_item__gt=1
     )
     return (
-        outcome_selectors.visible_outcomes(principal=user)
-        .filter(status=rules.AMBIGUOUS)
-        .filter(~Exists(shared))
-        .order_by("occurred_at", "id")
+        scope.filter(status=rules.AMBIGUOUS).filter(~Exists(shared)).order_by("occurred_at", "id")
     )
 
 
 def to_label_count(*, user: Any) -> int:
     """How many wait in the person's To label queue now (the number its tab shows)."""
     return to_label(user=user).count()
+
+
+def to_label_count_everyone() -> int:
+    """How many wait in the To label queues of the whole tenant now: what the tab of an
+    executive's or admin's queue shows (a manager's shows their team's part, a rep's
+    their own)."""
+    return _to_label(outcome_selectors.tenant_outcomes()).count()
 
 
 def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:

@@ -16,6 +16,7 @@ from feedback import rubrics
 from feedback.fatigue import Fatigue, fatigue_of
 from feedback.fatigue import fatigue as fatigue  # re-exported: the app's reads are here
 from feedback.models import DraftFeedback, FeedbackEntry, FeedbackRevision, Source, TargetType
+from feedback.periods import SUMMARY_DAYS, period_start
 from feedback.services import SCALES, edit_distance, settings_row
 from learning.models import Role, User
 from learning.selectors import sees_whole_tenant, visible_users
@@ -37,6 +38,8 @@ def visible_feedback(*, principal: Any) -> QuerySet[FeedbackEntry]:
 
 
 def _group(queryset: QuerySet[FeedbackEntry], key: str, keys: list[str]) -> dict[str, Any]:
+    """Count and average per value of `key`: every one of `keys` listed (zeros, None), and
+    any other value found after them, so the groups always add up to the whole."""
     rows = {
         row[key]: row
         for row in queryset.values(key).annotate(count=Count("id"), avg=Avg("normalized_rating"))
@@ -46,17 +49,13 @@ def _group(queryset: QuerySet[FeedbackEntry], key: str, keys: list[str]) -> dict
             "count": rows[k]["count"] if k in rows else 0,
             "average_rating": rows[k]["avg"] if k in rows else None,
         }
-        for k in keys
+        for k in [*keys, *sorted(set(rows) - set(keys), key=str)]
     }
 
 
-def period_start(*, days: int, now: datetime) -> datetime:
-    """The start of a report's last `days` days: midnight `days - 1` days before today."""
-    start_day = timezone.localdate(now) - timedelta(days=days - 1)
-    return timezone.make_aware(datetime.combine(start_day, datetime.min.time()))
-
-
-def summary(*, principal: Any, days: int = 30, now: datetime | None = None) -> dict[str, Any]:
+def summary(
+    *, principal: Any, days: int = SUMMARY_DAYS, now: datetime | None = None
+) -> dict[str, Any]:
     """Counts and averages (normalised ratings, [0, 1]) of the feedback given in the last
     `days` days within the principal's scope; every day, source, type and role is listed,
     with zeros where nothing happened."""
@@ -65,9 +64,8 @@ def summary(*, principal: Any, days: int = 30, now: datetime | None = None) -> d
     start_day = timezone.localdate(since)
     entries = visible_feedback(principal=principal).filter(rated_at__gte=since, rated_at__lte=now)
     totals = entries.aggregate(count=Count("id"), avg=Avg("normalized_rating"))
-    explicit = entries.filter(source__in=list(SCALES)).aggregate(
-        count=Count("id"), avg=Avg("normalized_rating")
-    )
+    people = entries.filter(source__in=list(SCALES))
+    explicit = people.aggregate(count=Count("id"), avg=Avg("normalized_rating"))
     distribution: dict[str, dict[str, int]] = {}
     for source, scale in SCALES.items():
         counts = dict(
@@ -93,12 +91,14 @@ def summary(*, principal: Any, days: int = 30, now: datetime | None = None) -> d
         "rating_distribution": distribution,
         "by_target_type": _group(entries, "target_type", list(TargetType.values)),
         "by_source": _group(entries, "source", list(Source.values)),
+        # people's ratings only, as "explicit": an automatic draft-edit score is nobody's
+        # rating (it is under by_source, "draft_edit")
         "by_reviewer_role": _group(
-            entries, "reviewer_role", [Role.REP, Role.MANAGER, Role.EXECUTIVE, Role.ADMIN]
+            people, "reviewer_role", [Role.REP, Role.MANAGER, Role.EXECUTIVE, Role.ADMIN]
         ),
         "daily_trend": _daily(entries, start_day, days),
         # people's ratings only: what the page's headline average and its chart show
-        "people_trend": _daily(entries.filter(source__in=list(SCALES)), start_day, days),
+        "people_trend": _daily(people, start_day, days),
         "drafts": draft_summary(principal=principal, since=since, now=now),
         "rubric": [
             {
@@ -135,6 +135,35 @@ def _daily(entries: Any, start_day: date, days: int) -> list[dict[str, Any]]:
             }
         )
     return trend
+
+
+def reviewers_against_summary(
+    *,
+    principal: Any,
+    reviewers: QuerySet[User],
+    days: int = SUMMARY_DAYS,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """How the fatigue table's ratings (those the listed reviewers gave, wherever) add up
+    to the summary's "ratings by people" (those given on conversations in the principal's
+    scope, by anyone), over the same days: listed - outside_scope + from_others == the
+    summary's explicit count."""
+    now = now or timezone.now()
+    since = period_start(days=days, now=now)
+    people = FeedbackEntry.objects.filter(
+        source__in=list(SCALES), rated_at__gte=since, rated_at__lte=now
+    )
+    listed = people.filter(reviewer__in=reviewers)
+    in_scope = visible_feedback(principal=principal).filter(
+        source__in=list(SCALES), rated_at__gte=since, rated_at__lte=now
+    )
+    return {
+        "since": since,
+        "listed": listed.count(),
+        "outside_scope": listed.exclude(pk__in=in_scope.values("pk")).count(),
+        # (exclude() keeps the ratings of reviewers since removed: a null reviewer)
+        "from_others": in_scope.exclude(reviewer__in=reviewers).count(),
+    }
 
 
 def draft_summary(*, principal: Any, since: datetime, now: datetime) -> dict[str, Any]:

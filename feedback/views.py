@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -150,15 +151,19 @@ def team(request: HttpRequest) -> HttpResponse:
     """The manager's feedback view: the summary of their scope, fatigue flags, and whether
     people answer the prompts."""
     user: Any = request.user
-    summary = selectors.summary(principal=user, days=30)
-    fatigue = selectors.fatigue(users=visible_users(user=user))
-    prompts = selectors.prompt_answers(principal=user, days=summary["days"])
+    now = timezone.now()  # one moment for every figure on the page: they add up
+    summary = selectors.summary(principal=user, now=now)
+    reviewers = visible_users(user=user)
+    fatigue = selectors.fatigue(users=reviewers, now=now)
+    against = selectors.reviewers_against_summary(principal=user, reviewers=reviewers, now=now)
+    prompts = selectors.prompt_answers(principal=user, days=summary["days"], now=now)
     return render(
         request,
         "feedback/team.html",
         {
             "summary": summary,
             "fatigue": fatigue,
+            "against": against,
             "trend_json": summary["people_trend"],
             "prompts": prompts,
             "any_prompt": any(row["sent"] or row["failed"] or row["not_sent"] for row in prompts),

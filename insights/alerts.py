@@ -17,15 +17,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from calibration import selectors as calibration_selectors
+from feedback import review as feedback_review
 from feedback import selectors as feedback_selectors
 from insights import live, slack_posts
 from insights.models import Alert, AlertRule, AlertSettings
 from insights.sums import ESCALATION, Window, brier, decided, outcome_rows, success_rate, sum_rows
 from learning.errors import InvalidInput, NotFound
 from learning.models import Role, User
-from learning.selectors import reachable
+from learning.selectors import reachable, sees_whole_tenant
 from learning.tenancy.urls import absolute_url
-from outcomes import selectors as outcome_selectors
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,9 @@ def _fatigue() -> list[Finding]:
 
 
 def _backlog(config: AlertSettings) -> list[Finding]:
-    waiting = outcome_selectors.waiting_for_label_count()
+    """The company's To label queues together (what an executive's or admin's queue
+    shows); each viewer's link says how many of them are in their own queue."""
+    waiting = feedback_review.to_label_count_everyone()
     if waiting < config.ambiguous_backlog:
         return []
     return [
@@ -153,7 +155,8 @@ def _backlog(config: AlertSettings) -> list[Finding]:
             "",
             float(waiting),
             float(config.ambiguous_backlog),
-            f"{waiting} outcomes wait for a human label.",
+            f"{waiting} outcomes wait for a human label across the company (all teams' "
+            "To label queues together).",
         )
     ]
 
@@ -243,8 +246,8 @@ def evaluate(*, now: datetime | None = None, today: Any = None) -> Evaluated:
     return Evaluated(opened, still_open, closed)
 
 
-def recipients() -> list[str]:
-    return list(reachable(Role.MANAGER, Role.ADMIN).values_list("email", flat=True))
+def recipients() -> list[User]:
+    return list(reachable(Role.MANAGER, Role.ADMIN))
 
 
 def notify(alert: Alert) -> None:
@@ -252,22 +255,26 @@ def notify(alert: Alert) -> None:
     a link to the page that shows it and one to the alerts page), a post to the tenant's
     reports channel when it has one (queued; Slack failing never fails this), and a push
     to open pages."""
-    link = absolute_link_for(alert)
     alerts_url = alerts_page_url(alert)
     to = recipients()
     if to:
         subject = f"[Learning Loop] {alert.get_rule_display()}" + (
             f": {alert.subject}" if alert.subject else ""
         )
-        context = {"alert": alert, "link": link, "alerts_url": alerts_url, "subject": subject}
-        text = render_to_string("insights/email/alert.txt", context)
-        html = render_to_string("insights/email/alert.html", context)
         messages = []
-        for address in to:  # one message each: nobody sees the others' addresses
-            message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [address])
+        for person in to:  # one message each: nobody sees the others' addresses
+            # the link's words for its reader: what their own page will show
+            link = absolute_link_for(alert, viewer=person)
+            context = {"alert": alert, "link": link, "alerts_url": alerts_url, "subject": subject}
+            text = render_to_string("insights/email/alert.txt", context)
+            html = render_to_string("insights/email/alert.html", context)
+            message = EmailMultiAlternatives(
+                subject, text, settings.DEFAULT_FROM_EMAIL, [person.email]
+            )
             message.attach_alternative(html, "text/html")
             messages.append(message)
         get_connection().send_messages(messages)
+    link = absolute_link_for(alert)
     slack_posts.post_alert(alert, link=link, alerts_url=alerts_url)
     Alert.objects.filter(pk=alert.pk).update(notified_at=timezone.now())
     live.publish_to_managers(
@@ -333,11 +340,12 @@ class Target:
     words: str
 
 
-def target_of(alert: Alert) -> Target | None:
-    """The page about what the alert is about, if there is one."""
+def target_of(alert: Alert, *, viewer: Any = None) -> Target | None:
+    """The page about what the alert is about, if there is one; its words for `viewer`
+    (who will open it) when given."""
     rule = alert.rule
     if rule == AlertRule.AMBIGUOUS_BACKLOG:
-        return Target("feedback-review-item", ("to-label", 1), "", "", "Open the To label queue")
+        return Target("feedback-review-item", ("to-label", 1), "", "", _backlog_words(viewer))
     if rule == AlertRule.FEEDBACK_FATIGUE:
         return Target("feedback-team", (), "", "fatigue-heading", f"See {alert.subject}'s ratings")
     if rule == AlertRule.ESCALATION_SPIKE:
@@ -355,9 +363,21 @@ def target_of(alert: Alert) -> Target | None:
     return None
 
 
-def link_for(alert: Alert) -> tuple[str, str] | None:
+def _backlog_words(viewer: Any) -> str:
+    """The backlog link's words: the To label queue it opens holds the viewer's scope, so
+    it says how many wait there now, and whose they are."""
+    if viewer is None:
+        return "Open your To label queue (the outcomes of the people you see)"
+    waiting = feedback_review.to_label_count(user=viewer)
+    if sees_whole_tenant(viewer):
+        return f"Open the To label queue: {waiting} waiting now, the whole company's"
+    whose = "your team's" if viewer.role == Role.MANAGER else "yours"
+    return f"Open your To label queue: {waiting} of them waiting now, {whose}"
+
+
+def link_for(alert: Alert, *, viewer: Any = None) -> tuple[str, str] | None:
     """(URL, words) of the page about what the alert is about, if there is one."""
-    target = target_of(alert)
+    target = target_of(alert, viewer=viewer)
     if target is None:
         return None
     query = f"?{target.query}" if target.query else ""
@@ -365,9 +385,9 @@ def link_for(alert: Alert) -> tuple[str, str] | None:
     return reverse(target.name, args=target.args) + query + fragment, target.words
 
 
-def absolute_link_for(alert: Alert) -> tuple[str, str] | None:
-    """(absolute URL, words) of the same page, for mail and Slack."""
-    target = target_of(alert)
+def absolute_link_for(alert: Alert, *, viewer: Any = None) -> tuple[str, str] | None:
+    """(absolute URL, words) of the same page, for mail (to `viewer`) and Slack."""
+    target = target_of(alert, viewer=viewer)
     if target is None:
         return None
     fragment = f"#{target.fragment}" if target.fragment else ""

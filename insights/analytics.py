@@ -122,12 +122,14 @@ def _by_action_type(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def rep_view(*, rep: User, window: Window, action_type: str | None = None) -> dict[str, Any]:
     rows = outcome_rows(window, rep_ids=[rep.pk], action_type=action_type)
-    email = [r for r in rows if r["outcome_type"] == "email_engagement"]
+    email = sum_rows(r for r in rows if r["outcome_type"] == "email_engagement")
     return {
         "rep": rep.username,
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
         "totals": _figures(rows),
-        "response_rate": success_rate(sum_rows(email)),
+        "response_rate": success_rate(email),
+        # whether it is settled, and where it will end if not (as every rate)
+        "response": {"success_rate": success_rate(email), **maturity(email)},
         "escalations": _escalations(rows),
         "deal_impact": _deals(rows),
         "feedback": _feedback(feedback_rows(window, rep_ids=[rep.pk])),
@@ -160,6 +162,11 @@ def manager_view(*, user: User, window: Window, action_type: str | None = None) 
             "action_type": entry["action_type"],
             "success_rate": entry["success_rate"],
             "decided": entry["decided"],
+            # whether the rate is settled, and where it will end if not (insights.sums)
+            "settled": entry["settled"],
+            "waiting": entry["waiting"],
+            "rate_low": entry["rate_low"],
+            "rate_high": entry["rate_high"],
             "why": "success below 40 % with at least 20 decided outcomes",
         }
         for member in team
@@ -201,13 +208,20 @@ def analytics_settings() -> AnalyticsSettings:
     return AnalyticsSettings.objects.filter(pk=1).first() or AnalyticsSettings()
 
 
-def roi(actions: int, config: AnalyticsSettings) -> dict[str, Any]:
-    """What `actions` agent actions cost against the same work done by people."""
+def roi(totals: dict[str, Any], config: AnalyticsSettings) -> dict[str, Any]:
+    """What the period's agent actions cost against the work people would have done for
+    the ones that worked: every action costs, only a success saves work (a failed or
+    expired action saved nobody anything, and one still waiting for its outcome is not
+    counted until it turns out to have worked)."""
+    actions, worked = totals["actions"], totals["positive"]
     agent_cost = float(config.agent_cost_per_interaction) * actions
-    hours_saved = actions * config.human_minutes_per_interaction / 60
+    hours_saved = worked * config.human_minutes_per_interaction / 60
     human_cost = hours_saved * float(config.human_hourly_cost)
     return {
         "interactions": actions,
+        "worked": worked,
+        "not_worked": totals["negative"] + totals["expired"],
+        "still_waiting": totals["pending"] + totals["ambiguous"],
         "agent_cost": round(agent_cost, 2),
         "hours_saved": round(hours_saved, 2),
         "human_cost_of_same_work": round(human_cost, 2),
@@ -247,7 +261,7 @@ def executive_view(*, window: Window, action_type: str | None = None) -> dict[st
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
         "totals": totals,
         "roi": {
-            **roi(totals["actions"], config),
+            **roi(totals, config),
             "currency": config.currency,
             "cost_per_interaction": float(config.agent_cost_per_interaction),
             # what the figures assume (the tenant's analytics settings)
@@ -256,7 +270,7 @@ def executive_view(*, window: Window, action_type: str | None = None) -> dict[st
             # the same figures over the period just before, as long
             "previous": {
                 "window": {"start": before.start.isoformat(), "end": before.end.isoformat()},
-                **roi(previous["actions"], config),
+                **roi(previous, config),
             },
         },
         "agent_vs_human": {
@@ -277,6 +291,15 @@ def executive_view(*, window: Window, action_type: str | None = None) -> dict[st
     }
 
 
+def _so_far(figures: dict[str, Any]) -> str:
+    """What follows a success rate that is not settled (as the tables mark it): "so far"
+    and the range it will end in; nothing once settled."""
+    if figures["settled"] or figures["rate_low"] is None:
+        return ""
+    low, high = figures["rate_low"], figures["rate_high"]
+    return f" so far; not settled: it will end between {low:.0%} and {high:.0%}"
+
+
 def _insights(
     by_type: list[dict[str, Any]], totals: dict[str, Any], config: AnalyticsSettings
 ) -> list[str]:
@@ -288,8 +311,8 @@ def _insights(
         worst = min(ranked, key=lambda t: t["success_rate"])
         notes.append(
             f"{best['action_type']} works best ({best['success_rate']:.0%} of "
-            f"{best['decided']} decided); {worst['action_type']} works least "
-            f"({worst['success_rate']:.0%})."
+            f"{best['decided']} decided{_so_far(best)}); {worst['action_type']} works least "
+            f"({worst['success_rate']:.0%}{_so_far(worst)})."
         )
     if totals["success_rate"] is not None:
         lift = totals["success_rate"] - config.human_success_rate

@@ -32,7 +32,7 @@ from django.template.loader import render_to_string
 from coaching import selectors as coaching_selectors
 from insights import analytics, charts, slack_posts
 from insights.models import Alert, ReportDelivery, ReportKind
-from insights.sums import Window, decided, outcome_rows, success_rate
+from insights.sums import Window, decided, maturity, outcome_rows, rate_in_words, success_rate
 from learning.models import Role, User
 from learning.selectors import reachable, reps_of
 from learning.tenancy.urls import tenant_urls
@@ -94,10 +94,22 @@ def _rate_change(now: float | None, before: float | None) -> float | None:
 
 
 def _summed(days: list[dict[str, Any]]) -> dict[str, Any]:
-    """The days' figures added up, with their success rate (outcomes.rules' one rule)."""
-    keys = ("actions", "positive", "negative", "expired", "escalations")
+    """The days' figures added up, with their success rate (outcomes.rules' one rule) and
+    how settled it is (insights.sums.maturity)."""
+    keys = ("actions", "positive", "negative", "expired", "escalations", "pending", "ambiguous")
     total = {key: sum(d[key] for d in days) for key in keys}
-    return {**total, "decided": decided(total), "success_rate": success_rate(total)}
+    figures = {
+        **total,
+        "decided": decided(total),
+        "success_rate": success_rate(total),
+        **maturity({**total, "total": total["actions"]}),
+    }
+    return {**figures, "rate_words": rate_in_words(figures)}
+
+
+def _with_words(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with their success rate in words, marked "so far" with its range if unsettled."""
+    return [{**row, "rate_words": rate_in_words(row)} for row in rows]
 
 
 def _short(day: date) -> str:
@@ -163,9 +175,11 @@ def manager_report(*, user: User, today: date) -> Report:
             "day": yesterday,
             "yesterday": day,
             "before": before,
-            "change": _rate_change(day["success_rate"], before["success_rate"]),
+            # compared only once both are settled: an unsettled day's rate runs high
+            "change": _rate_change(day["settled_rate"], before["settled_rate"]),
             "week": view,
-            "per_rep": per_rep,
+            "per_rep": _with_words(per_rep),
+            "opportunities": _with_words(view["coaching_opportunities"]),
             "alerts": list(Alert.objects.filter(closed_at__isnull=True)[:10]),
             "patterns": [p for p in coaching_selectors.patterns() if p.effect is not None][:3],
             "url": _tenant_url("manager/"),
@@ -212,7 +226,9 @@ def executive_report(*, user: User, today: date) -> Report:
             "week": week,
             "view": view,
             "prior": prior["totals"],
-            "change": _rate_change(view["totals"]["success_rate"], prior["totals"]["success_rate"]),
+            "rate_words": rate_in_words(view["totals"]),
+            # compared only once both are settled: an unsettled week's rate runs high
+            "change": _rate_change(view["totals"]["settled_rate"], prior["totals"]["settled_rate"]),
             "url": _tenant_url("executive/"),
         },
         images=images,

@@ -16,12 +16,12 @@ from typing import Any
 import structlog
 from django.core.cache import cache
 
+from feedback import review as feedback_review
 from insights import analytics
 from insights.models import Alert, ReportKind
 from insights.sums import ESCALATION, Window, maturity, outcome_rows, success_rate, sum_rows
 from learning.tenancy.cache import tenant_key
 from learning.tenancy.urls import absolute_url
-from outcomes import selectors as outcome_selectors
 from prompts import services as prompt_services
 from prompts.blocks import escape
 
@@ -124,10 +124,11 @@ def daily_summary(*, today: date) -> tuple[str, list[dict[str, Any]]]:
     rows = outcome_rows(Window(yesterday, yesterday))
     s = sum_rows(rows)
     escalations = int(sum(r["total"] for r in rows if r["outcome_type"] == ESCALATION))
-    to_label = outcome_selectors.waiting_for_label_count()
+    to_label = feedback_review.to_label_count_everyone()  # as the alert counts them
     line = (
         f"Yesterday ({yesterday:%a %-d %b}): {int(s['total']):,} agent actions, {_worked(s)}, "
-        f"{escalations} escalation{'s' if escalations != 1 else ''}; {to_label:,} to label."
+        f"{escalations} escalation{'s' if escalations != 1 else ''}; {to_label:,} to label "
+        "across the company."
     )
     return _report_blocks(
         title="Daily report",
@@ -150,7 +151,7 @@ def weekly_summary(*, today: date) -> tuple[str, list[dict[str, Any]]]:
         f"{int(s['total']):,} agent actions, {_worked(s)} against a human baseline of "
         f"{_percent(view['agent_vs_human']['human_success_rate'])}; net savings "
         f"{roi['currency']} {roi['net_savings']:,.2f}{ratio}, {roi['hours_saved']:,.0f} hours "
-        "of people's work saved."
+        f"of people's work saved by the {roi['worked']:,} actions that worked."
     )
     return _report_blocks(
         title="Weekly executive report",

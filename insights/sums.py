@@ -148,3 +148,17 @@ def maturity(s: dict[str, float]) -> dict[str, Any]:
         "rate_low": s[rules.POSITIVE] / eventual if eventual else None,
         "rate_high": (s[rules.POSITIVE] + waiting) / eventual if eventual else None,
     }
+
+
+def rate_in_words(figures: dict[str, Any]) -> str:
+    """A figure's success rate as a sentence part (emails, where no table cell can mark
+    it): "75 %" once settled, else "75 % so far (not settled: will end 60-80 %)"; "n/a"
+    with nothing decided. `figures` carries success_rate and maturity()'s keys."""
+    rate = figures.get("success_rate")
+    if rate is None:
+        return "n/a"
+    words = f"{rate:.0%}".replace("%", " %")
+    if figures.get("settled", True) or figures.get("rate_low") is None:
+        return words
+    low, high = round(figures["rate_low"] * 100), round(figures["rate_high"] * 100)
+    return f"{words} so far (not settled: will end {low}\u2013{high} %)"

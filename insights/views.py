@@ -238,7 +238,7 @@ def alerts_page(request: HttpRequest) -> HttpResponse:
         request,
         "insights/alerts.html",
         {
-            "open": [(alert, alerts.link_for(alert)) for alert in open_alerts],
+            "open": [(alert, alerts.link_for(alert, viewer=request.user)) for alert in open_alerts],
             "closed": Alert.objects.filter(closed_at__isnull=False).select_related(
                 "acknowledged_by"
             )[:50],

@@ -37,7 +37,6 @@ from outcomes.models import (
     Message,
     MessageDirection,
     OutcomeRecord,
-    OutcomeStatus,
     Signal,
 )
 
@@ -72,9 +71,10 @@ def has_outcomes() -> bool:
     return OutcomeRecord.objects.exists()
 
 
-def waiting_for_label_count() -> int:
-    """Outcomes whose window closed with weak signals only: they wait for a person."""
-    return OutcomeRecord.objects.filter(status=OutcomeStatus.AMBIGUOUS).count()
+def tenant_outcomes() -> QuerySet[OutcomeRecord]:
+    """Every outcome of the tenant, for figures about the whole company (alerts, channel
+    reports); a page shows a person's own scope (visible_outcomes)."""
+    return OutcomeRecord.objects.all()
 
 
 def outcome_by_action_id(*, action_id: str) -> OutcomeRecord | None:

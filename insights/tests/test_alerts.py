@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -33,7 +35,9 @@ def test_backlog_episode_opens_once_then_closes(
         first = alerts.evaluate()
     assert [(a.rule, a.subject) for a in first.opened] == [("ambiguous_backlog", "")]
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["maria@example.com"]
-    assert "3 outcomes wait for a human label" in mail.outbox[0].body
+    assert "3 outcomes wait for a human label across the company" in mail.outbox[0].body
+    # maria's link says what her queue will show: her team's 3
+    assert "Open your To label queue: 3 of them waiting now, your team's" in mail.outbox[0].body
     with django_capture_on_commit_callbacks(execute=True):
         again = alerts.evaluate()
     assert (again.opened, again.still_open) == ([], 1)
@@ -120,3 +124,44 @@ def test_bell_and_alerts_page(alpha, client) -> None:
     alpha.login(client, "rep")
     assert "bell-count" not in client.get(alpha.url("rep/")).content.decode()
     assert client.get(alpha.url("alerts/")).status_code == 403
+
+
+def _waiting_on_tab(page: str) -> int:
+    """The count the To label tab shows ("N waiting")."""
+    tab = re.search(
+        r'href="[^"]*/feedback/review/to-label/1/"[^>]*>To label <span class="count">(\d+) waiting',
+        page,
+    )
+    assert tab, "no To label tab"
+    return int(tab.group(1))
+
+
+def test_backlog_alert_counts_what_its_link_shows(alpha, client) -> None:
+    """2 outcomes to label on alpha-rep's (the manager's team), 3 on the outsider's: the
+    alert counts the company's 5, as the admin's queue shows them; the manager's link
+    says 2, as their queue shows them."""
+    with tenant_context(alpha.tenant):
+        from learning import services as learning_services
+
+        learning_services.create_user(username="outsider", role="rep", password="x" * 12)
+        AlertSettings.objects.create(ambiguous_backlog=3)
+        for i in range(2):
+            OutcomeFactory(action_id=f"team-{i}", rep="alpha-rep", status="ambiguous")
+        for i in range(3):
+            OutcomeFactory(action_id=f"out-{i}", rep="outsider", status="ambiguous")
+        (alert,) = alerts.evaluate().opened
+        assert alert.value == 5
+    for role, shown in (("manager", 2), ("admin", 5)):
+        alpha.login(client, role)
+        page = " ".join(client.get(alpha.url("alerts/")).content.decode().split())
+        link = re.search(r'<a href="([^"]+)">(Open [^<]*) →</a>', html.unescape(page))
+        assert link and link.group(1).endswith("/feedback/review/to-label/1/")
+        queue = client.get(link.group(1)).content.decode()
+        assert _waiting_on_tab(queue) == shown
+        assert f" {shown} " in f" {link.group(2)} "
+        if role == "manager":
+            assert link.group(2) == "Open your To label queue: 2 of them waiting now, your team's"
+        else:
+            assert link.group(2) == "Open the To label queue: 5 waiting now, the whole company's"
+            assert _waiting_on_tab(queue) == alert.value
+    assert "5 outcomes wait for a human label across the company" in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -86,6 +87,9 @@ def test_rep_view_numbers(fixed, client) -> None:
         "rate_high": pytest.approx(5 / 7),
     }
     assert body["response_rate"] == pytest.approx(2 / 3)
+    # 1 of 4 emails still pending: not settled, it ends at 2/4 or 3/4
+    assert body["response"]["settled"] is False
+    assert (body["response"]["rate_low"], body["response"]["rate_high"]) == (0.5, 0.75)
     assert body["escalations"] == {"count": 1, "rate": 1 / 7, "resolved_well": 1, "needless": 0}
     assert body["deal_impact"] == {
         "actions": 2,
@@ -117,15 +121,20 @@ def test_manager_and_executive_views(fixed, client) -> None:
         )
     body = get(client, fixed, "executive/?days=7", "executive").json()
     assert body["totals"]["actions"] == 8  # everyone
+    # Every action costs; only the 5 that worked (e1, e3, x1, d1, o1) save work: the 2 that
+    # failed (e2, d2) and the one still pending (e4) save nothing.
     assert body["roi"] == {
         "currency": "USD",
         "interactions": 8,
+        "worked": 5,
+        "not_worked": 2,
+        "still_waiting": 1,
         "agent_cost": 0.8,
         "cost_per_interaction": 0.1,
-        "hours_saved": 0.8,
-        "human_cost_of_same_work": 40.0,
-        "net_savings": 39.2,
-        "roi": 49.0,
+        "hours_saved": 0.5,  # 5 x 6 minutes
+        "human_cost_of_same_work": 25.0,  # 0.5 hours at 50
+        "net_savings": 24.2,
+        "roi": 30.25,  # 24.2 / 0.8
         "minutes_per_interaction": 6.0,
         "hourly_cost": 50.0,
         "previous": {  # the 7 days before: nothing happened then
@@ -134,6 +143,9 @@ def test_manager_and_executive_views(fixed, client) -> None:
                 "end": (datetime.now(UTC).date() - timedelta(days=7)).isoformat(),
             },
             "interactions": 0,
+            "worked": 0,
+            "not_worked": 0,
+            "still_waiting": 0,
             "agent_cost": 0.0,
             "hours_saved": 0.0,
             "human_cost_of_same_work": 0.0,
@@ -327,7 +339,12 @@ def test_dashboard_pages(fixed, client) -> None:
     fixed.login(client, "executive")
     executive = client.get(fixed.url("executive/?days=7"))
     assert page_data(executive)["roi"]["interactions"] == 8
-    assert "Return on the agent" in executive.content.decode()
+    shown = " ".join(executive.content.decode().split())
+    assert "Return on the agent" in shown
+    # the page's ROI counts what the API counts: saved work from the 5 that worked only
+    assert '<dd data-figure="roi.worked">5</dd>' in shown
+    assert "<strong>5</strong> of them worked" in shown
+    assert "2 did not work and save nothing; 1 still wait" in shown
 
 
 def test_cached_dashboards_are_invalidated_by_resolutions(
@@ -352,3 +369,43 @@ def test_review_queue_counts_old_and_today(fixed, client) -> None:
     assert get(client, fixed, "manager/?days=7", "manager").json()["review_queue"] == 2
     only = get(client, fixed, "manager/?days=7&action_type=send_email", "manager").json()
     assert only["review_queue"] == 2
+
+
+def _rate_cells(page: str, first_cell: str) -> list[str]:
+    """The words of the row whose first cell links or reads `first_cell`, cell by cell (a
+    range's dash as a hyphen)."""
+    flat = " ".join(page.split()).replace("\u2013", "-")
+    row = re.search(rf"<tr><td>(?:<a [^>]*>)?{re.escape(first_cell)}(?:</a>)?</td>(.*?)</tr>", flat)
+    assert row, first_cell
+    return [
+        re.sub(r"<[^>]+>", " ", cell).split()
+        for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
+    ]
+
+
+def test_unsettled_rates_in_the_tables_carry_their_range(fixed, client) -> None:
+    """alpha-rep: 7 actions, 1 still pending (14 % > 5 %): 4 of 6 decided so far, ending
+    at 4/7 or 5/7. Their emails: 2 of 3 so far, 1 of 4 pending, ending at 2/4 or 3/4;
+    escalations and deal moves are settled and show their rate alone."""
+    fixed.login(client, "manager")
+    page = client.get(fixed.url("manager/?days=7")).content.decode()
+    (actions, rate, *_) = _rate_cells(page, "alpha-rep")
+    assert actions == ["7"]
+    assert " ".join(rate) == "67 % so far not settled: will end 57-71 %"
+    page = client.get(fixed.url("rep/?rep=alpha-rep&days=7")).content.decode()
+    assert (
+        " ".join(_rate_cells(page, "send_email")[2]) == "67 % so far not settled: will end 50-75 %"
+    )
+    assert " ".join(_rate_cells(page, "escalate")[2]) == "100 %"  # settled: no range
+    assert " ".join(_rate_cells(page, "advance_stage")[2]) == "50 %"
+    assert 'marked "so far" is not settled yet' in " ".join(page.split())
+    response = re.search(r'<dd id="response-rate">(.*?)</dd>', " ".join(page.split()))
+    response_words = re.sub(r"<[^>]+>", " ", response.group(1)).replace("\u2013", "-").split()
+    assert " ".join(response_words) == "67 % so far not settled: will end 50-75 %"
+    fixed.login(client, "executive")
+    page = client.get(fixed.url("executive/?days=7")).content.decode()
+    # the outsider's replied email too: 3 of 4 so far, 1 of 5 pending
+    assert (
+        " ".join(_rate_cells(page, "send_email")[1]) == "75 % so far not settled: will end 60-80 %"
+    )
+    assert " ".join(_rate_cells(page, "escalate")[1]) == "100 %"

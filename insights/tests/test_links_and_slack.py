@@ -96,7 +96,10 @@ def test_a_new_alert_is_posted_once_to_the_reports_channel(
     assert post.args["channel"] == CHANNEL
     header, section, actions, context = post.args["blocks"]
     assert header["text"]["text"] == "🔔 Backlog of outcomes to label"
-    assert section["text"]["text"] == "3 outcomes wait for a human label."
+    assert section["text"]["text"] == (
+        "3 outcomes wait for a human label across the company (all teams' To label queues "
+        "together)."
+    )
     (button,) = actions["elements"]
     assert button["text"]["text"] == "Open in Learning Loop"
     assert button["url"] == base_url() + in_alpha.url("feedback/review/to-label/1/")
@@ -172,7 +175,7 @@ def test_daily_report_posts_its_summary_once(yesterday, settings) -> None:
     day = TODAY - timedelta(days=1)
     line = (
         f"Yesterday ({day:%a %-d %b}): 5 agent actions, 80 % worked (settled), "
-        "1 escalation; 2 to label."
+        "1 escalation; 2 to label across the company."
     )
     assert post.args["channel"] == CHANNEL
     assert post.args["text"] == f"Daily report: {line}"

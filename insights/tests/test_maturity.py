@@ -98,3 +98,26 @@ def test_headline_figures_have_thousands_separators() -> None:
     html = render_to_string("insights/_figures.html", {"data": {"totals": totals}})
     assert ">1,497<" in html and ">1,246<" in html
     assert "Not settled yet: 17 % of these actions still wait" in html  # 251 of 1,497
+
+
+def test_what_stands_out_names_an_unsettled_type_as_so_far() -> None:
+    from insights.models import AnalyticsSettings
+
+    young = {"action_type": "send_email", **analytics._figures([period(30, 10, pending=20)])}
+    old = {"action_type": "escalate", **analytics._figures([period(10, 20)])}
+    totals = analytics._figures([period(40, 30, pending=20)])
+    line = analytics._insights([young, old], totals, AnalyticsSettings(human_success_rate=0.5))[0]
+    assert line == (
+        "send_email works best (75% of 40 decided so far; not settled: it will end between "
+        "50% and 83%); "
+        "escalate works least (33%)."
+    )
+
+
+def test_a_rate_in_words_says_so_far_until_settled() -> None:
+    from insights.sums import rate_in_words
+
+    young = analytics._figures([period(30, 10, pending=20)])
+    assert rate_in_words(young) == "75 % so far (not settled: will end 50\u201383 %)"
+    assert rate_in_words(analytics._figures([period(10, 20)])) == "33 %"
+    assert rate_in_words(analytics._figures([period(0, 0, pending=3)])) == "n/a"

@@ -74,14 +74,19 @@ def test_manager_report_figures_and_inline_charts(team) -> None:
     assert context["yesterday"]["success_rate"] == pytest.approx(0.75)
     assert context["yesterday"]["escalations"] == 1
     assert context["before"]["success_rate"] == pytest.approx(0.5)
-    assert context["change"] == pytest.approx(0.25)
+    # yesterday's escalation still waits (1 of 5): 75 % so far, not compared yet
+    assert (context["yesterday"]["settled"], context["change"]) == (False, None)
     (rep,) = context["per_rep"]
     assert (rep["rep"], rep["actions"], rep["positive"], rep["decided"]) == ("alpha-rep", 9, 5, 8)
     assert report.period.start == report.period.end == TODAY_NOON.date() - timedelta(days=1)
 
     text, html = report.render(inline=True)
     assert "Agent actions: 5" in text
-    assert "Success rate: 75 % (+25 pts vs the 7 days before)" in text
+    assert "Success rate: 75 % so far (not settled: will end 60\u201380 %)\n" in text
+    assert (
+        "alpha-rep: 9 actions, success 62 % so far (not settled: will end 56\u201367 %) of 8"
+        in text
+    )
     assert 'src="cid:trend"' in html and 'src="cid:reps"' in html
 
     message = message_from_bytes(report.message().message().as_bytes())
@@ -107,14 +112,17 @@ def test_executive_report_roi_and_week_on_week(team) -> None:
     # the week: 9 actions (5 yesterday, 4 before), 5 of 8 decided positive
     assert view["roi"]["interactions"] == 9
     assert view["roi"]["agent_cost"] == pytest.approx(0.9)
-    assert view["roi"]["hours_saved"] == pytest.approx(0.9)
-    assert view["roi"]["net_savings"] == pytest.approx(36 - 0.9)
+    # only the 5 that worked save work: 5 x 6 minutes = 0.5 hours, at 40 an hour
+    assert view["roi"]["worked"] == 5
+    assert view["roi"]["hours_saved"] == pytest.approx(0.5)
+    assert view["roi"]["net_savings"] == pytest.approx(20 - 0.9)
     assert view["totals"]["success_rate"] == pytest.approx(5 / 8)
     assert report.context["prior"]["actions"] == 1  # `old`, 9 days ago
-    assert report.context["change"] == pytest.approx(5 / 8 - 1.0)
+    assert report.context["change"] is None  # 1 of 9 still waits: not compared yet
     assert set(report.images) == {"trend", "types"}
     text, _ = report.render(inline=False)
-    assert "Net savings: USD 35.10" in text
+    assert "Net savings: USD 19.10" in text
+    assert "by the 5 of 9 actions that worked" in text
 
 
 def test_send_once_per_user_and_period(team) -> None:

@@ -72,12 +72,18 @@
       data: {
         labels: data.per_rep.map(function (r) { return r.rep; }),
         datasets: [
-          { label: "success rate", data: data.per_rep.map(function (r) { return r.success_rate; }), backgroundColor: colours.positive },
+          { label: "success rate (so far, where not settled)", data: data.per_rep.map(function (r) { return r.success_rate; }), backgroundColor: colours.positive },
           { label: "escalation rate", data: data.per_rep.map(function (r) { return r.escalation_rate; }), backgroundColor: colours.waiting }
         ]
       },
       options: {
         scales: { y: { min: 0, max: 1, ticks: { callback: percent } } },
+        // an unsettled rate says so, with the range it will end in (as the table does)
+        plugins: { tooltip: { callbacks: { afterLabel: function (item) {
+          var r = data.per_rep[item.dataIndex];
+          if (item.datasetIndex !== 0 || r.settled || r.rate_low === null) { return ""; }
+          return "not settled: will end between " + percent(r.rate_low) + " and " + percent(r.rate_high);
+        } } } },
         onClick: function (event, elements, chart) {
           if (elements.length) {
             location.href = chart.canvas.dataset.drill + "?rep=" + encodeURIComponent(data.per_rep[elements[0].index].rep);
