@@ -37,6 +37,7 @@ from outcomes.models import (
     Message,
     MessageDirection,
     OutcomeRecord,
+    OutcomeStatus,
     Signal,
 )
 
