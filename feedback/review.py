@@ -17,7 +17,7 @@ Managers' own queues (with reviewers and spot checks) come on top of these.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -153,6 +153,13 @@ def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
             needs_you.append(Item(outcome, f"{why}: critical, for your verdict today."))
     ambiguous = list(to_label(user=user)[:200])
     mine |= selectors.verdicts_of(reviewer=user, action_ids=[o.action_id for o in ambiguous])
+    managers = [_managers_queue(q, user) for q in queues_module.queues_of(reviewer=user)]
+    # An action waiting in one of my spot checks stays blind in my other queues too.
+    unanswered = {i.outcome.action_id for q in managers for i in q.items if i.blind}
+    needs_you = [_blinded(i, unanswered) for i in needs_you]
+    recent_items = [
+        _blinded(Item(o, "A recent action, to rate on demand."), unanswered) for o in recent
+    ]
     return [
         Queue(
             NEEDS_YOU,
@@ -177,15 +184,21 @@ def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
             shrinks=True,
             mine=mine,
         ),
-        *[_managers_queue(q, user) for q in queues_module.queues_of(reviewer=user)],
+        *managers,
         Queue(
             RECENT,
             "Recent actions",
             "Everything the agent did in the last two weeks, newest first.",
-            [Item(o, "A recent action, to rate on demand.") for o in recent],
+            recent_items,
             mine=mine,
         ),
     ]
+
+
+def _blinded(item: Item, unanswered: set[str]) -> Item:
+    if item.outcome.action_id in unanswered:
+        return replace(item, blind=True)
+    return item
 
 
 def _managers_queue(queue: Any, user: Any) -> Queue:

@@ -214,6 +214,13 @@ def test_a_spot_check_hides_what_decided_it_until_answered(work, client) -> None
     assert item_of(before) == "spot-1" and "stay hidden until you answer" in before
     for revealing in ("pricing-page-q4", "clicked", "status-positive", "Outcome:", "?id=c-spot"):
         assert revealing not in before, revealing
+    # the same action in another of my queues stays blind until then too
+    recent = next(
+        html
+        for html in (page(client, work, f"feedback/review/recent/{n}/") for n in range(1, 6))
+        if item_of(html) == "spot-1"
+    )
+    assert "pricing-page-q4" not in recent and "status-positive" not in recent
     client.post(work.url(here), {"action_id": "spot-1", "label": "negative"})
     after = page(client, work, here)
     for revealing in ("pricing-page-q4", "clicked", "status-positive", "Outcome:"):

@@ -18,6 +18,12 @@
     var link = document.getElementById(id);
     if (link) { location.href = link.href; }
   }
+  // One verdict per page: a second tap while the first is on its way sends nothing.
+  form.addEventListener("submit", function (event) {
+    if (form.dataset.sent) { event.preventDefault(); return; }
+    form.dataset.sent = "1";
+  });
+  window.addEventListener("pageshow", function () { delete form.dataset.sent; });  // Back
   var change = document.getElementById("change");
   var barChange = document.getElementById("bar-change");
   if (change && barChange) {
