@@ -155,6 +155,14 @@ def test_a_rep_judges_six_items_never_one_judged_already(
             )
             page.goto(base + "feedback/review/needs-you/1/")
             progress = page.inner_text(".progress")
+            # An item judged before: no verdict at hand, and g records nothing.
+            page.goto(base + "feedback/review/needs-you/2/")
+            assert page.get_attribute("input[name=action_id]", "value") == "phone-1"
+            assert page.query_selector("#bar-good") is None
+            assert "You judged this one." in page.inner_text(".verdict-bar") or not touch
+            page.keyboard.press("g")
+            page.wait_for_timeout(500)
+            assert page.url.endswith("feedback/review/needs-you/2/")
         finally:
             browser.close()
 
