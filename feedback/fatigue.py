@@ -43,7 +43,7 @@ def fatigue(*, users: QuerySet[User], now: datetime | None = None) -> list[Fatig
     # the same days as the feedback summary's, so a reviewer's count adds up to its figures
     month = period_start(days=SUMMARY_DAYS, now=now)
     # Only what people chose to give: implicit feedback from draft edits is not effort.
-    explicit = Q(feedback_given__source__in=list(SCALES))
+    explicit = Q(feedback_given__source__in=list(SCALES), feedback_given__rated_at__lt=now)
     rows = users.annotate(
         last_7=Count("feedback_given", filter=explicit & Q(feedback_given__rated_at__gte=week)),
         previous_7=Count(
@@ -100,5 +100,7 @@ def fatigue(*, users: QuerySet[User], now: datetime | None = None) -> list[Fatig
     return result
 
 
-def fatigue_of(*, user: User) -> Fatigue:
-    return fatigue(users=User.objects.filter(pk=user.pk))[0]
+def fatigue_of(*, user: User, now: datetime | None = None) -> Fatigue:
+    """One person's fatigue; `now` in the past reads it as it was then (what they rated
+    since does not count)."""
+    return fatigue(users=User.objects.filter(pk=user.pk), now=now)[0]

@@ -4,8 +4,10 @@ order, with what context; and recording their judgement of one.
 Every person has three queues, computed from their scope (nothing to set up):
 
 - **needs you**: escalations and deal-stage moves of the last two weeks, the critical
-  actions (at most the day's prompt allowance of them not yet rated, smaller for a
-  fatigued reviewer; the ones already rated stay in the list, marked, so positions hold);
+  actions, oldest first: those the person rated before today, and the day's prompt
+  allowance (smaller for a fatigued reviewer) of the others. The list is the day's: its
+  window starts at midnight, the allowance counts what it offers (rating one does not
+  use up another) and the fatigue of the morning, so positions hold while one works;
 - **to label**: outcomes whose window closed with only weak signals (ambiguous), oldest
   first: a person decides whether the action worked, which resolves it;
 - **recent**: every action of the last two weeks, newest first, on demand.
@@ -15,12 +17,12 @@ Managers' own queues (with reviewers and spot checks) come on top of these.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from feedback import queues as queues_module
@@ -42,7 +44,7 @@ class Item:
     why: str
     needs_label: bool = False
     queue_item: Any = None  # a manager's queue's item (feedback.models.QueueItem)
-    blind: bool = False  # the automatic verdict is hidden, so as not to sway the reviewer
+    blind: bool = False  # a spot check not answered yet: nothing shows how it turned out
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,38 @@ class Queue:
         if self.judged is not None:
             return len(self.judged)
         return sum(item.outcome.action_id in self.mine for item in self.items)
+
+    def is_judged(self, action_id: str) -> bool:
+        """Whether the person has given this item what the queue asks: their judgement in
+        a manager's queue, their rating elsewhere; a To label item waits for its label
+        until it leaves the queue."""
+        if self.judged is not None:
+            return action_id in self.judged
+        if self.shrinks:
+            return False
+        return action_id in self.mine
+
+    def next_open(self, *, after: int = 0, skip: str = "") -> int | None:
+        """The position (from 1) of the next item the person has not judged after
+        `after`, else the first one before it; None once every item is judged. `skip`:
+        an action just judged (the queue read before it was)."""
+        count = len(self.items)
+        for offset in range(count):
+            index = (after + offset) % count
+            action_id = self.items[index].outcome.action_id
+            if action_id != skip and not self.is_judged(action_id):
+                return index + 1
+        return None
+
+    @property
+    def left(self) -> int:
+        """How many items the person has still to judge here."""
+        return sum(not self.is_judged(item.outcome.action_id) for item in self.items)
+
+    @property
+    def start(self) -> int:
+        """Where the person starts in this queue: the first item left to judge."""
+        return self.next_open() or 1
 
 
 def _why_ambiguous(outcome: Any) -> str:
@@ -100,24 +134,40 @@ def to_label_count_everyone() -> int:
 def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
     """The person's queues, in the order they are offered."""
     now = now or timezone.now()
-    since = now - timedelta(days=DAYS)
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    since = today - timedelta(days=DAYS)  # from midnight: the day's lists keep their start
     scope = outcome_selectors.visible_outcomes(principal=user)
     recent = list(scope.filter(occurred_at__gte=since).order_by("-occurred_at", "-id")[:200])
     mine = selectors.verdicts_of(reviewer=user, action_ids=[o.action_id for o in recent])
     rules_now = selectors.critical()
-    critical = [o for o in reversed(recent) if o in rules_now]
-    tired = selectors.fatigue_of(user=user)
-    allowance = selectors.prompts_left_today(user=user, tired=tired)
-    needs_you, unrated = [], 0
+    critical = list(
+        scope.filter(occurred_at__gte=since)
+        .filter(
+            Q(outcome_type__in=rules_now.outcome_types) | Q(action_type__in=rules_now.action_types)
+        )
+        .order_by("occurred_at", "id")[:200]
+    )
+    mine |= selectors.verdicts_of(reviewer=user, action_ids=[o.action_id for o in critical])
+    tired = selectors.fatigue_of(user=user, now=today)
+    allowance = selectors.prompts_per_day(tired=tired)
+    needs_you, offered = [], 0
     for outcome in critical:
-        if outcome.action_id in mine:
-            needs_you.append(Item(outcome, "A critical action you rated."))
-        elif unrated < allowance:
-            unrated += 1
+        entry = mine.get(outcome.action_id)
+        if entry is not None and min(entry.created_at, entry.rated_at) < today:
+            needs_you.append(Item(outcome, "A critical action you rated before today."))
+        elif offered < allowance:  # today's: rated today or not yet, both count as offered
+            offered += 1
             why = rules_now.why(outcome)
-            needs_you.append(Item(outcome, f"{why}: critical, not rated yet."))
+            needs_you.append(Item(outcome, f"{why}: critical, for your verdict today."))
     ambiguous = list(to_label(user=user)[:200])
     mine |= selectors.verdicts_of(reviewer=user, action_ids=[o.action_id for o in ambiguous])
+    managers = [_managers_queue(q, user) for q in queues_module.queues_of(reviewer=user)]
+    # An action waiting in one of my spot checks stays blind in my other queues too.
+    unanswered = {i.outcome.action_id for q in managers for i in q.items if i.blind}
+    needs_you = [_blinded(i, unanswered) for i in needs_you]
+    recent_items = [
+        _blinded(Item(o, "A recent action, to rate on demand."), unanswered) for o in recent
+    ]
     return [
         Queue(
             NEEDS_YOU,
@@ -142,15 +192,21 @@ def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
             shrinks=True,
             mine=mine,
         ),
-        *[_managers_queue(q, user) for q in queues_module.queues_of(reviewer=user)],
+        *managers,
         Queue(
             RECENT,
             "Recent actions",
             "Everything the agent did in the last two weeks, newest first.",
-            [Item(o, "A recent action, to rate on demand.") for o in recent],
+            recent_items,
             mine=mine,
         ),
     ]
+
+
+def _blinded(item: Item, unanswered: set[str]) -> Item:
+    if item.outcome.action_id in unanswered:
+        return replace(item, blind=True)
+    return item
 
 
 def _managers_queue(queue: Any, user: Any) -> Queue:
@@ -159,11 +215,17 @@ def _managers_queue(queue: Any, user: Any) -> Queue:
     per_item = queue.reviewers_per_item
     shown = []
     for qi in items:
+        blind = qi.reason == "spot_check" and qi.pk not in judged
         if qi.reason == "spot_check":
             why = (
                 f"A spot check, drawn at random ({qi.inclusion_probability:.0%} of the decided "
-                "actions). The automatic verdict is hidden so that it does not sway yours: "
-                "did it work?"
+                "actions): did it work? "
+                + (
+                    "What happened after and the automatic verdict stay hidden until you "
+                    "answer, so that they do not sway you."
+                    if blind
+                    else "You answered: what happened after and the automatic verdict are below."
+                )
             )
         elif qi.reason == "ambiguous":
             why = _why_ambiguous(qi.outcome)
@@ -177,7 +239,7 @@ def _managers_queue(queue: Any, user: Any) -> Queue:
                 why,
                 needs_label=True,
                 queue_item=qi,
-                blind=qi.reason == "spot_check",
+                blind=blind,
             )
         )
     return Queue(
@@ -205,7 +267,9 @@ class Context:
     draft: Any  # the draft and what was sent, if any
 
 
-def context_of(outcome: Any) -> Context:
+def context_of(outcome: Any, *, blind: bool = False) -> Context:
+    """What the reviewer reads; `blind` (a spot check not answered yet) leaves out what
+    happened after the action, which decided its outcome."""
     conversation = outcome.conversation
     actions = outcome_selectors.conversation_actions(conversation=conversation)
     earlier: list[Any] = [
@@ -219,11 +283,15 @@ def context_of(outcome: Any) -> Context:
         if a.occurred_at < outcome.occurred_at and outcome_selectors.content_of(a)
     ]
     earlier.sort(key=lambda x: getattr(x, "sent_at", None) or x.occurred_at)
-    signals = [
-        s
-        for s in outcome_selectors.conversation_signals(conversation=conversation)
-        if s.occurred_at >= outcome.occurred_at and s.action_id in ("", outcome.action_id)
-    ]
+    signals = (
+        []
+        if blind
+        else [
+            s
+            for s in outcome_selectors.conversation_signals(conversation=conversation)
+            if s.occurred_at >= outcome.occurred_at and s.action_id in ("", outcome.action_id)
+        ]
+    )
     automatic = selectors.automatic_score(action_id=outcome.action_id)
     draft = selectors.draft_of(action_id=outcome.action_id)
     return Context(outcome_selectors.content_of(outcome), earlier[-5:], signals, automatic, draft)

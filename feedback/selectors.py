@@ -13,8 +13,9 @@ from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
 from feedback import rubrics
-from feedback.fatigue import Fatigue, fatigue_of
+from feedback.fatigue import Fatigue
 from feedback.fatigue import fatigue as fatigue  # re-exported: the app's reads are here
+from feedback.fatigue import fatigue_of as fatigue_of
 from feedback.models import DraftFeedback, FeedbackEntry, FeedbackRevision, Source, TargetType
 from feedback.periods import SUMMARY_DAYS, period_start
 from feedback.services import SCALES, edit_distance, settings_row
@@ -246,17 +247,12 @@ def verdicts_of(*, reviewer: User, action_ids: Iterable[str]) -> dict[str, Feedb
     }
 
 
-def prompts_left_today(*, user: User, tired: Fatigue | None = None) -> int:
-    """How many more critical actions to put before the person today: the day's
-    allowance (smaller for a fatigued reviewer) less the ratings given today."""
+def prompts_per_day(*, tired: Fatigue) -> int:
+    """How many critical actions to put before the person a day: the tenant's allowance,
+    smaller for a fatigued reviewer. The review flow offers that many new ones each day
+    (feedback.review), whatever else the person rates."""
     config = settings_row()
-    tired = tired or fatigue_of(user=user)
-    allowance = config.fatigued_prompts_per_day if tired.flagged else config.prompts_per_day
-    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    given = FeedbackEntry.objects.filter(
-        reviewer=user, rated_at__gte=today, source__in=list(SCALES)
-    ).count()
-    return max(0, allowance - given)
+    return int(config.fatigued_prompts_per_day if tired.flagged else config.prompts_per_day)
 
 
 def automatic_score(*, action_id: str) -> FeedbackEntry | None:

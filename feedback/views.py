@@ -34,13 +34,11 @@ USERNAME_RE = re.compile(USERNAME)
 
 @role_required(*PAGE_ROLES[Role.REP])
 def review(request: HttpRequest) -> HttpResponse:
-    """Where a person reviews: the first queue with something to do, at its first item."""
+    """Where a person reviews: the first queue with something to judge, at the first item
+    they have not judged."""
     found = review_flow.queues(user=request.user)
-    first = next(
-        (q for q in found if any(i.outcome.action_id not in q.mine for i in q.items)),
-        found[-1],
-    )
-    return redirect("feedback-review-item", queue=first.key, position=1)
+    first = next((q for q in found if q.next_open() is not None), found[-1])
+    return redirect("feedback-review-item", queue=first.key, position=first.start)
 
 
 @role_required(*PAGE_ROLES[Role.REP])
@@ -78,6 +76,7 @@ def review_item(request: HttpRequest, queue: str, position: int) -> HttpResponse
     if not 1 <= position <= len(current.items):
         return redirect("feedback-review-item", queue=queue, position=len(current.items))
     item = current.items[position - 1]
+    judged = current.is_judged(item.outcome.action_id)
     context = {
         "queues": found,
         "queue": current,
@@ -87,6 +86,8 @@ def review_item(request: HttpRequest, queue: str, position: int) -> HttpResponse
         "previous": position - 1 if position > 1 else None,
         "next": position + 1 if position < len(current.items) else None,
         "mine": current.mine.get(item.outcome.action_id),
+        "judged": judged,
+        "next_open": current.next_open(after=position) if judged else None,
         "my_label": queues.label_of(item=item.queue_item, reviewer=user)
         if item.queue_item is not None
         else "",
@@ -94,7 +95,7 @@ def review_item(request: HttpRequest, queue: str, position: int) -> HttpResponse
             target_type=selectors.target_type_of(item.outcome),
             earlier=getattr(current.mine.get(item.outcome.action_id), "scores", None),
         ),
-        "context": review_flow.context_of(item.outcome),
+        "context": review_flow.context_of(item.outcome, blind=item.blind),
         "here": here,
     }
     return render(request, "feedback/review_item.html", context)
@@ -112,6 +113,14 @@ def _record_review(
     if item is None:  # labelled by someone else meanwhile, or not in this queue
         messages.error(request, "That action is no longer in this queue; here is the next one.")
         return redirect("feedback-review-item", queue=current.key, position=position)
+    if current.is_judged(item.outcome.action_id) and not request.POST.get("change"):
+        # A second tap, or a page left open: changing a verdict is deliberate.
+        messages.info(
+            request,
+            f"You had judged {item.outcome.action_id} already: nothing changed. "
+            "To change your verdict, open it and choose “Change my verdict”.",
+        )
+        return _go_on(request, current, position, item, removed=False)
     label = data.get("label") or None
     if label and not item.needs_label:
         label = None  # only items waiting for a label take one
@@ -137,13 +146,41 @@ def _record_review(
         messages.error(request, exc.message)
         return redirect("feedback-review-item", queue=current.key, position=position)
     messages.success(request, f"Saved your verdict on {item.outcome.action_id}.")
-    # A labelled item leaves its queue: the next one is now at the same place.
-    following = position if (label and current.shrinks) else position + 1
-    total = len(current.items) - (1 if label and current.shrinks else 0)
-    if following > total:
-        messages.info(request, f"That was the last of {current.name.lower()}.")
-        following = max(total, 1)
-    return redirect("feedback-review-item", queue=current.key, position=following)
+    return _go_on(request, current, position, item, removed=bool(label and current.shrinks))
+
+
+def _go_on(
+    request: HttpRequest,
+    current: review_flow.Queue,
+    position: int,
+    item: review_flow.Item,
+    *,
+    removed: bool,
+) -> HttpResponse:
+    """On to the next item the person has not judged (after this one, then from the
+    start); once none is left, to the next queue with work, if any. `removed`: the item
+    just judged has left the queue (a label), so those after it moved up one."""
+    following = current.next_open(after=position, skip=item.outcome.action_id)
+    if following is not None:
+        if removed and following > position:
+            following -= 1
+        return redirect("feedback-review-item", queue=current.key, position=following)
+    user: Any = request.user
+    elsewhere = next(
+        (q for q in review_flow.queues(user=user) if q.key != current.key and q.next_open()),
+        None,
+    )
+    if elsewhere is not None:
+        messages.info(
+            request,
+            f"You have judged every item of “{current.name}”. Next: “{elsewhere.name}”, "
+            f"{elsewhere.left} to judge.",
+        )
+        return redirect("feedback-review-item", queue=elsewhere.key, position=elsewhere.start)
+    messages.info(request, f"You have judged every item of “{current.name}”: nothing is left.")
+    total = len(current.items) - (1 if removed else 0)
+    position = max(1, min(position, total))
+    return redirect("feedback-review-item", queue=current.key, position=position)
 
 
 @role_required(*PAGE_ROLES[Role.MANAGER])

@@ -3,6 +3,8 @@ progress count, and saving that goes on to the next one."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django_tenants.utils import tenant_context
 
@@ -112,7 +114,9 @@ def test_a_rep_sees_and_labels_only_their_own(work, client) -> None:
     assert "of 5 rated" in everything
 
 
-def test_fatigued_reviewers_get_fewer_prompts(work, client) -> None:
+def test_the_days_list_holds_its_positions_while_one_rates(work, client) -> None:
+    """The day's allowance counts what the list offers: rating one of them, or anything
+    else, does not drop the last one from it."""
     with tenant_context(work.tenant):
         for i in range(3):
             OutcomeFactory(
@@ -122,11 +126,105 @@ def test_fatigued_reviewers_get_fewer_prompts(work, client) -> None:
                 outcome_type="escalation_result",
             )
         FeedbackSettings.objects.create(prompts_per_day=2)
+
+    def listed() -> list[str]:
+        return [item_of(page(client, work, f"feedback/review/needs-you/{n}/")) for n in (1, 2)]
+
     work.login(client, "rep")
+    first = listed()
+    assert first == ["esc-1", "esc-2"]  # the oldest two: the day's allowance
     assert "0 of 2 rated" in page(client, work, "feedback/review/needs-you/1/")
     client.post(work.url("feedback/review/recent/1/"), {"action_id": "mail-1", "thumb": "1"})
-    # one rating given today: one prompt left (and nothing rated among the prompts yet)
-    assert "0 of 1 rated" in page(client, work, "feedback/review/needs-you/1/")
+    saved = client.post(
+        work.url("feedback/review/needs-you/1/"), {"action_id": "esc-1", "thumb": "1"}
+    )
+    assert saved["Location"] == work.url("feedback/review/needs-you/2/")
+    assert listed() == first  # the same two, at the same places
+    assert "1 of 2 rated" in page(client, work, "feedback/review/needs-you/2/")
+
+
+def test_saving_goes_on_to_the_next_item_not_judged(work, client) -> None:
+    work.login(client, "rep")
+    recent = [item_of(page(client, work, f"feedback/review/recent/{n}/")) for n in (1, 2, 3, 4)]
+    client.post(work.url("feedback/review/recent/2/"), {"action_id": recent[1], "stars": "2"})
+    client.post(work.url("feedback/review/recent/4/"), {"action_id": recent[3], "stars": "2"})
+    # 1 saved: 2 was judged already, so 3; then from 3, past the judged 4, back to... none
+    saved = client.post(
+        work.url("feedback/review/recent/1/"), {"action_id": recent[0], "thumb": "1"}
+    )
+    assert saved["Location"] == work.url("feedback/review/recent/3/")
+    last = client.post(
+        work.url("feedback/review/recent/3/"), {"action_id": recent[2], "thumb": "1"}, follow=True
+    )
+    html = last.content.decode()
+    assert "You have judged every item of “Recent actions”" in html
+    assert "Next: “To label”, 2 to judge" in html and item_of(html) == "amb-0"
+    # The flow starts where something is left: the To label queue (esc-1 is rated).
+    assert client.get(work.url("feedback/review/"))["Location"] == work.url(
+        "feedback/review/to-label/1/"
+    )
+
+
+def test_changing_a_verdict_is_deliberate(work, client) -> None:
+    work.login(client, "rep")
+    assert item_of(page(client, work, "feedback/review/recent/2/")) == "esc-1"
+    client.post(work.url("feedback/review/recent/2/"), {"action_id": "esc-1", "stars": "2"})
+    judged = page(client, work, "feedback/review/recent/2/")
+    assert "Change my verdict" in judged and 'name="change"' in judged
+    assert 'id="bar-good"' not in judged and "Next to judge" in judged
+    # A second tap (or a page left open) posts again: nothing changes.
+    again = client.post(
+        work.url("feedback/review/recent/2/"), {"action_id": "esc-1", "thumb": "1"}, follow=True
+    )
+    assert "You had judged esc-1 already: nothing changed" in again.content.decode()
+    with tenant_context(work.tenant):
+        assert FeedbackEntry.objects.get(target_id="esc-1").rating == 2
+    client.post(
+        work.url("feedback/review/recent/2/"), {"action_id": "esc-1", "thumb": "1", "change": "1"}
+    )
+    with tenant_context(work.tenant):
+        entry = FeedbackEntry.objects.get(target_id="esc-1")
+    assert (entry.source, entry.rating, entry.revision) == ("inline", 1, 2)
+
+
+def test_a_spot_check_hides_what_decided_it_until_answered(work, client) -> None:
+    from django.utils import timezone
+
+    from feedback import queues
+
+    with tenant_context(work.tenant):
+        OutcomeFactory(action_id="spot-1", conversation_id="c-spot", rep="alpha-rep", days_ago=2)
+        outcome_services.record_signal(
+            conversation_id="c-spot",
+            kind="clicked",
+            occurred_at=timezone.now() - timedelta(days=1),
+            data={"url": "https://example.com/pricing-page-q4"},
+        )
+        assert OutcomeRecord.objects.get(action_id="spot-1").status == "positive"
+        queue = queues.create_queue(
+            owner=work.users["manager"],
+            name="Spot",
+            reviewers=["alpha-rep"],
+            statuses=["positive"],
+            spot_check_share=1.0,
+        )
+    work.login(client, "rep")
+    here = f"feedback/review/q{queue.pk}/1/"
+    before = page(client, work, here)
+    assert item_of(before) == "spot-1" and "stay hidden until you answer" in before
+    for revealing in ("pricing-page-q4", "clicked", "status-positive", "Outcome:", "?id=c-spot"):
+        assert revealing not in before, revealing
+    # the same action in another of my queues stays blind until then too
+    recent = next(
+        html
+        for html in (page(client, work, f"feedback/review/recent/{n}/") for n in range(1, 6))
+        if item_of(html) == "spot-1"
+    )
+    assert "pricing-page-q4" not in recent and "status-positive" not in recent
+    client.post(work.url(here), {"action_id": "spot-1", "label": "negative"})
+    after = page(client, work, here)
+    for revealing in ("pricing-page-q4", "clicked", "status-positive", "Outcome:"):
+        assert revealing in after, revealing
 
 
 @pytest.mark.parametrize(
