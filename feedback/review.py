@@ -35,6 +35,7 @@ from outcomes import selectors as outcome_selectors
 from outcomes import services as outcome_services
 
 DAYS = 14
+LISTED = 200  # a To label tab lists the oldest this many (its count says how many wait)
 NEEDS_YOU, TO_LABEL, RECENT = "needs-you", "to-label", "recent"
 
 
@@ -56,6 +57,7 @@ class Queue:
     shrinks: bool = False  # items leave it once judged (to label): the next is at the same place
     mine: dict[str, FeedbackEntry] = field(default_factory=dict)  # action_id -> my verdict
     judged: set[str] | None = None  # a manager's queue: the action_ids I judged
+    waiting: int | None = None  # a queue that shrinks: how many wait in all (items: the first)
 
     @property
     def done(self) -> int:
@@ -191,6 +193,9 @@ def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
             [Item(o, _why_ambiguous(o), needs_label=True) for o in ambiguous],
             shrinks=True,
             mine=mine,
+            # the tab says how many wait, also beyond the first ones listed (what the
+            # backlog alert's link promises)
+            waiting=len(ambiguous) if len(ambiguous) < LISTED else to_label_count(user=user),
         ),
         *managers,
         Queue(
