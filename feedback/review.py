@@ -161,7 +161,7 @@ def queues(*, user: Any, now: datetime | None = None) -> list[Queue]:
             offered += 1
             why = rules_now.why(outcome)
             needs_you.append(Item(outcome, f"{why}: critical, for your verdict today."))
-    ambiguous = list(to_label(user=user)[:200])
+    ambiguous = list(to_label(user=user)[:LISTED])
     mine |= selectors.verdicts_of(reviewer=user, action_ids=[o.action_id for o in ambiguous])
     managers = [_managers_queue(q, user) for q in queues_module.queues_of(reviewer=user)]
     # An action waiting in one of my spot checks stays blind in my other queues too.
