@@ -202,3 +202,13 @@ def test_pages_speak_plainly(with_data, role) -> None:
     }
     assert ids == {}
     assert stats == {}
+
+
+def test_the_api_link_is_in_the_bar_for_those_who_use_it(alpha) -> None:
+    """Reps rarely call the API: their link is at the foot of the page, not in the bar."""
+    docs = alpha.url("api/v1/docs/")
+    for role in ("rep", "manager", "executive", "admin"):
+        page = alpha.login(Client(), role).get(alpha.url("settings/prompts/")).content.decode()
+        bar = page[page.index("<nav>") : page.index("</nav>")]
+        assert (f'href="{docs}"' in bar) == (role != "rep"), role
+        assert f'href="{docs}"' in page, role
