@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from feedback import selectors as feedback_selectors
-from learning.plain_words import action_type_words, channel_words
+from learning.plain_words import action_type_words, channel_words, outcome_type_words
 from outcomes import rules
 from outcomes import selectors as outcome_selectors
 
@@ -112,7 +112,10 @@ def _message_events(conversation: Any) -> list[Event]:
 
 def _action_event(action: Any) -> Event:
     content = outcome_selectors.content_of(action)
-    details = [f"confidence {action.predicted_confidence:.2f}", action.outcome_type]
+    details = [
+        f"confidence {action.predicted_confidence:.2f}",
+        outcome_type_words(action.outcome_type),
+    ]
     if content is not None and content.to_role:
         details.append(f"to the {content.to_role}")
     return Event(

@@ -43,6 +43,11 @@ def action_type_words(value: object) -> str:
     return ACTION_TYPES.get(text) or ACTION_TYPES.get(text.lower()) or _as_words(text)
 
 
+def outcome_type_words(value: object) -> str:
+    """`email_engagement`: "email engagement"."""
+    return _as_words(str(value or "")).lower()
+
+
 def channel_words(value: object) -> str:
     text = str(value or "")
     return CHANNELS.get(text.lower()) or _as_words(text).lower()

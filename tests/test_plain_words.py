@@ -6,7 +6,7 @@ role is rendered over a tenant with some data, and its visible text read: tags s
 scripts and styles dropped, text inside <code>/<pre>/<kbd> allowed (ids shown as ids, on
 purpose), attribute values (URLs, form values) not text. The rules checked:
 
-1. No action type of the data appears as its id, as a whole word.
+1. No action type or outcome type of the data appears as its id, as a whole word.
 2. "Brier", alpha and kappa (the Greek letters) and "bin <number>" are each preceded,
    within the same line (the text of one block element: paragraph, cell, list item,
    heading, label…), by at least three plain words: "how far its confidence is from what
@@ -29,11 +29,12 @@ from feedback import queues
 from feedback import services as feedback_services
 from feedback.models import QueueItem
 from feedback.review import record_review
-from learning.plain_words import action_type_words, channel_words
+from learning.plain_words import action_type_words, channel_words, outcome_type_words
 from outcomes.tests.factories import OutcomeFactory
 from tests.test_access_declared import TENANT_URLCONF, _requestable
 
 ACTION_TYPES = ["send_email", "send_chat", "advance_stage", "escalate", "schedule_meeting"]
+OUTCOME_TYPES = ["email_engagement"]  # OutcomeFactory's
 HIDDEN = {"script", "style", "template", "code", "pre", "kbd", "samp", "title", "head"}
 BLOCKS = {
     "p", "div", "li", "td", "th", "tr", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -78,7 +79,7 @@ def visible_lines(html: str) -> list[str]:
 
 
 def snake_case_action_types(lines: list[str]) -> list[str]:
-    pattern = re.compile(r"(?<![\w-])(" + "|".join(ACTION_TYPES) + r")(?![\w-])")
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(ACTION_TYPES + OUTCOME_TYPES) + r")(?![\w-])")
     return [line for line in lines if pattern.search(line)]
 
 
@@ -112,6 +113,7 @@ def test_words_for_ids() -> None:
     assert action_type_words("escalate_to_manager") == "Escalation"
     assert action_type_words("qualify_lead") == "Qualify lead"
     assert channel_words("crm") == "the CRM"
+    assert outcome_type_words("email_engagement") == "email engagement"
 
 
 @pytest.fixture
