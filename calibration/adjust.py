@@ -129,8 +129,8 @@ def propose(
         return None
     kind = "overconfident" if mean_gap > 0 else "underconfident"
     bins = ", ".join(
-        f"bin {b.index} ({b.scaled_predicted:.2f} predicted, {b.actual_rate:.2f} actual, "
-        f"n={b.count})"
+        f"confidence {b.index * 100 // stats.N_BINS}-{(b.index + 1) * 100 // stats.N_BINS} % "
+        f"({b.scaled_predicted:.2f} predicted, {b.actual_rate:.2f} actual, {b.count} outcomes)"
         for b in flagged
     )
     return Proposal(

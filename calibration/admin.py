@@ -95,4 +95,15 @@ class CalibrationSettingsAdmin(SettingsAdmin):
             {"fields": (("scale_min", "scale_max"), ("threshold_min", "threshold_max"))},
         ),
         ("Calibrated confidence", {"fields": ("prior_weight",)}),
+        (
+            "Forgetting and drift",
+            {
+                "fields": (
+                    "half_life",
+                    "drift_tolerance",
+                    "drift_check_every",
+                    "drift_alarm_every",
+                )
+            },
+        ),
     )

@@ -12,8 +12,11 @@ Two sources, over the period (7 days by default):
   `original_draft`): what the reps wrote is grouped by text similarity
   (coaching.similarity), and a recurring group is a proposed new intent.
 
-Each finding is a `LearningProposal` with its evidence (counts, examples, the typical edit);
-a finding already pending from an earlier run is updated instead of repeated. The drafts
+Each finding is a `LearningProposal` with its evidence (counts, examples, the typical edit,
+every message's action id); a finding already pending from an earlier run is updated
+instead of repeated, and one already decided is not asked again: most of its messages were
+in a proposal of its kind an admin approved or rejected, or it is a new intent by the name
+of one already approved (`already_decided`). The drafts
 are marked analysed, admins get the weekly learning report (coaching.report: by email, and
 in the Slack reports channel when there is one), and an optional summariser hook
 (`LL_PROPOSAL_SUMMARISER`, a dotted path to `f(kind, title, evidence) -> str`, off by
@@ -33,6 +36,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from rapidfuzz import fuzz
 
 from coaching import experiments, report
 from coaching.models import (
@@ -44,7 +48,7 @@ from coaching.models import (
     ProposalKind,
     ProposalStatus,
 )
-from coaching.similarity import clusters, medoid, suggested_name
+from coaching.similarity import SIMILAR, clusters, medoid, suggested_name
 from feedback import selectors as feedback_selectors
 from feedback import services as feedback_services
 from learning.errors import Conflict, Forbidden, NotFound
@@ -133,6 +137,7 @@ def _length_finding(intent: str, group: Sequence[Any]) -> Finding | None:
         ),
         count=len(group),
         evidence={
+            "action_ids": [d.action_id for d in group],
             "median_length_ratio": round(ratio, 3),
             "median_words_sent": words,
             "typical_edit": _typical_edit(typical),
@@ -156,6 +161,7 @@ def _rewrite_finding(intent: str, group: Sequence[Any]) -> Finding | None:
         proposed_content=centre.sent_version,
         count=len(members),
         evidence={
+            "action_ids": [d.action_id for d in members],
             "typical_edit": _typical_edit(centre),
             "examples": [
                 {
@@ -191,7 +197,7 @@ def gap_findings(gaps: Sequence[Any]) -> list[Finding]:
         if len(group) < MIN_GROUP:
             continue
         members = [gaps[i] for i in group]
-        name = suggested_name([m.sent_version for m in members])
+        name = suggested = suggested_name([m.sent_version for m in members])
         while name in taken:
             name = (
                 f"{name}_2" if name[-1] not in "0123456789" else f"{name[:-1]}{int(name[-1]) + 1}"
@@ -208,6 +214,9 @@ def gap_findings(gaps: Sequence[Any]) -> list[Finding]:
                 ),
                 count=len(members),
                 evidence={
+                    "action_ids": [m.action_id for m in members],
+                    "suggested_name": suggested,
+                    "typical_reply": centre.sent_version,
                     "centre": centre.action_id,
                     "examples": [
                         {"action_id": m.action_id, "sent": m.sent_version}
@@ -218,6 +227,47 @@ def gap_findings(gaps: Sequence[Any]) -> list[Finding]:
             )
         )
     return findings
+
+
+def _messages(evidence: dict[str, Any]) -> set[str]:
+    """The action ids a proposal's evidence names: all of them, or for a proposal stored
+    before they were kept, its examples and centre."""
+    if "action_ids" in evidence:
+        return set(evidence["action_ids"])
+    examples = {e.get("action_id") for e in evidence.get("examples", [])}
+    return {i for i in (*examples, evidence.get("centre")) if i}
+
+
+def _same_intent(finding: Finding, key: str, evidence: dict[str, Any], content: str) -> bool:
+    """A new intent found again: by the name its messages suggest (before a "_2" made it
+    unique), or a typical reply alike that of the approved one (as batch learning groups
+    messages: coaching.similarity)."""
+    name = finding.evidence.get("suggested_name")
+    if name in (key, evidence.get("suggested_name")):
+        return True
+    theirs = evidence.get("typical_reply") or content.partition("\n")[2]
+    mine = finding.evidence.get("typical_reply", "")
+    return bool(mine and theirs) and fuzz.token_set_ratio(mine, theirs) >= SIMILAR
+
+
+def already_decided(finding: Finding) -> bool:
+    """Whether an admin already decided this finding: half or more of its messages were in
+    one proposal of its kind (and key, for an intent's edits) they approved or rejected, or
+    it is a new intent they approved (_same_intent)."""
+    mine = _messages(finding.evidence)
+    decided = LearningProposal.objects.filter(kind=finding.kind).exclude(
+        status=ProposalStatus.PENDING
+    )
+    if finding.kind != ProposalKind.NEW_INTENT:
+        decided = decided.filter(key=finding.key)
+    rows = decided.values_list("status", "key", "evidence", "proposed_content")
+    for status, key, evidence, content in rows:
+        if mine and len(mine & _messages(evidence)) * 2 >= len(mine):
+            return True  # the same messages
+        approved_intent = (finding.kind, status) == (ProposalKind.NEW_INTENT, "approved")
+        if approved_intent and _same_intent(finding, key, evidence, content):
+            return True
+    return False
 
 
 @dataclass
@@ -234,7 +284,7 @@ def run(*, now: datetime | None = None, days: int = 7) -> Batch:
     end = now or timezone.now()
     start = end - timedelta(days=days)
     edits, gaps = feedback_selectors.drafts_for_learning(start=start, end=end)
-    findings = edit_findings(edits) + gap_findings(gaps)
+    findings = [f for f in edit_findings(edits) + gap_findings(gaps) if not already_decided(f)]
     summarise = _summariser()
     with transaction.atomic():
         batch = Batch(

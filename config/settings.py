@@ -147,6 +147,7 @@ MIDDLEWARE = [
     "learning.api_http.PagesOnlyCsrfViewMiddleware",
     "learning.api_http.PagesOnlyAuthenticationMiddleware",
     "learning.access.DeclaredAccessMiddleware",  # a view that declares no access: 403
+    "learning.time_zones.ReaderTimeZoneMiddleware",  # pages' times in the reader's zone
     "learning.api_http.PagesOnlyMessageMiddleware",
     "learning.api_http.PagesOnlySignInLimitMiddleware",
     "learning.api_http.NoStoreApiMiddleware",

@@ -8,6 +8,7 @@ from django import forms
 
 from feedback.models import Source
 from feedback.services import MAX_DRAFT_CHARS, SCALES
+from learning.plain_words import action_type_words
 from outcomes.schemas import IDENTIFIER
 
 
@@ -129,4 +130,5 @@ class QueueForm(forms.Form):
         field_choices = (("reviewers", reviewers), ("reps", reps), ("action_types", action_types))
         for name, values in field_choices:
             # mypy, below: Field's stub lacks choices
-            self.fields[name].choices = [(v, v) for v in values]  # type: ignore[attr-defined]
+            labels = action_type_words if name == "action_types" else str
+            self.fields[name].choices = [(v, labels(v)) for v in values]  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ from insights.models import Alert, AlertRule, AlertSettings
 from insights.sums import ESCALATION, Window, brier, decided, outcome_rows, success_rate, sum_rows
 from learning.errors import InvalidInput, NotFound
 from learning.models import Role, User
+from learning.plain_words import action_type_words
 from learning.selectors import reachable, sees_whole_tenant
 from learning.tenancy.urls import absolute_url
 
@@ -97,8 +98,9 @@ def _brier_worsening(config: AlertSettings, today: Any) -> list[Finding]:
                     action_type,
                     now,
                     before + config.brier_worsening,
-                    f"{action_type}: Brier score {now:.3f} over the last 7 days against "
-                    f"{before:.3f} over the 28 days before.",
+                    f"{action_type_words(action_type)}: the agent's confidence is further "
+                    f"from what happened (Brier score {now:.3f} over the last 7 days against "
+                    f"{before:.3f} over the 28 days before).",
                 )
             )
     return findings
@@ -174,7 +176,8 @@ def _calibration_changed(today: Any) -> list[Finding]:
             action_type,
             1.0,
             1.0,
-            f"{action_type}: {restart.reason} Its policy stays; check what changed in the agent "
+            f"{action_type_words(action_type)}: {restart.reason} Its policy stays; check what "
+            "changed in the agent "
             f"(a new model, prompt or playbook) on {restart.created_at:%Y-%m-%d}.",
         )
         for action_type, restart in sorted(latest.items())

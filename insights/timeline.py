@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from feedback import selectors as feedback_selectors
+from learning.plain_words import action_type_words, channel_words, outcome_type_words
 from outcomes import rules
 from outcomes import selectors as outcome_selectors
 
@@ -98,7 +99,8 @@ def _message_events(conversation: Any) -> list[Event]:
             at=message.sent_at,
             kind=EventKind.MESSAGE,
             who=message.from_role or "prospect",
-            title=f"{message.get_from_role_display() or 'Message'} wrote ({message.channel})",
+            title=f"{message.get_from_role_display() or 'Message'} wrote "
+            f"({channel_words(message.channel)})",
             subject=message.subject,
             body=message.body,
             details=[f"answers {message.in_reply_to}"] if message.in_reply_to else [],
@@ -110,14 +112,17 @@ def _message_events(conversation: Any) -> list[Event]:
 
 def _action_event(action: Any) -> Event:
     content = outcome_selectors.content_of(action)
-    details = [f"confidence {action.predicted_confidence:.2f}", action.outcome_type]
+    details = [
+        f"confidence {action.predicted_confidence:.2f}",
+        outcome_type_words(action.outcome_type),
+    ]
     if content is not None and content.to_role:
         details.append(f"to the {content.to_role}")
     return Event(
         at=action.occurred_at,
         kind=EventKind.ACTION,
         who="agent",
-        title=action.action_type.replace("_", " "),
+        title=action_type_words(action.action_type),
         subject=content.subject if content else "",
         body=content.body if content else "",
         details=details,
@@ -141,7 +146,7 @@ def _resolution_event(action: Any) -> Event:
         at=action.resolved_at,
         kind=EventKind.RESOLUTION,
         who=by,
-        title=f"{action.action_type.replace('_', ' ')} {verb} {action.status}",
+        title=f"{action_type_words(action.action_type)} {verb} {action.status}",
         details=details,
         action_id=action.action_id,
         status=action.status,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import transaction
@@ -9,6 +11,7 @@ from django.utils import timezone
 
 from learning import selectors
 from learning.models import AgentKey, ApiToken, User
+from learning.tenancy.context import request_tenant
 
 
 @admin.register(User)
@@ -19,6 +22,12 @@ class UserAdmin(DjangoUserAdmin):
         *(DjangoUserAdmin.fieldsets or ()),
         ("Learning Loop", {"fields": ("role", "manager", "time_zone")}),
     )
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        tenant = request_tenant(request)
+        if not change and tenant is not None:
+            obj.time_zone = tenant.time_zone  # a new person starts in the workspace's zone
+        super().save_model(request, obj, form, change)
 
 
 @admin.action(description="Revoke the selected credentials")

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.db.models.fields.related import RelatedField
 from django.http import HttpRequest, HttpResponse
@@ -126,8 +127,10 @@ class ReviewInline(admin.TabularInline):
 
 
 class SettingsAdmin(admin.ModelAdmin):
-    """A tenant's one-row settings: reviewers read them, admins change them; the row is
-    created with its defaults on an admin's first visit, and never deleted."""
+    """A tenant's one-row settings: reviewers read them, admins change them; never added
+    nor deleted. The list and the "add" page both open the one row: no "+ Add" beside it,
+    no page that is a dead end. An admin's first visit creates the row with its defaults;
+    before that, a reader sees the defaults, which are what is in force."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_reviewer(request)
@@ -139,20 +142,31 @@ class SettingsAdmin(admin.ModelAdmin):
         return is_reviewer(request) and getattr(request.user, "role", None) == Role.ADMIN
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return self.has_change_permission(request) and not self.model.objects.exists()
+        return False  # the one row is opened, never added (the module docstring)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        # One row: go straight to it.
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        found = super().get_object(request, object_id, from_field)
+        if found is None and str(object_id) == "1":
+            return self.model(pk=1)  # not saved yet: the defaults in force
+        return found
+
+    def _the_row(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
         if self.has_change_permission(request):
             self.model.objects.get_or_create(pk=1)
-        if self.model.objects.filter(pk=1).exists():
-            opts = self.model._meta
-            return redirect(
-                reverse(
-                    f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=[1]
-                )
-            )
-        return super().changelist_view(request, extra_context)
+        opts = self.model._meta
+        return redirect(
+            reverse(f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=[1])
+        )
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        return self._the_row(request)
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        return self._the_row(request)

@@ -53,6 +53,13 @@ class IssuedToken:
     raw: str
 
 
+def _workspace_time_zone() -> str:
+    """The current tenant's time zone, where a new person starts (UTC outside a tenant)."""
+    schema = current_schema_name()
+    zone = Tenant.objects.filter(schema_name=schema).values_list("time_zone", flat=True).first()
+    return zone or "UTC"
+
+
 def create_user(
     *,
     username: str,
@@ -78,7 +85,8 @@ def create_user(
             raise InvalidInput(f"{manager_username!r} is not a manager.", field="manager")
     with transaction.atomic():
         user, created = User.objects.select_for_update().get_or_create(
-            username=username, defaults={"role": role, "email": email}
+            username=username,
+            defaults={"role": role, "email": email, "time_zone": _workspace_time_zone()},
         )
         desired = {
             "role": role,

@@ -191,6 +191,10 @@ def test_admins_edit_the_settings_managers_only_read_them(alpha, client) -> None
         "threshold_min": 0.35,
         "threshold_max": 0.85,
         "prior_weight": 30,
+        "half_life": 50_000,
+        "drift_tolerance": 0.1,
+        "drift_check_every": 250,
+        "drift_alarm_every": 100_000,
     }
     alpha.login(client, "manager")
     client.get(alpha.url("admin/calibration/calibrationsettings/"))

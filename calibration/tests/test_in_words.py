@@ -62,4 +62,4 @@ def test_the_manager_page_puts_the_sentence_first_and_the_numbers_behind_a_click
     page = client.get(alpha.url("manager/")).content.decode()
     sentence = page.index("When the agent says it is 85% sure, it works out 50% of the time")
     details = page.index("<summary>The numbers behind it</summary>", sentence)
-    assert page.index("Brier score <strong>", details) > details
+    assert page.index("How far its confidence is from what happened: <strong>", details) > details

@@ -17,7 +17,7 @@ def test_manager_page_has_a_diagram_per_action_type_and_the_log(alpha, client) -
         services.recalibrate(action_type="page_type")
     alpha.login(client, "manager")
     page = client.get(alpha.url("manager/")).content.decode()
-    assert 'aria-label="Reliability diagram for page_type"' in page
+    assert 'aria-label="Reliability diagram for Page type"' in page
     assert "vendor/chartjs/chart.umd.min.js" in page and "js/reliability.js" in page
     marker = 'id="calibration-curves" type="application/json">'
     start = page.index(marker) + len(marker)
@@ -25,6 +25,8 @@ def test_manager_page_has_a_diagram_per_action_type_and_the_log(alpha, client) -
     (curve,) = [c for c in curves if c["action_type"] == "page_type"]
     assert curve["sample_count"] == 30 and curve["bins"][8]["count"] == 30
     assert "1.00 → 0.90" in page and "overconfident by 0.517" in page  # the log
+    reason = page[page.index("overconfident by 0.517") :]
+    assert reason.startswith("overconfident by 0.517 on average: confidence 80-90 % (")
     alpha.login(client, "rep")
     assert client.get(alpha.url("manager/")).status_code == 403
 

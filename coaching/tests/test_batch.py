@@ -162,6 +162,56 @@ def test_only_admins_decide_and_approval_starts_an_experiment(week) -> None:
             batch.reject(proposal_id=playbook.pk, user=admin)
 
 
+def test_a_decided_finding_is_not_proposed_again(week) -> None:
+    """Run twice over the same week, an approved intent is proposed once (not again as
+    "intro_call_2" with the same messages), nor is an approved rewrite or a rejected style
+    note; new messages of the approved intent a week later make no new intent either."""
+    with tenant_context(week.tenant):
+        batch.run()
+        admin = week.users["admin"]
+        for kind in ("new_intent", "playbook_change"):
+            batch.approve(proposal_id=LearningProposal.objects.get(kind=kind).pk, user=admin)
+        batch.reject(proposal_id=LearningProposal.objects.get(kind="style").pk, user=admin)
+        again = batch.run()
+        assert again.proposals == []
+        assert LearningProposal.objects.count() == 3
+        assert not LearningProposal.objects.filter(status="pending").exists()
+
+        later = timezone.now() + timedelta(days=8)
+        for i, name in enumerate(["Ana", "Bo", "Cy"]):
+            feedback_services.record_draft(
+                action_id=f"gap-later-{i}",
+                conversation_id="conv-later",
+                original_draft="",
+                sent_version=f"Hi {name}, thanks for the referral! Shall we book an intro call?",
+            )
+        DraftFeedback.objects.filter(action_id__startswith="gap-later-").update(sent_at=later)
+        next_week = batch.run(now=later + timedelta(minutes=1))
+        assert next_week.run.gaps == 3 and next_week.proposals == []
+        assert LearningProposal.objects.filter(kind="new_intent").count() == 1
+
+
+def test_a_new_pattern_after_a_decision_is_still_proposed(week) -> None:
+    """Only what was decided is held back: with the intro-call intent rejected, its
+    messages are not proposed again, while another group of messages and the edits'
+    findings are proposed as usual."""
+    with tenant_context(week.tenant):
+        batch.run()
+        intent = LearningProposal.objects.get(kind="new_intent")
+        batch.reject(proposal_id=intent.pk, user=week.users["admin"])
+        for i, name in enumerate(["Ana", "Bo", "Cy"]):
+            feedback_services.record_draft(
+                action_id=f"sso-{i}",
+                conversation_id="conv-sso",
+                original_draft="",
+                sent_version=f"Hi {name}, yes: we support single sign-on with Okta and Azure.",
+            )
+        result = batch.run()
+        (proposed,) = [p for p in result.proposals if p.kind == "new_intent"]
+        assert set(proposed.evidence["action_ids"]) == {"gap-3", "sso-0", "sso-1", "sso-2"}
+        assert {p.kind for p in result.proposals} == {"style", "playbook_change", "new_intent"}
+
+
 def test_admin_actions_and_learning_page(week, client) -> None:
     with tenant_context(week.tenant):
         batch.run()

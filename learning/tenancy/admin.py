@@ -12,7 +12,7 @@ class DomainInline(admin.TabularInline):
 
 
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ("slug", "name", "schema_name", "ready", "created_at")
+    list_display = ("slug", "name", "time_zone", "schema_name", "ready", "created_at")
     search_fields = ("slug", "name")
     readonly_fields = ("schema_name", "ready", "created_at")
     inlines = [DomainInline]

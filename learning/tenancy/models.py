@@ -6,6 +6,8 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
 
+from learning.models import validate_time_zone
+
 SLUG_PATTERN = r"^[a-z][a-z0-9-]{0,39}$"
 slug_validator = RegexValidator(
     SLUG_PATTERN,
@@ -25,6 +27,13 @@ class Tenant(TenantMixin):
     # so beat never works against a schema that is still migrating.
     ready: models.BooleanField[bool, bool] = models.BooleanField(default=False)
     created_at: models.DateTimeField[Any, Any] = models.DateTimeField(auto_now_add=True)
+    time_zone: models.CharField[str, str] = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="The workspace's time zone (IANA, e.g. Europe/Paris): a new person starts "
+        "in it, and pages show times in it to whoever is not signed in.",
+    )
 
     auto_create_schema = True
     auto_drop_schema = False
