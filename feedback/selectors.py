@@ -20,6 +20,7 @@ from feedback.models import DraftFeedback, FeedbackEntry, FeedbackRevision, Sour
 from feedback.periods import SUMMARY_DAYS, period_start
 from feedback.services import SCALES, edit_distance, settings_row
 from learning.models import Role, User
+from learning.plain_words import action_type_words, outcome_type_words
 from learning.selectors import sees_whole_tenant, visible_users
 from outcomes import rules as outcome_rules
 from prompts import selectors as prompt_selectors
@@ -218,8 +219,8 @@ class Critical:
         if action.outcome_type == outcome_rules.DEAL_PROGRESSION:
             return "A deal-stage move the agent made"
         if action.outcome_type in self.outcome_types:
-            return f"An action judged by {action.outcome_type.replace('_', ' ')}"
-        return f"A {action.action_type.replace('_', ' ')} the agent made"
+            return f"An action judged by {outcome_type_words(action.outcome_type).lower()}"
+        return f"“{action_type_words(action.action_type)}”, an action the agent took"
 
 
 def critical() -> Critical:

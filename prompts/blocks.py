@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from learning.plain_words import action_type_words
 from learning.tenancy.urls import absolute_url
 from outcomes import selectors as outcome_selectors
 from prompts.models import Prompt
@@ -19,7 +20,7 @@ MAX_QUOTE = 600
 
 
 def words(action_type: str) -> str:
-    return action_type.replace("_", " ").strip().capitalize() or "An action"
+    return action_type_words(action_type) or "An action"
 
 
 @dataclass(frozen=True)

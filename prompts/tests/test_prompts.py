@@ -84,7 +84,7 @@ def test_critical_types_are_the_tenants_and_managers_by_setting(in_alpha) -> Non
     assert prompts_of(rep()) == [("disc", "email", "queued")]
     assert prompts_of(User.objects.get(username="alpha-manager")) == [("disc", "email", "queued")]
     prompt = Prompt.objects.filter(recipient=rep()).get()
-    assert prompt.why == "A offer discount the agent made: critical"
+    assert prompt.why == "“Offer discount”, an action the agent took: critical"
 
 
 def test_the_days_allowance_is_kept_and_the_rest_recorded_as_not_sent(in_alpha) -> None:
