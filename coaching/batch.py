@@ -12,7 +12,9 @@ Two sources, over the period (7 days by default):
   `original_draft`): what the reps wrote is grouped by text similarity
   (coaching.similarity), and a recurring group is a proposed new intent.
 
-Each finding is a `LearningProposal` with its evidence (counts, examples, the typical edit);
+Each finding is a `LearningProposal` with its evidence (counts, examples, the typical edit,
+and the similar messages that came in other conversations, which make its confidence:
+coaching.crosscheck);
 a finding already pending from an earlier run is updated instead of repeated. The drafts
 are marked analysed, admins get the weekly learning report (coaching.report: by email, and
 in the Slack reports channel when there is one), and an optional summariser hook
@@ -34,7 +36,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from coaching import experiments, report
+from coaching import crosscheck, experiments, report
 from coaching.models import (
     BatchRun,
     EntryKind,
@@ -66,6 +68,8 @@ class Finding:
     proposed_content: str
     count: int
     evidence: dict[str, Any]
+    members: Sequence[Any] = ()  # the texts it was found in
+    confidence: str = ""
 
 
 def _words(text: str) -> int:
@@ -138,6 +142,7 @@ def _length_finding(intent: str, group: Sequence[Any]) -> Finding | None:
             "typical_edit": _typical_edit(typical),
             "examples": examples,
         },
+        members=group,
     )
 
 
@@ -166,6 +171,7 @@ def _rewrite_finding(intent: str, group: Sequence[Any]) -> Finding | None:
                 for d in members[:EXAMPLES]
             ],
         },
+        members=members,
     )
 
 
@@ -215,6 +221,7 @@ def gap_findings(gaps: Sequence[Any]) -> list[Finding]:
                     ],
                     "conversations": len({m.conversation_id for m in members}),
                 },
+                members=members,
             )
         )
     return findings
@@ -235,6 +242,9 @@ def run(*, now: datetime | None = None, days: int = 7) -> Batch:
     start = end - timedelta(days=days)
     edits, gaps = feedback_selectors.drafts_for_learning(start=start, end=end)
     findings = edit_findings(edits) + gap_findings(gaps)
+    for finding in findings:
+        finding.confidence, similar = crosscheck.check(finding.members)
+        finding.evidence["similar_messages"] = similar
     summarise = _summariser()
     with transaction.atomic():
         batch = Batch(
@@ -253,6 +263,7 @@ def run(*, now: datetime | None = None, days: int = 7) -> Batch:
                 "proposed_content": finding.proposed_content,
                 "count": finding.count,
                 "evidence": finding.evidence,
+                "confidence": finding.confidence,
                 "summary": _summary(summarise, finding),
             }
             proposal, _ = LearningProposal.objects.update_or_create(
