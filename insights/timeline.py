@@ -68,6 +68,8 @@ class Timeline:
     events: list[Event]
     actions: int
     decided: int
+    # the conversations (the viewer may see) that received the most similar messages
+    similar: list[outcome_selectors.SimilarConversation] = field(default_factory=list)
 
 
 def conversation_timeline(*, principal: Any, external_id: str) -> Timeline | None:
@@ -89,7 +91,10 @@ def conversation_timeline(*, principal: Any, external_id: str) -> Timeline | Non
     ]
     events.sort(key=lambda e: (e.at, SAME_MOMENT_ORDER.get(e.kind, len(SAME_MOMENT_ORDER))))
     decided = sum(rules.is_decided(action.status) for action in resolved)
-    return Timeline(conversation, events, actions=len(actions), decided=decided)
+    similar = outcome_selectors.similar_conversations(
+        principal=principal, conversation=conversation
+    )
+    return Timeline(conversation, events, actions=len(actions), decided=decided, similar=similar)
 
 
 def _message_events(conversation: Any) -> list[Event]:
