@@ -5,13 +5,15 @@ segments, insights' daily rollups, calibration's rebuild.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib.postgres.lookups import TrigramSimilar
 from django.contrib.postgres.search import TrigramSimilarity
+from django.db import connection, transaction
 from django.db.models import Count, F, Max, QuerySet, Value
 from django.utils import timezone
 
@@ -171,8 +173,9 @@ def actions_on_day(
 #
 # pg_trgm's trigram similarity of inbound messages' bodies (0-1: the share of the two texts'
 # three-letter sequences they have in common), through the GIN index of migration 0008.
-# `%` picks the candidates from the index (at pg_trgm's own threshold, 0.3 unless the
-# database says otherwise), then only those at SIMILAR or more count. At 0.4, the same ask
+# `%` picks the candidates from the index at pg_trgm's threshold, set to SIMILAR for the
+# transaction (`_at_threshold`: the index then skips more; at its default, 0.3, it hands
+# over twice as many rows to recheck), and only those at SIMILAR or more count. At 0.4, the same ask
 # worded differently counts ("Can you send me a quote for 40 seats?" and "Could you send a
 # quote for 25 seats please?": 0.52; "Maya referred me, can we set up an intro call?" and
 # "Tom referred me; could we set up an intro call this week?": 0.6), while another ask on
@@ -201,6 +204,16 @@ class SimilarConversation:
     example: str  # the most similar one
 
 
+@contextmanager
+def _at_threshold() -> Iterator[None]:
+    """A transaction in which pg_trgm's `%` means "similarity of SIMILAR or more"."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(SIMILAR)]
+        )
+        yield
+
+
 def _inbound_like(text: str) -> QuerySet[Any]:  # Messages, with their `similarity`
     """Inbound messages at SIMILAR or more to `text`, found through the trigram index, with
     their `similarity`."""
@@ -222,29 +235,35 @@ def similar_inbound(
     to any of `texts`, most similar first, at most `limit`: one indexed query per text."""
     excluded = list(excluding_conversations)
     best: dict[int, SimilarMessage] = {}
-    for text in dict.fromkeys(t.strip() for t in texts):
-        if not text:
-            continue
-        rows = (
-            _inbound_like(text)
-            .exclude(conversation__in=excluded)
-            .order_by("-similarity", "-sent_at", "-id")
-            .values_list(
-                "id",
-                "conversation_id",
-                "conversation__external_id",
-                "body",
-                "sent_at",
-                "similarity",
-            )[:limit]
-        )
-        for pk, conversation_pk, external_id, body, sent_at, score in rows:
-            if pk not in best or best[pk].similarity < score:
-                best[pk] = SimilarMessage(
-                    pk, conversation_pk, external_id, body, sent_at, round(score, 3)
-                )
+    with _at_threshold():
+        for text in dict.fromkeys(t.strip() for t in texts):
+            _best_of(text, excluded, limit, best)
     ranked = sorted(best.values(), key=lambda m: (-m.similarity, -m.sent_at.timestamp()))
     return ranked[:limit]
+
+
+def _best_of(text: str, excluded: list[int], limit: int, best: dict[int, SimilarMessage]) -> None:
+    """Adds the messages most similar to `text` to `best` (by message pk)."""
+    if not text:
+        return
+    rows = (
+        _inbound_like(text)
+        .exclude(conversation__in=excluded)
+        .order_by("-similarity", "-sent_at", "-id")
+        .values_list(
+            "id",
+            "conversation_id",
+            "conversation__external_id",
+            "body",
+            "sent_at",
+            "similarity",
+        )[:limit]
+    )
+    for pk, conversation_pk, external_id, body, sent_at, score in rows:
+        if pk not in best or best[pk].similarity < score:
+            best[pk] = SimilarMessage(
+                pk, conversation_pk, external_id, body, sent_at, round(score, 3)
+            )
 
 
 def similar_conversations(
@@ -262,31 +281,44 @@ def similar_conversations(
         .values_list("body", flat=True)[:ASKED]
     )
     found: dict[int, tuple[float, int, str]] = {}
-    for text in dict.fromkeys(asked):
-        rows = _inbound_like(text).exclude(conversation=conversation)
-        if not sees_whole_tenant(principal):
-            scope = visible_conversations(principal=principal).values("pk")
-            rows = rows.filter(conversation__in=scope)
-        per_conversation = (
-            rows.values("conversation_id")
-            .annotate(best=Max("similarity"), count=Count("id"))
-            .order_by("-best", "conversation_id")[:limit]
-        )
-        for row in per_conversation:
-            pk, score, count = row["conversation_id"], float(row["best"]), row["count"]
-            before = found.get(pk, (0.0, 0, ""))
-            found[pk] = (
-                max(before[0], score),
-                max(before[1], count),  # (a message similar to two asks counts once)
-                text if score > before[0] else before[2],
-            )
-    top = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+    with _at_threshold():
+        for text in dict.fromkeys(asked):
+            _conversations_like(text, principal, conversation, limit, found)
+        top = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+        examples = _most_similar_of(top)
     conversations = Conversation.objects.select_related("rep").in_bulk([pk for pk, _ in top])
-    examples = _most_similar_of(top)
     return [
         SimilarConversation(conversations[pk], round(score, 3), count, examples.get(pk, ""))
         for pk, (score, count, _) in top
     ]
+
+
+def _conversations_like(
+    text: str,
+    principal: Any,
+    conversation: Conversation,
+    limit: int,
+    found: dict[int, tuple[float, int, str]],
+) -> None:
+    """Adds the conversations whose inbound messages are most similar to `text` to `found`
+    ({pk: (best similarity, similar messages, the text that found it)})."""
+    rows = _inbound_like(text).exclude(conversation=conversation)
+    if not sees_whole_tenant(principal):
+        scope = visible_conversations(principal=principal).values("pk")
+        rows = rows.filter(conversation__in=scope)
+    per_conversation = (
+        rows.values("conversation_id")
+        .annotate(best=Max("similarity"), count=Count("id"))
+        .order_by("-best", "conversation_id")[:limit]
+    )
+    for row in per_conversation:
+        pk, score, count = row["conversation_id"], float(row["best"]), row["count"]
+        before = found.get(pk, (0.0, 0, ""))
+        found[pk] = (
+            max(before[0], score),
+            max(before[1], count),  # (a message similar to two asks counts once)
+            text if score > before[0] else before[2],
+        )
 
 
 def _most_similar_of(top: list[tuple[int, tuple[float, int, str]]]) -> dict[int, str]:
