@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.postgres.lookups import TrigramSimilar
 from django.contrib.postgres.search import TrigramSimilarity
 from django.db import connection, transaction
-from django.db.models import Count, F, Max, QuerySet, Value
+from django.db.models import F, QuerySet, Value
 from django.utils import timezone
 
 from learning.selectors import sees_whole_tenant, visible_users
@@ -183,7 +183,8 @@ def actions_on_day(
 # share it with our CFO.": 0.17). Tested in outcomes/tests/test_similar.py.
 
 SIMILAR = 0.4
-ASKED = 5  # a conversation is compared by its last few inbound messages
+ASKED = 3  # a conversation is compared by its last few inbound messages
+CANDIDATES = 50  # the most similar messages read per message asked about
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ class SimilarMessage:
 class SimilarConversation:
     conversation: Conversation
     similarity: float  # of its most similar inbound message
-    messages: int  # how many of its inbound messages are similar
+    messages: int  # how many of its inbound messages are similar (among the CANDIDATES)
     example: str  # the most similar one
 
 
@@ -271,7 +272,7 @@ def similar_conversations(
 ) -> list[SimilarConversation]:
     """The conversations the principal may see (visible_conversations) whose inbound
     messages are most similar to this one's last ASKED inbound messages, most similar
-    first, at most `limit`."""
+    first, at most `limit`: one indexed query per message asked about."""
     asked = list(
         Message.objects.filter(
             conversation=conversation, direction=MessageDirection.INBOUND, erased_at__isnull=True
@@ -280,60 +281,27 @@ def similar_conversations(
         .order_by("-sent_at", "-id")
         .values_list("body", flat=True)[:ASKED]
     )
-    found: dict[int, tuple[float, int, str]] = {}
+    found: dict[int, tuple[float, set[int], str]] = {}
     with _at_threshold():
         for text in dict.fromkeys(asked):
-            _conversations_like(text, principal, conversation, limit, found)
-        top = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
-        examples = _most_similar_of(top)
+            rows = _inbound_like(text).exclude(conversation=conversation)
+            if not sees_whole_tenant(principal):
+                scope = visible_conversations(principal=principal).values("pk")
+                rows = rows.filter(conversation__in=scope)
+            best = rows.order_by("-similarity", "conversation_id", "-id").values_list(
+                "conversation_id", "id", "similarity", "body"
+            )[:CANDIDATES]
+            for pk, message, score, body in best:
+                before = found.setdefault(pk, (0.0, set(), ""))
+                before[1].add(message)
+                if score > before[0]:
+                    found[pk] = (score, before[1], body)
+    top = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
     conversations = Conversation.objects.select_related("rep").in_bulk([pk for pk, _ in top])
     return [
-        SimilarConversation(conversations[pk], round(score, 3), count, examples.get(pk, ""))
-        for pk, (score, count, _) in top
+        SimilarConversation(conversations[pk], round(score, 3), len(messages), body)
+        for pk, (score, messages, body) in top
     ]
-
-
-def _conversations_like(
-    text: str,
-    principal: Any,
-    conversation: Conversation,
-    limit: int,
-    found: dict[int, tuple[float, int, str]],
-) -> None:
-    """Adds the conversations whose inbound messages are most similar to `text` to `found`
-    ({pk: (best similarity, similar messages, the text that found it)})."""
-    rows = _inbound_like(text).exclude(conversation=conversation)
-    if not sees_whole_tenant(principal):
-        scope = visible_conversations(principal=principal).values("pk")
-        rows = rows.filter(conversation__in=scope)
-    per_conversation = (
-        rows.values("conversation_id")
-        .annotate(best=Max("similarity"), count=Count("id"))
-        .order_by("-best", "conversation_id")[:limit]
-    )
-    for row in per_conversation:
-        pk, score, count = row["conversation_id"], float(row["best"]), row["count"]
-        before = found.get(pk, (0.0, 0, ""))
-        found[pk] = (
-            max(before[0], score),
-            max(before[1], count),  # (a message similar to two asks counts once)
-            text if score > before[0] else before[2],
-        )
-
-
-def _most_similar_of(top: list[tuple[int, tuple[float, int, str]]]) -> dict[int, str]:
-    """Each found conversation's inbound message most similar to the text that found it."""
-    examples = {}
-    for pk, (_, _, text) in top:
-        row = (
-            _inbound_like(text)
-            .filter(conversation_id=pk)
-            .order_by("-similarity", "-sent_at")
-            .values_list("body", flat=True)
-            .first()
-        )
-        examples[pk] = row or ""
-    return examples
 
 
 def message_answered(*, conversation_pk: int, at: datetime) -> str:
