@@ -3,7 +3,7 @@
 (message_inbound_trgm) built after the load and timed. Then, on random conversations:
 
 - the conversation page's query (outcomes.selectors.similar_conversations: top 5 by the
-  last 5 inbound messages' trigram similarity), as an executive (the whole tenant) and as
+  last 3 inbound messages' trigram similarity), as an executive (the whole tenant) and as
   a rep (their own conversations only);
 - the same query in one raw SQL statement (the baseline);
 - a proposal's check (coaching.crosscheck.check, 5 replies: what they answered, then the
@@ -194,7 +194,7 @@ SELECT m.conversation_id, max(similarity(m.body, q.body)) AS best, count(DISTINC
   FROM (SELECT body FROM outcomes_message
          WHERE conversation_id = %(pk)s AND direction = 'inbound' AND erased_at IS NULL
            AND body <> ''
-         ORDER BY sent_at DESC, id DESC LIMIT 5) q
+         ORDER BY sent_at DESC, id DESC LIMIT 3) q
   JOIN outcomes_message m ON m.body %% q.body
  WHERE m.direction = 'inbound' AND m.erased_at IS NULL AND m.conversation_id <> %(pk)s
    AND similarity(m.body, q.body) >= 0.4

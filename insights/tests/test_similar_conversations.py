@@ -43,6 +43,9 @@ def test_the_five_most_similar_conversations_the_viewer_may_see(alpha, client) -
         conversation("managers", ASKED, "alpha-manager", 9)  # a rep may not see it
     alpha.login(client, "rep")
     page = client.get(alpha.url("conversations/asking/")).content.decode()
+    assert '<a href="?similar=1#similar-heading">Find conversations that received' in page
+    assert "% alike" not in page  # looked for when asked only
+    page = client.get(alpha.url("conversations/asking/?similar=1")).content.decode()
     section = page[page.index("Similar conversations") :]
     found = re.findall(
         r'conversations/([^/"]+)/">[^<]+</a> <span class="muted small">(\d+) %', section
@@ -52,11 +55,11 @@ def test_the_five_most_similar_conversations_the_viewer_may_see(alpha, client) -
     assert "100 % alike · 1 similar message · rep alpha-rep" in section
     assert "managers" not in section and "cfo" not in section
     alpha.login(client, "executive")
-    page = client.get(alpha.url("conversations/asking/")).content.decode()
+    page = client.get(alpha.url("conversations/asking/?similar=1")).content.decode()
     assert "/t/alpha/conversations/managers/" in page[page.index("Similar conversations") :]
     # nothing alike: said so
     with tenant_context(alpha.tenant):
         conversation("alone", "Our office moves to Lisbon in May.", "alpha-rep", 20)
     alpha.login(client, "rep")
-    page = client.get(alpha.url("conversations/alone/")).content.decode()
+    page = client.get(alpha.url("conversations/alone/?similar=1")).content.decode()
     assert "None found: no other conversation you can see received a message" in page

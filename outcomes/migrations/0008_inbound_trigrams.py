@@ -10,7 +10,7 @@ migrate `outcomes` (django-tenants' router), so this runs with the first tenant.
 
 Not built CONCURRENTLY: a new tenant's schema is migrated inside a transaction, where
 PostgreSQL refuses that. Only inbound messages are indexed (the condition); on a tenant
-with 1,000,000 inbound messages it builds in about a minute (bench `similar`), holding
+with 1,000,000 inbound messages it builds in 36 s, 199 MB (bench `similar`), holding
 writes to messages back meanwhile."""
 
 from django.contrib.postgres.indexes import GinIndex
