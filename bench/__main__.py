@@ -19,6 +19,7 @@ from bench import (
     export,
     firstrun,
     ingest,
+    similar,
     sweep,
 )
 
@@ -60,6 +61,9 @@ def main() -> int:
     if wanted("calibration"):
         console.print("[bold]Calibration: contention, statistics, the loop through the API…")
         results += calibration.run(bench, quick)
+    if wanted("similar"):
+        console.print("[bold]Similar conversations over a million inbound messages…")
+        results += similar.run(bench, quick)
     learning = None
     if wanted("efficacy"):
         console.print("[bold]Learning efficacy against the truth, over many seeds…")

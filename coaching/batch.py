@@ -13,10 +13,11 @@ Two sources, over the period (7 days by default):
   (coaching.similarity), and a recurring group is a proposed new intent.
 
 Each finding is a `LearningProposal` with its evidence (counts, examples, the typical edit,
-every message's action id); a finding already pending from an earlier run is updated
-instead of repeated, and one already decided is not asked again: most of its messages were
-in a proposal of its kind an admin approved or rejected, or it is a new intent by the name
-of one already approved (`already_decided`). The drafts
+every message's action id) and the similar messages that came in other conversations,
+which make its confidence (coaching.crosscheck); a finding already pending from an earlier
+run is updated instead of repeated, and one already decided is not asked again: most of its
+messages were in a proposal of its kind an admin approved or rejected, or it is a new
+intent by the name of one already approved (`already_decided`). The drafts
 are marked analysed, admins get the weekly learning report (coaching.report: by email, and
 in the Slack reports channel when there is one), and an optional summariser hook
 (`LL_PROPOSAL_SUMMARISER`, a dotted path to `f(kind, title, evidence) -> str`, off by
@@ -38,7 +39,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from rapidfuzz import fuzz
 
-from coaching import experiments, report
+from coaching import crosscheck, experiments, report
 from coaching.models import (
     BatchRun,
     EntryKind,
@@ -70,6 +71,8 @@ class Finding:
     proposed_content: str
     count: int
     evidence: dict[str, Any]
+    members: Sequence[Any] = ()  # the texts it was found in
+    confidence: str = ""
 
 
 def _words(text: str) -> int:
@@ -143,6 +146,7 @@ def _length_finding(intent: str, group: Sequence[Any]) -> Finding | None:
             "typical_edit": _typical_edit(typical),
             "examples": examples,
         },
+        members=group,
     )
 
 
@@ -172,6 +176,7 @@ def _rewrite_finding(intent: str, group: Sequence[Any]) -> Finding | None:
                 for d in members[:EXAMPLES]
             ],
         },
+        members=members,
     )
 
 
@@ -224,6 +229,7 @@ def gap_findings(gaps: Sequence[Any]) -> list[Finding]:
                     ],
                     "conversations": len({m.conversation_id for m in members}),
                 },
+                members=members,
             )
         )
     return findings
@@ -285,6 +291,9 @@ def run(*, now: datetime | None = None, days: int = 7) -> Batch:
     start = end - timedelta(days=days)
     edits, gaps = feedback_selectors.drafts_for_learning(start=start, end=end)
     findings = [f for f in edit_findings(edits) + gap_findings(gaps) if not already_decided(f)]
+    for finding in findings:
+        finding.confidence, similar = crosscheck.check(finding.members)
+        finding.evidence["similar_messages"] = similar
     summarise = _summariser()
     with transaction.atomic():
         batch = Batch(
@@ -303,6 +312,7 @@ def run(*, now: datetime | None = None, days: int = 7) -> Batch:
                 "proposed_content": finding.proposed_content,
                 "count": finding.count,
                 "evidence": finding.evidence,
+                "confidence": finding.confidence,
                 "summary": _summary(summarise, finding),
             }
             proposal, _ = LearningProposal.objects.update_or_create(

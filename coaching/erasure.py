@@ -12,6 +12,10 @@ drafts or corrections it quoted are erased, the quotes go in the same transactio
   approved proposal's text is already the tenant's playbook entry, which an admin read and
   chose to keep; the entry stays, the proposal's copy goes.
 
+A proposal's similar messages (coaching.crosscheck: what came in other conversations) are
+inbound messages: each whose words are erased keeps its conversation id and similarity,
+loses its text and says `"erased": true` (the confidence they made stays, like the count).
+
 Coaching patterns hold counts and rates only, and experiments the playbook's texts.
 """
 
@@ -21,6 +25,7 @@ from typing import Any
 
 from coaching.models import LearningProposal, ProposalStatus
 from feedback import selectors as feedback_selectors
+from outcomes import selectors as outcomes_selectors
 from outcomes.events import ContentErasure
 
 WITHDRAWN = "Withdrawn: the messages it quoted were erased on request or by the retention."
@@ -36,6 +41,12 @@ def _quoted(evidence: dict[str, Any]) -> list[dict[str, Any]]:
     return [q for q in quotes if any(q.get(key) for key in TEXTS)]
 
 
+def _similar_quoted(evidence: dict[str, Any]) -> list[dict[str, Any]]:
+    """The similar messages of one proposal's evidence that still hold words."""
+    messages = evidence.get("similar_messages", [])
+    return [m for m in messages if isinstance(m, dict) and m.get("text") and m.get("message_id")]
+
+
 def on_content_erased(erasure: ContentErasure) -> None:
     """outcomes.events subscriber: adds `proposals` (how many it changed) to `removed`."""
     proposals = list(LearningProposal.objects.select_for_update().order_by("pk"))  # tens a week
@@ -47,9 +58,20 @@ def on_content_erased(erasure: ContentErasure) -> None:
         erasure, {q["action_id"] for quotes in quoting.values() for q in quotes}
     )
     changed = 0
+    similar = {proposal.pk: _similar_quoted(proposal.evidence) for proposal in proposals}
+    gone = outcomes_selectors.erased_messages(
+        ids={m["message_id"] for quotes in similar.values() for m in quotes}
+    )
     for proposal in proposals:
         hit = [q for q in quoting[proposal.pk] if q["action_id"] in erased]
+        similar_hit = [m for m in similar[proposal.pk] if m["message_id"] in gone]
+        for message in similar_hit:
+            message.update(text="", erased=True)
         if not hit:
+            if similar_hit:  # (the summariser may have quoted them too)
+                proposal.summary = ""
+                proposal.save(update_fields=["evidence", "summary"])
+                changed += 1
             continue
         words = {q[key] for q in hit for key in TEXTS if q.get(key)}
         for quote in _quoted(proposal.evidence):

@@ -194,6 +194,15 @@ class ProposalKind(models.TextChoices):
     STYLE = "style", "Style finding"
 
 
+class ProposalConfidence(models.TextChoices):
+    """How widely what a proposal answers comes in (coaching.crosscheck): the messages its
+    examples replied to, looked for in every other conversation."""
+
+    HIGH = "high", "High: 3 or more similar messages came in other conversations"
+    MEDIUM = "medium", "Medium: 1 or 2 similar messages came in other conversations"
+    LOW = "low", "Low: no similar message came in other conversations"
+
+
 class ProposalStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     APPROVED = "approved", "Approved"
@@ -215,6 +224,12 @@ class LearningProposal(models.Model):
     proposed_content = models.TextField(help_text="The entry's content if approved.")
     count = models.PositiveIntegerField(help_text="How many drafts or messages show it.")
     evidence = models.JSONField(default=dict)
+    confidence = models.CharField(
+        max_length=8,
+        choices=ProposalConfidence.choices,
+        blank=True,
+        help_text="From the similar messages across all conversations (blank: not checked).",
+    )
     summary = models.TextField(blank=True, help_text="From the optional summariser hook.")
     status = models.CharField(
         max_length=16, choices=ProposalStatus.choices, default=ProposalStatus.PENDING

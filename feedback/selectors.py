@@ -296,6 +296,7 @@ class LearningText:
     edit_distance: float
     draft_id: int | None = None
     corrected_by: str = ""
+    at: datetime | None = None  # when it was sent (a draft) or the action taken (a correction)
 
 
 def _from_draft(draft: DraftFeedback) -> LearningText:
@@ -307,6 +308,7 @@ def _from_draft(draft: DraftFeedback) -> LearningText:
         sent_version=draft.sent_version,
         edit_distance=draft.edit_distance,
         draft_id=draft.pk,
+        at=draft.sent_at,
     )
 
 
@@ -363,6 +365,7 @@ def corrections(*, start: datetime, end: datetime) -> list[LearningText]:
                 sent_version=entry.correction,
                 edit_distance=edit_distance(original, entry.correction),
                 corrected_by=entry.reviewer.username if entry.reviewer else "",
+                at=outcome.occurred_at,
             )
         )
     return texts

@@ -69,10 +69,16 @@ class Timeline:
     events: list[Event]
     actions: int
     decided: int
+    # the conversations (the viewer may see) that received the most similar messages, when
+    # asked for (None: not looked for; the search takes seconds on a big tenant)
+    similar: list[outcome_selectors.SimilarConversation] | None = None
 
 
-def conversation_timeline(*, principal: Any, external_id: str) -> Timeline | None:
-    """The conversation's timeline, or None when it is not in the principal's scope."""
+def conversation_timeline(
+    *, principal: Any, external_id: str, similar: bool = False
+) -> Timeline | None:
+    """The conversation's timeline, or None when it is not in the principal's scope; with
+    `similar`, the conversations most like it too."""
     conversation = outcome_selectors.visible_conversation(
         principal=principal, external_id=external_id
     )
@@ -90,7 +96,12 @@ def conversation_timeline(*, principal: Any, external_id: str) -> Timeline | Non
     ]
     events.sort(key=lambda e: (e.at, SAME_MOMENT_ORDER.get(e.kind, len(SAME_MOMENT_ORDER))))
     decided = sum(rules.is_decided(action.status) for action in resolved)
-    return Timeline(conversation, events, actions=len(actions), decided=decided)
+    found = (
+        outcome_selectors.similar_conversations(principal=principal, conversation=conversation)
+        if similar
+        else None
+    )
+    return Timeline(conversation, events, actions=len(actions), decided=decided, similar=found)
 
 
 def _message_events(conversation: Any) -> list[Event]:

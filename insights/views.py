@@ -263,7 +263,15 @@ def conversation_page(request: HttpRequest, external_id: str = "") -> HttpRespon
     external_id = external_id or request.GET.get("id", "")
     if not external_id:
         raise Http404("Which conversation?")
-    found = timeline.conversation_timeline(principal=request.user, external_id=external_id)
+    found = timeline.conversation_timeline(
+        principal=request.user, external_id=external_id, similar="similar" in request.GET
+    )
     if found is None:
         raise Http404("No such conversation in your scope.")
-    return render(request, "insights/conversation.html", {"timeline": found})
+    query = request.GET.copy()
+    query["similar"] = "1"
+    return render(
+        request,
+        "insights/conversation.html",
+        {"timeline": found, "similar_url": f"?{query.urlencode()}#similar-heading"},
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 
@@ -241,7 +242,17 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["sent_at", "id"]
-        indexes = [models.Index(fields=["conversation", "sent_at"], name="message_thread")]
+        indexes = [
+            models.Index(fields=["conversation", "sent_at"], name="message_thread"),
+            # Similar messages across conversations (selectors.similar_inbound): trigrams of
+            # what came in, for pg_trgm's `%` operator (migration 0008 adds the extension).
+            GinIndex(
+                fields=["body"],
+                opclasses=["gin_trgm_ops"],
+                condition=Q(direction="inbound"),
+                name="message_inbound_trgm",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(direction="agent") & Q(outcome__isnull=False))

@@ -5,12 +5,16 @@ segments, insights' daily rollups, calibration's rebuild.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
+from django.contrib.postgres.lookups import TrigramSimilar
+from django.contrib.postgres.search import TrigramSimilarity
+from django.db import connection, transaction
+from django.db.models import F, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Least
 from django.utils import timezone
@@ -235,3 +239,166 @@ def successes_by_stage(*, until: dict[int, datetime]) -> list[tuple[int, str]]:
         .values_list("conversation_id", "occurred_at", "stage")
     )
     return [(pk, stage) for pk, at, stage in rows.order_by() if at < until[pk]]
+
+
+# --- similar messages across conversations -------------------------------------------------
+#
+# pg_trgm's trigram similarity of inbound messages' bodies (0-1: the share of the two texts'
+# three-letter sequences they have in common), through the GIN index of migration 0008.
+# `%` picks the candidates from the index at pg_trgm's threshold, set to SIMILAR for the
+# transaction (`_at_threshold`: the index then skips more; at its default, 0.3, it hands
+# over twice as many rows to recheck), and only those at SIMILAR or more count. At 0.4, the same ask
+# worded differently counts ("Can you send me a quote for 40 seats?" and "Could you send a
+# quote for 25 seats please?": 0.52; "Maya referred me, can we set up an intro call?" and
+# "Tom referred me; could we set up an intro call this week?": 0.6), while another ask on
+# a shared word does not ("... a quote for 40 seats?" and "Please send the quote, I will
+# share it with our CFO.": 0.17). Tested in outcomes/tests/test_similar.py.
+
+SIMILAR = 0.4
+ASKED = 3  # a conversation is compared by its last few inbound messages
+CANDIDATES = 50  # the most similar messages read per message asked about
+
+
+@dataclass(frozen=True)
+class SimilarMessage:
+    message_id: int
+    conversation_pk: int
+    conversation: str  # its external id
+    body: str
+    sent_at: datetime
+    similarity: float
+
+
+@dataclass(frozen=True)
+class SimilarConversation:
+    conversation: Conversation
+    similarity: float  # of its most similar inbound message
+    messages: int  # how many of its inbound messages are similar (among the CANDIDATES)
+    example: str  # the most similar one
+
+
+@contextmanager
+def _at_threshold() -> Iterator[None]:
+    """A transaction in which pg_trgm's `%` means "similarity of SIMILAR or more"."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(SIMILAR)]
+        )
+        yield
+
+
+def _inbound_like(text: str) -> QuerySet[Any]:  # Messages, with their `similarity`
+    """Inbound messages at SIMILAR or more to `text`, found through the trigram index, with
+    their `similarity`."""
+    return (
+        Message.objects.filter(
+            TrigramSimilar(F("body"), Value(text)),
+            direction=MessageDirection.INBOUND,
+            erased_at__isnull=True,
+        )
+        .annotate(similarity=TrigramSimilarity("body", text))
+        .filter(similarity__gte=SIMILAR)
+    )
+
+
+def similar_inbound(
+    *, texts: Iterable[str], excluding_conversations: Iterable[int] = (), limit: int = 10
+) -> list[SimilarMessage]:
+    """Inbound messages of every conversation (but `excluding_conversations`, pks) similar
+    to any of `texts`, most similar first, at most `limit`: one indexed query per text."""
+    excluded = list(excluding_conversations)
+    best: dict[int, SimilarMessage] = {}
+    with _at_threshold():
+        for text in dict.fromkeys(t.strip() for t in texts):
+            _best_of(text, excluded, limit, best)
+    ranked = sorted(best.values(), key=lambda m: (-m.similarity, -m.sent_at.timestamp()))
+    return ranked[:limit]
+
+
+def _best_of(text: str, excluded: list[int], limit: int, best: dict[int, SimilarMessage]) -> None:
+    """Adds the messages most similar to `text` to `best` (by message pk)."""
+    if not text:
+        return
+    rows = (
+        _inbound_like(text)
+        .exclude(conversation__in=excluded)
+        .order_by("-similarity", "-sent_at", "-id")
+        .values_list(
+            "id",
+            "conversation_id",
+            "conversation__external_id",
+            "body",
+            "sent_at",
+            "similarity",
+        )[:limit]
+    )
+    for pk, conversation_pk, external_id, body, sent_at, score in rows:
+        if pk not in best or best[pk].similarity < score:
+            best[pk] = SimilarMessage(
+                pk, conversation_pk, external_id, body, sent_at, round(score, 3)
+            )
+
+
+def similar_conversations(
+    *, principal: Any, conversation: Conversation, limit: int = 5
+) -> list[SimilarConversation]:
+    """The conversations the principal may see (visible_conversations) whose inbound
+    messages are most similar to this one's last ASKED inbound messages, most similar
+    first, at most `limit`: one indexed query per message asked about."""
+    asked = list(
+        Message.objects.filter(
+            conversation=conversation, direction=MessageDirection.INBOUND, erased_at__isnull=True
+        )
+        .exclude(body="")
+        .order_by("-sent_at", "-id")
+        .values_list("body", flat=True)[:ASKED]
+    )
+    found: dict[int, tuple[float, set[int], str]] = {}
+    with _at_threshold():
+        for text in dict.fromkeys(asked):
+            rows = _inbound_like(text).exclude(conversation=conversation)
+            if not sees_whole_tenant(principal):
+                scope = visible_conversations(principal=principal).values("pk")
+                rows = rows.filter(conversation__in=scope)
+            best = rows.order_by("-similarity", "conversation_id", "-id").values_list(
+                "conversation_id", "id", "similarity", "body"
+            )[:CANDIDATES]
+            for pk, message, score, body in best:
+                before = found.setdefault(pk, (0.0, set(), ""))
+                before[1].add(message)
+                if score > before[0]:
+                    found[pk] = (score, before[1], body)
+    top = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+    conversations = Conversation.objects.select_related("rep").in_bulk([pk for pk, _ in top])
+    return [
+        SimilarConversation(conversations[pk], round(score, 3), len(messages), body)
+        for pk, (score, messages, body) in top
+    ]
+
+
+def message_answered(*, conversation_pk: int, at: datetime) -> str:
+    """What the conversation had last received by `at`: the message a reply sent then
+    answered ("" when nothing had come in, or its words were erased)."""
+    body = (
+        Message.objects.filter(
+            conversation_id=conversation_pk,
+            direction=MessageDirection.INBOUND,
+            sent_at__lte=at,
+            erased_at__isnull=True,
+        )
+        .order_by("-sent_at", "-id")
+        .values_list("body", flat=True)
+        .first()
+    )
+    return body or ""
+
+
+def erased_messages(*, ids: Iterable[int]) -> set[int]:
+    """Of these messages, those whose words are erased (or that are gone)."""
+    wanted = set(ids)
+    if not wanted:
+        return set()
+    kept = Message.objects.filter(pk__in=wanted, erased_at__isnull=True).values_list(
+        "pk", flat=True
+    )
+    return wanted - set(kept)
