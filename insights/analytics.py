@@ -32,6 +32,7 @@ from insights.sums import (
 from insights.sums import SETTLED_WAITING_SHARE as SETTLED_WAITING_SHARE  # re-exported
 from insights.sums import SUMS as SUMS  # re-exported
 from learning.models import User
+from learning.plain_words import action_type_words
 from learning.selectors import reps_of, visible_users
 
 
@@ -310,8 +311,9 @@ def _insights(
         best = max(ranked, key=lambda t: t["success_rate"])
         worst = min(ranked, key=lambda t: t["success_rate"])
         notes.append(
-            f"{best['action_type']} works best ({best['success_rate']:.0%} of "
-            f"{best['decided']} decided{_so_far(best)}); {worst['action_type']} works least "
+            f"{action_type_words(best['action_type'])} works best "
+            f"({best['success_rate']:.0%} of {best['decided']} decided{_so_far(best)}); "
+            f"{action_type_words(worst['action_type'])} works least "
             f"({worst['success_rate']:.0%}{_so_far(worst)})."
         )
     if totals["success_rate"] is not None:
@@ -332,7 +334,8 @@ def _insights(
     off = [t for t in ranked if t["brier_score"] is not None and t["brier_score"] > 0.25]
     for entry in off:
         notes.append(
-            f"{entry['action_type']}: the agent's confidence is worse than a coin flip "
+            f"{action_type_words(entry['action_type'])}: the agent's confidence is worse than a "
+            "coin flip "
             f"(Brier {entry['brier_score']:.2f}); its policy is being adjusted."
         )
     return notes

@@ -108,9 +108,9 @@ def test_what_stands_out_names_an_unsettled_type_as_so_far() -> None:
     totals = analytics._figures([period(40, 30, pending=20)])
     line = analytics._insights([young, old], totals, AnalyticsSettings(human_success_rate=0.5))[0]
     assert line == (
-        "send_email works best (75% of 40 decided so far; not settled: it will end between "
+        "Email works best (75% of 40 decided so far; not settled: it will end between "
         "50% and 83%); "
-        "escalate works least (33%)."
+        "Escalation works least (33%)."
     )
 
 
