@@ -1,16 +1,19 @@
-"""The product's bin updates under contention: WRITERS threads, each resolution counted by
-calibration.services.count_resolved_outcomes in its own transaction, into the same 10 bins.
-Prints {"seconds", "resolutions", "bin_total", "per_bin_ok"} as JSON."""
+"""The product's bin updates under contention: WRITERS processes (each its own database
+connection, as workers are; the raw baseline's writers each have theirs too), each
+resolution counted by calibration.services.count_resolved_outcomes in its own transaction,
+into the same 10 bins. Prints {"seconds", "resolutions", "bin_total", "per_bin_ok"} as JSON."""
 
 import json
+import multiprocessing
 import os
 import sys
-import threading
 import time
 
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# one plain connection per writer process: a pool's connections must not cross a fork
+os.environ["DB_POOL_MAX_SIZE"] = "0"
 django.setup()
 
 from django.db import connection  # noqa: E402
@@ -47,8 +50,9 @@ with tenant_context(tenant):
         n=0, sum_y=0, sum_p=0, sum_p2=0, sum_py=0
     )
 
-barrier = threading.Barrier(writers + 1)
-errors: list[BaseException] = []
+connection.close()  # each writer opens its own (a forked process must not share this one)
+forked = multiprocessing.get_context("fork")
+barrier = forked.Barrier(writers + 1)
 
 
 def writer(w: int) -> None:
@@ -57,22 +61,21 @@ def writer(w: int) -> None:
             barrier.wait()
             for i in range(w, total, writers):
                 services.count_resolved_outcomes([event(i)])
-    except BaseException as exc:
-        errors.append(exc)
     finally:
         connection.close()
 
 
-threads = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
-for t in threads:
-    t.start()
+processes = [forked.Process(target=writer, args=(w,)) for w in range(writers)]
+for process in processes:
+    process.start()
 barrier.wait()
 start = time.perf_counter()
-for t in threads:
-    t.join()
+for process in processes:
+    process.join()
 seconds = time.perf_counter() - start
-if errors:
-    raise errors[0]
+failed = [p.exitcode for p in processes if p.exitcode != 0]
+if failed:
+    raise SystemExit(f"{len(failed)} writers failed (exit codes {failed[:5]})")
 with tenant_context(tenant):
     counts = dict(
         CalibrationBin.objects.filter(action_type=ACTION_TYPE).values_list("bin_index", "n")

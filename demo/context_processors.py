@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpRequest
+from redis.exceptions import RedisError
 
 from demo import history
 from learning.tenancy.middleware import is_tenant_request
@@ -19,10 +21,19 @@ def history_build(request: HttpRequest) -> dict[str, Any]:
     if not is_tenant_request(request) or not getattr(request.user, "is_authenticated", False):
         return {}
     key = history.banner_key()
-    if cache.get(key) == history.QUIET:
-        return {}
+    try:
+        if cache.get(key) == history.QUIET:
+            return {}
+    except RedisError:  # Redis down: ask the database (one cheap query), never fail a page
+        return _from_database(remember=False)
+    return _from_database(remember=True)
+
+
+def _from_database(*, remember: bool) -> dict[str, Any]:
     build = history.in_progress()
     if build is None:
-        cache.add(key, history.QUIET, timeout=60)
+        if remember:
+            with contextlib.suppress(RedisError):
+                cache.add(history.banner_key(), history.QUIET, timeout=60)
         return {}
     return {"demo_history": build}

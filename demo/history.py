@@ -9,6 +9,7 @@ after an interrupted build finishes it (every step is idempotent).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Protocol
 
@@ -16,6 +17,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 from django_tenants.utils import tenant_context
+from redis.exceptions import RedisError
 
 from demo.models import HistoryBuild
 from learning.tenancy.cache import tenant_key
@@ -103,7 +105,8 @@ def banner_key() -> str:
 def _mark_busy() -> None:
     """A build is recorded: every worker's next page asks the database (a QUIET mark one
     of them set a moment ago, before the record, would hide the banner for a minute)."""
-    cache.set(banner_key(), BUSY, timeout=None)
+    with contextlib.suppress(RedisError):  # Redis down: pages ask the database anyway
+        cache.set(banner_key(), BUSY, timeout=None)
 
 
 def _record(tenant: Tenant, **fields: object) -> None:
@@ -112,4 +115,5 @@ def _record(tenant: Tenant, **fields: object) -> None:
         if fields.get("finished_at") is None:
             _mark_busy()
         else:
-            cache.delete(banner_key())
+            with contextlib.suppress(RedisError):
+                cache.delete(banner_key())

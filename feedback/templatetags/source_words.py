@@ -7,7 +7,7 @@ from django import template
 from feedback.models import Source
 
 register = template.Library()
-LABELS = {
+LABELS: dict[str, str] = {
     Source.INLINE: "One click (Slack, email, review page)",
     Source.DASHBOARD: "Dashboard review (1-5 stars)",
     Source.DRAFT_EDIT: "Automatic, from edited drafts",

@@ -393,11 +393,9 @@ def test_unsettled_rates_in_the_tables_carry_their_range(fixed, client) -> None:
     assert actions == ["7"]
     assert " ".join(rate) == "67 % so far not settled: will end 57-71 %"
     page = client.get(fixed.url("rep/?rep=alpha-rep&days=7")).content.decode()
-    assert (
-        " ".join(_rate_cells(page, "send_email")[2]) == "67 % so far not settled: will end 50-75 %"
-    )
-    assert " ".join(_rate_cells(page, "escalate")[2]) == "100 %"  # settled: no range
-    assert " ".join(_rate_cells(page, "advance_stage")[2]) == "50 %"
+    assert " ".join(_rate_cells(page, "Email")[2]) == "67 % so far not settled: will end 50-75 %"
+    assert " ".join(_rate_cells(page, "Escalation")[2]) == "100 %"  # settled: no range
+    assert " ".join(_rate_cells(page, "Deal-stage move")[2]) == "50 %"
     assert 'marked "so far" is not settled yet' in " ".join(page.split())
     response = re.search(r'<dd id="response-rate">(.*?)</dd>', " ".join(page.split()))
     response_words = re.sub(r"<[^>]+>", " ", response.group(1)).replace("\u2013", "-").split()
@@ -405,7 +403,5 @@ def test_unsettled_rates_in_the_tables_carry_their_range(fixed, client) -> None:
     fixed.login(client, "executive")
     page = client.get(fixed.url("executive/?days=7")).content.decode()
     # the outsider's replied email too: 3 of 4 so far, 1 of 5 pending
-    assert (
-        " ".join(_rate_cells(page, "send_email")[1]) == "75 % so far not settled: will end 60-80 %"
-    )
-    assert " ".join(_rate_cells(page, "escalate")[1]) == "100 %"
+    assert " ".join(_rate_cells(page, "Email")[1]) == "75 % so far not settled: will end 60-80 %"
+    assert " ".join(_rate_cells(page, "Escalation")[1]) == "100 %"
