@@ -31,7 +31,10 @@ SHOWN = 10
 
 def check(members: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
     """The confidence of a finding made of `members` (feedback's LearningText) and the
-    similar inbound messages that back it, as stored in its evidence."""
+    similar inbound messages that back it, as stored in its evidence; no confidence ("")
+    on a database without pg_trgm, where nothing can be looked for."""
+    if not outcomes_selectors.trigrams_available():
+        return "", []
     asked: list[str] = []
     for member in members:
         if len(asked) == ASKED:

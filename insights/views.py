@@ -273,5 +273,9 @@ def conversation_page(request: HttpRequest, external_id: str = "") -> HttpRespon
     return render(
         request,
         "insights/conversation.html",
-        {"timeline": found, "similar_url": f"?{query.urlencode()}#similar-heading"},
+        {
+            "timeline": found,
+            "similar_url": f"?{query.urlencode()}#similar-heading",
+            "similar_available": outcome_selectors.trigrams_available(),
+        },
     )

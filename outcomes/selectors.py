@@ -277,6 +277,15 @@ class SimilarConversation:
     example: str  # the most similar one
 
 
+def trigrams_available() -> bool:
+    """Whether this database has pg_trgm (outcomes migration 0008 creates it where
+    PostgreSQL ships it; the embedded PostgreSQL of `make run` does not): without it,
+    nothing is found similar, and pages say why."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        return cursor.fetchone() is not None
+
+
 @contextmanager
 def _at_threshold() -> Iterator[None]:
     """A transaction in which pg_trgm's `%` means "similarity of SIMILAR or more"."""
@@ -308,6 +317,8 @@ def similar_inbound(
     to any of `texts`, most similar first, at most `limit`: one indexed query per text."""
     excluded = list(excluding_conversations)
     best: dict[int, SimilarMessage] = {}
+    if not trigrams_available():
+        return []
     with _at_threshold():
         for text in dict.fromkeys(t.strip() for t in texts):
             _best_of(text, excluded, limit, best)
@@ -354,6 +365,8 @@ def similar_conversations(
         .values_list("body", flat=True)[:ASKED]
     )
     found: dict[int, tuple[float, set[int], str]] = {}
+    if not trigrams_available():
+        return []
     with _at_threshold():
         for text in dict.fromkeys(asked):
             rows = _inbound_like(text).exclude(conversation=conversation)

@@ -10,7 +10,7 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from outcomes import selectors
+from outcomes import selectors, services
 from outcomes.erasure import erase_conversation
 from outcomes.models import Conversation, Message
 
@@ -127,3 +127,29 @@ def test_similar_conversations_are_those_the_viewer_may_see(alpha) -> None:
             ("c-referral-2", 0.613),
             ("other-c-referral-2", 0.613),
         ]
+
+
+def test_without_pg_trgm_nothing_is_similar_and_pages_say_why(alpha, client, monkeypatch) -> None:
+    """The embedded PostgreSQL of `make run` has no pg_trgm: migration 0008 leaves the
+    index out there, nothing is found similar, a proposal is left unchecked, and the
+    conversation page says what it needs."""
+    from coaching import crosscheck
+
+    monkeypatch.setattr(selectors, "trigrams_available", lambda: False)
+    with tenant_context(alpha.tenant):
+        assert selectors.similar_inbound(texts=["Can you send me a quote for 40 seats?"]) == []
+        assert crosscheck.check([]) == ("", [])
+        services.record_outcome(
+            item=services.OutcomeInput(
+                action_id="no-trgm-1",
+                conversation_id="no-trgm-c",
+                action_type="send_email",
+                predicted_confidence=0.5,
+                outcome_type="email_engagement",
+                occurred_at=timezone.now(),
+                rep="alpha-rep",
+            )
+        )
+    alpha.login(client, "rep")
+    page = client.get(alpha.url("conversations/no-trgm-c/?similar=1")).content.decode()
+    assert "needs PostgreSQL's pg_trgm extension" in page
