@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from learning.errors import InvalidInput
 from learning.models import validate_time_zone
-from prompts.models import Channel, Preference, SlackConnection
+from prompts import slack
+from prompts.models import Channel, Preference
 
 logger = structlog.get_logger(__name__)
 
@@ -136,12 +137,11 @@ class SlackReach:
 def slack_reach(*, user: Any) -> SlackReach:
     """What the person may know of the tenant's Slack and of themselves in it; never a
     token."""
-    row = SlackConnection.objects.filter(pk=1).first()
-    connected = row is not None and row.connected
+    row = slack.connection()
     preference = preference_of(user)
     found_by = ""
     if preference.slack_user_id:
         found_by = preference.slack_user_found_by or "admin"
     return SlackReach(
-        connected=connected, team_name=row.team_name if row and connected else "", found_by=found_by
+        connected=row is not None, team_name=row.team_name if row else "", found_by=found_by
     )
