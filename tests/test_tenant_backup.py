@@ -474,3 +474,56 @@ def test_no_pg_dump_of_the_servers_version_is_refused_plainly(
         match=r"^No pg_dump of PostgreSQL \d+, the server's version, was found\. ",
     ):
         backup.pg_tool("pg_dump")
+
+
+def test_an_older_backup_is_migrated_and_a_failed_restore_leaves_nothing(
+    django_db_blocker: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backup of a schema one migration behind: restored, then migrated. A restore that
+    fails part-way (here its migration) drops the schema and the rows it wrote."""
+    path, said = tmp_path / "old.llbackup", []
+    with django_db_blocker.unblock():
+        tenant, _ = learning_services.create_tenant(slug="oldie")
+        try:
+            call_command(
+                "migrate_schemas",
+                "outcomes",
+                "0007_ambiguous_by_rep",
+                schema_name="t_oldie",
+                interactive=False,
+                verbosity=0,
+            )
+            backup.backup_tenant(slug="oldie", out=path, progress=said.append)
+        finally:
+            with schema_context(settings.PUBLIC_SCHEMA_NAME):
+                tenant.delete(force_drop=True)
+        assert "outcomes" in _manifest(path)["migrations"]
+        assert "0008_inbound_trigrams" not in _manifest(path)["migrations"]["outcomes"]
+
+        def fails(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("the migration broke")
+
+        monkeypatch.setattr(backup, "call_command", fails)
+        with pytest.raises(RuntimeError, match="the migration broke"):
+            backup.restore_tenant(path=path, progress=said.append)
+        with schema_context(settings.PUBLIC_SCHEMA_NAME):
+            assert not Tenant.objects.filter(slug="oldie").exists()
+        assert "t_oldie" not in _schemas()
+        monkeypatch.undo()
+
+        result = backup.restore_tenant(path=path, progress=said.append)
+        try:
+            assert result.migrated == ["outcomes.0008_inbound_trigrams"]
+            with schema_context(settings.PUBLIC_SCHEMA_NAME):
+                assert Tenant.objects.get(slug="oldie").ready is True
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT name FROM t_oldie.django_migrations WHERE app = 'outcomes' "
+                    "ORDER BY id DESC LIMIT 1"
+                )
+                assert cursor.fetchone() == ("0008_inbound_trigrams",)
+        finally:
+            with schema_context(settings.PUBLIC_SCHEMA_NAME):
+                Tenant.objects.get(slug="oldie").delete(force_drop=True)
+    assert "migrating schema t_oldie: 1 migrations the backup predates" in said
+    assert "failed: dropping schema t_oldie and its public rows" in said

@@ -550,7 +550,7 @@ def restore_tenant(
                 tenant_rows[0], domains if with_domains else [], slug=slug, schema=target
             )
             if older:
-                progress(f"migrating schema {target}: {len(older)} migrations newer than it")
+                progress(f"migrating schema {target}: {len(older)} migrations the backup predates")
                 call_command("migrate_schemas", schema_name=target, interactive=False, verbosity=0)
             Tenant.objects.filter(pk=tenant.pk).update(ready=True)
         except BaseException:
