@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import (
+    backup,
     calibration,
     coaching,
     dashboards,
@@ -64,6 +65,9 @@ def main() -> int:
     if wanted("similar"):
         console.print("[bold]Similar conversations over a million inbound messages…")
         results += similar.run(bench, quick)
+    if wanted("backup"):
+        console.print("[bold]One tenant backed up and restored, vs plain pg_dump/pg_restore…")
+        results += backup.run(bench, quick)
     learning = None
     if wanted("efficacy"):
         console.print("[bold]Learning efficacy against the truth, over many seeds…")
