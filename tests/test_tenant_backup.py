@@ -426,8 +426,12 @@ def _newer(manifest: dict[str, Any]) -> dict[str, Any]:
             "(outcomes.9999_from_the_future)",
         ),
         (lambda p, d: d / "missing.llbackup", "No file"),
+        (
+            lambda p, d: _repacked(p, d / "x.tar", manifest=lambda m: {**m, "postgresql": 99}),
+            "The backup was dumped from PostgreSQL 99; this server is",
+        ),
     ],
-    ids=["text", "foreign-manifest", "damaged-dump", "newer-code", "missing"],
+    ids=["text", "foreign-manifest", "damaged-dump", "newer-code", "missing", "newer-postgres"],
 )
 def test_a_file_that_is_not_a_sound_backup_is_refused(
     backup_file: Any, tmp_path: Path, db: None, make: Any, message: str
@@ -445,6 +449,17 @@ def test_a_file_that_is_not_a_sound_backup_is_refused(
             "--without-domains",
         )
     assert message in str(refused.value)
+    assert (list(Tenant.objects.values_list("slug", flat=True)), _schemas()) == before
+
+
+def test_host_names_of_another_tenant_are_refused(backup_file: Any, db: None) -> None:
+    before = list(Tenant.objects.values_list("slug", flat=True)), _schemas()
+    with pytest.raises(CommandError) as refused:
+        call_command("restore_tenant", str(backup_file[0]), "--slug", "kd", "--schema", "t_kd")
+    assert str(refused.value) == (
+        "Host names of the backup belong to other tenants here: keepsake.example.com "
+        "(keepsake). Restore with --without-domains, then add host names in the ops admin."
+    )
     assert (list(Tenant.objects.values_list("slug", flat=True)), _schemas()) == before
 
 

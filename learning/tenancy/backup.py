@@ -39,6 +39,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import serializers
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
@@ -46,6 +47,7 @@ from django_tenants.utils import schema_context, schema_exists
 from psycopg import sql
 
 from learning.tenancy.models import Domain, Tenant, slug_validator
+from learning.tenancy.selectors import forget_routes
 
 FORMAT = "learning-loop-tenant-backup"
 FORMAT_VERSION = 1
@@ -557,9 +559,7 @@ def restore_tenant(
             progress(f"failed: dropping schema {target} and its public rows")
             _undo(slug=slug, schemas=[restored_as, target])
             raise
-        from learning.tenancy.selectors import forget_routes
-
-        forget_routes()
+        forget_routes()  # this process routes to it at once (others within their TTL)
         return RestoreResult(
             slug=slug,
             schema=target,
@@ -575,7 +575,7 @@ def restore_tenant(
 def _check_target(*, slug: str, schema: str, schema_given: bool) -> None:
     try:
         slug_validator(slug)
-    except Exception as exc:
+    except ValidationError as exc:
         raise BackupRefused(
             f"Slug {slug!r}: use 1-40 lowercase letters, digits or hyphens."
         ) from exc
