@@ -430,8 +430,22 @@ def _newer(manifest: dict[str, Any]) -> dict[str, Any]:
             lambda p, d: _repacked(p, d / "x.tar", manifest=lambda m: {**m, "postgresql": 99}),
             "The backup was dumped from PostgreSQL 99; this server is",
         ),
+        (
+            lambda p, d: _repacked(
+                p, d / "x.tar", manifest=lambda m: {k: v for k, v in m.items() if k != "tables"}
+            ),
+            "is damaged: its manifest lacks tables.",
+        ),
     ],
-    ids=["text", "foreign-manifest", "damaged-dump", "newer-code", "missing", "newer-postgres"],
+    ids=[
+        "text",
+        "foreign-manifest",
+        "damaged-dump",
+        "newer-code",
+        "missing",
+        "newer-postgres",
+        "manifest-without-tables",
+    ],
 )
 def test_a_file_that_is_not_a_sound_backup_is_refused(
     backup_file: Any, tmp_path: Path, db: None, make: Any, message: str

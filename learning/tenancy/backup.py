@@ -41,6 +41,7 @@ from django.conf import settings
 from django.core import serializers
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.core.serializers.base import DeserializationError
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import schema_context, schema_exists
@@ -411,6 +412,11 @@ def _open_backup(path: Path, scratch: Path) -> _Backup:
         raise BackupRefused(f"{not_one} or it is damaged ({exc}).") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupRefused(f"{not_one} (its manifest names no such format).")
+    missing = {"slug", "schema", "created_at", "migrations", "tables", "schema_dump"} - set(
+        manifest
+    )
+    if missing or not isinstance(manifest["tables"], dict):
+        raise BackupRefused(f"{path} is damaged: its manifest lacks {', '.join(sorted(missing))}.")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise BackupRefused(
             f"{path} is a backup of format version {manifest.get('format_version')}; this "
@@ -480,7 +486,10 @@ def restore_tenant(
         target = schema or source_schema
         progress(f"checking {path}: tenant {manifest['slug']} of {manifest['created_at']}")
         _check_target(slug=slug, schema=target, schema_given=schema is not None)
-        rows = list(serializers.deserialize("json", backup.public_rows, ignorenonexistent=False))
+        try:
+            rows = list(serializers.deserialize("json", backup.public_rows))
+        except DeserializationError as exc:
+            raise BackupRefused(f"{path} is damaged: its tenant rows do not read ({exc}).") from exc
         domains = [row.object for row in rows if isinstance(row.object, Domain)]
         tenant_rows = [row.object for row in rows if isinstance(row.object, Tenant)]
         if len(tenant_rows) != 1:
