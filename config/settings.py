@@ -126,6 +126,10 @@ TENANT_PATH_PREFIX = "t"
 # learning.tenancy.selectors); changes made in the same process apply at once.
 TENANT_CACHE_SECONDS = float(env("TENANT_CACHE_SECONDS", "5") or 0)
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# New tenants' schemas are copies of this migrated template schema, not migrated one by
+# one (learning.tenancy.template; migrate_schemas keeps it migrated). "" turns it off.
+TENANT_BASE_SCHEMA = env("TENANT_TEMPLATE_SCHEMA", "tenant_template") or ""
+TENANT_CREATION_FAKES_MIGRATIONS = bool(TENANT_BASE_SCHEMA)
 AUTH_USER_MODEL = "learning.User"
 AUTHENTICATION_BACKENDS = [
     # Refuses sign-ins from an address that failed too often, before any password is
