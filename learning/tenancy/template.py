@@ -15,8 +15,9 @@ starts at 1), and builds indexes, constraints and triggers after the rows, as
 pg_restore does. django-tenants' own clone (a PL/pgSQL port of pg-clone-schema) does the
 same in about 1.6 s a schema here, three times the budget.
 
-A clone is used only when it is safe: the template exists, pg_dump is on the PATH, and
-the template has every migration this code knows. Otherwise, or if the cloned schema
+A clone is used only when it is safe: the template exists, pg_dump is on the PATH and
+can read this server (not older than it), and the template has every migration this
+code knows. Otherwise, or if the cloned schema
 misses a migration, the schema is migrated as before, so a stale template costs time,
 never correctness.
 """
@@ -83,7 +84,16 @@ def clone_template(schema_name: str) -> bool:
     source = template_schema()
     if source is None or shutil.which("pg_dump") is None or not is_current(source):
         return False
-    template = _template(source)
+    try:
+        template = _template(source)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        # e.g. a pg_dump older than the server (it refuses): migrate instead
+        logger.warning(
+            "tenant template: pg_dump failed, migrating instead: %s %s",
+            exc,
+            getattr(exc, "stderr", "") or "",
+        )
+        return False
     target = '"' + schema_name.replace('"', '""') + '"'
     with transaction.atomic(), connection.cursor() as cursor:
         # Local to the transaction: pg_dump's definitions name every schema themselves,

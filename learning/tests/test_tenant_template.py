@@ -198,3 +198,16 @@ def test_create_tenant_stays_idempotent_and_refuses_bad_slugs(db) -> None:
         services.create_tenant(slug="Bad_Slug")
     assert refused.value.field == "slug"
     assert not Tenant.objects.filter(slug="Bad_Slug").exists()
+
+
+def test_a_pg_dump_that_fails_means_migrating(db, monkeypatch) -> None:
+    import subprocess
+
+    def refuses(schema: str, section: str) -> str:
+        raise subprocess.CalledProcessError(1, "pg_dump", stderr="server version mismatch")
+
+    monkeypatch.setattr(template, "_cached", None)
+    monkeypatch.setattr(template, "_pg_dump", refuses)
+    assert template.clone_template("t_never") is False
+    tenant, created = services.create_tenant(slug="no-dump")
+    assert created and tenant.ready and template.is_current("t_no_dump")
