@@ -21,6 +21,7 @@ from bench import (
     ingest,
     similar,
     sweep,
+    tenants,
 )
 
 
@@ -64,6 +65,9 @@ def main() -> int:
     if wanted("similar"):
         console.print("[bold]Similar conversations over a million inbound messages…")
         results += similar.run(bench, quick)
+    if wanted("tenants"):
+        console.print("[bold]A thousand tenants: create, migrate, one beat hour, one web process…")
+        results += tenants.run(bench, quick)
     learning = None
     if wanted("efficacy"):
         console.print("[bold]Learning efficacy against the truth, over many seeds…")
