@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django_tenants.utils import tenant_context
 
@@ -211,3 +211,25 @@ def test_a_pg_dump_that_fails_means_migrating(db, monkeypatch) -> None:
     assert template.clone_template("t_never") is False
     tenant, created = services.create_tenant(slug="no-dump")
     assert created and tenant.ready and template.is_current("t_no_dump")
+
+
+def test_the_multiprocessing_executor_closes_the_pool_before_it_forks(monkeypatch) -> None:
+    from django.conf import settings as django_settings
+    from django.utils.module_loading import import_string
+    from django_tenants.migration_executors.multiproc import MultiprocessingExecutor
+    from django_tenants.migration_executors.standard import StandardExecutor
+
+    from learning.tenancy.executors import PoolSafeMultiprocessingExecutor
+
+    get_executor = import_string(django_settings.GET_EXECUTOR_FUNCTION)
+    assert get_executor("multiprocessing") is PoolSafeMultiprocessingExecutor
+    assert get_executor("standard") is StandardExecutor
+    events: list[str] = []
+    wrapper = type(connections["default"])
+    monkeypatch.setattr(wrapper, "pool", property(lambda self: object()), raising=False)
+    monkeypatch.setattr(wrapper, "close_pool", lambda self: events.append("pool closed"))
+    monkeypatch.setattr(
+        MultiprocessingExecutor, "run_migrations", lambda self, tenants: events.append("fork")
+    )
+    PoolSafeMultiprocessingExecutor((), {}).run_migrations(tenants=["t_x"])
+    assert events == ["pool closed", "fork"]
