@@ -22,6 +22,7 @@ from bench import (
     ingest,
     similar,
     sweep,
+    tenants,
 )
 
 
@@ -68,6 +69,9 @@ def main() -> int:
     if wanted("backup"):
         console.print("[bold]One tenant backed up and restored, vs plain pg_dump/pg_restore…")
         results += backup.run(bench, quick)
+    if wanted("tenants"):
+        console.print("[bold]A thousand tenants: create, migrate, one beat hour, one web process…")
+        results += tenants.run(bench, quick)
     learning = None
     if wanted("efficacy"):
         console.print("[bold]Learning efficacy against the truth, over many seeds…")

@@ -126,6 +126,14 @@ TENANT_PATH_PREFIX = "t"
 # learning.tenancy.selectors); changes made in the same process apply at once.
 TENANT_CACHE_SECONDS = float(env("TENANT_CACHE_SECONDS", "5") or 0)
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# New tenants' schemas are copies of this migrated template schema, not migrated one by
+# one (learning.tenancy.template; migrate_schemas keeps it migrated). "" turns it off.
+TENANT_BASE_SCHEMA = env("TENANT_TEMPLATE_SCHEMA", "tenant_template") or ""
+TENANT_CREATION_FAKES_MIGRATIONS = bool(TENANT_BASE_SCHEMA)
+# Processes of `migrate_schemas --executor=multiprocessing` (django-tenants' default, 2).
+TENANT_MULTIPROCESSING_MAX_PROCESSES = int(env("TENANT_MIGRATION_PROCESSES", "2") or 2)
+# Its multiprocessing executor, made safe with the psycopg pool (learning.tenancy.executors).
+GET_EXECUTOR_FUNCTION = "learning.tenancy.executors.get_executor"
 AUTH_USER_MODEL = "learning.User"
 AUTHENTICATION_BACKENDS = [
     # Refuses sign-ins from an address that failed too often, before any password is

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.management import call_command
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connection, models
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import quote_schema_name, schema_exists
 
 from learning.models import validate_time_zone
 
@@ -43,6 +45,33 @@ class Tenant(TenantMixin):
 
     def __str__(self) -> str:
         return self.slug
+
+    def create_schema(
+        self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
+    ) -> bool:
+        """Create the tenant's schema: a copy of the migrated template where there is one
+        (learning.tenancy.template), else migrated from scratch. django-tenants' own clone
+        takes 1.6 s and then fakes every migration, even ones the template lacks; a copy
+        that misses any is migrated for real here."""
+        from learning.tenancy import template
+
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        if sync_schema:
+            cloned = template.clone_template(self.schema_name)
+            if not cloned:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"CREATE SCHEMA {quote_schema_name(self.schema_name)}")
+            if not (cloned and template.is_current(self.schema_name)):
+                call_command(
+                    "migrate_schemas",
+                    tenant=True,
+                    schema_name=self.schema_name,
+                    interactive=False,
+                    verbosity=verbosity,
+                )
+        connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants'
+        return True
 
 
 class Domain(DomainMixin):
