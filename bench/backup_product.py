@@ -108,7 +108,7 @@ def manage(database: str, *args: str) -> str:
 
 
 def timed(command: list[str], database: str | None = None) -> float:
-    env = backup._libpq_env()
+    env = backup.libpq_env()
     if database:
         env["PGDATABASE"] = database
     start = time.perf_counter()

@@ -76,12 +76,6 @@ def start_postgres() -> tuple[str, object]:
     return url, server
 
 
-def pgserver_bin() -> Path:
-    import pgserver
-
-    return Path(pgserver.__file__).parent / "pginstall" / "bin"
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -145,10 +139,6 @@ def main(argv: list[str]) -> int:
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"], server = start_postgres()
         keep_alive.append(server)
-    if env["DATABASE_URL"] == running.get("DATABASE_URL") or keep_alive:
-        # pg_dump of the embedded server's own version (new tenants are copies of the
-        # template schema, learning.tenancy.template; the system's may be older)
-        env["PATH"] = f"{pgserver_bin()}{os.pathsep}{env.get('PATH', '')}"
     if not env.get("REDIS_URL"):
         env["REDIS_URL"], redis_process = start_redis()
     started = bool(keep_alive) and redis_process is not None

@@ -139,7 +139,7 @@ def pg_tool(name: str) -> tuple[Path, int]:
     )
 
 
-def _libpq_env() -> dict[str, str]:
+def libpq_env() -> dict[str, str]:
     """The database of this process as libpq's variables: no password in argv."""
     params = connection.settings_dict
     env = dict(os.environ)
@@ -166,7 +166,7 @@ def _run(
     (a big tenant takes minutes), and its last lines make the error of a failure."""
     process = subprocess.Popen(  # noqa: S603 - PostgreSQL's own tools, no shell
         command,
-        env=env or _libpq_env(),
+        env=env or libpq_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -699,7 +699,7 @@ def _renamed_in_scratch_database(
         _run(
             [str(pg_dump), "--format=custom", f"--schema={target}", f"--file={renamed}"],
             what="pg_dump of the renamed schema",
-            env={**_libpq_env(), "PGDATABASE": scratch_db},
+            env={**libpq_env(), "PGDATABASE": scratch_db},
         )
     finally:
         _execute(

@@ -25,17 +25,16 @@ never correctness.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from functools import cache
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.utils import get_tenant_base_schema, schema_exists
+
+from learning.tenancy.backup import BackupRefused, libpq_env, pg_tool
 
 logger = logging.getLogger(__name__)
 
@@ -82,12 +81,12 @@ def clone_template(schema_name: str) -> bool:
     """Create `schema_name` as a copy of the template; False (nothing done) when the
     template is missing or behind this code, or pg_dump is not installed."""
     source = template_schema()
-    if source is None or shutil.which("pg_dump") is None or not is_current(source):
+    if source is None or not is_current(source):
         return False
     try:
         template = _template(source)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        # e.g. a pg_dump older than the server (it refuses): migrate instead
+    except (BackupRefused, OSError, subprocess.CalledProcessError) as exc:
+        # no pg_dump of the server's major version (as backups need), or it failed: migrate
         logger.warning(
             "tenant template: pg_dump failed, migrating instead: %s %s",
             exc,
@@ -166,28 +165,17 @@ def _dump(schema: str, fingerprint: tuple[int, int]) -> Template:
 
 
 def _pg_dump(schema: str, section: str) -> str:
-    database = settings.DATABASES["default"]
-    environment = {**os.environ}
-    if database.get("PASSWORD"):
-        environment["PGPASSWORD"] = str(database["PASSWORD"])
+    pg_dump, _ = pg_tool("pg_dump")
     command = [
-        "pg_dump",
+        str(pg_dump),
         f"--section={section}",
         f"--schema={schema}",
         "--no-owner",
         "--no-privileges",
         "--no-comments",
-        f"--dbname={database['NAME']}",
     ]
-    for flag, value in (
-        ("--host", database.get("HOST")),
-        ("--port", database.get("PORT")),
-        ("--username", database.get("USER")),
-    ):
-        if value:
-            command.append(f"{flag}={value}")
     dumped = subprocess.run(  # noqa: S603  # pg_dump of our own database, no user input
-        command, capture_output=True, text=True, check=True, env=environment
+        command, capture_output=True, text=True, check=True, env=libpq_env()
     ).stdout
     # The header's SETs would change the session (its search_path above all); the
     # clone sets what it needs for its own transaction. Recent pg_dumps wrap the script

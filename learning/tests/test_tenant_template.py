@@ -200,17 +200,25 @@ def test_create_tenant_stays_idempotent_and_refuses_bad_slugs(db) -> None:
     assert not Tenant.objects.filter(slug="Bad_Slug").exists()
 
 
-def test_a_pg_dump_that_fails_means_migrating(db, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    "missing", [False, True], ids=["pg_dump-fails", "no-pg_dump-of-the-version"]
+)
+def test_a_pg_dump_that_fails_means_migrating(db, monkeypatch, missing) -> None:
     import subprocess
 
+    from learning.tenancy.backup import BackupRefused
+
     def refuses(schema: str, section: str) -> str:
+        if missing:
+            raise BackupRefused("No pg_dump of PostgreSQL 15, the server's version, was found.")
         raise subprocess.CalledProcessError(1, "pg_dump", stderr="server version mismatch")
 
     monkeypatch.setattr(template, "_cached", None)
     monkeypatch.setattr(template, "_pg_dump", refuses)
     assert template.clone_template("t_never") is False
-    tenant, created = services.create_tenant(slug="no-dump")
-    assert created and tenant.ready and template.is_current("t_no_dump")
+    slug = "no-dump-tool" if missing else "no-dump"
+    tenant, created = services.create_tenant(slug=slug)
+    assert created and tenant.ready and template.is_current(tenant.schema_name)
 
 
 def test_the_multiprocessing_executor_closes_the_pool_before_it_forks(monkeypatch) -> None:
@@ -227,9 +235,10 @@ def test_the_multiprocessing_executor_closes_the_pool_before_it_forks(monkeypatc
     events: list[str] = []
     wrapper = type(connections["default"])
     monkeypatch.setattr(wrapper, "pool", property(lambda self: object()), raising=False)
+    monkeypatch.setattr(wrapper, "close", lambda self: events.append("connection closed"))
     monkeypatch.setattr(wrapper, "close_pool", lambda self: events.append("pool closed"))
     monkeypatch.setattr(
         MultiprocessingExecutor, "run_migrations", lambda self, tenants: events.append("fork")
     )
     PoolSafeMultiprocessingExecutor((), {}).run_migrations(tenants=["t_x"])
-    assert events == ["pool closed", "fork"]
+    assert events == ["connection closed", "pool closed", "fork"]
