@@ -89,6 +89,7 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "channels",
+    "django_prometheus",  # request and database metrics (config/metrics.py)
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -137,6 +138,8 @@ AUTHENTICATION_BACKENDS = [
 # PagesOnly…: skipped by bearer API calls (learning.api_http.pages_only): the agent's
 # requests skip sessions, cookies, CSRF, messages and page headers.
 MIDDLEWARE = [
+    # First and last: requests' latency, by view name (a route's, never a tenant's path).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "learning.tenancy.middleware.TenantPathMiddleware",
@@ -154,6 +157,7 @@ MIDDLEWARE = [
     "learning.api_http.PagesOnlyXFrameOptionsMiddleware",
     "learning.api_http.PagesOnlyCSPMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 TEMPLATES = [
@@ -446,6 +450,11 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# --- Metrics (config/metrics.py) -------------------------------------------------------------
+# /metrics answers a scraper that sends `Authorization: Bearer <METRICS_TOKEN>`; unset: 404.
+METRICS_TOKEN = env("METRICS_TOKEN", "") or ""
+PROMETHEUS_EXPORT_MIGRATIONS = False  # django-prometheus would query at every start
 
 # --- Logging: structured, JSON lines in production, readable lines in development -------
 LOG_FORMAT = env("LOG_FORMAT", "console" if DEBUG else "json")
