@@ -451,10 +451,22 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# --- Metrics (config/metrics.py) -------------------------------------------------------------
+# --- Metrics and error tracking (config/metrics.py, config/error_tracking.py) ---------------
 # /metrics answers a scraper that sends `Authorization: Bearer <METRICS_TOKEN>`; unset: 404.
 METRICS_TOKEN = env("METRICS_TOKEN", "") or ""
 PROMETHEUS_EXPORT_MIGRATIONS = False  # django-prometheus would query at every start
+# Errors reported to Sentry only when SENTRY_DSN is set; prospects' words are scrubbed.
+SENTRY_DSN = env("SENTRY_DSN")
+_SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+if not TESTING:  # the suite starts its own, against a local catcher
+    from config import error_tracking
+
+    error_tracking.setup(
+        dsn=SENTRY_DSN,
+        environment=_SENTRY_ENVIRONMENT or "production",
+        release=env("SENTRY_RELEASE"),
+        traces_sample_rate=float(env("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
+    )
 
 # --- Logging: structured, JSON lines in production, readable lines in development -------
 LOG_FORMAT = env("LOG_FORMAT", "console" if DEBUG else "json")
