@@ -136,7 +136,10 @@ def _authorised(request: HttpRequest) -> bool:
     header = request.META.get("HTTP_AUTHORIZATION", "")
     scheme, _, given = header.partition(" ")
     token: str = settings.METRICS_TOKEN
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+    # bytes: compare_digest refuses str with characters beyond ASCII (a 500, not a 401)
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
 
 
 @public  # it checks its own credential: the METRICS_TOKEN bearer

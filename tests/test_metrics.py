@@ -69,7 +69,8 @@ def test_without_a_configured_token_there_is_no_endpoint(client, db, settings) -
 def test_only_the_token_opens_it_and_only_outside_tenants(client, alpha, token) -> None:
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics").headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
-    for wrong in (f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", f"Basic {TOKEN}", TOKEN, "Bearer"):
+    wrong_ones = (f"Bearer {TOKEN}x", f"Bearer {TOKEN[:-1]}", f"Basic {TOKEN}", TOKEN, "Bearer")
+    for wrong in (*wrong_ones, "Bearer caf\u00e9", "Bearer \u00ff" * 3):
         assert client.get("/metrics", HTTP_AUTHORIZATION=wrong).status_code == 401, wrong
     # A tenant's agent key or a person's token is no metrics token.
     assert client.get("/metrics", **alpha.bearer("agent")).status_code == 401
