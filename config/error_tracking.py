@@ -62,6 +62,8 @@ def setup(
         environment=environment,
         release=release,
         traces_sample_rate=traces_sample_rate,
+        # (This SDK deprecates it for data_collection, but with data_collection set it
+        # turns the EventScrubber below off: kept until the scrubber works with it.)
         send_default_pii=False,
         include_local_variables=False,
         max_request_body_size="never",
