@@ -11,8 +11,9 @@ class WiringConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from config import mail, wiring
+        from config import mail, metrics, wiring
 
         wiring.connect()
+        metrics.connect()  # Celery's task failures and retries, counted
         # Production without a mail backend: said at every start of a management command.
         checks.register(mail.unconfigured_mail)

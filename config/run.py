@@ -16,6 +16,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -327,6 +328,20 @@ def watch(supervisor: Supervisor) -> int:
         time.sleep(0.5)
 
 
+def shared_metrics_directory() -> None:
+    """With METRICS_TOKEN set, /metrics sums the counters of every process started here
+    (gunicorn's workers, Celery's): an empty PROMETHEUS_MULTIPROC_DIR under .data, made
+    before they start (docs/deploy.md, Metrics and error tracking)."""
+    if not os.environ.get("METRICS_TOKEN") or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    from config.embedded import DATA_DIR
+
+    directory = DATA_DIR / "metrics"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
 def main() -> int:
     os.environ.setdefault("PORT", PORT)
     with_history = os.environ.get("LL_DEMO_HISTORY", "1") != "0"
@@ -335,6 +350,7 @@ def main() -> int:
     ensure_port_free(websocket_port)
     # the pages open their websocket on that port (settings.WEBSOCKET_PORT)
     os.environ["WEBSOCKET_PORT"] = websocket_port
+    shared_metrics_directory()
     compile_sources()
     prepare_database()
 

@@ -89,6 +89,7 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "channels",
+    "django_prometheus",  # request and database metrics (config/metrics.py)
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -145,6 +146,8 @@ AUTHENTICATION_BACKENDS = [
 # PagesOnly…: skipped by bearer API calls (learning.api_http.pages_only): the agent's
 # requests skip sessions, cookies, CSRF, messages and page headers.
 MIDDLEWARE = [
+    # First and last: requests' latency, by view name (a route's, never a tenant's path).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "learning.tenancy.middleware.TenantPathMiddleware",
@@ -162,6 +165,7 @@ MIDDLEWARE = [
     "learning.api_http.PagesOnlyXFrameOptionsMiddleware",
     "learning.api_http.PagesOnlyCSPMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 TEMPLATES = [
@@ -454,6 +458,23 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# --- Metrics and error tracking (config/metrics.py, config/error_tracking.py) ---------------
+# /metrics answers a scraper that sends `Authorization: Bearer <METRICS_TOKEN>`; unset: 404.
+METRICS_TOKEN = env("METRICS_TOKEN", "") or ""
+PROMETHEUS_EXPORT_MIGRATIONS = False  # django-prometheus would query at every start
+# Errors reported to Sentry only when SENTRY_DSN is set; prospects' words are scrubbed.
+SENTRY_DSN = env("SENTRY_DSN")
+_SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", "development" if DEBUG else "production")
+if not TESTING:  # the suite starts its own, against a local catcher
+    from config import error_tracking
+
+    error_tracking.setup(
+        dsn=SENTRY_DSN,
+        environment=_SENTRY_ENVIRONMENT or "production",
+        release=env("SENTRY_RELEASE"),
+        traces_sample_rate=float(env("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
+    )
 
 # --- Logging: structured, JSON lines in production, readable lines in development -------
 LOG_FORMAT = env("LOG_FORMAT", "console" if DEBUG else "json")

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
+from learning import metrics
 from learning.errors import InvalidInput
 from learning.tenancy.db import binary_cursor
 from outcomes import erasure, events, rules
@@ -210,6 +211,7 @@ def record_outcomes(*, items: Sequence[OutcomeInput]) -> list[Recorded]:
         if with_content:
             _insert_contents([(created[i.action_id], i) for i in items if i.action_id in created])
         if created:
+            metrics.count_outcomes_ingested(len(created))
             events.ACTIONS_RECORDED.emit(
                 [
                     events.RecordedAction(

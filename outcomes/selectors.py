@@ -1,6 +1,7 @@
 """Reading outcomes: scoped querysets for views, a conversation's thread, and (re-exported
 from outcomes.aggregates, where their SQL is) the aggregates other apps build on: coaching's
-segments, insights' daily rollups, calibration's rebuild.
+segments, insights' daily rollups, calibration's rebuild; and (from outcomes.backlog) what
+waits in every tenant, for the operator's metrics.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from outcomes.aggregates import maturity_frontier as maturity_frontier
 from outcomes.aggregates import outcome_ids_query as outcome_ids_query
 from outcomes.aggregates import pending_of as pending_of
 from outcomes.aggregates import sql_maturity_frontier as sql_maturity_frontier
+from outcomes.backlog import Backlog as Backlog
+from outcomes.backlog import backlog_of_schemas as backlog_of_schemas
 from outcomes.models import (
     Conversation,
     Message,

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from learning import metrics
 from learning.tenancy.urls import absolute_url
 from prompts import events
 from prompts.blocks import about
@@ -73,9 +74,11 @@ def send_gathered(*, recipient_id: int) -> int:
                 status=Status.FAILED, reason=f"Mail: {type(exc).__name__}: {exc}"[:300]
             )
             logger.warning("prompt_mail_failed", recipient=recipient_id, error=str(exc))
+            metrics.count_prompts_failed(channel=Channel.EMAIL, count=count)
             return 0
         Prompt.objects.filter(pk__in=[p.pk for p in waiting]).update(
             status=Status.SENT, sent_at=timezone.now(), reason="", attempts=1
         )
+    metrics.count_prompts_sent(channel=Channel.EMAIL, count=count)
     logger.info("prompt_sent", channel="email", recipient=recipient_id, prompts=count)
     return count

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from learning import metrics
 from prompts import preferences, slack
 from prompts.models import Channel, Prompt, Status
 
@@ -159,6 +160,7 @@ def mark_sent(
         slack_ts=slack_ts,
         reason="",
     )
+    metrics.count_prompts_sent(channel=prompt.channel)
 
 
 def mark_waiting(prompt: Prompt, *, reason: str) -> None:
@@ -168,6 +170,7 @@ def mark_waiting(prompt: Prompt, *, reason: str) -> None:
 
 def mark_failed(prompt: Prompt, *, reason: str) -> None:
     Prompt.objects.filter(pk=prompt.pk).update(status=Status.FAILED, reason=reason[:300])
+    metrics.count_prompts_failed(channel=prompt.channel)
 
 
 def mark_skipped(prompt: Prompt, *, reason: str) -> None:

@@ -52,7 +52,7 @@ PUBLIC_ROUTES = {
         "healthz",
         "favicon.ico",
     },
-    PUBLIC_URLCONF: {"", "healthz", "readyz", "admin/login/", "favicon.ico"},
+    PUBLIC_URLCONF: {"", "healthz", "readyz", "metrics", "admin/login/", "favicon.ico"},
 }
 
 IDENTITIES = ["anonymous", "agent", "rep", "manager", "executive", "admin"]

@@ -7,7 +7,8 @@ on the connection Django already uses, after a Django cursor has set the tenant'
 search_path, so it sees the same schema and takes part in the same transaction. Its
 errors are Django's, as a Django cursor's would be (a connection lost mid-statement is a
 django.db.OperationalError, which the API answers with a retryable 503), and where Django
-logs queries (DEBUG, or a test counting them) its statements are logged too.
+logs queries (DEBUG, or a test counting them) its statements are logged too, and they are
+counted for Prometheus as a Django cursor's are (learning.tenancy.postgresql_backend).
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ from typing import Any, cast
 
 import psycopg
 from django.db import connection
+from django_prometheus.db.common import ExportingCursorWrapper
+
+# psycopg's plain cursor (server-side binding), its statements counted under the default
+# database's labels; built once.
+_CountedCursor: type[psycopg.Cursor] = ExportingCursorWrapper(
+    psycopg.Cursor, "default", "postgresql"
+)
 
 
 class _Logged:
@@ -42,7 +50,7 @@ class _Logged:
 @contextmanager
 def binary_cursor() -> Iterator[psycopg.Cursor]:
     with connection.cursor() as django_cursor:  # sets search_path for the current tenant
-        raw = psycopg.Cursor(django_cursor.connection)
+        raw = _CountedCursor(django_cursor.connection)
         cursor = cast(psycopg.Cursor, _Logged(raw)) if connection.queries_logged else raw
         try:
             with connection.wrap_database_errors:

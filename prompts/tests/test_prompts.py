@@ -12,6 +12,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_tenants.utils import tenant_context
+from prometheus_client import REGISTRY
 
 from feedback import prompting
 from feedback.models import FeedbackSettings
@@ -244,6 +245,42 @@ def test_email_prompts_are_gathered_into_one_message(in_alpha, client, mailoutbo
     assert client.post(path).status_code == 200
     answered = Prompt.objects.get(outcome__action_id="e0")
     assert (answered.answered_via, answered.answer) == ("link", 1.0)
+
+
+# --- what the operator sees (learning.metrics; /metrics serves them) ------------------------
+
+
+def counted(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_prompts_sent_and_failed_are_counted_per_tenant_and_channel(fake_slack) -> None:
+    slack_sent = {"tenant": "alpha", "channel": "slack"}
+    email = {"tenant": "alpha", "channel": "email"}
+    retries = {"task": "prompts.deliver_slack"}
+    before = {
+        "sent": counted("ll_prompts_sent_total", **slack_sent),
+        "failed": counted("ll_prompts_failed_total", **slack_sent),
+        "email": counted("ll_prompts_sent_total", **email),
+        "retried": counted("ll_celery_task_retries_total", **retries),
+    }
+    prompting.prompt_for_actions([escalation("ok").id])
+    assert tasks.deliver_slack.apply((Prompt.objects.get().pk,)).get() == "sent"
+    assert tasks.deliver_slack.apply((Prompt.objects.get().pk,)).get() == "not waiting"
+    assert counted("ll_prompts_sent_total", **slack_sent) == before["sent"] + 1
+
+    prompting.prompt_for_actions([escalation("down").id])
+    fake_slack.fail_next("chat.postMessage", status=500, times=20)
+    down = Prompt.objects.get(outcome__action_id="down", channel="slack")
+    assert tasks.deliver_slack.apply((down.pk,)).get() == "failed"
+    assert counted("ll_prompts_failed_total", **slack_sent) == before["failed"] + 1
+    assert counted("ll_prompts_sent_total", **slack_sent) == before["sent"] + 1
+    assert counted("ll_celery_task_retries_total", **retries) == (
+        before["retried"] + tasks.MAX_ATTEMPTS
+    )
+    # its email fallback, sent
+    assert tasks.send_email_prompts.apply((rep().pk,)).get() == 1
+    assert counted("ll_prompts_sent_total", **email) == before["email"] + 1
 
 
 def test_answer_rates_per_channel(in_alpha) -> None:

@@ -8,19 +8,36 @@ really has is remembered on the psycopg connection itself (it survives in the po
 a SET that would not change it is skipped. Only a SET issued outside a transaction is
 remembered: inside one, a rollback would undo it, and the pool may roll back a returned
 connection without Django knowing.
+
+It also counts every statement and its duration for Prometheus, as django-prometheus' own
+PostgreSQL backend does (its mixin and cursor wrapper over this backend; config/metrics.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django_prometheus.db.common import DatabaseWrapperMixin, ExportingCursorWrapper
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantsDatabaseWrapper
 
 SESSION_PATH = "_learning_loop_search_path"
 
 
-class DatabaseWrapper(TenantsDatabaseWrapper):
+class DatabaseWrapper(DatabaseWrapperMixin, TenantsDatabaseWrapper):
     search_path_set_schemas: list[str] | None  # django-tenants' own, untyped there
+
+    def get_connection_params(self) -> dict[str, Any]:
+        # psycopg makes every cursor of the connection a counting one (django-prometheus'
+        # PostgreSQL backend does the same).
+        params: dict[str, Any] = super().get_connection_params()
+        params["cursor_factory"] = ExportingCursorWrapper(
+            params["cursor_factory"], self.alias, self.vendor
+        )
+        return params
+
+    def create_cursor(self, name: Any = None) -> Any:
+        # Django's own: the mixin's create_cursor is psycopg2's.
+        return TenantsDatabaseWrapper.create_cursor(self, name=name)
 
     def _handle_search_path(self, cursor: Any = None) -> None:
         raw = self.connection
