@@ -137,6 +137,11 @@ _GIVEN_AS_ARRAYS = "unnest({arrays})\n    AS given({names})".format(
     arrays=",\n           ".join(f"%({name})b::{sql_type}[]" for name, sql_type in _GIVEN_COLUMNS),
     names=", ".join(_GIVEN_NAMES),
 )
+# One action (the agent's POST outcomes/): a row of scalars, so the statement can be
+# prepared (its generic plan is the custom one; an array's would ignore the array's size).
+_GIVEN_AS_ONE = "(SELECT {columns}) AS given".format(
+    columns=", ".join(f"%({name})b::{sql_type} AS {name}" for name, sql_type in _GIVEN_COLUMNS)
+)
 # A temporary table lives as long as its session; its rows, one transaction.
 _CREATE_STAGING_TABLE = "CREATE TEMP TABLE IF NOT EXISTS ll_staged_actions ({}) {}".format(
     ", ".join(f"{name} {sql_type}" for name, sql_type in _GIVEN_COLUMNS), "ON COMMIT DELETE ROWS"
@@ -185,6 +190,9 @@ SELECT created.action_id, created.id, created.status, created.conversation_id, r
 """
 _INSERT_FROM_ARRAYS = _INSERT_ACTIONS.format(
     given=_GIVEN_AS_ARRAYS, upsert_conversations=_UPSERT_CONVERSATIONS, pending=rules.PENDING
+)
+_INSERT_ONE = _INSERT_ACTIONS.format(
+    given=_GIVEN_AS_ONE, upsert_conversations=_UPSERT_CONVERSATIONS, pending=rules.PENDING
 )
 _INSERT_FROM_STAGING = _INSERT_ACTIONS.format(
     given=_GIVEN_AS_STAGED, upsert_conversations=_UPSERT_CONVERSATIONS, pending=rules.PENDING
@@ -306,6 +314,16 @@ def _insert_outcomes(items: Sequence[OutcomeInput], users: dict[str, Any]) -> di
                 for row in rows:
                     copy.write_row(row)
             cursor.execute(_INSERT_FROM_STAGING, {"now": now})
+        elif len(rows) == 1:
+            # Prepared once per connection (a pooled one keeps it): parsing and planning
+            # this statement cost PostgreSQL more than running it. PostgreSQL plans it
+            # again when the search_path (the tenant) changes, so it writes to the
+            # tenant's own tables (tested).
+            cursor.execute(
+                _INSERT_ONE,
+                {**dict(zip(_GIVEN_NAMES, rows[0], strict=True)), "now": now},
+                prepare=True,
+            )
         else:
             columns = [list(values) for values in zip(*rows, strict=True)]
             arrays = dict(zip(_GIVEN_NAMES, columns, strict=True))
