@@ -50,7 +50,7 @@ def prepare() -> BenchEnv:
         "DEBUG": "false",
         "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "LL_REDIS_PREFIX": "llbench",
+        "LL_REDIS_PREFIX": f"llbench-{name}",  # two benchmark databases can share a Redis
         "SESSION_COOKIE_SECURE": "false",
         "REQUEST_LOG_LEVEL": "WARNING",
     }
