@@ -290,10 +290,10 @@ def run(bench: BenchEnv, server: Server, quick: bool) -> list[dict[str, Any]]:
                 print(f"  single POST, concurrency {concurrency}: round {round_ + 1}/{ROUNDS}")
                 for side in sides.values():
                     side.measure(concurrency, n // ROUNDS)
-            raw = _Side(
+            raw = _Side(  # (its connections close before the measurement ends)
                 lambda c, n: raw_single(bench, c, n),
                 [],
-                DatabaseCpu(bench.database_url, [product_db]),
+                DatabaseCpu(bench.database_url, [product_db], exited=True),
             )
             raw.measure(concurrency, n)
             product = sides["product"].figures()
