@@ -194,7 +194,7 @@ class DatabaseCpu:
     meanwhile counts from zero). With `exited`, the backends that exit meanwhile count too,
     read from the postmaster's reaped-children times: needed where every request opens
     its own connection, and machine-wide (another database's connection that closes
-    meanwhile is counted as well)."""
+    meanwhile is counted as well, for what it spent meanwhile)."""
 
     def __init__(self, database_url: str, databases: list[str], *, exited: bool = False) -> None:
         self.database_url = database_url
@@ -216,12 +216,17 @@ class DatabaseCpu:
     def start(self) -> None:
         self._before = {pid: cpu_seconds([pid]) for pid in self._pids()}
         self._reaped = _reaped_children_seconds(self._postmaster)
+        self._all_before = {pid: cpu_seconds([pid]) for pid in postgres_pids()}
 
     def seconds(self) -> float:
         pids = self._pids()
         spent = sum(cpu_seconds([pid]) - self._before.get(pid, 0.0) for pid in pids)
         if self.exited:
-            spent += _reaped_children_seconds(self._postmaster) - self._reaped
+            # a backend reaped meanwhile adds its whole life's CPU: what it had spent
+            # before the start (any database's, read then) is not this measurement's
+            alive = set(postgres_pids())
+            earlier = sum(cpu for pid, cpu in self._all_before.items() if pid not in alive)
+            spent += _reaped_children_seconds(self._postmaster) - self._reaped - earlier
         return spent
 
 
