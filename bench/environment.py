@@ -50,7 +50,7 @@ def prepare() -> BenchEnv:
         "DEBUG": "false",
         "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "LL_REDIS_PREFIX": "llbench",
+        "LL_REDIS_PREFIX": f"llbench-{name}",  # two benchmark databases can share a Redis
         "SESSION_COOKIE_SECURE": "false",
         "REQUEST_LOG_LEVEL": "WARNING",
     }
@@ -185,3 +185,56 @@ def postgres_pids() -> list[int]:
             except OSError:
                 continue
     return found
+
+
+class DatabaseCpu:
+    """CPU seconds PostgreSQL spends for some databases only, whatever else the machine's
+    server is doing (other databases' work is not counted): the backends connected to
+    them, sampled from /proc when the measurement starts and ends (a backend that starts
+    meanwhile counts from zero). With `exited`, the backends that exit meanwhile count too,
+    read from the postmaster's reaped-children times: needed where every request opens
+    its own connection, and machine-wide (another database's connection that closes
+    meanwhile is counted as well, for what it spent meanwhile)."""
+
+    def __init__(self, database_url: str, databases: list[str], *, exited: bool = False) -> None:
+        self.database_url = database_url
+        self.databases = databases
+        self.exited = exited
+        self._before: dict[int, float] = {}
+        self._reaped = 0.0
+
+    def _pids(self) -> list[int]:
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = ANY(%s)"
+                " AND pid <> pg_backend_pid()",
+                [self.databases],
+            ).fetchall()
+            self._postmaster = _parent(conn.execute("SELECT pg_backend_pid()").fetchone()[0])
+        return [row[0] for row in rows]
+
+    def start(self) -> None:
+        self._before = {pid: cpu_seconds([pid]) for pid in self._pids()}
+        self._reaped = _reaped_children_seconds(self._postmaster)
+        self._all_before = {pid: cpu_seconds([pid]) for pid in postgres_pids()}
+
+    def seconds(self) -> float:
+        pids = self._pids()
+        spent = sum(cpu_seconds([pid]) - self._before.get(pid, 0.0) for pid in pids)
+        if self.exited:
+            # a backend reaped meanwhile adds its whole life's CPU: what it had spent
+            # before the start (any database's, read then) is not this measurement's
+            alive = set(postgres_pids())
+            earlier = sum(cpu for pid, cpu in self._all_before.items() if pid not in alive)
+            spent += _reaped_children_seconds(self._postmaster) - self._reaped - earlier
+        return spent
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def _reaped_children_seconds(pid: int) -> float:
+    """User + system CPU of the exited children `pid` has reaped (cutime, cstime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")

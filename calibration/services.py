@@ -35,60 +35,89 @@ def success_of(outcome: ResolvedOutcome) -> float | None:
     return rules.calibration_label(outcome.status, outcome.outcome_type)
 
 
+# Each statement below claims outcomes in CountedOutcome (INSERT … ON CONFLICT DO NOTHING)
+# and adds only those claimed now to their display bins with an upsert (in bin order, one
+# lock order for concurrent writers), in one statement: a repeated delivery adds nothing,
+# and the bins' row locks are held no longer than the statement when nothing else is in
+# the transaction. It returns how many it claimed and the action types whose first bin it
+# created. The claim is an ordinary (logged) row committed with the bin update, so no crash
+# can count an outcome twice or lose one; what it costs is kept small instead: one round
+# trip, a statement prepared once per connection, and for one outcome (a signal resolving
+# one action, the common case) bound values instead of arrays.
+_BIN_UPSERT = """
+    INSERT INTO calibration_calibrationbin AS b
+           (action_type, bin_index, n, sum_y, sum_p, sum_p2, sum_py, updated_at)
+    {rows}
+    ON CONFLICT (action_type, bin_index) DO UPDATE
+       SET n = b.n + excluded.n, sum_y = b.sum_y + excluded.sum_y,
+           sum_p = b.sum_p + excluded.sum_p, sum_p2 = b.sum_p2 + excluded.sum_p2,
+           sum_py = b.sum_py + excluded.sum_py, updated_at = excluded.updated_at
+    RETURNING b.action_type, (b.xmax = 0) AS created
+"""
+_COUNT_MANY_TEMPLATE = """
+WITH v AS (
+    SELECT * FROM unnest(%b::bigint[], %b::text[], %b::int[], %b::float8[],
+                         %b::float8[]) AS v(id, t, k, y, p)
+), claimed AS (
+    INSERT INTO calibration_countedoutcome (outcome_id, counted_at)
+    SELECT id, now() FROM v ON CONFLICT DO NOTHING RETURNING outcome_id
+), sums AS (
+    SELECT v.t, v.k, count(*) AS n, sum(v.y) AS y, sum(v.p) AS p,
+           sum(v.p * v.p) AS p2, sum(v.p * v.y) AS py
+      FROM v JOIN claimed c ON c.outcome_id = v.id
+     GROUP BY v.t, v.k
+), added AS ({upsert})
+SELECT (SELECT count(*) FROM claimed),
+       (SELECT coalesce(array_agg(DISTINCT action_type), '{{}}') FROM added WHERE created)
+"""
+_COUNT_MANY = _COUNT_MANY_TEMPLATE.format(
+    upsert=_BIN_UPSERT.format(rows="SELECT t, k, n, y, p, p2, py, now() FROM sums ORDER BY t, k")
+)
+_COUNT_ONE_TEMPLATE = """
+WITH claimed AS (
+    INSERT INTO calibration_countedoutcome (outcome_id, counted_at)
+    VALUES (%b, now()) ON CONFLICT DO NOTHING RETURNING outcome_id
+), added AS ({upsert})
+SELECT (SELECT count(*) FROM claimed),
+       (SELECT coalesce(array_agg(action_type), '{{}}') FROM added WHERE created)
+"""
+_COUNT_ONE = _COUNT_ONE_TEMPLATE.format(
+    upsert=_BIN_UPSERT.format(
+        rows="SELECT %b::text, %b::int, 1, %b::float8, %b::float8, %b::float8, %b::float8, now()"
+        " FROM claimed"
+    )
+)
+
+
 def count_resolved_outcomes(resolved: Iterable[ResolvedOutcome]) -> int:
-    """Add newly resolved outcomes to their bins; returns how many were counted.
+    """Add newly resolved outcomes to their bins, each once however often it is
+    delivered; returns how many were counted.
 
     Runs inside the transaction that resolved them (an outcomes.events subscriber), as one
-    SQL statement: the outcomes are claimed in CountedOutcome with INSERT … ON CONFLICT DO
-    NOTHING, and only those claimed now are summed per bin and added to the display bins
-    with an upsert (in bin order, one lock order for concurrent writers). A repeated
-    delivery adds nothing, and the bins' row locks are held no longer than the statement
-    when nothing else is in the transaction. What people see counts every result at once;
+    SQL statement (_COUNT_ONE, _COUNT_MANY). What people see counts every result at once;
     the map the agent is told waits for the outcome's window to close (`learn`).
     """
     samples = {o.id: (o, y) for o in resolved if (y := success_of(o)) is not None}
     if not samples:
         return 0
-    ordered = list(samples.values())
     with binary_cursor() as cursor:
-        cursor.execute(
-            """
-            WITH v AS (
-                SELECT * FROM unnest(%b::bigint[], %b::text[], %b::int[], %b::float8[],
-                                     %b::float8[]) AS v(id, t, k, y, p)
-            ), claimed AS (
-                INSERT INTO calibration_countedoutcome (outcome_id, counted_at)
-                SELECT id, now() FROM v ON CONFLICT DO NOTHING RETURNING outcome_id
-            ), sums AS (
-                SELECT v.t, v.k, count(*) AS n, sum(v.y) AS y, sum(v.p) AS p,
-                       sum(v.p * v.p) AS p2, sum(v.p * v.y) AS py
-                  FROM v JOIN claimed c ON c.outcome_id = v.id
-                 GROUP BY v.t, v.k
-            ), added AS (
-                INSERT INTO calibration_calibrationbin AS b
-                       (action_type, bin_index, n, sum_y, sum_p, sum_p2, sum_py, updated_at)
-                SELECT t, k, n, y, p, p2, py, now() FROM sums ORDER BY t, k
-                ON CONFLICT (action_type, bin_index) DO UPDATE
-                   SET n = b.n + excluded.n, sum_y = b.sum_y + excluded.sum_y,
-                       sum_p = b.sum_p + excluded.sum_p, sum_p2 = b.sum_p2 + excluded.sum_p2,
-                       sum_py = b.sum_py + excluded.sum_py, updated_at = excluded.updated_at
-                RETURNING b.action_type, (b.xmax = 0) AS created
-            )
-            SELECT (SELECT count(*) FROM claimed),
-                   (SELECT coalesce(array_agg(DISTINCT action_type), '{}') FROM added
-                     WHERE created)
-            """,
-            [
+        # Prepared once per connection, whatever DB_PREPARE_THRESHOLD says: planning costs
+        # more than running it. PostgreSQL plans again when the search_path (tenant) changes.
+        if len(samples) == 1:
+            ((o, y),) = samples.values()
+            p = o.predicted_confidence
+            params = [o.id, o.action_type, stats.bin_of(p), y, p, p * p, p * y]
+            cursor.execute(_COUNT_ONE, params, prepare=True)
+        else:
+            ordered = list(samples.values())
+            arrays = [
                 [o.id for o, _ in ordered],
                 [o.action_type for o, _ in ordered],
                 [stats.bin_of(o.predicted_confidence) for o, _ in ordered],
                 [y for _, y in ordered],
                 [o.predicted_confidence for o, _ in ordered],
-            ],
-            # Prepared once per connection, whatever DB_PREPARE_THRESHOLD says: planning costs more
-            # than running it. PostgreSQL re-plans it when the search_path (tenant) changes.
-            prepare=True,
-        )
+            ]
+            cursor.execute(_COUNT_MANY, arrays, prepare=True)
         row = cursor.fetchone()
     counted, new_types = (int(row[0]), list(row[1])) if row else (0, [])
     if new_types:  # a new action type: its other bins exist too, empty

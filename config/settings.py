@@ -207,8 +207,10 @@ if _pool_size:
     }
 # Prepared statements for the statements bound on the server (learning.tenancy.db's binary
 # cursor), off by default: their generic plans ignore the arrays' sizes (docs/deploy.md).
+# "off" is a threshold never reached, not psycopg's None: None would also ignore the
+# `prepare=True` of the few hot statements that ask for it (outcomes.ingest, calibration).
 _prepare = env("DB_PREPARE_THRESHOLD", "off") or "off"
-_db.setdefault("OPTIONS", {})["prepare_threshold"] = None if _prepare == "off" else int(_prepare)
+_db.setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 if _prepare == "off" else int(_prepare)
 _db.setdefault("TEST", {})
 if env("TEST_DATABASE_NAME"):
     _db["TEST"]["NAME"] = env("TEST_DATABASE_NAME")

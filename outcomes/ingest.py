@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -138,6 +138,11 @@ _GIVEN_AS_ARRAYS = "unnest({arrays})\n    AS given({names})".format(
     arrays=",\n           ".join(f"%({name})b::{sql_type}[]" for name, sql_type in _GIVEN_COLUMNS),
     names=", ".join(_GIVEN_NAMES),
 )
+# One action (the agent's POST outcomes/): a row of scalars, so the statement can be
+# prepared (its generic plan is the custom one; an array's would ignore the array's size).
+_GIVEN_AS_ONE = "(SELECT {columns}) AS given".format(
+    columns=", ".join(f"%({name})b::{sql_type} AS {name}" for name, sql_type in _GIVEN_COLUMNS)
+)
 # A temporary table lives as long as its session; its rows, one transaction.
 _CREATE_STAGING_TABLE = "CREATE TEMP TABLE IF NOT EXISTS ll_staged_actions ({}) {}".format(
     ", ".join(f"{name} {sql_type}" for name, sql_type in _GIVEN_COLUMNS), "ON COMMIT DELETE ROWS"
@@ -187,8 +192,51 @@ SELECT created.action_id, created.id, created.status, created.conversation_id, r
 _INSERT_FROM_ARRAYS = _INSERT_ACTIONS.format(
     given=_GIVEN_AS_ARRAYS, upsert_conversations=_UPSERT_CONVERSATIONS, pending=rules.PENDING
 )
+_INSERT_ONE = _INSERT_ACTIONS.format(
+    given=_GIVEN_AS_ONE, upsert_conversations=_UPSERT_CONVERSATIONS, pending=rules.PENDING
+)
 _INSERT_FROM_STAGING = _INSERT_ACTIONS.format(
     given=_GIVEN_AS_STAGED, upsert_conversations=_UPSERT_CONVERSATIONS, pending=rules.PENDING
+)
+
+# A large request whose actions are new (the usual case: a retry is the exception) is
+# copied straight into the table, as COPY would be by hand: the actions already stored are
+# looked up first, the conversations of the new ones upserted, their ids taken from the
+# table's sequence, and the rows copied with them. A concurrent request that stores one of
+# the same actions meanwhile makes the copy fail on action_id's unique index: it is then
+# undone (a savepoint) and the request goes through the staging table, which skips it.
+_EXISTING_ACTIONS = "SELECT action_id FROM outcomes_outcomerecord WHERE action_id = ANY(%b)"
+_UPSERT_TOUCHED_TEMPLATE = """
+WITH touched_conversations AS (
+    SELECT * FROM unnest(%(external_id)b::text[], %(rep_id)b::bigint[],
+                         %(when)b::timestamptz[]) AS t(external_id, rep_id, last_interaction_at)
+)
+{upsert}
+"""
+_UPSERT_TOUCHED = _UPSERT_TOUCHED_TEMPLATE.format(upsert=_UPSERT_CONVERSATIONS)
+_NEW_OUTCOME_IDS = (
+    "SELECT nextval(pg_get_serial_sequence('outcomes_outcomerecord', 'id'))"
+    " FROM generate_series(1, %b)"
+)
+_COPY_COLUMNS = (
+    ("id", "int8"),
+    ("action_id", "text"),
+    ("conversation_id", "int8"),
+    ("rep_id", "int8"),
+    ("action_type", "text"),
+    ("predicted_confidence", "float8"),
+    ("outcome_type", "text"),
+    ("attributes", "jsonb"),
+    ("occurred_at", "timestamptz"),
+    ("window_expires_at", "timestamptz"),
+    ("status", "text"),
+    ("signal_source", "text"),
+    ("resolution_reason", "text"),
+    ("label_comment", "text"),
+    ("created_at", "timestamptz"),
+)
+_COPY_OUTCOMES = "COPY outcomes_outcomerecord ({}) FROM STDIN (FORMAT BINARY)".format(
+    ", ".join(name for name, _ in _COPY_COLUMNS)
 )
 
 
@@ -300,6 +348,12 @@ def _insert_outcomes(items: Sequence[OutcomeInput], users: dict[str, Any]) -> di
         for item in items
     ]
     now = timezone.now()
+    if len(rows) >= COPY_FROM:
+        try:
+            with transaction.atomic():
+                return _copy_new_outcomes(rows, now)
+        except IntegrityError:  # a concurrent request stored some of them meanwhile
+            pass
     with binary_cursor() as cursor:
         if len(rows) >= COPY_FROM:
             cursor.execute(_CREATE_STAGING_TABLE)
@@ -308,6 +362,16 @@ def _insert_outcomes(items: Sequence[OutcomeInput], users: dict[str, Any]) -> di
                 for row in rows:
                     copy.write_row(row)
             cursor.execute(_INSERT_FROM_STAGING, {"now": now})
+        elif len(rows) == 1:
+            # Prepared once per connection (a pooled one keeps it): parsing and planning
+            # this statement cost PostgreSQL more than running it. PostgreSQL plans it
+            # again when the search_path (the tenant) changes, so it writes to the
+            # tenant's own tables (tested).
+            cursor.execute(
+                _INSERT_ONE,
+                {**dict(zip(_GIVEN_NAMES, rows[0], strict=True)), "now": now},
+                prepare=True,
+            )
         else:
             columns = [list(values) for values in zip(*rows, strict=True)]
             arrays = dict(zip(_GIVEN_NAMES, columns, strict=True))
@@ -327,6 +391,67 @@ def _insert_outcomes(items: Sequence[OutcomeInput], users: dict[str, Any]) -> di
                 cursor.fetchall()
             )
         }
+
+
+def _copy_new_outcomes(rows: list[tuple[Any, ...]], now: datetime) -> dict[str, Recorded]:
+    """The new actions among `rows` copied straight into the table (see _COPY_OUTCOMES);
+    {action_id: Recorded} of those it created. In a transaction."""
+    with binary_cursor() as cursor:
+        cursor.execute(_EXISTING_ACTIONS, [[row[0] for row in rows]])
+        existing = {action_id for (action_id,) in cursor.fetchall()}
+        new = [row for row in rows if row[0] not in existing]
+        if not new:
+            return {}
+        touched: dict[str, list[Any]] = {}  # external id: [first rep named, last time]
+        for _, conversation, rep_id, *_, occurred_at, _ in new:
+            seen = touched.setdefault(conversation, [rep_id, occurred_at])
+            if seen[0] is None:
+                seen[0] = rep_id
+            if occurred_at > seen[1]:
+                seen[1] = occurred_at
+        cursor.execute(
+            _UPSERT_TOUCHED,
+            {
+                "external_id": list(touched),
+                "rep_id": [seen[0] for seen in touched.values()],
+                "when": [seen[1] for seen in touched.values()],
+            },
+        )
+        conversations = {external_id: (pk, rep) for external_id, pk, rep in cursor.fetchall()}
+        cursor.execute(_NEW_OUTCOME_IDS, [len(new)])
+        ids = [pk for (pk,) in cursor.fetchall()]
+        created: dict[str, Recorded] = {}
+        with cursor.copy(_COPY_OUTCOMES) as copy:
+            copy.set_types([sql_type for _, sql_type in _COPY_COLUMNS])
+            for pk, row in zip(ids, new, strict=True):
+                action_id, conversation, rep_id, action_type, confidence, outcome_type = row[:6]
+                conversation_pk, conversation_rep = conversations[conversation]
+                rep_id = rep_id if rep_id is not None else conversation_rep
+                attributes, occurred_at, window_expires_at = row[6:]
+                copy.write_row(
+                    (
+                        *(pk, action_id, conversation_pk, rep_id, action_type, confidence),
+                        *(outcome_type, attributes, occurred_at, window_expires_at),
+                        *(rules.PENDING, "", "", "", now),
+                    )
+                )
+                created[action_id] = Recorded(
+                    id=pk,
+                    action_id=action_id,
+                    status=rules.PENDING,
+                    created=True,
+                    conversation_pk=conversation_pk,
+                    created_at=now,
+                    rep_id=rep_id,
+                )
+    reps = {r.rep_id for r in created.values() if r.rep_id is not None}
+    if reps:  # (the single POST's answer names the rep; a bulk answer does not)
+        names = dict(User.objects.filter(pk__in=reps).values_list("pk", "username"))
+        created = {
+            a: r._replace(rep_username=names.get(r.rep_id)) if r.rep_id else r
+            for a, r in created.items()
+        }
+    return created
 
 
 _FROM_AGENT = MessageDirection.AGENT.value

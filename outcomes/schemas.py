@@ -145,7 +145,10 @@ def check_json_object(value: dict[str, Any], *, field: str) -> None:
         raise InvalidInput(f"Must be at most {MAX_JSON_OBJECT_BYTES} bytes as JSON.", field=field)
     if b"\\u0000" in encoded:
         raise InvalidInput("Must not contain NUL characters.", field=field)
-    if _depth(value) > MAX_JSON_DEPTH:
+    # Each level opens a bracket: a value with few brackets (most) needs no walk.
+    if encoded.count(b"{") + encoded.count(b"[") > MAX_JSON_DEPTH and (
+        _depth(value) > MAX_JSON_DEPTH
+    ):
         raise InvalidInput(too_deep, field=field)
 
 

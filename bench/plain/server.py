@@ -19,9 +19,14 @@ from config.run import web_workers
 
 
 class PlainServer:
-    def __init__(self, bench: BenchEnv) -> None:
+    """`conn_max_age`: Django's CONN_MAX_AGE for the app (60: persistent connections, as
+    Django's deployment checklist advises; 0: a new connection per request, its default).
+    Each server has a database of its own (`database`)."""
+
+    def __init__(self, bench: BenchEnv, conn_max_age: int = 60) -> None:
         parts = urlsplit(bench.env["DATABASE_URL"])
-        name = parts.path.lstrip("/") + "_plain"
+        name = parts.path.lstrip("/") + f"_plain{conn_max_age}"
+        self.database = name
         url = urlunsplit(parts._replace(path=f"/{name}"))
         admin = _psycopg(urlunsplit(parts._replace(path="/postgres")))
         with psycopg.connect(admin, autocommit=True) as conn:
@@ -32,6 +37,7 @@ class PlainServer:
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "LL_TESTING")},
             "PLAIN_DATABASE_URL": url,
+            "PLAIN_CONN_MAX_AGE": str(conn_max_age),
             "DJANGO_SETTINGS_MODULE": "bench.plain.settings",
         }
         django = [sys.executable, "-m", "django"]
@@ -55,7 +61,7 @@ class PlainServer:
             .splitlines()[-1]
         )  # (the shell first says what it imported)
         self.port = free_port()
-        log = open(ROOT / ".data" / "bench" / "plain-server.log", "w")  # noqa: SIM115
+        log = open(ROOT / ".data" / "bench" / f"plain{conn_max_age}-server.log", "w")  # noqa: SIM115
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -85,7 +91,7 @@ class PlainServer:
                 return  # it answers (401: no token)
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("the plain app did not start; see .data/bench/plain-server.log")
+        raise RuntimeError("the plain app did not start; see .data/bench/plain*-server.log")
 
     api = "/"
 

@@ -7,6 +7,7 @@ import json
 import pytest
 from django_tenants.utils import tenant_context
 
+from outcomes import rules
 from outcomes.models import Conversation, OutcomeRecord, Signal
 
 
@@ -143,6 +144,56 @@ def test_bulk_is_idempotent_per_item(alpha, client, n) -> None:
         assert OutcomeRecord.objects.get(action_id="n7").attributes == items[7]["attributes"]
         assert OutcomeRecord.objects.get(action_id="old").predicted_confidence == 0.9
         assert Conversation.objects.count() == 4
+
+
+@pytest.mark.parametrize("copied", [True, False], ids=["copied into the table", "staged"])
+def test_bulk_copy_and_staging_store_the_same(alpha, client, monkeypatch, copied) -> None:
+    """250 actions (copied straight into the table, or through the staging table when a
+    concurrent request stored one of them meanwhile: here the lookup of stored actions is
+    made to miss "old", so the copy fails on it and is undone): the same rows either way,
+    the conversation's rep applied, its last interaction the latest action's."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from outcomes import ingest
+
+    alpha.api_post(client, "outcomes/", outcome_body(action_id="old", conversation_id="c0"))
+    if not copied:
+        monkeypatch.setattr(ingest, "_EXISTING_ACTIONS", ingest._EXISTING_ACTIONS + " AND false")
+    items = [
+        outcome_body(
+            action_id=f"b{i}",
+            conversation_id=f"c{i % 3}",
+            rep=None,
+            occurred_at=f"2026-11-20T10:{i % 60:02d}:00Z",
+        )
+        for i in range(249)
+    ]
+    items.insert(100, outcome_body(action_id="old", predicted_confidence=0.2))
+    with CaptureQueriesContext(connection) as queries:
+        response = alpha.api_post(client, "outcomes/bulk/", items)
+    assert response.status_code == 200
+    staged = [q for q in queries.captured_queries if "ll_staged_actions" in q["sql"]]
+    assert bool(staged) is not copied
+    body = response.json()
+    assert (body["created"], body["existing"]) == (249, 1)
+    assert [r["action_id"] for r in body["results"]] == [i["action_id"] for i in items]
+    assert body["results"][100]["created"] is False
+    with tenant_context(alpha.tenant):
+        stored = {
+            o.action_id: o for o in OutcomeRecord.objects.select_related("rep", "conversation")
+        }
+        assert len(stored) == 250
+        assert {r["action_id"]: r["id"] for r in body["results"]} == {
+            a: o.pk for a, o in stored.items()
+        }
+        b7 = stored["b7"]
+        assert (b7.conversation.external_id, b7.rep, b7.status) == ("c1", None, "pending")
+        assert b7.window_expires_at - b7.occurred_at == rules.RULES["email_engagement"].window
+        assert stored["b3"].rep.username == "alpha-rep"  # c0's rep, from "old"
+        assert stored["old"].predicted_confidence == 0.7
+        last = dict(Conversation.objects.values_list("external_id", "last_interaction_at"))
+        assert {k: v.minute for k, v in last.items()} == {"c0": 57, "c1": 58, "c2": 59}
 
 
 @pytest.mark.parametrize(

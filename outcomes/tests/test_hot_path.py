@@ -75,3 +75,51 @@ def test_a_replay_changes_nothing_not_even_the_conversation(alpha, client) -> No
     assert alpha.api_post(client, "outcomes/", later).status_code == 200
     with tenant_context(alpha.tenant):
         assert Conversation.objects.values().get(external_id="hp-conv-r") == before
+
+
+def test_the_prepared_insert_writes_to_each_tenants_own_tables(alpha, beta) -> None:
+    """POST outcomes/'s statement is prepared once per connection (the pool keeps its
+    connections, and with them their prepared statements); tenants take turns on that one
+    connection, past the five runs after which PostgreSQL may keep a generic plan: it
+    plans again whenever the search_path changes, so every action lands in its tenant."""
+    from datetime import UTC, datetime
+
+    from django.db import connection
+
+    from outcomes import ingest
+
+    def record(world, i: int) -> None:
+        with tenant_context(world.tenant):
+            item = ingest.OutcomeInput(
+                action_id=f"prep-{world.tenant.slug}-{i}",
+                conversation_id=f"prep-conv-{world.tenant.slug}",
+                action_type="send_email",
+                predicted_confidence=0.5,
+                outcome_type="email_engagement",
+                occurred_at=datetime(2026, 11, 30, tzinfo=UTC),
+            )
+            assert ingest.record_outcome(item=item).created
+
+    for i in range(8):
+        record(alpha, i)
+        record(beta, i)
+    for world in (alpha, beta):
+        slug = world.tenant.slug
+        with tenant_context(world.tenant):
+            assert set(
+                OutcomeRecord.objects.filter(action_id__startswith="prep-").values_list(
+                    "action_id", flat=True
+                )
+            ) == {f"prep-{slug}-{i}" for i in range(8)}
+            assert list(
+                Conversation.objects.filter(external_id__startswith="prep-").values_list(
+                    "external_id", flat=True
+                )
+            ) == [f"prep-conv-{slug}"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), sum(generic_plans + custom_plans) FROM pg_prepared_statements"
+            " WHERE statement LIKE %s",
+            ["%AS action_id, $2::text AS conversation_external_id%"],
+        )
+        assert cursor.fetchone() == (1, 16)  # one statement, run 16 times
