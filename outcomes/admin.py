@@ -105,6 +105,7 @@ class StatusOfActionsFilter(admin.SimpleListFilter):
 class ConversationAdmin(ReviewAdmin):
     list_display = ("external_id", "timeline", "rep", "deal_stage", "last_interaction_at", "flag")
     list_filter = (FlaggedFilter, StatusOfActionsFilter, "deal_stage", "rep")
+    list_select_related = ("rep",)  # the rep column: one query, not one a row
     search_fields = ("external_id",)
     inlines = [OutcomeInline, SignalInline]
     # What other apps know of a conversation (feedback: its ratings and draft edits) is
