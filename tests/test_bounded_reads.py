@@ -100,9 +100,9 @@ READS = {
         "manager",
         "admin/outcomes/conversation/",
         False,
-        11,
-        "the admin's user; the counts (scoped, whole); permissions (two); the page's rows "
-        "with their reps; bell; the deal stages (filter)",
+        10,
+        "the admin's user; the scope's count; permissions (two); the page's rows with "
+        "their reps; bell; the deal stages (filter)",
     ),
     "labelling list": Read(
         "manager",
