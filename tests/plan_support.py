@@ -167,6 +167,6 @@ def assert_index_bound(tenant: Any, statements: Iterable[dict[str, Any]]) -> Non
 
 
 def shapes(statements: Iterable[dict[str, Any]]) -> list[str]:
-    """Each statement's first words and the tables it names (for a message that says which
-    query came or went)."""
+    """Each statement's first 150 characters (for a message that says which query came or
+    went)."""
     return [" ".join(entry["sql"].split())[:150] for entry in statements]
