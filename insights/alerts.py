@@ -371,7 +371,8 @@ def _backlog_words(viewer: Any) -> str:
     it says how many wait there now, and whose they are."""
     if viewer is None:
         return "Open your To label queue (the outcomes of the people you see)"
-    waiting = feedback_review.to_label_count(user=viewer)
+    shown, more = feedback_review.to_label_count(user=viewer)
+    waiting = f"{shown}+" if more else str(shown)
     if sees_whole_tenant(viewer):
         return f"Open the To label queue: {waiting} waiting now, the whole company's"
     whose = "your team's" if viewer.role == Role.MANAGER else "yours"

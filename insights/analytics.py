@@ -185,6 +185,7 @@ def manager_view(*, user: User, window: Window, action_type: str | None = None) 
         for curve in calibration_selectors.curves()
     ]
     team_qualification, rep_qualification = qualification.completion_by_rep(window, rep_ids=ids)
+    to_label, more_to_label = feedback_review.to_label_count(user=user)
     return {
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat()},
         "team": [m.username for m in team],
@@ -198,8 +199,10 @@ def manager_view(*, user: User, window: Window, action_type: str | None = None) 
         "per_rep": per_rep,
         "coaching_opportunities": opportunities,
         "calibration_health": health,
-        # the manager's To label queue now, as its tab counts it (labels count at once)
-        "review_queue": feedback_review.to_label_count(user=user),
+        # the manager's To label queue now, as its tab counts it (labels count at once):
+        # up to feedback.review.COUNTED, and whether more wait
+        "review_queue": to_label,
+        "review_queue_more": more_to_label,
         "feedback": _feedback(feedback),
         "coaching_patterns": [coaching_selectors.as_dict(p) for p in coaching_selectors.patterns()],
     }

@@ -105,6 +105,8 @@ class StatusOfActionsFilter(admin.SimpleListFilter):
 class ConversationAdmin(ReviewAdmin):
     list_display = ("external_id", "timeline", "rep", "deal_stage", "last_interaction_at", "flag")
     list_filter = (FlaggedFilter, StatusOfActionsFilter, "deal_stage", "rep")
+    list_select_related = ("rep",)  # the rep column: one query, not one a row
+    show_full_result_count = False  # one count of the scope, not a second of everything
     search_fields = ("external_id",)
     inlines = [OutcomeInline, SignalInline]
     # What other apps know of a conversation (feedback: its ratings and draft edits) is
@@ -197,6 +199,7 @@ class OutcomeAdmin(ConversationColumn, ReviewAdmin):
     search_fields = ("action_id", "conversation__external_id")
     date_hierarchy = "occurred_at"
     list_select_related = ("conversation", "rep")
+    show_full_result_count = False  # one count of the scope, not a second of everything
     actions = ["label_positive", "label_negative"]
 
     rep_field = "rep"

@@ -253,9 +253,21 @@ def daily_sums_query(*, days: Sequence[date]) -> tuple[str, dict[str, Any]]:
     """A SELECT of the actions that happened on `days` (UTC), one row per day, action type,
     outcome type and rep, columns DAILY_SUM_COLUMNS: counts by status, and over what
     calibration counts (`scored`) the sums the Brier score needs. Returned as SQL and
-    parameters for insights' rollups to INSERT … SELECT in one statement."""
+    parameters for insights' rollups to INSERT … SELECT in one statement.
+
+    One day (today's live rows) is grouped without its date: the time range alone is that
+    day, and the planner then hashes the few groups instead of sorting the day's rows by
+    a computed date (56,000 rows at 10,000,000 outcomes: 255 -> 105 ms)."""
+    one_day = len(set(days)) == 1
+    day = "%(outcome_day)s::date" if one_day else "day"
+    keys = (
+        "action_type, outcome_type, rep_id" if one_day else "day, action_type, outcome_type, rep_id"
+    )
+    on_days = (
+        "" if one_day else "AND (o.occurred_at AT TIME ZONE 'UTC')::date = ANY(%(outcome_days)s)"
+    )
     query = f"""
-        SELECT day, action_type, outcome_type, rep_id, count(*),
+        SELECT {day}, action_type, outcome_type, rep_id, count(*),
                count(*) FILTER (WHERE status = '{rules.PENDING}'),
                count(*) FILTER (WHERE status = '{rules.POSITIVE}'),
                count(*) FILTER (WHERE status = '{rules.NEGATIVE}'),
@@ -273,11 +285,16 @@ def daily_sums_query(*, days: Sequence[date]) -> tuple[str, dict[str, Any]]:
                        {sql_counted_by_calibration()} AS scored
                   FROM outcomes_outcomerecord o
                  WHERE o.occurred_at >= %(outcome_low)s AND o.occurred_at < %(outcome_high)s
-                   AND (o.occurred_at AT TIME ZONE 'UTC')::date = ANY(%(outcome_days)s)) s
-         GROUP BY day, action_type, outcome_type, rep_id
+                   {on_days}) s
+         GROUP BY {keys}
     """  # noqa: S608 - only this module's constant expressions are formatted in
     low, high = _day_span(days)
-    return query, {"outcome_days": list(days), "outcome_low": low, "outcome_high": high}
+    return query, {
+        "outcome_days": list(days),
+        "outcome_day": min(days),
+        "outcome_low": low,
+        "outcome_high": high,
+    }
 
 
 def days_with_outcomes(*, changed_since: datetime | None = None) -> list[date]:

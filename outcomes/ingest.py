@@ -75,17 +75,19 @@ class Recorded(NamedTuple):
 # --- the one conversation upsert ------------------------------------------------------------
 
 # Creates or touches the conversations of `touched_conversations` (external_id, rep_id,
-# last_interaction_at), which the statement around it defines. One lock order for concurrent
-# upserts (by external id); an existing conversation keeps its rep, or learns one from the
-# first action that names it, and its last interaction only moves forward.
+# last_interaction_at, first_action_at), which the statement around it defines. One lock
+# order for concurrent upserts (by external id); an existing conversation keeps its rep, or
+# learns one from the first action that names it, its last interaction only moves forward
+# and its first action only back (LEAST and GREATEST skip a NULL).
 _UPSERT_CONVERSATIONS = """
 INSERT INTO outcomes_conversation AS stored
-       (external_id, rep_id, deal_stage, last_interaction_at, created_at)
-SELECT external_id, rep_id, '', last_interaction_at, now()
+       (external_id, rep_id, deal_stage, last_interaction_at, first_action_at, created_at)
+SELECT external_id, rep_id, '', last_interaction_at, first_action_at, now()
   FROM touched_conversations
  ORDER BY external_id
 ON CONFLICT (external_id) DO UPDATE SET
    last_interaction_at = GREATEST(stored.last_interaction_at, EXCLUDED.last_interaction_at),
+   first_action_at = LEAST(stored.first_action_at, EXCLUDED.first_action_at),
    rep_id = COALESCE(stored.rep_id, EXCLUDED.rep_id)
 RETURNING external_id, id, rep_id
 """
@@ -93,7 +95,8 @@ RETURNING external_id, id, rep_id
 _UPSERT_ONE_CONVERSATION = f"""
 WITH touched_conversations AS (
     SELECT %(external_id)b::text AS external_id, NULL::bigint AS rep_id,
-           %(when)b::timestamptz AS last_interaction_at
+           %(when)b::timestamptz AS last_interaction_at,
+           NULL::timestamptz AS first_action_at
 )
 {_UPSERT_CONVERSATIONS}
 """
@@ -164,7 +167,8 @@ WITH new_actions AS (
 touched_conversations AS (
     SELECT conversation_external_id AS external_id,
            (array_agg(rep_id) FILTER (WHERE rep_id IS NOT NULL))[1] AS rep_id,
-           max(occurred_at) AS last_interaction_at
+           max(occurred_at) AS last_interaction_at,
+           min(occurred_at) AS first_action_at
       FROM new_actions
      GROUP BY conversation_external_id
 ),

@@ -48,6 +48,10 @@ class Conversation(models.Model):
     )
     deal_stage = models.CharField(max_length=64, blank=True)
     last_interaction_at = models.DateTimeField(null=True, blank=True)
+    # When the agent's earliest action in it happened (outcomes.ingest keeps it, only ever
+    # moving it back): the period a conversation belongs to for qualification, found
+    # through its index instead of probing every conversation's actions.
+    first_action_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # A reviewer's marker ("look at this one again", "use it in coaching"); set and cleared
     # from the admin through outcomes.services.flag_conversations.
@@ -71,7 +75,8 @@ class Conversation(models.Model):
                 fields=["flagged_at"],
                 name="conversation_flagged",
                 condition=Q(flagged_at__isnull=False),
-            )
+            ),
+            models.Index(fields=["first_action_at"], name="conversation_first_action"),
         ]
 
     def __str__(self) -> str:

@@ -41,7 +41,11 @@ class _Logged:
             return self._raw.execute(query, params, **options)
         finally:
             duration = time.monotonic() - start
-            connection.queries_log.append({"sql": str(query), "time": f"{duration:.3f}"})
+            # its parameters too: Django's entries have them inlined, these are bound on
+            # the server (a test re-runs a statement under EXPLAIN with them)
+            connection.queries_log.append(
+                {"sql": str(query), "time": f"{duration:.3f}", "params": params}
+            )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._raw, name)

@@ -346,3 +346,33 @@ def test_weak_signals_do_not_make_open_windows_candidates(in_alpha) -> None:
     )
     assert sweeps.run_sweep(window="immediate", now=now).examined == 0
     assert status_of("weak") == "pending"
+
+
+def test_a_conversation_keeps_when_its_first_action_happened(alpha) -> None:
+    """Qualification finds a period's new conversations by it: set by the first action,
+    moved back by an earlier one reported late, never forward; a message alone sets none."""
+    noon = datetime(2026, 3, 2, 12, tzinfo=UTC)
+
+    def act(action_id: str, at: datetime) -> datetime | None:
+        services.record_outcomes(
+            items=[
+                services.OutcomeInput(
+                    action_id=action_id,
+                    conversation_id="c-first",
+                    action_type="send_email",
+                    predicted_confidence=0.5,
+                    outcome_type="email_engagement",
+                    occurred_at=at,
+                )
+            ]
+        )
+        return Conversation.objects.get(external_id="c-first").first_action_at
+
+    with tenant_context(alpha.tenant):
+        services.record_message(
+            message_id="m-1", conversation_id="c-first", channel="email", body="Hi", sent_at=noon
+        )
+        assert Conversation.objects.get(external_id="c-first").first_action_at is None
+        assert act("f-1", noon) == noon
+        assert act("f-2", noon - timedelta(hours=3)) == noon - timedelta(hours=3)
+        assert act("f-3", noon + timedelta(days=1)) == noon - timedelta(hours=3)
