@@ -213,7 +213,8 @@ _EXISTING_ACTIONS = "SELECT action_id FROM outcomes_outcomerecord WHERE action_i
 _UPSERT_TOUCHED_TEMPLATE = """
 WITH touched_conversations AS (
     SELECT * FROM unnest(%(external_id)b::text[], %(rep_id)b::bigint[],
-                         %(when)b::timestamptz[]) AS t(external_id, rep_id, last_interaction_at)
+                         %(when)b::timestamptz[], %(first)b::timestamptz[])
+                  AS t(external_id, rep_id, last_interaction_at, first_action_at)
 )
 {upsert}
 """
@@ -406,19 +407,20 @@ def _copy_new_outcomes(rows: list[tuple[Any, ...]], now: datetime) -> dict[str, 
         new = [row for row in rows if row[0] not in existing]
         if not new:
             return {}
-        touched: dict[str, list[Any]] = {}  # external id: [first rep named, last time]
+        # external id: [first rep named, last time, first time]
+        touched: dict[str, list[Any]] = {}
         for _, conversation, rep_id, *_, occurred_at, _ in new:
-            seen = touched.setdefault(conversation, [rep_id, occurred_at])
+            seen = touched.setdefault(conversation, [rep_id, occurred_at, occurred_at])
             if seen[0] is None:
                 seen[0] = rep_id
-            if occurred_at > seen[1]:
-                seen[1] = occurred_at
+            seen[1], seen[2] = max(seen[1], occurred_at), min(seen[2], occurred_at)
         cursor.execute(
             _UPSERT_TOUCHED,
             {
                 "external_id": list(touched),
                 "rep_id": [seen[0] for seen in touched.values()],
                 "when": [seen[1] for seen in touched.values()],
+                "first": [seen[2] for seen in touched.values()],
             },
         )
         conversations = {external_id: (pk, rep) for external_id, pk, rep in cursor.fetchall()}

@@ -151,7 +151,8 @@ def test_bulk_copy_and_staging_store_the_same(alpha, client, monkeypatch, copied
     """250 actions (copied straight into the table, or through the staging table when a
     concurrent request stored one of them meanwhile: here the lookup of stored actions is
     made to miss "old", so the copy fails on it and is undone): the same rows either way,
-    the conversation's rep applied, its last interaction the latest action's."""
+    the conversation's rep applied, its last interaction the latest action's, its first
+    action the earliest's."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -194,6 +195,8 @@ def test_bulk_copy_and_staging_store_the_same(alpha, client, monkeypatch, copied
         assert stored["old"].predicted_confidence == 0.7
         last = dict(Conversation.objects.values_list("external_id", "last_interaction_at"))
         assert {k: v.minute for k, v in last.items()} == {"c0": 57, "c1": 58, "c2": 59}
+        first = dict(Conversation.objects.values_list("external_id", "first_action_at"))
+        assert {k: first[k].minute for k in ("c1", "c2")} == {"c1": 1, "c2": 2}
 
 
 @pytest.mark.parametrize(
