@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models import Avg, Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 
@@ -39,20 +39,36 @@ def visible_feedback(*, principal: Any) -> QuerySet[FeedbackEntry]:
     return queryset.filter(conversation__rep__in=visible_users(user=principal))
 
 
-def _group(queryset: QuerySet[FeedbackEntry], key: str, keys: list[str]) -> dict[str, Any]:
-    """Count and average per value of `key`: every one of `keys` listed (zeros, None), and
-    any other value found after them, so the groups always add up to the whole."""
-    rows = {
-        row[key]: row
-        for row in queryset.values(key).annotate(count=Count("id"), avg=Avg("normalized_rating"))
-    }
+@dataclass
+class _Tally:
+    """A count and a sum of normalised ratings, added up group by group."""
+
+    count: int = 0
+    total: float = 0.0
+
+    def add(self, count: int, total: float | None) -> None:
+        self.count += count
+        self.total += total or 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "average_rating": self.average}
+
+    @property
+    def average(self) -> float | None:
+        return self.total / self.count if self.count else None
+
+
+def _listed(tallies: dict[Any, _Tally], keys: list[str]) -> dict[str, Any]:
+    """Every one of `keys` (zeros, None), and any other value found after them, so the
+    groups always add up to the whole."""
     return {
-        k: {
-            "count": rows[k]["count"] if k in rows else 0,
-            "average_rating": rows[k]["avg"] if k in rows else None,
-        }
-        for k in [*keys, *sorted(set(rows) - set(keys), key=str)]
+        k: tallies[k].as_dict() if k in tallies else {"count": 0, "average_rating": None}
+        for k in [*keys, *sorted(set(tallies) - set(keys), key=str)]
     }
+
+
+# Draft-edit scores fall in five bands of 0.2 (the last one holds 1.0).
+_EDIT_BANDS = [(low / 10, (low + 2) / 10 if low < 8 else 1.01) for low in range(0, 10, 2)]
 
 
 def summary(
@@ -60,47 +76,72 @@ def summary(
 ) -> dict[str, Any]:
     """Counts and averages (normalised ratings, [0, 1]) of the feedback given in the last
     `days` days within the principal's scope; every day, source, type and role is listed,
-    with zeros where nothing happened."""
+    with zeros where nothing happened.
+
+    One pass over the period's entries, grouped by everything the summary splits by (a
+    few thousand groups at most: sources x types x roles x ratings x days), added up here:
+    the page reads the period once instead of once per figure."""
     now = now or timezone.now()
     since = period_start(days=days, now=now)
     start_day = timezone.localdate(since)
     entries = visible_feedback(principal=principal).filter(rated_at__gte=since, rated_at__lte=now)
-    totals = entries.aggregate(count=Count("id"), avg=Avg("normalized_rating"))
-    people = entries.filter(source__in=list(SCALES))
-    explicit = people.aggregate(count=Count("id"), avg=Avg("normalized_rating"))
-    distribution: dict[str, dict[str, int]] = {}
-    for source, scale in SCALES.items():
-        counts = dict(
-            entries.filter(source=source)
-            .values_list("rating")
-            .annotate(n=Count("id"))
-            .values_list("rating", "n")
+    groups = (
+        entries.order_by()
+        .annotate(
+            day=TruncDate("rated_at"),
+            band=Case(
+                *(
+                    When(source=Source.DRAFT_EDIT, normalized_rating__gte=low, then=Value(i))
+                    for i, (low, _) in reversed(list(enumerate(_EDIT_BANDS)))
+                ),
+                default=Value(None),
+                output_field=IntegerField(),
+            ),
         )
-        distribution[source] = {str(v): counts.get(float(v), 0) for v in scale.values}
-    edits = entries.filter(source=Source.DRAFT_EDIT)
+        .values_list("source", "target_type", "reviewer_role", "rating", "day", "band")
+        .annotate(count=Count("id"), total=Sum("normalized_rating"))
+    )
+    totals, explicit = _Tally(), _Tally()
+    by_type: dict[str, _Tally] = {}
+    by_source: dict[str, _Tally] = {}
+    by_role: dict[str, _Tally] = {}
+    daily: dict[date, _Tally] = {}
+    people_daily: dict[date, _Tally] = {}
+    ratings: dict[str, dict[float, int]] = {source: {} for source in SCALES}
+    bands = [0] * len(_EDIT_BANDS)
+    for source, target_type, role, rating, day, band, count, total in groups:
+        totals.add(count, total)
+        by_type.setdefault(target_type, _Tally()).add(count, total)
+        by_source.setdefault(source, _Tally()).add(count, total)
+        daily.setdefault(day, _Tally()).add(count, total)
+        if source in SCALES:  # a person's rating (a draft-edit score is nobody's)
+            explicit.add(count, total)
+            by_role.setdefault(role, _Tally()).add(count, total)
+            people_daily.setdefault(day, _Tally()).add(count, total)
+            ratings[source][rating] = ratings[source].get(rating, 0) + count
+        if band is not None:
+            bands[band] += count
+    distribution: dict[str, dict[str, int]] = {
+        source: {str(v): ratings[source].get(float(v), 0) for v in scale.values}
+        for source, scale in SCALES.items()
+    }
     distribution[Source.DRAFT_EDIT] = {
-        f"{low / 10:.1f}-{(low + 2) / 10:.1f}": edits.filter(
-            normalized_rating__gte=low / 10,
-            normalized_rating__lt=(low + 2) / 10 if low < 8 else 1.01,
-        ).count()
-        for low in range(0, 10, 2)
+        f"{low:.1f}-{min(high, 1.0):.1f}": bands[i] for i, (low, high) in enumerate(_EDIT_BANDS)
     }
     return {
         "days": days,
-        "total_feedback_count": totals["count"],
-        "average_rating": totals["avg"],
-        "explicit": {"count": explicit["count"], "average_rating": explicit["avg"]},
+        "total_feedback_count": totals.count,
+        "average_rating": totals.average,
+        "explicit": explicit.as_dict(),
         "rating_distribution": distribution,
-        "by_target_type": _group(entries, "target_type", list(TargetType.values)),
-        "by_source": _group(entries, "source", list(Source.values)),
+        "by_target_type": _listed(by_type, list(TargetType.values)),
+        "by_source": _listed(by_source, list(Source.values)),
         # people's ratings only, as "explicit": an automatic draft-edit score is nobody's
         # rating (it is under by_source, "draft_edit")
-        "by_reviewer_role": _group(
-            people, "reviewer_role", [Role.REP, Role.MANAGER, Role.EXECUTIVE, Role.ADMIN]
-        ),
-        "daily_trend": _daily(entries, start_day, days),
+        "by_reviewer_role": _listed(by_role, [Role.REP, Role.MANAGER, Role.EXECUTIVE, Role.ADMIN]),
+        "daily_trend": _daily(daily, start_day, days),
         # people's ratings only: what the page's headline average and its chart show
-        "people_trend": _daily(people, start_day, days),
+        "people_trend": _daily(people_daily, start_day, days),
         "drafts": draft_summary(principal=principal, since=since, now=now),
         "rubric": [
             {
@@ -117,25 +158,13 @@ def summary(
     }
 
 
-def _daily(entries: Any, start_day: date, days: int) -> list[dict[str, Any]]:
+def _daily(per_day: dict[date, _Tally], start_day: date, days: int) -> list[dict[str, Any]]:
     """Count and average normalised rating per day, every day listed (zeros, None)."""
-    per_day = {
-        row["day"]: row
-        for row in entries.annotate(day=TruncDate("rated_at"))
-        .values("day")
-        .annotate(count=Count("id"), avg=Avg("normalized_rating"))
-    }
     trend = []
     for offset in range(days):
         day: date = start_day + timedelta(days=offset)
-        row = per_day.get(day)
-        trend.append(
-            {
-                "date": day.isoformat(),
-                "count": row["count"] if row else 0,
-                "average_rating": row["avg"] if row else None,
-            }
-        )
+        tally = per_day.get(day, _Tally())
+        trend.append({"date": day.isoformat(), **tally.as_dict()})
     return trend
 
 
