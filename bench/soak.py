@@ -2,9 +2,9 @@
 
 Locust (headless, bench/soakfile.py) offers a constant arrival rate (LOAD_RATE requests/s,
 default 20, from LOAD_USERS users, by default 3 per request/s, each at LOAD_RATE/LOAD_USERS:
-three in four the agent, one in four managers) for LOAD_SECONDS (default 3600), while `make run`'s worker and beat
-run and the expiry sweep falls due (a fifth of the actions are back-dated so their windows
-end during the soak). Every LOAD_INTERVAL seconds (300, or a tenth of a shorter run) it
+nine in ten the agent, one in ten managers) for LOAD_SECONDS (default 3600), while
+`make run`'s worker and beat run and the expiry sweep falls due (a fifth of the actions are
+back-dated so their windows end during the soak). Every LOAD_INTERVAL seconds (300, or a tenth of a shorter run) it
 prints the interval: throughput and p95 (overall and per request type), resident memory of
 every process of `make run` (and of its PostgreSQL backends), Celery queue depth, and the
 outcomes waiting and resolved. At the end: a final expiry sweep, the counts checked

@@ -9,8 +9,9 @@ arrival rate, shaped like real traffic (/work/shared/notes/real-traffic.md):
 - one action in five is back-dated (`occurred_at` in the past) so that its result window
   ends during the soak: the expiry sweep falls due every few minutes with real work (it
   expires them, or makes them ambiguous where only an open was seen);
-- managers read dashboards, the feedback summary and coaching patterns, and rate the
-  agent's actions (each once: a rating of one target is 201 the first time).
+- managers (one user in ten) read dashboards, the feedback summary and coaching patterns,
+  and rate the agent's actions (each once: a rating of one target is 201 the first time);
+  at 20 requests/s that is about one dashboard every 2 s, a busy team's pace.
 
 Every request is appended to LL_SOAK_LOG (start time, name, ms, status, ok) so that
 bench/soak.py can cut it into intervals and count the 201s. Every id starts with
@@ -145,7 +146,7 @@ class Agent(HttpUser):
     question now and then)."""
 
     wait_time = constant_throughput(AGENT_RATE)
-    weight = 3
+    weight = 9
 
     def on_start(self) -> None:
         self.client.headers["Authorization"] = f"Bearer {os.environ['LL_AGENT_KEY']}"
@@ -230,12 +231,12 @@ class Manager(HttpUser):
     def on_start(self) -> None:
         self.client.headers["Authorization"] = f"Bearer {os.environ['LL_USER_TOKEN']}"
 
-    @task(4)
+    @task(2)
     def dashboard(self) -> None:
         days = random.choice([7, 30, 90])
         self.client.get(PREFIX + f"analytics/manager/?days={days}", name="GET analytics/manager/")
 
-    @task(2)
+    @task(1)
     def feedback_summary(self) -> None:
         self.client.get(PREFIX + "feedback/summary/?days=7", name="GET feedback/summary/")
 
@@ -243,7 +244,7 @@ class Manager(HttpUser):
     def coaching(self) -> None:
         self.client.get(PREFIX + "coaching/patterns/", name="GET coaching/patterns/")
 
-    @task(3)
+    @task(4)
     def rate(self) -> None:
         if not RATABLE:
             self.dashboard()
