@@ -593,6 +593,12 @@ def chart(result: dict[str, Any], path: Path) -> None:
     ax.legend(loc="upper left", fontsize=7)
     twin.legend(loc="upper right", fontsize=7)
     ax.set_xlabel("minutes")
+    analyzed = [m for m, r in zip(minutes, intervals, strict=True) if r.get("analyze_s")]
+    for panel in axes:
+        for m in analyzed:
+            panel.axvline(m, color="grey", linestyle=":")
+    if analyzed:
+        axes[0].set_title(axes[0].get_title() + " (dotted: ANALYZE, autovacuum being off)")
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
