@@ -183,7 +183,7 @@ def autovacuum_on() -> bool:
 
 def analyze() -> float:
     """ANALYZE the database (what autovacuum does as tables grow), in seconds. Without it
-    the planner keeps the estimates of empty tables: after 20 minutes of this load (5,500
+    the planner keeps the estimates of empty tables: after 24 minutes of this load (5,500
     conversations, 19,000 outcomes) the manager dashboard's qualification query took
     15.2 / 33.2 / 38.7 s over 7 / 30 / 90 days (its first-action probe scanned the whole
     period's index per conversation), and 0.39 / 0.81 / 0.57 s once analyzed."""
