@@ -7,7 +7,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # benchmarks' own tooling run with the development defaults.
 DEV := DEBUG=$${DEBUG:-true}
 
-.PHONY: install run test lint bench load clean manage
+.PHONY: install run test lint bench load soak clean manage
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -48,6 +48,11 @@ bench: install
 # Mixed traffic against `make run`'s server (start it first): LOAD_USERS, LOAD_SECONDS.
 load: install
 	$(DEV) $(PY) -m bench.load
+
+# An hour of steady load against `make run`'s server, reported per 5 minutes (bench/soak.py):
+# LOAD_SECONDS (3600), LOAD_RATE (20 requests/s), LOAD_HOST.
+soak: install
+	$(DEV) $(PY) -m bench.soak
 
 lint: install
 	$(VENV)/bin/ruff check --fix .

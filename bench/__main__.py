@@ -21,6 +21,7 @@ from bench import (
     firstrun,
     ingest,
     similar,
+    soak,
     sweep,
     tenants,
 )
@@ -126,6 +127,13 @@ def main() -> int:
             f"Last load test (`make load`, {load['users']} users, {load['seconds']} s): "
             f"{load['count']:,} requests, {load['failures']} failed, {load['rps']:.1f} req/s, "
             f"p50 {load['p50_ms']:.0f} ms, p95 {load['p95_ms']:.0f} ms, p99 {load['p99_ms']:.0f} ms",
+            highlight=False,
+        )
+    if (soaked := soak.last(console, out_dir)) is not None:
+        console.print(
+            f"Last soak (`make soak`, {soaked['seconds']} s at {soaked['rate']:g} req/s): "
+            f"{sum(c['ok'] for c in soaked['criteria'])} of {len(soaked['criteria'])} "
+            "criteria met; chart in .data/bench/soak.png",
             highlight=False,
         )
     path = Path(
